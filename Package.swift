@@ -1,0 +1,35 @@
+// swift-tools-version:6.0
+// hush: may we contact this customer, on this channel, for this purpose, now?
+//
+// Dependencies point one way: hush → HushAPI → {HushHTTP, HushStore, HushCore},
+// HushStore → HushCore. HushHTTP and HushCore never import each other.
+import PackageDescription
+
+let package = Package(
+    name: "hush",
+    products: [
+        .executable(name: "hush", targets: ["hush"]),
+        // Library products so that the fuzz and benchmark packages can link the modules.
+        .library(name: "HushHTTP", targets: ["HushHTTP"]),
+        .library(name: "HushCore", targets: ["HushCore"]),
+        .library(name: "HushStore", targets: ["HushStore"]),
+        .library(name: "HushAPI", targets: ["HushAPI"]),
+    ],
+    targets: [
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CLinux", path: "Sources/CLinux"),
+        .target(name: "HushHTTP", dependencies: ["CLinux", "COpenSSL"]),
+        .target(name: "HushCore"),
+        .target(name: "HushStore", dependencies: ["HushCore", "CSQLite"]),
+        .target(name: "HushAPI", dependencies: ["HushHTTP", "HushStore", "HushCore", "COpenSSL"]),
+        .executableTarget(name: "hush", dependencies: ["HushAPI"]),
+
+        .testTarget(name: "HushHTTPTests", dependencies: ["HushHTTP"], exclude: ["Corpus"]),
+        .testTarget(name: "HushCoreTests", dependencies: ["HushCore"]),
+        .testTarget(name: "HushStoreTests", dependencies: ["HushStore"]),
+        .testTarget(name: "HushAPITests", dependencies: ["HushAPI"]),
+        // Starts the built `hush` binary and talks to it over sockets; imports nothing of ours.
+        .testTarget(name: "HushEndToEndTests", dependencies: ["hush"]),
+    ]
+)

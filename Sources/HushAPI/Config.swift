@@ -1,0 +1,222 @@
+import Foundation
+import HushHTTP
+
+/// The configuration file, `Config/hush.json`, decoded strictly: an unknown key or a value of
+/// the wrong type is an error that names its path (`limits.max_header_bytes`).
+public struct Config: Equatable, Sendable {
+    public struct Server: Equatable, Sendable {
+        public var host = "127.0.0.1"
+        public var port = 8080
+        public var database = "hush.db"
+        /// Event loops; 0 means one per core.
+        public var threads = 0
+        public var drainTimeoutMilliseconds = 10_000
+        public var tls: TLS?
+    }
+
+    public struct TLS: Equatable, Sendable {
+        public var certificate: String
+        public var privateKey: String
+    }
+
+    public struct Limits: Equatable, Sendable {
+        public var maxRequestLineBytes = 8192
+        public var maxHeaderBytes = 16384
+        public var maxHeaderCount = 100
+        public var maxBodyBytes = 1_048_576
+        public var headerTimeoutMilliseconds = 10_000
+        public var bodyTimeoutMilliseconds = 30_000
+        public var idleTimeoutMilliseconds = 60_000
+        public var maxConnections = 10_000
+    }
+
+    public var server = Server()
+    public var limits = Limits()
+
+    public init() {}
+
+    /// The configuration that ships in `Config/hush.json`, used when that file is absent.
+    public static let `default` = Config()
+
+    /// Decodes and validates a configuration file's bytes.
+    public static func parse(_ data: Data) throws(ConfigError) -> Config {
+        let raw: RawConfig
+        do {
+            raw = try JSONDecoder().decode(RawConfig.self, from: data)
+        } catch let error as ConfigError {
+            throw error
+        } catch let error as DecodingError {
+            throw ConfigError(describing: error)
+        } catch {
+            throw ConfigError(message: "the configuration is not valid JSON: \(error.localizedDescription)")
+        }
+        var config = Config()
+        if let server = raw.server {
+            config.server.host = server.host ?? config.server.host
+            config.server.port = server.port ?? config.server.port
+            config.server.database = server.database ?? config.server.database
+            config.server.threads = server.threads ?? config.server.threads
+            config.server.drainTimeoutMilliseconds = server.drain_timeout_ms ?? config.server.drainTimeoutMilliseconds
+            config.server.tls = server.tls.map { TLS(certificate: $0.certificate, privateKey: $0.private_key) }
+        }
+        if let limits = raw.limits {
+            config.limits.maxRequestLineBytes = limits.max_request_line_bytes ?? config.limits.maxRequestLineBytes
+            config.limits.maxHeaderBytes = limits.max_header_bytes ?? config.limits.maxHeaderBytes
+            config.limits.maxHeaderCount = limits.max_header_count ?? config.limits.maxHeaderCount
+            config.limits.maxBodyBytes = limits.max_body_bytes ?? config.limits.maxBodyBytes
+            config.limits.headerTimeoutMilliseconds = limits.header_timeout_ms ?? config.limits.headerTimeoutMilliseconds
+            config.limits.bodyTimeoutMilliseconds = limits.body_timeout_ms ?? config.limits.bodyTimeoutMilliseconds
+            config.limits.idleTimeoutMilliseconds = limits.idle_timeout_ms ?? config.limits.idleTimeoutMilliseconds
+            config.limits.maxConnections = limits.max_connections ?? config.limits.maxConnections
+        }
+        try config.validate()
+        return config
+    }
+
+    /// Checks every value's range; the error names the key.
+    public func validate() throws(ConfigError) {
+        func check(_ ok: Bool, _ key: String, _ rule: String) throws(ConfigError) {
+            if !ok { throw ConfigError(message: "\(key) must be \(rule)") }
+        }
+        try check(!server.host.isEmpty, "server.host", "a host name or IP address")
+        try check((0...65535).contains(server.port), "server.port", "between 0 and 65535")
+        try check(!server.database.isEmpty, "server.database", "a file path")
+        try check((0...1024).contains(server.threads), "server.threads", "between 0 (one per core) and 1024")
+        try check((0...3_600_000).contains(server.drainTimeoutMilliseconds), "server.drain_timeout_ms", "between 0 and 3600000")
+        if let tls = server.tls {
+            try check(!tls.certificate.isEmpty, "server.tls.certificate", "a file path")
+            try check(!tls.privateKey.isEmpty, "server.tls.private_key", "a file path")
+        }
+        try check((256...1_048_576).contains(limits.maxRequestLineBytes), "limits.max_request_line_bytes", "between 256 and 1048576")
+        try check((256...1_048_576).contains(limits.maxHeaderBytes), "limits.max_header_bytes", "between 256 and 1048576")
+        try check((1...10_000).contains(limits.maxHeaderCount), "limits.max_header_count", "between 1 and 10000")
+        try check((0...(1 << 40)).contains(limits.maxBodyBytes), "limits.max_body_bytes", "between 0 and 2^40")
+        for (key, value) in [("limits.header_timeout_ms", limits.headerTimeoutMilliseconds),
+                             ("limits.body_timeout_ms", limits.bodyTimeoutMilliseconds),
+                             ("limits.idle_timeout_ms", limits.idleTimeoutMilliseconds)] {
+            try check((1...86_400_000).contains(value), key, "between 1 and 86400000")
+        }
+        try check((1...1_000_000).contains(limits.maxConnections), "limits.max_connections", "between 1 and 1000000")
+    }
+
+    /// The HTTP engine's slice of the configuration.
+    public var httpLimits: HTTPLimits {
+        var l = HTTPLimits()
+        l.maxRequestLineBytes = limits.maxRequestLineBytes
+        l.maxHeaderBytes = limits.maxHeaderBytes
+        l.maxHeaderCount = limits.maxHeaderCount
+        l.maxBodyBytes = limits.maxBodyBytes
+        l.headerTimeout = .milliseconds(limits.headerTimeoutMilliseconds)
+        l.bodyTimeout = .milliseconds(limits.bodyTimeoutMilliseconds)
+        l.idleTimeout = .milliseconds(limits.idleTimeoutMilliseconds)
+        l.maxConnections = limits.maxConnections
+        return l
+    }
+}
+
+/// A configuration problem, with the key or flag it is about.
+public struct ConfigError: Error, CustomStringConvertible, Equatable, Sendable {
+    public let message: String
+    public init(message: String) { self.message = message }
+    public var description: String { message }
+
+    init(describing error: DecodingError) {
+        func path(_ context: DecodingError.Context, _ key: CodingKey? = nil) -> String {
+            let keys = context.codingPath + (key.map { [$0] } ?? [])
+            let text = keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+            return text.isEmpty ? "the configuration" : text
+        }
+        switch error {
+        case .typeMismatch(let type, let context):
+            message = "\(path(context)) must be \(Self.typeName(type))"
+        case .valueNotFound(let type, let context):
+            message = "\(path(context)) must be \(Self.typeName(type)), not null"
+        case .keyNotFound(let key, let context):
+            message = "\(path(context, key)) is required"
+        case .dataCorrupted(let context):
+            message = context.codingPath.isEmpty ? "the configuration is not valid JSON" : "\(path(context)): \(context.debugDescription)"
+        @unknown default:
+            message = "the configuration is invalid"
+        }
+    }
+
+    private static func typeName(_ type: Any.Type) -> String {
+        switch type {
+        case is Int.Type: "an integer"
+        case is String.Type: "a string"
+        case is Bool.Type: "true or false"
+        default: "an object"
+        }
+    }
+}
+
+/// The file's shape, key for key. Each level refuses keys it does not know.
+private struct RawConfig: Decodable {
+    struct Server: Decodable {
+        var host: String?, port: Int?, database: String?, threads: Int?, drain_timeout_ms: Int?, tls: TLS?
+        init(from decoder: Decoder) throws {
+            try rejectUnknownKeys(decoder, ["host", "port", "database", "threads", "drain_timeout_ms", "tls"])
+            let c = try decoder.container(keyedBy: StringKey.self)
+            host = try c.decodeIfPresent(String.self, forKey: "host")
+            port = try c.decodeIfPresent(Int.self, forKey: "port")
+            database = try c.decodeIfPresent(String.self, forKey: "database")
+            threads = try c.decodeIfPresent(Int.self, forKey: "threads")
+            drain_timeout_ms = try c.decodeIfPresent(Int.self, forKey: "drain_timeout_ms")
+            tls = try c.decodeIfPresent(TLS.self, forKey: "tls")
+        }
+    }
+    struct TLS: Decodable {
+        var certificate: String, private_key: String
+        init(from decoder: Decoder) throws {
+            try rejectUnknownKeys(decoder, ["certificate", "private_key"])
+            let c = try decoder.container(keyedBy: StringKey.self)
+            certificate = try c.decode(String.self, forKey: "certificate")
+            private_key = try c.decode(String.self, forKey: "private_key")
+        }
+    }
+    struct Limits: Decodable {
+        static let keys = ["max_request_line_bytes", "max_header_bytes", "max_header_count", "max_body_bytes",
+                           "header_timeout_ms", "body_timeout_ms", "idle_timeout_ms", "max_connections"]
+        var values: [String: Int] = [:]
+        var max_request_line_bytes: Int? { values["max_request_line_bytes"] }
+        var max_header_bytes: Int? { values["max_header_bytes"] }
+        var max_header_count: Int? { values["max_header_count"] }
+        var max_body_bytes: Int? { values["max_body_bytes"] }
+        var header_timeout_ms: Int? { values["header_timeout_ms"] }
+        var body_timeout_ms: Int? { values["body_timeout_ms"] }
+        var idle_timeout_ms: Int? { values["idle_timeout_ms"] }
+        var max_connections: Int? { values["max_connections"] }
+        init(from decoder: Decoder) throws {
+            try rejectUnknownKeys(decoder, Self.keys)
+            let c = try decoder.container(keyedBy: StringKey.self)
+            for key in Self.keys {
+                if let value = try c.decodeIfPresent(Int.self, forKey: StringKey(stringValue: key)) { values[key] = value }
+            }
+        }
+    }
+    var server: Server?
+    var limits: Limits?
+    init(from decoder: Decoder) throws {
+        try rejectUnknownKeys(decoder, ["server", "limits"])
+        let c = try decoder.container(keyedBy: StringKey.self)
+        server = try c.decodeIfPresent(Server.self, forKey: "server")
+        limits = try c.decodeIfPresent(Limits.self, forKey: "limits")
+    }
+}
+
+struct StringKey: CodingKey, ExpressibleByStringLiteral {
+    var stringValue: String
+    var intValue: Int? { nil }
+    init(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { return nil }
+    init(stringLiteral value: String) { stringValue = value }
+}
+
+/// Throws `ConfigError` naming the first key of this object that is not in `known`.
+func rejectUnknownKeys(_ decoder: Decoder, _ known: [String]) throws {
+    let container = try decoder.container(keyedBy: StringKey.self)
+    for key in container.allKeys where !known.contains(key.stringValue) {
+        let path = (decoder.codingPath.map(\.stringValue) + [key.stringValue]).joined(separator: ".")
+        throw ConfigError(message: "unknown configuration key \(path)")
+    }
+}

@@ -1,0 +1,212 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Reading requests off a connection's input and writing their answers: the HTTP/1.1 cycle.
+extension EventLoop {
+    /// Parses and answers every complete request in the input, in order, until the input runs
+    /// out, a deferred handler takes a request, or too many answers wait unread.
+    func process(_ connection: Connection) {
+        while connections[Int(connection.fd)] === connection {
+            if connection.output.readableBytes > shared.limits.maxPendingOutputBytes {
+                connection.readPaused = true
+                updateInterest(connection)
+                return
+            }
+            switch connection.phase {
+            case .idle, .head:
+                guard !connection.input.isEmpty else { return }
+                if case .idle = connection.phase {
+                    connection.phase = .head
+                    // Set once per request, not per byte: a slow sender cannot stretch it.
+                    setPhaseDeadline(connection, now + shared.limits.headerTimeout.nanoseconds)
+                }
+                switch connection.parser.parse(connection.input.readable) {
+                case .incomplete:
+                    return
+                case .invalid(let error):
+                    failRequest(connection, error)
+                    return
+                case .complete(let head, let consumed):
+                    connection.input.consume(consumed)
+                    connection.parser.reset()
+                    startRequest(connection, head)
+                }
+            case .body(var pending):
+                connection.phase = .idle // hand `pending` over without a copy of its body
+                switch readBody(connection, &pending) {
+                case .needMore:
+                    connection.phase = .body(pending)
+                    return
+                case .failed(let error):
+                    connection.phase = .body(pending)
+                    failRequest(connection, error)
+                    return
+                case .complete:
+                    dispatch(connection, pending.request, body: pending.body)
+                }
+            case .waiting, .closing, .lingering:
+                return
+            }
+        }
+    }
+
+    private enum BodyProgress { case needMore, complete, failed(HTTPParseError) }
+
+    private func readBody(_ connection: Connection, _ pending: inout Connection.PendingBody) -> BodyProgress {
+        let available = connection.input.readable
+        if available.isEmpty { return .needMore }
+        setPhaseDeadline(connection, now + shared.limits.bodyTimeout.nanoseconds)
+        if pending.decoder != nil {
+            do {
+                switch try pending.decoder!.feed(available, into: &pending.body) {
+                case .needMore:
+                    connection.input.consume(available.count)
+                    return .needMore
+                case .done(let consumed):
+                    connection.input.consume(consumed)
+                    return .complete
+                }
+            } catch {
+                return .failed(error)
+            }
+        }
+        let take = min(pending.remaining, available.count)
+        pending.body.append(contentsOf: UnsafeRawBufferPointer(rebasing: available[0..<take]))
+        connection.input.consume(take)
+        pending.remaining -= take
+        return pending.remaining == 0 ? .complete : .needMore
+    }
+
+    private func startRequest(_ connection: Connection, _ head: RequestHead) {
+        let (rawPath, rawQuery) = RequestTarget.split(head.target)
+        let hasBody = head.framing != .none && head.framing != .length(0)
+        // An error before the body is read closes the connection if a body follows: its bytes
+        // would otherwise be read as the next request.
+        func refuse(_ response: Response) {
+            writeResponse(connection, response, isHead: head.method == .head, keepAlive: head.keepAlive && !hasBody && !draining, version: head.version)
+            finishExchange(connection, keepAlive: head.keepAlive && !hasBody && !draining)
+        }
+        var query = QueryParameters()
+        if let rawQuery {
+            do throws(HTTPParseError) { query = try QueryParameters(decoding: rawQuery) } catch {
+                refuse(.error(error))
+                return
+            }
+        }
+        switch shared.router.match(head.method, path: rawPath) {
+        case .notFound:
+            refuse(.error(.notFound, code: "not_found", message: "no route for \(head.method) \(String(rawPath).prefix(200))"))
+        case .methodNotAllowed(let allow):
+            refuse(.error(.methodNotAllowed, code: "method_not_allowed",
+                          message: "\(head.method) is not allowed here; allowed: \(allow.joined(separator: ", "))",
+                          headers: [("Allow", allow.joined(separator: ", "))]))
+        case .invalidPath(let why):
+            refuse(.error(.badRequest, code: "malformed_request", message: why))
+        case .found(let route, let parameters):
+            let request = Connection.ParsedRequest(
+                head: head, route: route, path: String(rawPath), parameters: parameters, query: query,
+                maxBodyBytes: route.maxBodyBytes ?? shared.limits.maxBodyBytes)
+            switch head.framing {
+            case .none, .length(0):
+                dispatch(connection, request, body: [])
+            case .length(let length):
+                guard length <= request.maxBodyBytes else {
+                    failRequest(connection, .bodyTooLarge(limit: request.maxBodyBytes))
+                    return
+                }
+                beginBody(connection, request, remaining: length, decoder: nil)
+            case .chunked:
+                beginBody(connection, request, remaining: 0,
+                          decoder: ChunkedDecoder(maxBodyBytes: request.maxBodyBytes, limits: shared.limits))
+            }
+        }
+    }
+
+    private func beginBody(_ connection: Connection, _ request: Connection.ParsedRequest, remaining: Int, decoder: ChunkedDecoder?) {
+        // RFC 9110 §10.1.1: a client that sent Expect: 100-continue may wait for this before the body.
+        if request.head.expectContinue, connection.input.isEmpty {
+            connection.output.append("HTTP/1.1 100 Continue\r\n\r\n")
+        }
+        var body: [UInt8] = []
+        if remaining > 0 { body.reserveCapacity(remaining) }
+        connection.phase = .body(.init(request: request, remaining: remaining, decoder: decoder, body: body))
+        setPhaseDeadline(connection, now + shared.limits.bodyTimeout.nanoseconds)
+    }
+
+    private func dispatch(_ connection: Connection, _ parsed: Connection.ParsedRequest, body: [UInt8]) {
+        let request = Request(head: parsed.head, path: parsed.path, pathParameters: parsed.parameters, query: parsed.query, body: body)
+        let keepAlive = parsed.head.keepAlive && !draining
+        let isHead = parsed.head.method == .head
+        switch parsed.route.action {
+        case .immediate(let handler):
+            writeResponse(connection, handler(request), isHead: isHead, keepAlive: keepAlive, version: parsed.head.version)
+            finishExchange(connection, keepAlive: keepAlive)
+        case .deferred(let handler):
+            handler(request, makeResponder(for: connection, keepAlive: keepAlive, isHead: isHead, version: parsed.head.version))
+        }
+    }
+
+    /// After an answer: back to idle for the next request, or closing.
+    func finishExchange(_ connection: Connection, keepAlive: Bool) {
+        guard keepAlive else {
+            connection.phase = .closing
+            updateInterest(connection)
+            return
+        }
+        connection.phase = .idle
+        if connection.input.readableBytes == 0 {
+            connection.input.shrink(to: 4096)
+            setPhaseDeadline(connection, now + shared.limits.idleTimeout.nanoseconds)
+        }
+        updateInterest(connection)
+    }
+
+    /// Answers a request that cannot be read and closes the connection after the answer.
+    func failRequest(_ connection: Connection, _ error: HTTPParseError) {
+        writeResponse(connection, .error(error), isHead: false, keepAlive: false)
+        connection.phase = .closing
+        connection.input.consume(connection.input.readableBytes)
+        updateInterest(connection)
+    }
+
+    /// Appends the whole answer, head and body, to the output, so it leaves in one write.
+    func writeResponse(_ connection: Connection, _ response: Response, isHead: Bool, keepAlive: Bool, version: HTTPVersion = .http11) {
+        let out = connection.output
+        out.append("HTTP/1.1 ")
+        out.append(decimal: response.status.code)
+        out.append(" ")
+        out.append(response.status.reason)
+        out.append("\r\nDate: ")
+        out.append(date.bytes)
+        // RFC 9110 §8.6: no Content-Length on 1xx and 204.
+        let bodyless = response.status.code == 204 || response.status.code < 200
+        if !bodyless {
+            out.append("\r\nContent-Length: ")
+            out.append(decimal: response.body.count)
+        }
+        for (name, value) in response.headers where isSafeField(name, value) {
+            out.append("\r\n")
+            out.append(name)
+            out.append(": ")
+            out.append(value)
+        }
+        // RFC 9112 §9.3: HTTP/1.0 persists only when the answer says so.
+        if !keepAlive {
+            out.append("\r\nConnection: close\r\n\r\n")
+        } else if version == .http10 {
+            out.append("\r\nConnection: keep-alive\r\n\r\n")
+        } else {
+            out.append("\r\n\r\n")
+        }
+        // RFC 9110 §9.3.2: a HEAD answer has the GET answer's fields and no content.
+        if !isHead, !bodyless { out.append(response.body) }
+    }
+
+    /// A field a handler set must not carry CR or LF (response splitting) or one the server owns.
+    private func isSafeField(_ name: String, _ value: String) -> Bool {
+        for b in value.utf8 where b == ASCII.cr || b == ASCII.lf || b == 0 { return false }
+        for b in name.utf8 where !ASCII.isTchar(b) { return false }
+        return true
+    }
+}

@@ -1,0 +1,442 @@
+import Synchronization
+import CLinux
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One thread with its own epoll set, its own connections (an array indexed by fd, like
+/// redis's `events[fd]`) and an eventfd through which other threads reach it. The only
+/// blocking call is `epoll_wait`, whose timeout is the nearest connection deadline.
+final class EventLoop: @unchecked Sendable {
+    enum Message: Sendable {
+        /// A deferred handler's answer.
+        case respond(fd: Int32, sequence: UInt64, Response)
+        /// Stop accepting, close idle connections, finish the others.
+        case drain
+        /// Close everything now.
+        case stop
+    }
+
+    let index: Int
+    let shared: ServerShared
+    let epollFD: Int32
+    let wakeFD: Int32
+    private let inbox = Mutex<[Message]>([])
+
+    // Everything below is touched by the loop thread only.
+    var connections: [Connection?] = []
+    var liveConnections = 0
+    var now: UInt64 = 0
+    var nextDeadline: UInt64 = .max
+    var date = HTTPDate()
+    var draining = false
+    private var stopping = false
+    private var listenerRegistered = false
+    private var acceptPausedUntil: UInt64 = 0
+    /// A spare descriptor, given up to accept and close one connection when the process is out
+    /// of descriptors, so the backlog drains instead of waking the loop forever (libev/nginx's trick).
+    private var spareFD: Int32 = -1
+    private var readScratch = 64 * 1024
+    private var nextSequence: UInt64 = 1
+
+    init(index: Int, shared: ServerShared) throws(SysError) {
+        self.index = index
+        self.shared = shared
+        guard let epollFD = try sys("epoll_create1", { epoll_create1(Int32(EPOLL_CLOEXEC)) }) else {
+            throw SysError(call: "epoll_create1", errno: EAGAIN)
+        }
+        self.epollFD = epollFD
+        guard let wakeFD = try sys("eventfd", { eventfd(0, Int32(EFD_NONBLOCK) | Int32(EFD_CLOEXEC)) }) else {
+            closeFD(epollFD)
+            throw SysError(call: "eventfd", errno: EAGAIN)
+        }
+        self.wakeFD = wakeFD
+        try control(EPOLL_CTL_ADD, wakeFD, EPOLLIN.rawValue)
+        // EPOLLEXCLUSIVE: one loop is woken per new connection, not all of them.
+        try control(EPOLL_CTL_ADD, shared.listenerFD, EPOLLIN.rawValue | EPOLLEXCLUSIVE.rawValue)
+        listenerRegistered = true
+        spareFD = open("/dev/null", O_RDONLY | O_CLOEXEC)
+    }
+
+    deinit {
+        closeFD(epollFD)
+        closeFD(wakeFD)
+        if spareFD >= 0 { closeFD(spareFD) }
+    }
+
+    /// Hands a message to the loop from any thread.
+    func post(_ message: Message) {
+        inbox.withLock { $0.append(message) }
+        var one: UInt64 = 1
+        _ = Glibc.write(wakeFD, &one, 8)
+    }
+
+    // MARK: - The loop
+
+    func run() {
+        var events = [epoll_event](repeating: epoll_event(), count: 256)
+        while !(stopping || (draining && liveConnections == 0)) {
+            now = monotonicNanos()
+            let timeout = epollTimeout()
+            let count = events.withUnsafeMutableBufferPointer { epoll_wait(epollFD, $0.baseAddress, Int32($0.count), timeout) }
+            now = monotonicNanos()
+            date.refresh()
+            if count < 0 {
+                if errno == EINTR { continue }
+                shared.log("epoll_wait: \(String(cString: strerror(errno)))")
+                break
+            }
+            for i in 0..<Int(count) {
+                let fd = events[i].data.fd
+                let flags = events[i].events
+                if fd == wakeFD {
+                    handleMessages()
+                } else if fd == shared.listenerFD {
+                    acceptConnections()
+                } else {
+                    handleEvents(fd: fd, flags: flags)
+                }
+            }
+            if now >= nextDeadline { sweepDeadlines() }
+            if acceptPausedUntil != 0, now >= acceptPausedUntil { resumeAccepting() }
+        }
+        for case let connection? in connections { close(connection) }
+        if listenerRegistered { _ = epoll_ctl(epollFD, EPOLL_CTL_DEL, shared.listenerFD, nil) }
+    }
+
+    private func epollTimeout() -> Int32 {
+        var deadline = nextDeadline
+        if acceptPausedUntil != 0 { deadline = min(deadline, acceptPausedUntil) }
+        if deadline == .max { return -1 }
+        if deadline <= now { return 0 }
+        // Round up, so the loop never wakes a hair before the deadline and spins.
+        return Int32(min((deadline - now + 999_999) / 1_000_000, 60_000))
+    }
+
+    private func handleMessages() {
+        var counter: UInt64 = 0
+        _ = Glibc.read(wakeFD, &counter, 8)
+        let messages = inbox.withLock { messages in
+            let taken = messages
+            messages.removeAll(keepingCapacity: true)
+            return taken
+        }
+        for message in messages {
+            switch message {
+            case .respond(let fd, let sequence, let response):
+                deliverDeferred(fd: fd, sequence: sequence, response)
+            case .drain:
+                beginDrain()
+            case .stop:
+                stopping = true
+            }
+        }
+    }
+
+    private func beginDrain() {
+        guard !draining else { return }
+        draining = true
+        if listenerRegistered {
+            _ = epoll_ctl(epollFD, EPOLL_CTL_DEL, shared.listenerFD, nil)
+            listenerRegistered = false
+        }
+        for case let connection? in connections {
+            if case .idle = connection.phase, connection.output.isEmpty { close(connection) }
+        }
+    }
+
+    // MARK: - Accepting
+
+    private func acceptConnections() {
+        // A bounded batch per wake-up, so one loop does not starve its own connections.
+        for _ in 0..<64 {
+            let fd = accept4(shared.listenerFD, nil, nil, Int32(SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue))
+            if fd < 0 {
+                switch errno {
+                case EAGAIN, EWOULDBLOCK: return
+                case EINTR, ECONNABORTED, EPROTO, EPERM: continue
+                case EMFILE, ENFILE, ENOBUFS, ENOMEM:
+                    shedOneConnection()
+                    return
+                default:
+                    shared.log("accept4: \(String(cString: strerror(errno)))")
+                    return
+                }
+            }
+            guard shared.openConnections.add(1, ordering: .relaxed).newValue <= shared.limits.maxConnections, !draining else {
+                shared.openConnections.subtract(1, ordering: .relaxed)
+                closeFD(fd)
+                continue
+            }
+            register(fd)
+        }
+    }
+
+    private func register(_ fd: Int32) {
+        Socket.setNoDelay(fd)
+        var session: TLSSession?
+        if let context = shared.tls {
+            guard let created = TLSSession(context: context, fd: fd) else {
+                shared.openConnections.subtract(1, ordering: .relaxed)
+                closeFD(fd)
+                return
+            }
+            session = created
+        }
+        let connection = Connection(fd: fd, limits: shared.limits, tls: session)
+        if Int(fd) >= connections.count {
+            connections.append(contentsOf: repeatElement(nil, count: Int(fd) + 1 - connections.count + 64))
+        }
+        connections[Int(fd)] = connection
+        liveConnections += 1
+        do {
+            try control(EPOLL_CTL_ADD, fd, EPOLLIN.rawValue | EPOLLRDHUP.rawValue)
+            connection.registeredEvents = EPOLLIN.rawValue | EPOLLRDHUP.rawValue
+        } catch {
+            shared.log("\(error)")
+            close(connection)
+            return
+        }
+        // A new connection has the header timeout to send its first request.
+        setPhaseDeadline(connection, now + shared.limits.headerTimeout.nanoseconds)
+    }
+
+    private func shedOneConnection() {
+        if spareFD >= 0 {
+            closeFD(spareFD)
+            let fd = accept4(shared.listenerFD, nil, nil, Int32(SOCK_CLOEXEC.rawValue))
+            if fd >= 0 { closeFD(fd) }
+            spareFD = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        }
+        if spareFD < 0 {
+            // No spare either: stop watching the listener for a moment rather than spin on it.
+            if listenerRegistered {
+                _ = epoll_ctl(epollFD, EPOLL_CTL_DEL, shared.listenerFD, nil)
+                listenerRegistered = false
+            }
+            acceptPausedUntil = now + 100_000_000
+        }
+        shared.logThrottled("out of file descriptors: a new connection was closed at once")
+    }
+
+    private func resumeAccepting() {
+        acceptPausedUntil = 0
+        if spareFD < 0 { spareFD = open("/dev/null", O_RDONLY | O_CLOEXEC) }
+        if !listenerRegistered, !draining {
+            listenerRegistered = (try? control(EPOLL_CTL_ADD, shared.listenerFD, EPOLLIN.rawValue | EPOLLEXCLUSIVE.rawValue)) != nil
+        }
+    }
+
+    // MARK: - Readiness
+
+    private func handleEvents(fd: Int32, flags: UInt32) {
+        guard Int(fd) < connections.count, let connection = connections[Int(fd)] else { return }
+        if flags & (EPOLLERR.rawValue) != 0 {
+            close(connection)
+            return
+        }
+        if flags & EPOLLOUT.rawValue != 0 {
+            flush(connection)
+            guard connections[Int(fd)] === connection else { return }
+            if connection.tlsReadWantsWrite {
+                connection.tlsReadWantsWrite = false
+                readAndProcess(connection)
+                return
+            }
+        }
+        if flags & (EPOLLIN.rawValue | EPOLLHUP.rawValue | EPOLLRDHUP.rawValue) != 0 {
+            readAndProcess(connection)
+        }
+    }
+
+    func readAndProcess(_ connection: Connection) {
+        var sawEOF = false
+        var budget = 16
+        reading: while connection.wantsRead, budget > 0 {
+            budget -= 1
+            connection.input.reserve(16 * 1024)
+            let space = connection.input.writable
+            switch connection.read(into: space) {
+            case .bytes(let n):
+                // Lingering: the bytes are read only to be dropped.
+                if case .lingering = connection.phase { continue reading }
+                connection.input.commitWrite(n)
+                // A TLS session may hold decrypted bytes that epoll cannot see: read until it blocks.
+                if n < space.count, connection.tls == nil { break reading }
+                if connection.input.readableBytes > 256 * 1024 { break reading }
+            case .wouldBlock(let needsWritable):
+                if needsWritable {
+                    connection.tlsReadWantsWrite = true
+                    updateInterest(connection)
+                }
+                break reading
+            case .eof:
+                sawEOF = true
+                break reading
+            case .failed:
+                close(connection)
+                return
+            }
+        }
+        if case .lingering = connection.phase {
+            connection.input.consume(connection.input.readableBytes)
+            if sawEOF { close(connection) }
+            return
+        }
+        process(connection)
+        guard connections[Int(connection.fd)] === connection else { return }
+        if sawEOF {
+            // The peer will send nothing more: answer what is complete, then close.
+            if connection.output.isEmpty, !connection.isWaiting { close(connection); return }
+            connection.phase = connection.isWaiting ? connection.phase : .closing
+        }
+        flush(connection)
+    }
+
+    /// Writes pending output; closes once a closing connection has said everything.
+    func flush(_ connection: Connection) {
+        while !connection.output.isEmpty {
+            switch connection.write(connection.output.readable) {
+            case .bytes(let n):
+                connection.output.consume(n)
+                connection.writeDeadline = now + shared.limits.writeTimeout.nanoseconds
+            case .wouldBlock:
+                if connection.writeDeadline == 0 || connection.writeDeadline < now {
+                    connection.writeDeadline = now + shared.limits.writeTimeout.nanoseconds
+                }
+                noteDeadline(connection.writeDeadline)
+                updateInterest(connection)
+                return
+            case .eof, .failed:
+                close(connection)
+                return
+            }
+        }
+        connection.writeDeadline = 0
+        connection.output.shrink(to: 4096)
+        switch connection.phase {
+        case .closing:
+            startLingering(connection)
+            return
+        default:
+            break
+        }
+        if connection.readPaused {
+            connection.readPaused = false
+            updateInterest(connection)
+            process(connection)
+            guard connections[Int(connection.fd)] === connection else { return }
+            if !connection.output.isEmpty { flush(connection); return }
+        }
+        updateInterest(connection)
+    }
+
+    private func startLingering(_ connection: Connection) {
+        connection.tls?.shutdown()
+        _ = shutdown(connection.fd, Int32(SHUT_WR))
+        connection.phase = .lingering
+        connection.input.consume(connection.input.readableBytes)
+        // Long enough for a client to read our answer before its unread bytes could reset it.
+        setPhaseDeadline(connection, now + min(2_000_000_000, shared.limits.idleTimeout.nanoseconds))
+        updateInterest(connection)
+    }
+
+    func updateInterest(_ connection: Connection) {
+        var events = EPOLLRDHUP.rawValue
+        if connection.wantsRead { events |= EPOLLIN.rawValue }
+        if !connection.output.isEmpty || connection.tlsReadWantsWrite { events |= EPOLLOUT.rawValue }
+        guard events != connection.registeredEvents else { return }
+        connection.registeredEvents = events
+        _ = try? control(EPOLL_CTL_MOD, connection.fd, events)
+    }
+
+    func close(_ connection: Connection) {
+        let fd = connection.fd
+        guard Int(fd) < connections.count, connections[Int(fd)] === connection else { return }
+        connections[Int(fd)] = nil
+        liveConnections -= 1
+        shared.openConnections.subtract(1, ordering: .relaxed)
+        _ = epoll_ctl(epollFD, EPOLL_CTL_DEL, fd, nil)
+        connection.tls = nil
+        closeFD(fd)
+    }
+
+    // MARK: - Deadlines
+
+    func setPhaseDeadline(_ connection: Connection, _ deadline: UInt64) {
+        connection.phaseDeadline = deadline
+        noteDeadline(deadline)
+    }
+
+    func noteDeadline(_ deadline: UInt64) {
+        if deadline != 0, deadline < nextDeadline { nextDeadline = deadline }
+    }
+
+    /// Closes or times out every connection past its deadline and finds the next one: O(N), run
+    /// only when the earliest deadline passed, which under load is about once per timeout period.
+    private func sweepDeadlines() {
+        for case let connection? in connections {
+            let deadline = connection.effectiveDeadline
+            if deadline != 0, deadline <= now { expire(connection) }
+        }
+        var next: UInt64 = .max
+        for case let connection? in connections {
+            let deadline = connection.effectiveDeadline
+            if deadline > now { next = min(next, deadline) }
+        }
+        nextDeadline = next
+    }
+
+    private func expire(_ connection: Connection) {
+        guard connection.output.isEmpty else { close(connection); return }
+        switch connection.phase {
+        case .head, .body:
+            // RFC 9110 §15.5.9: 408, then close.
+            failRequest(connection, .timeout)
+            if connections[Int(connection.fd)] === connection { flush(connection) }
+        case .waiting:
+            break
+        case .idle, .closing, .lingering:
+            close(connection)
+        }
+    }
+
+    // MARK: - Deferred answers
+
+    func makeResponder(for connection: Connection, keepAlive: Bool, isHead: Bool, version: HTTPVersion) -> Responder {
+        let sequence = nextSequence
+        nextSequence += 1
+        connection.phase = .waiting(.init(sequence: sequence, isHead: isHead, keepAlive: keepAlive, version: version))
+        updateInterest(connection)
+        return Responder(loop: self, fd: connection.fd, sequence: sequence)
+    }
+
+    private func deliverDeferred(fd: Int32, sequence: UInt64, _ response: Response) {
+        guard Int(fd) < connections.count, let connection = connections[Int(fd)],
+              case .waiting(let pending) = connection.phase, pending.sequence == sequence else { return }
+        writeResponse(connection, response, isHead: pending.isHead, keepAlive: pending.keepAlive && !draining, version: pending.version)
+        finishExchange(connection, keepAlive: pending.keepAlive && !draining)
+        process(connection)
+        guard connections[Int(fd)] === connection else { return }
+        flush(connection)
+    }
+
+    func control(_ op: Int32, _ fd: Int32, _ events: UInt32) throws(SysError) {
+        var event = epoll_event()
+        event.events = events
+        event.data.fd = fd
+        _ = try sys("epoll_ctl") { epoll_ctl(epollFD, op, fd, &event) }
+    }
+}
+
+/// The way back to a connection for a deferred handler. `send` may be called from any thread,
+/// once; a second call, or a call after the connection closed, is ignored.
+public struct Responder: Sendable {
+    let loop: EventLoop
+    let fd: Int32
+    let sequence: UInt64
+
+    public func send(_ response: Response) {
+        loop.post(.respond(fd: fd, sequence: sequence, response))
+    }
+}

@@ -1,0 +1,62 @@
+/// One request as a handler sees it: the head, the decoded path parameters and query, and the
+/// whole body. Everything is owned: nothing points into the connection's buffers.
+public struct Request: Sendable {
+    public let head: RequestHead
+    /// The path, still percent-encoded, without the query.
+    public let path: String
+    /// Values of the route's `{param}` segments, percent-decoded.
+    public let pathParameters: [String: String]
+    public let query: QueryParameters
+    public let body: [UInt8]
+
+    public init(head: RequestHead, path: String, pathParameters: [String: String] = [:], query: QueryParameters = .init(), body: [UInt8] = []) {
+        self.head = head
+        self.path = path
+        self.pathParameters = pathParameters
+        self.query = query
+        self.body = body
+    }
+
+    public var method: HTTPMethod { head.method }
+    public var headers: HeaderFields { head.headers }
+}
+
+/// The decoded parameters of a query string, in order, repeated keys kept.
+public struct QueryParameters: Sendable, Equatable {
+    public private(set) var items: [(name: String, value: String)]
+
+    public init(_ items: [(name: String, value: String)] = []) {
+        self.items = items
+    }
+
+    /// Decodes `a=1&b=x%20y&b=z` (`+` is a space). A key without `=` has the value "".
+    /// Throws when an escape is malformed or a name or value is not UTF-8.
+    public init(decoding query: Substring) throws(HTTPParseError) {
+        var items: [(name: String, value: String)] = []
+        for pair in query.split(separator: "&", omittingEmptySubsequences: true) {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard let name = RequestTarget.percentDecode(parts[0], plusAsSpace: true),
+                  let value = RequestTarget.percentDecode(parts.count > 1 ? parts[1] : "", plusAsSpace: true) else {
+                throw .malformed("the query string holds a malformed percent-encoding or bytes that are not UTF-8")
+            }
+            items.append((name, value))
+        }
+        self.items = items
+    }
+
+    /// The first value of `name`, or nil.
+    public func first(_ name: String) -> String? {
+        items.first { $0.name == name }?.value
+    }
+
+    /// Every value of `name`, in order.
+    public func all(_ name: String) -> [String] {
+        items.filter { $0.name == name }.map(\.value)
+    }
+
+    public var isEmpty: Bool { items.isEmpty }
+
+    public static func == (a: QueryParameters, b: QueryParameters) -> Bool {
+        a.items.elementsEqual(b.items) { $0.name == $1.name && $0.value == $1.value }
+    }
+}

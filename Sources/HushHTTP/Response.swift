@@ -1,0 +1,55 @@
+/// An answer: status, header fields and body. The server adds `Date`, `Content-Length` and,
+/// where needed, `Connection`; a handler must not set those three.
+public struct Response: Sendable {
+    public var status: HTTPStatus
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]
+
+    public init(status: HTTPStatus, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    /// A JSON answer (`Content-Type: application/json`).
+    public static func json(_ status: HTTPStatus, _ body: String, headers: [(name: String, value: String)] = []) -> Response {
+        Response(status: status, headers: [("Content-Type", "application/json")] + headers, body: Array(body.utf8))
+    }
+
+    /// An error in the shape of API.md: `{"error":{"code":…,"message":…,"field":…}}`.
+    public static func error(_ status: HTTPStatus, code: String, message: String, field: String? = nil, headers: [(name: String, value: String)] = []) -> Response {
+        var json = #"{"error":{"code":"# + JSONText.quoted(code) + #","message":"# + JSONText.quoted(message)
+        if let field { json += #","field":"# + JSONText.quoted(field) }
+        json += "}}"
+        return .json(status, json, headers: headers)
+    }
+
+    /// The error answer for a request that could not be read.
+    public static func error(_ parseError: HTTPParseError) -> Response {
+        .error(parseError.status, code: parseError.code, message: parseError.message)
+    }
+}
+
+/// Minimal JSON text helpers for the engine's own bodies.
+public enum JSONText {
+    /// `text` as a JSON string literal, quotes included (RFC 8259 §7).
+    public static func quoted(_ text: String) -> String {
+        var out = "\""
+        out.reserveCapacity(text.utf8.count + 2)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        out += "\""
+        return out
+    }
+}

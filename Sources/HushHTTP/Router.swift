@@ -1,0 +1,113 @@
+/// Answers one request on the event loop that read it. It must not block for long: the
+/// loop serves every other connection it owns.
+public typealias Handler = @Sendable (Request) -> Response
+
+/// Answers one request later, from any thread, through `Responder.send`. For work that waits
+/// on another thread (a write queued to the store's writer); the connection reads no further
+/// request until the answer is sent, so pipelined answers keep their order.
+public typealias DeferredHandler = @Sendable (Request, Responder) -> Void
+
+/// What a route runs.
+public enum RouteAction: Sendable {
+    case immediate(Handler)
+    case deferred(DeferredHandler)
+}
+
+/// One route: a method, a pattern such as `/v1/customers/{id}`, its body limit and its action.
+public struct Route: Sendable {
+    public let method: HTTPMethod
+    public let pattern: String
+    /// The body limit for this route; nil means `HTTPLimits.maxBodyBytes`.
+    public let maxBodyBytes: Int?
+    public let action: RouteAction
+}
+
+/// The result of looking a request up.
+public enum RouteMatch: Sendable {
+    case found(Route, parameters: [String: String])
+    case notFound
+    /// The path exists for other methods, listed for the `Allow` header.
+    case methodNotAllowed(allow: [String])
+    case invalidPath(String)
+}
+
+/// Method + path routing with `{param}` segments, built once before the server starts.
+/// Segments are percent-decoded one at a time, so `%2F` inside a segment stays in it.
+/// A GET route also answers HEAD.
+public struct Router: Sendable {
+    private final class Node: @unchecked Sendable {
+        var literals: [String: Node] = [:]
+        var parameter: (name: String, node: Node)?
+        var routes: [HTTPMethod: Route] = [:]
+    }
+
+    private let root = Node()
+    public private(set) var routes: [Route] = []
+
+    public init() {}
+
+    /// Adds a route. Traps on a pattern that does not start with `/`, on two routes for the same
+    /// method and path, and on two parameter names at one position: all programming errors.
+    public mutating func add(_ method: HTTPMethod, _ pattern: String, maxBodyBytes: Int? = nil, _ handler: @escaping Handler) {
+        add(Route(method: method, pattern: pattern, maxBodyBytes: maxBodyBytes, action: .immediate(handler)))
+    }
+
+    /// Adds a route whose answer comes later through a `Responder`.
+    public mutating func addDeferred(_ method: HTTPMethod, _ pattern: String, maxBodyBytes: Int? = nil, _ handler: @escaping DeferredHandler) {
+        add(Route(method: method, pattern: pattern, maxBodyBytes: maxBodyBytes, action: .deferred(handler)))
+    }
+
+    private mutating func add(_ route: Route) {
+        precondition(route.pattern.hasPrefix("/"), "route pattern must start with /: \(route.pattern)")
+        var node = root
+        for segment in route.pattern.split(separator: "/", omittingEmptySubsequences: false).dropFirst() {
+            if segment.hasPrefix("{"), segment.hasSuffix("}") {
+                let name = String(segment.dropFirst().dropLast())
+                if let existing = node.parameter {
+                    precondition(existing.name == name, "conflicting parameter names at \(route.pattern)")
+                    node = existing.node
+                } else {
+                    let child = Node()
+                    node.parameter = (name, child)
+                    node = child
+                }
+            } else {
+                let key = String(segment)
+                if let child = node.literals[key] { node = child } else {
+                    let child = Node()
+                    node.literals[key] = child
+                    node = child
+                }
+            }
+        }
+        precondition(node.routes[route.method] == nil, "duplicate route \(route.method) \(route.pattern)")
+        node.routes[route.method] = route
+        routes.append(route)
+    }
+
+    /// Finds the route for `method` and the raw (percent-encoded) `path`.
+    public func match(_ method: HTTPMethod, path: Substring) -> RouteMatch {
+        guard path.hasPrefix("/") else { return .notFound }
+        var node = root
+        var parameters: [String: String] = [:]
+        for raw in path.split(separator: "/", omittingEmptySubsequences: false).dropFirst() {
+            guard let segment = RequestTarget.percentDecode(raw, plusAsSpace: false) else {
+                return .invalidPath("the path holds a malformed percent-encoding or bytes that are not UTF-8")
+            }
+            if let child = node.literals[segment] {
+                node = child
+            } else if let (name, child) = node.parameter, !segment.isEmpty {
+                parameters[name] = segment
+                node = child
+            } else {
+                return .notFound
+            }
+        }
+        if let route = node.routes[method] { return .found(route, parameters: parameters) }
+        if method == .head, let route = node.routes[.get] { return .found(route, parameters: parameters) }
+        if node.routes.isEmpty { return .notFound }
+        var allow = node.routes.keys.map(\.description)
+        if node.routes[.get] != nil { allow.append("HEAD") }
+        return .methodNotAllowed(allow: allow.sorted())
+    }
+}

@@ -1,0 +1,129 @@
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How the server listens and runs.
+public struct ServerOptions: Sendable {
+    /// Address to bind: an IPv4 or IPv6 literal, or a name such as `localhost`.
+    public var host: String = "127.0.0.1"
+    /// Port to bind; 0 lets the kernel choose (see `Server.port`).
+    public var port: Int = 8080
+    /// Event loop threads; default one per core.
+    public var threads: Int = ServerOptions.coreCount
+    public var limits = HTTPLimits()
+    /// Longest a graceful shutdown waits for in-flight requests before closing everything.
+    public var drainTimeout: Duration = .seconds(10)
+    /// Serve HTTPS with this certificate and key; nil serves plain HTTP.
+    public var tls: TLSOptions?
+    /// The listen(2) backlog.
+    public var backlog: Int32 = 1024
+    /// Where the server reports problems that no client sees (accept failures, descriptor exhaustion).
+    public var log: @Sendable (String) -> Void = { message in
+        let line = Array("hush: \(message)\n".utf8)
+        _ = line.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+    }
+
+    public init() {}
+
+    /// The cores this process may run on.
+    public static var coreCount: Int {
+        return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    }
+}
+
+/// What every loop of one server shares: read-only settings plus the connection count.
+final class ServerShared: Sendable {
+    let listenerFD: Int32
+    let limits: HTTPLimits
+    let router: Router
+    let tls: TLSContext?
+    let openConnections = Atomic<Int>(0)
+    private let logSink: @Sendable (String) -> Void
+    private let lastThrottledLog = Atomic<UInt64>(0)
+
+    init(listenerFD: Int32, limits: HTTPLimits, router: Router, tls: TLSContext?, log: @escaping @Sendable (String) -> Void) {
+        self.listenerFD = listenerFD
+        self.limits = limits
+        self.router = router
+        self.tls = tls
+        self.logSink = log
+    }
+
+    func log(_ message: String) { logSink(message) }
+
+    /// Logs at most once a second, for conditions that can repeat thousands of times.
+    func logThrottled(_ message: String) {
+        let now = monotonicNanos()
+        let last = lastThrottledLog.load(ordering: .relaxed)
+        if now &- last > 1_000_000_000, lastThrottledLog.compareExchange(expected: last, desired: now, ordering: .relaxed).exchanged {
+            logSink(message)
+        }
+    }
+}
+
+/// The HTTP/1.1 server: one listening socket, watched by N event loops (each accepts for
+/// itself, `EPOLLEXCLUSIVE` waking one per connection), each on its own thread.
+///
+/// `SIGPIPE` is ignored for the whole process when a server starts: writes to a closed peer
+/// fail with `EPIPE` instead of killing the process.
+public final class Server: Sendable {
+    /// The port actually bound (the chosen one when the options said 0).
+    public let port: Int
+    public let host: String
+    private let shared: ServerShared
+    private let loops: [EventLoop]
+    private let threads: Mutex<[pthread_t]>
+    private let drainTimeout: Duration
+
+    /// Binds and starts serving. Throws `SysError` when the address cannot be bound,
+    /// `TLSError` when the certificate or key is unusable.
+    public init(options: ServerOptions, router: Router) throws {
+        signal(SIGPIPE, SIG_IGN)
+        let tls = try options.tls.map { try TLSContext($0) }
+        let (fd, port) = try Socket.listen(host: options.host, port: options.port, backlog: options.backlog)
+        let shared = ServerShared(listenerFD: fd, limits: options.limits, router: router, tls: tls, log: options.log)
+        var loops: [EventLoop] = []
+        do {
+            for i in 0..<max(1, options.threads) { loops.append(try EventLoop(index: i, shared: shared)) }
+        } catch {
+            closeFD(fd)
+            throw error
+        }
+        var threads: [pthread_t] = []
+        for loop in loops {
+            threads.append(try spawnThread(name: "hush-loop-\(loop.index)") { loop.run() })
+        }
+        self.port = port
+        self.host = options.host
+        self.shared = shared
+        self.loops = loops
+        self.threads = Mutex(threads)
+        self.drainTimeout = options.drainTimeout
+    }
+
+    /// Connections open right now, over all loops.
+    public var openConnections: Int { shared.openConnections.load(ordering: .relaxed) }
+
+    /// Stops accepting, closes idle connections, lets in-flight requests finish (their answers
+    /// say `Connection: close`), then closes whatever is left once `drainTimeout` has passed.
+    /// Returns when every loop has stopped. Safe to call more than once.
+    public func shutdown() {
+        let threads = self.threads.withLock { threads in
+            let taken = threads
+            threads.removeAll()
+            return taken
+        }
+        guard !threads.isEmpty else { return }
+        for loop in loops { loop.post(.drain) }
+        let deadline = monotonicNanos() + drainTimeout.nanoseconds
+        // Waits on the loops with a bounded poll: pthread has no timed join in POSIX.
+        while shared.openConnections.load(ordering: .relaxed) > 0, monotonicNanos() < deadline {
+            var pause = timespec(tv_sec: 0, tv_nsec: 10_000_000)
+            nanosleep(&pause, nil)
+        }
+        for loop in loops { loop.post(.stop) }
+        for thread in threads { pthread_join(thread, nil) }
+        closeFD(shared.listenerFD)
+    }
+}

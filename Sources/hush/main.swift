@@ -1,0 +1,45 @@
+import Foundation
+import HushAPI
+import HushStore
+
+// hush: command line, settings, signals, exit codes. Everything else lives in HushAPI.
+
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("hush: \(message)\n".utf8))
+    exit(1)
+}
+
+let options: CommandLineOptions
+do { options = try CommandLineOptions.parse(Array(CommandLine.arguments.dropFirst())) } catch { fail(error.message) }
+
+switch options.command {
+case .help:
+    print(CommandLineOptions.usage)
+    exit(0)
+case .version:
+    print("hush 0.1.0 (SQLite \(SQLiteLibrary.version))")
+    exit(0)
+case .serve:
+    break
+}
+
+let settings: Settings
+do { settings = try Settings.resolve(options, environment: ProcessInfo.processInfo.environment) } catch { fail(error.message) }
+
+// Block SIGTERM and SIGINT before any thread starts, so that every thread inherits the mask
+// and the signals wait for sigwait below instead of killing the process mid-request.
+var signals = sigset_t()
+sigemptyset(&signals)
+sigaddset(&signals, SIGTERM)
+sigaddset(&signals, SIGINT)
+pthread_sigmask(SIG_BLOCK, &signals, nil)
+
+let service: Service
+do { service = try Service(settings: settings) } catch { fail("\(error)") }
+print(service.readyLine)
+fflush(nil)
+
+var received: Int32 = 0
+sigwait(&signals, &received)
+service.shutdown()
+exit(0)
