@@ -25,11 +25,13 @@ let package = Package(
         .target(name: "HushAPI", dependencies: ["HushHTTP", "HushStore", "HushCore", "COpenSSL"]),
         .executableTarget(name: "hush", dependencies: ["HushAPI"]),
 
-        .testTarget(name: "HushHTTPTests", dependencies: ["HushHTTP"], exclude: ["Corpus"]),
+        // Raw-socket client and process helpers shared by the test targets.
+        .target(name: "HushTestSupport", path: "Tests/HushTestSupport"),
+        .testTarget(name: "HushHTTPTests", dependencies: ["HushHTTP", "HushTestSupport", "COpenSSL"], exclude: ["Corpus"]),
         .testTarget(name: "HushCoreTests", dependencies: ["HushCore"]),
         .testTarget(name: "HushStoreTests", dependencies: ["HushStore"]),
-        .testTarget(name: "HushAPITests", dependencies: ["HushAPI"]),
+        .testTarget(name: "HushAPITests", dependencies: ["HushAPI", "HushTestSupport"]),
         // Starts the built `hush` binary and talks to it over sockets; imports nothing of ours.
-        .testTarget(name: "HushEndToEndTests", dependencies: ["hush"]),
+        .testTarget(name: "HushEndToEndTests", dependencies: ["hush", "HushTestSupport"]),
     ]
 )

@@ -50,10 +50,15 @@ public struct RequestHeadParser: Sendable {
             if requestLineEnd == 0 {
                 if lineBytes == 0 {
                     leading = lf + 1
+                } else if lineBytes > limits.maxRequestLineBytes {
+                    return .invalid(.requestLineTooLong)
                 } else {
                     requestLineEnd = lf + 1
                 }
             } else if lineBytes == 0 {
+                if lf + 1 - requestLineEnd > limits.maxHeaderBytes + 2 {
+                    return .invalid(.headerTooLarge("the header section is larger than \(limits.maxHeaderBytes) bytes"))
+                }
                 return finish(input, end: lf + 1)
             }
             lineStart = lf + 1

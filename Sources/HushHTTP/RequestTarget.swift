@@ -11,7 +11,8 @@ public enum RequestTarget {
             return rest.isEmpty ? nil : "/"
         }
         guard authorityEnd > rest.startIndex else { return nil }
-        return rest[authorityEnd...]
+        // RFC 9112 §3.2.1: an empty path in an absolute URI means "/".
+        return rest[authorityEnd] == "?" ? Substring("/" + rest[authorityEnd...]) : rest[authorityEnd...]
     }
 
     /// The raw path (still percent-encoded) and raw query (without `?`) of a target.
