@@ -154,6 +154,7 @@ final class EventLoop: @unchecked Sendable {
             if fd < 0 {
                 switch errno {
                 case EAGAIN, EWOULDBLOCK: return
+                case EINVAL: return // the listener was shut down for a drain
                 case EINTR, ECONNABORTED, EPROTO, EPERM: continue
                 case EMFILE, ENFILE, ENOBUFS, ENOMEM:
                     shedOneConnection()

@@ -116,6 +116,10 @@ public final class Server: Sendable {
         }
         guard !threads.isEmpty else { return }
         for loop in loops { loop.post(.drain) }
+        // Stops listening at once: new connections are refused instead of waiting in a backlog
+        // nobody accepts from. The descriptor stays open until the loops are gone, so its
+        // number cannot be reused under them.
+        _ = Glibc.shutdown(shared.listenerFD, Int32(SHUT_RDWR))
         let deadline = monotonicNanos() + drainTimeout.nanoseconds
         // Waits on the loops with a bounded poll: pthread has no timed join in POSIX.
         while shared.openConnections.load(ordering: .relaxed) > 0, monotonicNanos() < deadline {

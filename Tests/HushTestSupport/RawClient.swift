@@ -5,7 +5,8 @@ import Glibc
 
 /// A blocking TCP client for tests: it writes raw bytes (so malformed HTTP can be sent) and
 /// reads answers with a receive timeout, so no test can hang forever.
-public final class RawClient {
+/// Sendable so that one thread may send while another reads; `pending` is touched by the reader only.
+public final class RawClient: @unchecked Sendable {
     public let fd: Int32
 
     /// Connects to 127.0.0.1:`port`; `timeout` bounds every read.

@@ -1,0 +1,156 @@
+import Foundation
+import Testing
+import HushHTTP
+import HushTestSupport
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite struct ServerLimitsTests {
+    static var shortTimeouts: HTTPLimits {
+        var limits = HTTPLimits()
+        limits.headerTimeout = .milliseconds(300)
+        limits.bodyTimeout = .milliseconds(300)
+        limits.idleTimeout = .milliseconds(300)
+        return limits
+    }
+
+    @Test func slowHeaderSection_Gets408ThenClose() throws {
+        let server = try makeTestServer(limits: Self.shortTimeouts)
+        defer { server.shutdown() }
+        let client = try RawClient(port: server.port)
+        try client.send("GET /a HTTP/1.1\r\nHo")
+        let response = try client.readResponse()
+        #expect(response.status == 408)
+        #expect(response.bodyText.contains("request_timeout"))
+        #expect(client.isClosedByPeer())
+    }
+
+    @Test func trickledHeaderSection_DoesNotExtendTheDeadline() throws {
+        let server = try makeTestServer(limits: Self.shortTimeouts)
+        defer { server.shutdown() }
+        let client = try RawClient(port: server.port)
+        var status = 0
+        // One byte every 50 ms would take 1.5 s for this head; the deadline is 300 ms from the first byte.
+        for byte in Array("GET /a HTTP/1.1\r\nHost: x\r\nX-Slow: yes\r\n\r\n".utf8) {
+            if (try? client.send([byte])) == nil { break }
+            usleep(50_000)
+            if let response = try? RawClient.pollResponse(client) { status = response.status; break }
+        }
+        #expect(status == 408)
+    }
+
+    @Test func slowBody_Gets408ThenClose() throws {
+        let server = try makeTestServer(limits: Self.shortTimeouts)
+        defer { server.shutdown() }
+        let client = try RawClient(port: server.port)
+        try client.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc")
+        let response = try client.readResponse()
+        #expect(response.status == 408)
+        #expect(client.isClosedByPeer())
+    }
+
+    @Test func idleKeepAliveConnection_IsClosedSilently() throws {
+        let server = try makeTestServer(limits: Self.shortTimeouts)
+        defer { server.shutdown() }
+        let client = try RawClient(port: server.port)
+        try client.send("GET /a HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(try client.readResponse().status == 200)
+        #expect(try client.readToEnd().isEmpty)
+        // A connection that never sends anything is closed too.
+        let silent = try RawClient(port: server.port)
+        #expect(try silent.readToEnd().isEmpty)
+    }
+
+    @Test func connectionCap_ClosesNewConnectionsAtOnce() throws {
+        var limits = HTTPLimits()
+        limits.maxConnections = 2
+        let server = try makeTestServer(limits: limits)
+        defer { server.shutdown() }
+        let a = try RawClient(port: server.port), b = try RawClient(port: server.port)
+        for client in [a, b] {
+            try client.send("GET /a HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(try client.readResponse().status == 200)
+        }
+        let c = try RawClient(port: server.port)
+        #expect(c.isClosedByPeer())
+        // Once one leaves, a new one is served again.
+        try a.send("GET /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        _ = try a.readToEnd()
+        #expect(waitUntil { server.openConnections < 2 })
+        let d = try RawClient(port: server.port)
+        try d.send("GET /b HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(try d.readResponse().bodyText == "b")
+    }
+
+    @Test func gracefulShutdown_FinishesInFlight_ClosesIdle_RefusesNew() throws {
+        let parked = ParkedResponders()
+        let server = try makeTestServer(threads: 2, parked: parked)
+        let port = server.port
+        let idle = try RawClient(port: port)
+        try idle.send("GET /a HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(try idle.readResponse().status == 200)
+        let busy = try RawClient(port: port)
+        try busy.send("GET /deferred HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(waitUntil { parked.count == 1 })
+
+        let done = DispatchSemaphore(value: 0)
+        Thread.detachNewThread { server.shutdown(); done.signal() }
+        #expect(idle.isClosedByPeer())
+        #expect(waitUntil { (try? RawClient(port: port)) == nil }, "new connections should be refused while draining")
+        #expect(done.wait(timeout: .now() + 0.2) == .timedOut, "shutdown must wait for the in-flight request")
+        parked.releaseAll(#"{"late":true}"#)
+        let answer = try busy.readResponse()
+        #expect(answer.bodyText == #"{"late":true}"#)
+        #expect(answer.header("Connection") == "close")
+        #expect(done.wait(timeout: .now() + 5) == .success)
+    }
+
+    @Test func shutdown_ClosesStragglersAfterTheDrainTimeout() throws {
+        let parked = ParkedResponders()
+        let server = try makeTestServer(drain: .milliseconds(200), parked: parked)
+        let busy = try RawClient(port: server.port)
+        try busy.send("GET /deferred HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(waitUntil { parked.count == 1 })
+        server.shutdown()
+        #expect(busy.isClosedByPeer())
+        parked.releaseAll("{}") // an answer after the close goes nowhere, harmlessly
+    }
+
+    @Test func manyConnections_AreServedByAllLoops() throws {
+        let server = try makeTestServer(threads: 2)
+        defer { server.shutdown() }
+        let clients = try (0..<200).map { _ in try RawClient(port: server.port) }
+        for client in clients { try client.send("GET /a HTTP/1.1\r\nHost: x\r\n\r\n") }
+        for client in clients { #expect(try client.readResponse().bodyText == "a") }
+        #expect(server.openConnections == 200)
+    }
+
+    @Test func slowReader_DoesNotMakeTheServerBufferWithoutLimit() throws {
+        var limits = HTTPLimits()
+        limits.maxPendingOutputBytes = 64 * 1024
+        let server = try makeTestServer(limits: limits)
+        defer { server.shutdown() }
+        let client = try RawClient(port: server.port)
+        // 2,000 pipelined requests for a 1 KiB answer each, and nobody reading for now.
+        let body = String(repeating: "x", count: 1024)
+        let one = "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1024\r\n\r\n" + body
+        let sender = Thread { _ = try? client.send(String(repeating: one, count: 2000)) }
+        sender.start()
+        usleep(200_000)
+        var answers = 0
+        while answers < 2000, let response = try? client.readResponse() {
+            if response.body.count == 1024 { answers += 1 }
+        }
+        #expect(answers == 2000)
+    }
+}
+
+extension RawClient {
+    /// A response if one arrives within 1 ms, else nil; throws nothing for a timeout.
+    static func pollResponse(_ client: RawClient) throws -> HTTPResponse? {
+        var pfd = pollfd(fd: client.fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&pfd, 1, 1) == 1 else { return nil }
+        return try client.readResponse()
+    }
+}

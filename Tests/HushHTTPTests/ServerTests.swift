@@ -1,0 +1,194 @@
+import Foundation
+import Testing
+import HushHTTP
+import HushTestSupport
+
+@Suite struct ServerTests {
+    @Test func keepAlive_ServesSeveralRequestsOnOneConnection() throws {
+        let server = try makeTestServer()
+        defer { server.shutdown() }
+        let client = try RawClient(port: server.port)
+        for _ in 0..<3 {
+            try client.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            let response = try client.readResponse()
+            #expect(response.status == 200)
+            #expect(response.bodyText == #"{"status":"ok"}"#)
+            #expect(response.header("Date")?.hasSuffix(" GMT") == true)
+            #expect(response.header("Content-Length") == "15")
+            #expect(response.header("Connection") == nil)
+        }
+    }
+
+    static let pipeline: String =
+        "GET /a HTTP/1.1\r\nHost: x\r\n\r\n" +
+        "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello" +
+        "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3;e=1\r\nabc\r\n2\r\nde\r\n0\r\nT: v\r\n\r\n" +
+        "HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n" +
+        "GET /params/x%2Fy?q=1&q=%20 HTTP/1.1\r\nHost: x\r\n\r\n" +
+        "GET /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+
+    func checkPipelineAnswers(_ client: RawClient) throws {
+        #expect(try client.readResponse().bodyText == "a")
+        #expect(try client.readResponse().bodyText == "hello")
+        #expect(try client.readResponse().bodyText == "abcde")
+        let head = try client.readResponse(head: true)
+        #expect(head.status == 200 && head.header("Content-Length") == "15" && head.body.isEmpty)
+        #expect(try client.readResponse().bodyText == "id=x/y&q=1, ")
+        let last = try client.readResponse()
+        #expect(last.bodyText == "b")
+        #expect(last.header("Connection") == "close")
+        #expect(client.isClosedByPeer())
+    }
+
+    @Test func pipelinedRequests_FedByteByByte_AreAnsweredInOrder() throws {
+        let server = try makeTestServer()
+        defer { server.shutdown() }
+        let client = try RawClient(port: server.port)
+        for byte in Array(Self.pipeline.utf8) { try client.send([byte]) }
+        try checkPipelineAnswers(client)
+    }
+
+    @Test func pipelinedRequests_SplitAtEveryBoundary_AreAnsweredInOrder() throws {
+        let server = try makeTestServer()
+        defer { server.shutdown() }
+        let bytes = Array(Self.pipeline.utf8)
+        for split in 1..<bytes.count {
+            let client = try RawClient(port: server.port)
+            try client.send(Array(bytes[0..<split]))
+            pace()
+            try client.send(Array(bytes[split...]))
+            try checkPipelineAnswers(client)
+        }
+    }
+
+    @Test func connectionClose_AndHTTP10_CloseAfterTheAnswer() throws {
+        let server = try makeTestServer()
+        defer { server.shutdown() }
+        let c1 = try RawClient(port: server.port)
+        try c1.send("GET /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        #expect(try c1.readResponse().header("Connection") == "close")
+        #expect(c1.isClosedByPeer())
+
+        let c2 = try RawClient(port: server.port)
+        try c2.send("GET /a HTTP/1.0\r\n\r\n")
+        #expect(try c2.readResponse().status == 200)
+        #expect(c2.isClosedByPeer())
+
+        let c3 = try RawClient(port: server.port)
+        try c3.send("GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+        #expect(try c3.readResponse().header("Connection") == "keep-alive")
+        try c3.send("GET /b HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+        #expect(try c3.readResponse().bodyText == "b")
+    }
+
+    @Test func expectContinue_Gets100BeforeTheBody() throws {
+        let server = try makeTestServer()
+        defer { server.shutdown() }
+        let client = try RawClient(port: server.port)
+        try client.send("POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n")
+        let interim = try client.readResponse()
+        #expect(interim.status == 100)
+        try client.send("body")
+        let final = try client.readResponse()
+        #expect(final.status == 200 && final.bodyText == "body")
+    }
+
+    @Test func expectContinue_OverTheLimit_Gets413Instead() throws {
+        let server = try makeTestServer()
+        defer { server.shutdown() }
+        let client = try RawClient(port: server.port)
+        try client.send("POST /small HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 17\r\n\r\n")
+        let response = try client.readResponse()
+        #expect(response.status == 413)
+        #expect(response.bodyText.contains("payload_too_large"))
+        #expect(client.isClosedByPeer())
+    }
+
+    @Test func bodyLimit_IsPerRoute_ForLengthAndChunked() throws {
+        let server = try makeTestServer()
+        defer { server.shutdown() }
+        let ok = try RawClient(port: server.port)
+        try ok.send("POST /small HTTP/1.1\r\nHost: x\r\nContent-Length: 16\r\n\r\n0123456789abcdef")
+        #expect(try ok.readResponse().status == 200)
+        let chunked = try RawClient(port: server.port)
+        try chunked.send("POST /small HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n0123456789abcdef\r\n1\r\nX\r\n0\r\n\r\n")
+        #expect(try chunked.readResponse().status == 413)
+        #expect(chunked.isClosedByPeer())
+        // The same 17 bytes are fine on a route with the default 1 MiB limit.
+        let echo = try RawClient(port: server.port)
+        try echo.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 17\r\n\r\n0123456789abcdefX")
+        #expect(try echo.readResponse().status == 200)
+    }
+
+    @Test func malformedCorpus_IsRefusedOverTheWire_AndTheConnectionClosed() throws {
+        let server = try makeTestServer()
+        defer { server.shutdown() }
+        let cases = corpus("malformed")
+        #expect(cases.count >= 25)
+        for (name, bytes) in cases {
+            let client = try RawClient(port: server.port)
+            try client.send(bytes)
+            let response = try client.readResponse()
+            #expect(response.status == Int(name.prefix(3))!, "\(name): got \(response.status)")
+            #expect(response.header("Content-Type") == "application/json", "\(name)")
+            #expect(response.bodyText.hasPrefix(#"{"error":{"code":""#), "\(name)")
+            // A bad percent-encoding is not a framing error: the next request can still be read.
+            if name.contains("percent") {
+                try client.send("GET /a HTTP/1.1\r\nHost: x\r\n\r\n")
+                #expect(try client.readResponse().bodyText == "a", "\(name)")
+            } else {
+                #expect(response.header("Connection") == "close", "\(name)")
+                #expect(client.isClosedByPeer(), "\(name) left the connection open")
+            }
+        }
+    }
+
+    @Test func unknownRoutes_Are404_AndWrongMethods405WithAllow_KeepingTheConnection() throws {
+        let server = try makeTestServer()
+        defer { server.shutdown() }
+        let client = try RawClient(port: server.port)
+        try client.send("GET /nope HTTP/1.1\r\nHost: x\r\n\r\n")
+        let notFound = try client.readResponse()
+        #expect(notFound.status == 404 && notFound.bodyText.contains(#""code":"not_found""#))
+        try client.send("DELETE /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        let wrong = try client.readResponse()
+        #expect(wrong.status == 405)
+        #expect(wrong.header("Allow") == "GET, HEAD")
+        #expect(wrong.bodyText.contains(#""code":"method_not_allowed""#))
+        try client.send("GET /a HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(try client.readResponse().bodyText == "a")
+    }
+
+    @Test func aRouteErrorWithABodyPending_ClosesTheConnection() throws {
+        let server = try makeTestServer()
+        defer { server.shutdown() }
+        let client = try RawClient(port: server.port)
+        // The body would otherwise be read as the next request.
+        try client.send("POST /nope HTTP/1.1\r\nHost: x\r\nContent-Length: 30\r\n\r\nGET /a HTTP/1.1\r\nHost: x\r\n\r\n")
+        let response = try client.readResponse()
+        #expect(response.status == 404)
+        #expect(response.header("Connection") == "close")
+        #expect(client.isClosedByPeer())
+    }
+
+    @Test func headerFieldsWithCRLF_FromAHandler_AreDropped() throws {
+        let server = try makeTestServer()
+        defer { server.shutdown() }
+        let client = try RawClient(port: server.port)
+        try client.send("GET /splitting HTTP/1.1\r\nHost: x\r\n\r\n")
+        let response = try client.readResponse()
+        #expect(response.header("X-Bad") == nil)
+        #expect(response.header("Set-Cookie") == nil)
+        #expect(response.header("X-Good") == "fine")
+    }
+
+    @Test func deferredAnswers_FromAnotherThread_KeepPipelineOrder() throws {
+        let server = try makeTestServer(threads: 2)
+        defer { server.shutdown() }
+        let client = try RawClient(port: server.port)
+        try client.send("GET /thread?n=1 HTTP/1.1\r\nHost: x\r\n\r\nGET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /thread?n=2 HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(try client.readResponse().bodyText == "from thread 1")
+        #expect(try client.readResponse().bodyText == "a")
+        #expect(try client.readResponse().bodyText == "from thread 2")
+    }
+}

@@ -1,0 +1,53 @@
+import Foundation
+import Synchronization
+import HushHTTP
+import HushTestSupport
+
+/// Deferred requests parked by `/deferred` until a test releases them.
+final class ParkedResponders: Sendable {
+    private let parked = Mutex<[Responder]>([])
+    func park(_ responder: Responder) { parked.withLock { $0.append(responder) } }
+    var count: Int { parked.withLock { $0.count } }
+    func releaseAll(_ body: String) {
+        let all = parked.withLock { p in defer { p.removeAll() }; return p }
+        for responder in all { responder.send(.json(.ok, body)) }
+    }
+}
+
+/// A server on a free loopback port with routes that echo what they were sent.
+func makeTestServer(limits: HTTPLimits = HTTPLimits(), threads: Int = 1, tls: TLSOptions? = nil,
+                    drain: Duration = .seconds(5), parked: ParkedResponders = ParkedResponders()) throws -> Server {
+    var router = Router()
+    router.add(.get, "/healthz") { _ in .json(.ok, #"{"status":"ok"}"#) }
+    router.add(.get, "/a") { _ in Response(status: .ok, body: Array("a".utf8)) }
+    router.add(.get, "/b") { _ in Response(status: .ok, body: Array("b".utf8)) }
+    router.add(.get, "/") { _ in Response(status: .ok) }
+    router.add(.post, "/") { request in Response(status: .ok, body: request.body) }
+    router.add(.post, "/echo") { request in
+        Response(status: .ok, headers: [("X-Method", "\(request.method)")], body: request.body)
+    }
+    router.add(.post, "/small", maxBodyBytes: 16) { request in Response(status: .ok, body: request.body) }
+    router.add(.get, "/params/{id}") { request in
+        let q = request.query.all("q").joined(separator: ",")
+        return Response(status: .ok, body: Array("id=\(request.pathParameters["id"] ?? "")&q=\(q)".utf8))
+    }
+    router.add(.get, "/splitting") { _ in
+        Response(status: .ok, headers: [("X-Bad", "a\r\nSet-Cookie: x=1"), ("X-Good", "fine")], body: [])
+    }
+    router.addDeferred(.get, "/deferred") { _, responder in parked.park(responder) }
+    router.addDeferred(.get, "/thread") { request, responder in
+        let name = request.query.first("n") ?? ""
+        Thread.detachNewThread { responder.send(Response(status: .ok, body: Array("from thread \(name)".utf8))) }
+    }
+    var options = ServerOptions()
+    options.port = 0
+    options.threads = threads
+    options.limits = limits
+    options.tls = tls
+    options.drainTimeout = drain
+    options.log = { _ in }
+    return try Server(options: options, router: router)
+}
+
+/// A short pause between the parts of a request, so the server sees them in separate reads.
+func pace() { usleep(2_000) }
