@@ -142,7 +142,7 @@ public struct ConfigError: Error, CustomStringConvertible, Equatable, Sendable {
 
     private static func typeName(_ type: Any.Type) -> String {
         switch type {
-        case is Int.Type: "an integer"
+        case is Int.Type, is Double.Type: "an integer"
         case is String.Type: "a string"
         case is Bool.Type: "true or false"
         default: "an object"
@@ -158,10 +158,10 @@ private struct RawConfig: Decodable {
             try rejectUnknownKeys(decoder, ["host", "port", "database", "threads", "drain_timeout_ms", "tls"])
             let c = try decoder.container(keyedBy: StringKey.self)
             host = try c.decodeIfPresent(String.self, forKey: "host")
-            port = try c.decodeIfPresent(Int.self, forKey: "port")
+            port = try c.integer("port")
             database = try c.decodeIfPresent(String.self, forKey: "database")
-            threads = try c.decodeIfPresent(Int.self, forKey: "threads")
-            drain_timeout_ms = try c.decodeIfPresent(Int.self, forKey: "drain_timeout_ms")
+            threads = try c.integer("threads")
+            drain_timeout_ms = try c.integer("drain_timeout_ms")
             tls = try c.decodeIfPresent(TLS.self, forKey: "tls")
         }
     }
@@ -190,7 +190,7 @@ private struct RawConfig: Decodable {
             try rejectUnknownKeys(decoder, Self.keys)
             let c = try decoder.container(keyedBy: StringKey.self)
             for key in Self.keys {
-                if let value = try c.decodeIfPresent(Int.self, forKey: StringKey(stringValue: key)) { values[key] = value }
+                if let value = try c.integer(key) { values[key] = value }
             }
         }
     }
@@ -201,6 +201,19 @@ private struct RawConfig: Decodable {
         let c = try decoder.container(keyedBy: StringKey.self)
         server = try c.decodeIfPresent(Server.self, forKey: "server")
         limits = try c.decodeIfPresent(Limits.self, forKey: "limits")
+    }
+}
+
+extension KeyedDecodingContainer where Key == StringKey {
+    /// An integer at `key`, or nil when absent. Decoded through Double so that `1.5` is reported
+    /// as "must be an integer" naming the key (swift-corelibs-foundation calls it invalid JSON).
+    func integer(_ key: String) throws -> Int? {
+        guard let value = try decodeIfPresent(Double.self, forKey: StringKey(stringValue: key)) else { return nil }
+        guard value.rounded() == value, abs(value) < 1e15 else {
+            let path = (codingPath.map(\.stringValue) + [key]).joined(separator: ".")
+            throw ConfigError(message: "\(path) must be an integer")
+        }
+        return Int(value)
     }
 }
 

@@ -1,0 +1,98 @@
+import Foundation
+import Testing
+@testable import HushAPI
+
+private let shippedConfig = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    .appendingPathComponent("Config/hush.json")
+
+@Test func builtInDefault_EqualsTheShippedFile() throws {
+    let shipped = try Config.parse(try Data(contentsOf: shippedConfig))
+    #expect(shipped == Config.default)
+}
+
+@Test(arguments: [
+    (#"{"servr": {}}"#, "unknown configuration key servr"),
+    (#"{"server": {"prot": 1}}"#, "unknown configuration key server.prot"),
+    (#"{"server": {"tls": {"certificate": "a", "private_key": "b", "x": 1}}}"#, "unknown configuration key server.tls.x"),
+    (#"{"server": {"port": "8080"}}"#, "server.port must be an integer"),
+    (#"{"server": {"port": 1.5}}"#, "server.port must be an integer"),
+    (#"{"server": {"port": true}}"#, "server.port must be an integer"),
+    (#"{"server": {"port": 70000}}"#, "server.port must be between 0 and 65535"),
+    (#"{"server": {"tls": {"certificate": "a"}}}"#, "server.tls.private_key is required"),
+    (#"{"limits": {"max_header_count": 0}}"#, "limits.max_header_count must be between 1 and 10000"),
+    (#"{"limits": {"idle_timeout_ms": -1}}"#, "limits.idle_timeout_ms must be between 1 and 86400000"),
+    (#"{"server": "#, "the configuration is not valid JSON"),
+    (#"[]"#, "the configuration"),
+])
+func badConfig_IsRefusedNamingTheKey(json: String, message: String) {
+    #expect { try Config.parse(Data(json.utf8)) } throws: { error in
+        (error as? ConfigError)?.message.contains(message) == true
+    }
+}
+
+@Test func partialConfig_KeepsDefaultsForTheRest() throws {
+    let config = try Config.parse(Data(#"{"server": {"port": 9000}, "limits": {"max_body_bytes": 10}}"#.utf8))
+    #expect(config.server.port == 9000)
+    #expect(config.server.host == "127.0.0.1")
+    #expect(config.limits.maxBodyBytes == 10)
+    #expect(config.httpLimits.maxBodyBytes == 10)
+    #expect(config.httpLimits.headerTimeout == .seconds(10))
+}
+
+@Test func settings_FileThenEnvironmentThenFlags() throws {
+    let file = Data(#"{"server": {"port": 1000, "host": "10.0.0.1", "database": "file.db", "threads": 3}}"#.utf8)
+    let read: (String) throws -> Data = { _ in file }
+    var flags = CommandLineOptions()
+    flags.configPath = "x.json"
+    let fromFile = try Settings.resolve(flags, environment: [:], readFile: read)
+    #expect(fromFile.config.server.port == 1000 && fromFile.config.server.threads == 3)
+    #expect(fromFile.configSource == "x.json")
+
+    let env = ["HUSH_PORT": "2000", "HUSH_HOST": "127.0.0.2", "HUSH_DATABASE": "env.db", "HUSH_THREADS": "2"]
+    let fromEnv = try Settings.resolve(flags, environment: env, readFile: read)
+    #expect(fromEnv.config.server.port == 2000)
+    #expect(fromEnv.config.server.host == "127.0.0.2")
+    #expect(fromEnv.config.server.database == "env.db")
+    #expect(fromEnv.config.server.threads == 2)
+
+    flags.port = 3000
+    flags.database = "flag.db"
+    let fromFlags = try Settings.resolve(flags, environment: env, readFile: read)
+    #expect(fromFlags.config.server.port == 3000)
+    #expect(fromFlags.config.server.database == "flag.db")
+    #expect(fromFlags.config.server.host == "127.0.0.2")
+}
+
+@Test func settings_WithoutAFile_UseTheBuiltInDefault_UnlessAPathWasGiven() throws {
+    let none = try Settings.resolve(CommandLineOptions(), environment: [:], fileExists: { _ in false })
+    #expect(none.config == Config.default && none.configSource == nil)
+    #expect(throws: ConfigError.self) {
+        try Settings.resolve(CommandLineOptions(), environment: ["HUSH_CONFIG": "/missing.json"], fileExists: { _ in false },
+                             readFile: { _ in throw CocoaError(.fileNoSuchFile) })
+    }
+}
+
+@Test func settings_BadEnvironmentValues_NameTheVariable() {
+    #expect { try Settings.resolve(CommandLineOptions(), environment: ["HUSH_PORT": "x"], fileExists: { _ in false }) } throws: {
+        ($0 as? ConfigError)?.message == #"HUSH_PORT must be an integer, not "x""#
+    }
+    #expect { try Settings.resolve(CommandLineOptions(), environment: ["HUSH_TLS_KEY": "k"], fileExists: { _ in false }) } throws: {
+        ($0 as? ConfigError)?.message.contains("--tls-key needs --tls-cert") == true
+    }
+}
+
+@Test func commandLine_ParsesFlagsAndCommands() throws {
+    let options = try CommandLineOptions.parse(["serve", "--port", "0", "--host=::1", "--threads", "4", "--tls-cert", "c", "--tls-key", "k"])
+    #expect(options.command == .serve && options.port == 0 && options.host == "::1" && options.threads == 4)
+    #expect(options.tlsCertificate == "c" && options.tlsKey == "k")
+    #expect(try CommandLineOptions.parse(["--help"]).command == .help)
+    #expect(try CommandLineOptions.parse([]).command == .serve)
+    #expect(throws: ConfigError(message: "--port needs a value")) { try CommandLineOptions.parse(["--port"]) }
+    #expect(throws: ConfigError.self) { try CommandLineOptions.parse(["--threads", "x"]) }
+}
+
+@Test func healthz_IsTheOnlyRouteSoFar_AndAnswersOK() {
+    let router = Service.makeRouter()
+    #expect(router.routes.map { "\($0.method) \($0.pattern)" } == ["GET /healthz"])
+}

@@ -1,0 +1,133 @@
+import Foundation
+import Testing
+import HushTestSupport
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite struct BinaryTests {
+    @Test func readyLine_NamesTheBoundPort_AndHealthzAnswers() throws {
+        let hush = try HushProcess()
+        #expect(hush.readyLine == "listening on http://127.0.0.1:\(hush.port)")
+        let client = try RawClient(port: hush.port)
+        try client.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        let response = try client.readResponse()
+        #expect(response.status == 200)
+        #expect(response.bodyText == #"{"status":"ok"}"#)
+        #expect(response.header("Cache-Control") == "no-store")
+        try client.send("HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        let head = try client.readResponse(head: true)
+        #expect(head.status == 200 && head.header("Content-Length") == "15")
+        #expect(hush.stop() == 0)
+    }
+
+    @Test func sigterm_DrainsAnInFlightKeepAliveConnection_AndExitsZero() throws {
+        let hush = try HushProcess()
+        let client = try RawClient(port: hush.port)
+        try client.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(try client.readResponse().status == 200)
+        #expect(hush.stop(signal: SIGTERM) == 0)
+        #expect(client.isClosedByPeer())
+        #expect((try? RawClient(port: hush.port)) == nil)
+    }
+
+    @Test func sigint_ExitsZeroToo() throws {
+        let hush = try HushProcess()
+        #expect(hush.stop(signal: SIGINT) == 0)
+    }
+
+    @Test func environmentThenFlags_OverrideTheConfigFile() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hush-cfg-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let config = directory.appendingPathComponent("hush.json")
+        try Data(#"{"server": {"port": 1, "host": "127.0.0.1"}}"#.utf8).write(to: config)
+        // The file says port 1 (would fail: privileged), the environment says 0, so it binds.
+        let hush = try HushProcess(["--config", config.path], environment: ["HUSH_PORT": "0"], addDefaults: false, directory: directory)
+        #expect(hush.port > 1)
+        #expect(hush.stop() == 0)
+        // A flag beats the environment: HUSH_PORT is not a number, --port is.
+        let flagged = try HushProcess(["--config", config.path, "--port", "0"], environment: ["HUSH_HOST": "127.0.0.1"], addDefaults: false, directory: directory)
+        #expect(flagged.readyLine.hasPrefix("listening on http://127.0.0.1:"))
+        #expect(flagged.stop() == 0)
+    }
+
+    @Test func noConfigFile_UsesTheBuiltInDefault_AndCreatesTheDatabase() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hush-nocfg-\(UUID().uuidString)")
+        let hush = try HushProcess(["--port", "0"], addDefaults: false, directory: directory)
+        #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("hush.db").path))
+        #expect(hush.stop() == 0)
+    }
+
+    @Test(arguments: [
+        (["--port", "abc"], "--port must be an integer"),
+        (["--port", "70000"], "server.port must be between 0 and 65535"),
+        (["--bogus"], "unknown option --bogus"),
+        (["--tls-cert", "/x.pem"], "--tls-cert needs --tls-key"),
+        (["--tls-cert", "/nonexistent.pem", "--tls-key", "/nonexistent.key"], "/nonexistent.pem"),
+        (["--database", "/nonexistent-dir/hush.db"], "cannot open database /nonexistent-dir/hush.db"),
+        (["--config", "/nonexistent.json"], "cannot read configuration /nonexistent.json"),
+        (["--host", "256.1.1.1"], "256.1.1.1"),
+        (["frobnicate"], "unknown command"),
+    ])
+    func badStart_ExitsNonZeroWithOneLine(arguments: [String], message: String) throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hush-bad-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var args = arguments
+        if !args.contains("--port") { args += ["--port", "0"] }
+        let result = try HushProcess.run(args, directory: directory)
+        #expect(result.status != 0)
+        #expect(result.out.isEmpty)
+        #expect(result.err.contains(message), "stderr: \(result.err)")
+        #expect(result.err.split(separator: "\n").count == 1, "stderr: \(result.err)")
+    }
+
+    @Test func badConfigFile_NamesTheKey() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hush-badcfg-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let config = directory.appendingPathComponent("hush.json")
+        try Data(#"{"limits": {"max_header_bytez": 1}}"#.utf8).write(to: config)
+        let result = try HushProcess.run(["--config", config.path], directory: directory)
+        #expect(result.status != 0)
+        #expect(result.err.contains("unknown configuration key limits.max_header_bytez"), "stderr: \(result.err)")
+    }
+
+    @Test func portInUse_ExitsNonZero() throws {
+        let first = try HushProcess()
+        let result = try HushProcess.run(["--port", String(first.port), "--database", first.directory.appendingPathComponent("b.db").path])
+        #expect(result.status != 0)
+        #expect(result.err.contains("Address already in use"), "stderr: \(result.err)")
+        #expect(first.stop() == 0)
+    }
+
+    @Test func help_AndVersion() throws {
+        let help = try HushProcess.run(["help"])
+        #expect(help.status == 0 && help.out.contains("--database PATH"))
+        let version = try HushProcess.run(["version"])
+        #expect(version.status == 0 && version.out.hasPrefix("hush "))
+    }
+
+    @Test func runningOutOfFileDescriptors_DoesNotKillOrSpinTheServer() throws {
+        // The server runs with a descriptor limit of 64; 150 clients exceed it.
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hush-fd-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let wrapper = directory.appendingPathComponent("limited.sh")
+        try Data("#!/bin/sh\nulimit -n 64\nexec \"\(HushProcess.binary)\" \"$@\"\n".utf8).write(to: wrapper)
+        chmod(wrapper.path, 0o755)
+        let hush = try HushProcess(directory: directory, binary: wrapper.path)
+        var clients: [RawClient] = []
+        for _ in 0..<150 { if let c = try? RawClient(port: hush.port, timeout: 1) { clients.append(c) } }
+        usleep(200_000)
+        let cpuBefore = hush.cpuTicks
+        usleep(500_000)
+        // An accept loop spinning on EMFILE would burn the whole half second (50 ticks).
+        #expect(hush.cpuTicks - cpuBefore < 20)
+        #expect(hush.process.isRunning)
+        clients.removeAll()
+        #expect(waitUntil {
+            guard let client = try? RawClient(port: hush.port, timeout: 1) else { return false }
+            try? client.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            return (try? client.readResponse().status) == 200
+        })
+        #expect(hush.stop() == 0)
+    }
+}
