@@ -24,6 +24,9 @@ let package = Package(
         .target(name: "HushStore", dependencies: ["HushCore", "CSQLite"]),
         .target(name: "HushAPI", dependencies: ["HushHTTP", "HushStore", "HushCore", "COpenSSL"]),
         .executableTarget(name: "hush", dependencies: ["HushAPI"]),
+        // libFuzzer target for the HTTP parser when built with -DFUZZING (see README, "Fuzzing");
+        // a corpus replayer otherwise.
+        .executableTarget(name: "hush-fuzz-http", dependencies: ["HushHTTP"], path: "Tests/Fuzz/HTTPParserFuzz"),
 
         // Raw-socket client and process helpers shared by the test targets.
         .target(name: "HushTestSupport", path: "Tests/HushTestSupport"),

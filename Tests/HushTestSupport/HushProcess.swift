@@ -30,16 +30,7 @@ public final class HushProcess {
             if !args.contains("--port") { args += ["--port", "0"] }
             if !args.contains("--database") { args += ["--database", dir.appendingPathComponent("hush.db").path] }
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary ?? Self.binary)
-        process.arguments = args
-        process.currentDirectoryURL = dir
-        var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("HUSH_") }
-        env.merge(environment) { $1 }
-        process.environment = env
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
+        let (process, out, err) = Self.makeProcess(binary ?? Self.binary, args, environment, dir)
         self.stderrPipe = err
         try process.run()
         self.process = process
@@ -80,6 +71,17 @@ public final class HushProcess {
 
     /// Runs `hush` to completion (for commands and start-up failures): status, stdout, stderr.
     public static func run(_ arguments: [String], environment: [String: String] = [:], directory: URL? = nil) throws -> (status: Int32, out: String, err: String) {
+        let (process, out, err) = makeProcess(binary, arguments, environment, directory)
+        try process.run()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+    }
+
+    /// A child process with piped output and this process's environment less any `HUSH_*`
+    /// variable, plus `environment`.
+    private static func makeProcess(_ binary: String, _ arguments: [String], _ environment: [String: String], _ directory: URL?) -> (Process, Pipe, Pipe) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
@@ -90,11 +92,7 @@ public final class HushProcess {
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
-        try process.run()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+        return (process, out, err)
     }
 
     private static func readLine(_ handle: FileHandle, seconds: Double) -> String? {
