@@ -205,8 +205,14 @@ extension EventLoop {
 
     /// A field a handler set must not carry CR or LF (response splitting) or one the server owns.
     private func isSafeField(_ name: String, _ value: String) -> Bool {
-        for b in value.utf8 where b == ASCII.cr || b == ASCII.lf || b == 0 { return false }
-        for b in name.utf8 where !ASCII.isTchar(b) { return false }
-        return true
+        var name = name, value = value
+        let valueSafe = value.withUTF8 { bytes in
+            for b in bytes where b == ASCII.cr || b == ASCII.lf || b == 0 { return false }
+            return true
+        }
+        return valueSafe && name.withUTF8 { bytes in
+            for b in bytes where !ASCII.isTchar(b) { return false }
+            return !bytes.isEmpty
+        }
     }
 }

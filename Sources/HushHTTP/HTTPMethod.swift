@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A request method. The common ones are cases so that matching them costs no allocation.
 public enum HTTPMethod: Sendable, Hashable, CustomStringConvertible {
     case get, head, post, put, patch, delete, options
@@ -15,6 +19,16 @@ public enum HTTPMethod: Sendable, Hashable, CustomStringConvertible {
         case "OPTIONS": self = .options
         default: self = .other(name)
         }
+    }
+
+    /// The method named by `bytes` (a token), without building a String for the common ones.
+    init(token bytes: UnsafeRawBufferPointer) {
+        func equals(_ name: StaticString) -> Bool {
+            name.utf8CodeUnitCount == bytes.count && memcmp(name.utf8Start, bytes.baseAddress!, bytes.count) == 0
+        }
+        if equals("GET") { self = .get } else if equals("POST") { self = .post } else if equals("HEAD") { self = .head }
+        else if equals("PUT") { self = .put } else if equals("PATCH") { self = .patch } else if equals("DELETE") { self = .delete }
+        else if equals("OPTIONS") { self = .options } else { self = .other(String(decoding: bytes, as: UTF8.self)) }
     }
 
     public var description: String {

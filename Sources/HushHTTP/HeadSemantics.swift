@@ -9,10 +9,10 @@ enum HeadSemantics {
 
         for slot in headers.slots {
             let value = headers.valueBytes(slot)
-            if headers.nameEquals(slot, "host") {
+            if headers.nameEquals(slot, lowercase: "host") {
                 hostCount += 1
                 guard isValidHost(value) else { return .failure(.malformed("the Host header is not a valid host")) }
-            } else if headers.nameEquals(slot, "content-length") {
+            } else if headers.nameEquals(slot, lowercase: "content-length") {
                 // RFC 9110 §8.6: a list of identical values may be read as one; differing values are an error.
                 guard let length = parseContentLength(value) else {
                     return .failure(.malformed("Content-Length must be a decimal number that fits in 63 bits"))
@@ -21,15 +21,15 @@ enum HeadSemantics {
                     return .failure(.malformed("differing Content-Length values"))
                 }
                 contentLength = length
-            } else if headers.nameEquals(slot, "transfer-encoding") {
+            } else if headers.nameEquals(slot, lowercase: "transfer-encoding") {
                 sawTransferEncoding = true
                 codings += listElements(value).map { codingName($0) }
-            } else if headers.nameEquals(slot, "connection") {
+            } else if headers.nameEquals(slot, lowercase: "connection") {
                 for token in listElements(value) {
                     if token == "close" { close = true }
                     if token == "keep-alive" { keepAliveToken = true }
                 }
-            } else if headers.nameEquals(slot, "expect") {
+            } else if headers.nameEquals(slot, lowercase: "expect") {
                 // RFC 9110 §10.1.1: other expectations may be ignored.
                 if listElements(value).contains("100-continue") { expectContinue = true }
             }

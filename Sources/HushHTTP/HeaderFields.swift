@@ -43,14 +43,28 @@ public struct HeaderFields: Sendable, RandomAccessCollection {
 
     func nameEquals(_ slot: Slot, _ name: String) -> Bool {
         let length = Int(slot.nameEnd - slot.nameStart)
-        var utf8 = name.utf8.makeIterator()
         guard name.utf8.count == length else { return false }
         var i = Int(slot.nameStart)
-        while let c = utf8.next() {
+        for c in name.utf8 {
             if ASCII.lower(bytes[i]) != ASCII.lower(c) { return false }
             i += 1
         }
         return true
+    }
+
+    /// `nameEquals` for a lower-case literal: a length check, then bytes, no String machinery.
+    func nameEquals(_ slot: Slot, lowercase name: StaticString) -> Bool {
+        let length = Int(slot.nameEnd - slot.nameStart)
+        guard name.utf8CodeUnitCount == length else { return false }
+        let literal = name.utf8Start
+        return bytes.withUnsafeBufferPointer { buffer in
+            var i = 0
+            while i < length {
+                if ASCII.lower(buffer[Int(slot.nameStart) + i]) != literal[i] { return false }
+                i += 1
+            }
+            return true
+        }
     }
 
     func valueBytes(_ slot: Slot) -> ArraySlice<UInt8> {

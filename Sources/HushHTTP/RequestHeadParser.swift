@@ -119,7 +119,7 @@ public struct RequestHeadParser: Sendable {
         guard i > start, i < end, input[i] == ASCII.sp else {
             return .failure(.malformed("the request line must be: method SP request-target SP HTTP-version"))
         }
-        let method = HTTPMethod(String(decoding: UnsafeRawBufferPointer(rebasing: input[start..<i]), as: UTF8.self))
+        let method = HTTPMethod(token: UnsafeRawBufferPointer(rebasing: input[start..<i]))
         let targetStart = i + 1
         i = targetStart
         // RFC 9112 §3.2: the target holds visible ASCII only (RFC 3986); no spaces, no CTLs.

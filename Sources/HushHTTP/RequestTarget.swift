@@ -23,8 +23,8 @@ public enum RequestTarget {
         } else {
             origin = absolutePath(of: target) ?? target[...]
         }
-        guard let q = origin.firstIndex(of: "?") else { return (origin, nil) }
-        return (origin[..<q], origin[origin.index(after: q)...])
+        guard let q = origin.utf8.firstIndex(of: UInt8(ascii: "?")) else { return (origin, nil) }
+        return (origin[..<q], origin[origin.utf8.index(after: q)...])
     }
 
     /// Decodes `%XX` escapes (and `+` as a space when `plusAsSpace`), or nil when an escape is

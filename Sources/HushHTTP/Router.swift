@@ -87,11 +87,14 @@ public struct Router: Sendable {
 
     /// Finds the route for `method` and the raw (percent-encoded) `path`.
     public func match(_ method: HTTPMethod, path: Substring) -> RouteMatch {
-        guard path.hasPrefix("/") else { return .notFound }
+        let utf8 = path.utf8
+        guard utf8.first == UInt8(ascii: "/") else { return .notFound }
         var node = root
         var parameters: [String: String] = [:]
-        for raw in path.split(separator: "/", omittingEmptySubsequences: false).dropFirst() {
-            guard let segment = RequestTarget.percentDecode(raw, plusAsSpace: false) else {
+        var start = utf8.index(after: utf8.startIndex)
+        while true {
+            let end = utf8[start...].firstIndex(of: UInt8(ascii: "/")) ?? utf8.endIndex
+            guard let segment = RequestTarget.percentDecode(path[start..<end], plusAsSpace: false) else {
                 return .invalidPath("the path holds a malformed percent-encoding or bytes that are not UTF-8")
             }
             if let child = node.literals[segment] {
@@ -102,6 +105,8 @@ public struct Router: Sendable {
             } else {
                 return .notFound
             }
+            if end == utf8.endIndex { break }
+            start = utf8.index(after: end)
         }
         if let route = node.routes[method] { return .found(route, parameters: parameters) }
         if method == .head, let route = node.routes[.get] { return .found(route, parameters: parameters) }
