@@ -63,6 +63,16 @@ final class ByteBuffer {
         bytes.withUnsafeBytes { append($0) }
     }
 
+    func append(_ text: StaticString) {
+        append(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    /// Drops bytes written after `index` (a `writeIndex` read earlier).
+    func truncate(to index: Int) {
+        precondition(index >= readIndex && index <= writeIndex)
+        writeIndex = index
+    }
+
     func append(_ text: String) {
         var text = text
         text.withUTF8 { append(UnsafeRawBufferPointer($0)) }
@@ -84,9 +94,10 @@ final class ByteBuffer {
         if readIndex == writeIndex { readIndex = 0; writeIndex = 0 }
     }
 
-    /// Gives back memory after a large request, keeping `capacity` bytes when empty.
-    func shrink(to target: Int) {
-        guard isEmpty, capacity > target * 4 else { return }
+    /// Gives back memory after a large request or answer: when empty and holding more than
+    /// `above` bytes, drops to `target`.
+    func shrink(to target: Int, above: Int) {
+        guard isEmpty, capacity > above else { return }
         storage.deallocate()
         capacity = target
         storage = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)

@@ -19,7 +19,7 @@ extension EventLoop {
                 if case .idle = connection.phase {
                     connection.phase = .head
                     // Set once per request, not per byte: a slow sender cannot stretch it.
-                    setPhaseDeadline(connection, now + shared.limits.headerTimeout.nanoseconds)
+                    setPhaseDeadline(connection, now + shared.headerTimeoutNanos)
                 }
                 switch connection.parser.parse(connection.input.readable) {
                 case .incomplete:
@@ -56,7 +56,7 @@ extension EventLoop {
     private func readBody(_ connection: Connection, _ pending: inout Connection.PendingBody) -> BodyProgress {
         let available = connection.input.readable
         if available.isEmpty { return .needMore }
-        setPhaseDeadline(connection, now + shared.limits.bodyTimeout.nanoseconds)
+        setPhaseDeadline(connection, now + shared.bodyTimeoutNanos)
         if pending.decoder != nil {
             do {
                 switch try pending.decoder!.feed(available, into: &pending.body) {
@@ -126,12 +126,12 @@ extension EventLoop {
     private func beginBody(_ connection: Connection, _ request: Connection.ParsedRequest, remaining: Int, decoder: ChunkedDecoder?) {
         // RFC 9110 §10.1.1: a client that sent Expect: 100-continue may wait for this before the body.
         if request.head.expectContinue, connection.input.isEmpty {
-            connection.output.append("HTTP/1.1 100 Continue\r\n\r\n")
+            connection.output.append("HTTP/1.1 100 Continue\r\n\r\n" as StaticString)
         }
         var body: [UInt8] = []
         if remaining > 0 { body.reserveCapacity(remaining) }
         connection.phase = .body(.init(request: request, remaining: remaining, decoder: decoder, body: body))
-        setPhaseDeadline(connection, now + shared.limits.bodyTimeout.nanoseconds)
+        setPhaseDeadline(connection, now + shared.bodyTimeoutNanos)
     }
 
     private func dispatch(_ connection: Connection, _ parsed: Connection.ParsedRequest, body: [UInt8]) {
@@ -156,8 +156,8 @@ extension EventLoop {
         }
         connection.phase = .idle
         if connection.input.readableBytes == 0 {
-            connection.input.shrink(to: 4096)
-            setPhaseDeadline(connection, now + shared.limits.idleTimeout.nanoseconds)
+            connection.input.shrink(to: 4096, above: 64 * 1024)
+            setPhaseDeadline(connection, now + shared.idleTimeoutNanos)
         }
         updateInterest(connection)
     }
@@ -173,46 +173,45 @@ extension EventLoop {
     /// Appends the whole answer, head and body, to the output, so it leaves in one write.
     func writeResponse(_ connection: Connection, _ response: Response, isHead: Bool, keepAlive: Bool, version: HTTPVersion = .http11) {
         let out = connection.output
-        out.append("HTTP/1.1 ")
-        out.append(decimal: response.status.code)
-        out.append(" ")
-        out.append(response.status.reason)
-        out.append("\r\nDate: ")
+        out.append(response.status.statusLine)
         out.append(date.bytes)
         // RFC 9110 §8.6: no Content-Length on 1xx and 204.
         let bodyless = response.status.code == 204 || response.status.code < 200
         if !bodyless {
-            out.append("\r\nContent-Length: ")
+            out.append("\r\nContent-Length: " as StaticString)
             out.append(decimal: response.body.count)
         }
-        for (name, value) in response.headers where isSafeField(name, value) {
-            out.append("\r\n")
-            out.append(name)
-            out.append(": ")
-            out.append(value)
-        }
+        if let contentType = response.contentType { appendField(out, "Content-Type", contentType) }
+        for (name, value) in response.headers { appendField(out, name, value) }
         // RFC 9112 §9.3: HTTP/1.0 persists only when the answer says so.
         if !keepAlive {
-            out.append("\r\nConnection: close\r\n\r\n")
+            out.append("\r\nConnection: close\r\n\r\n" as StaticString)
         } else if version == .http10 {
-            out.append("\r\nConnection: keep-alive\r\n\r\n")
+            out.append("\r\nConnection: keep-alive\r\n\r\n" as StaticString)
         } else {
-            out.append("\r\n\r\n")
+            out.append("\r\n\r\n" as StaticString)
         }
         // RFC 9110 §9.3.2: a HEAD answer has the GET answer's fields and no content.
         if !isHead, !bodyless { out.append(response.body) }
     }
 
-    /// A field a handler set must not carry CR or LF (response splitting) or one the server owns.
-    private func isSafeField(_ name: String, _ value: String) -> Bool {
+    /// Appends `\r\nname: value`, or nothing when the name is not a token or the value holds
+    /// CR, LF or NUL: a handler's field must never split the answer.
+    private func appendField(_ out: ByteBuffer, _ name: String, _ value: String) {
+        let mark = out.writeIndex
+        out.append("\r\n" as StaticString)
         var name = name, value = value
-        let valueSafe = value.withUTF8 { bytes in
-            for b in bytes where b == ASCII.cr || b == ASCII.lf || b == 0 { return false }
-            return true
-        }
-        return valueSafe && name.withUTF8 { bytes in
+        let nameOK = name.withUTF8 { bytes in
+            out.append(UnsafeRawBufferPointer(bytes))
             for b in bytes where !ASCII.isTchar(b) { return false }
             return !bytes.isEmpty
         }
+        out.append(": " as StaticString)
+        let valueOK = value.withUTF8 { bytes in
+            out.append(UnsafeRawBufferPointer(bytes))
+            for b in bytes where b == ASCII.cr || b == ASCII.lf || b == 0 { return false }
+            return true
+        }
+        if !(nameOK && valueOK) { out.truncate(to: mark) }
     }
 }

@@ -199,7 +199,7 @@ final class EventLoop: @unchecked Sendable {
             return
         }
         // A new connection has the header timeout to send its first request.
-        setPhaseDeadline(connection, now + shared.limits.headerTimeout.nanoseconds)
+        setPhaseDeadline(connection, now + shared.headerTimeoutNanos)
     }
 
     private func shedOneConnection() {
@@ -255,7 +255,7 @@ final class EventLoop: @unchecked Sendable {
         var budget = 16
         reading: while connection.wantsRead, budget > 0 {
             budget -= 1
-            connection.input.reserve(16 * 1024)
+            connection.input.reserve(2048)
             let space = connection.input.writable
             switch connection.read(into: space) {
             case .bytes(let n):
@@ -300,10 +300,10 @@ final class EventLoop: @unchecked Sendable {
             switch connection.write(connection.output.readable) {
             case .bytes(let n):
                 connection.output.consume(n)
-                connection.writeDeadline = now + shared.limits.writeTimeout.nanoseconds
+                connection.writeDeadline = now + shared.writeTimeoutNanos
             case .wouldBlock:
                 if connection.writeDeadline == 0 || connection.writeDeadline < now {
-                    connection.writeDeadline = now + shared.limits.writeTimeout.nanoseconds
+                    connection.writeDeadline = now + shared.writeTimeoutNanos
                 }
                 noteDeadline(connection.writeDeadline)
                 updateInterest(connection)
@@ -314,7 +314,7 @@ final class EventLoop: @unchecked Sendable {
             }
         }
         connection.writeDeadline = 0
-        connection.output.shrink(to: 4096)
+        connection.output.shrink(to: 4096, above: 64 * 1024)
         switch connection.phase {
         case .closing:
             startLingering(connection)
@@ -338,7 +338,7 @@ final class EventLoop: @unchecked Sendable {
         connection.phase = .lingering
         connection.input.consume(connection.input.readableBytes)
         // Long enough for a client to read our answer before its unread bytes could reset it.
-        setPhaseDeadline(connection, now + min(2_000_000_000, shared.limits.idleTimeout.nanoseconds))
+        setPhaseDeadline(connection, now + min(2_000_000_000, shared.idleTimeoutNanos))
         updateInterest(connection)
     }
 

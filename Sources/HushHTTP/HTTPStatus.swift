@@ -2,11 +2,17 @@
 public struct HTTPStatus: Sendable, Equatable, Hashable, CustomStringConvertible {
     public let code: Int
     public let reason: String
+    /// `HTTP/1.1 <code> <reason>\r\nDate: `, built once: the start of every answer with this status.
+    let statusLine: [UInt8]
 
     public init(code: Int, reason: String) {
         self.code = code
         self.reason = reason
+        self.statusLine = Array("HTTP/1.1 \(code) \(reason)\r\nDate: ".utf8)
     }
+
+    public static func == (a: HTTPStatus, b: HTTPStatus) -> Bool { a.code == b.code && a.reason == b.reason }
+    public func hash(into hasher: inout Hasher) { hasher.combine(code) }
 
     public var description: String { "\(code) \(reason)" }
 

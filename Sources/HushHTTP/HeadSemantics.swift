@@ -113,16 +113,18 @@ enum HeadSemantics {
     /// Host = uri-host [ ":" port ] (RFC 9110 §7.2), checked by bytes: reg-name, IPv4 or an IP literal.
     /// An empty Host is allowed by RFC 9112 §3.2 when the target has no authority.
     private static func isValidHost(_ bytes: ArraySlice<UInt8>) -> Bool {
-        for b in bytes {
-            switch b {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                 UInt8(ascii: "0")...UInt8(ascii: "9"):
-                continue
-            default:
-                guard "-._~%!$&'()*+,;=:[]".utf8.contains(b) else { return false }
-            }
-        }
+        for b in bytes where !hostByte[Int(b)] { return false }
         return true
+    }
+
+    /// unreserved / pct-encoded / sub-delims / ":" / "[" / "]" (RFC 3986 §3.2.2).
+    private static let hostByte: [Bool] = (0..<256).map { b in
+        switch UInt8(b) {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return true
+        default:
+            return "-._~%!$&'()*+,;=:[]".utf8.contains(UInt8(b))
+        }
     }
 }
 

@@ -197,8 +197,8 @@ func parseFields(_ input: UnsafeRawBufferPointer, _ start: Int, _ end: Int, limi
     slots.reserveCapacity(8)
     var lineStart = start
     while lineStart < end {
-        guard let lf = UnsafeRawBufferPointer(rebasing: input[lineStart..<end]).firstIndex(of: ASCII.lf) else { break }
-        let lineEnd = lineStart + lf - 1 // the CR; bare LFs were refused while scanning
+        guard let hit = memchr(input.baseAddress! + lineStart, Int32(ASCII.lf), end - lineStart) else { break }
+        let lineEnd = input.baseAddress!.distance(to: UnsafeRawPointer(hit)) - 1 // the CR; bare LFs were refused while scanning
         switch parseFieldLine(input, lineStart, lineEnd) {
         case .success(var slot):
             guard slots.count < limits.maxHeaderCount else {

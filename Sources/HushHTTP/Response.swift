@@ -2,18 +2,22 @@
 /// where needed, `Connection`; a handler must not set those three.
 public struct Response: Sendable {
     public var status: HTTPStatus
+    /// The `Content-Type` field, if any.
+    public var contentType: String?
+    /// Other header fields, in order.
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]
 
-    public init(status: HTTPStatus, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
+    public init(status: HTTPStatus, contentType: String? = nil, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
         self.status = status
+        self.contentType = contentType
         self.headers = headers
         self.body = body
     }
 
     /// A JSON answer (`Content-Type: application/json`).
     public static func json(_ status: HTTPStatus, _ body: String, headers: [(name: String, value: String)] = []) -> Response {
-        Response(status: status, headers: [("Content-Type", "application/json")] + headers, body: Array(body.utf8))
+        Response(status: status, contentType: "application/json", headers: headers, body: Array(body.utf8))
     }
 
     /// An error in the shape of API.md: `{"error":{"code":…,"message":…,"field":…}}`.

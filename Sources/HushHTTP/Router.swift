@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Answers one request on the event loop that read it. It must not block for long: the
 /// loop serves every other connection it owns.
 public typealias Handler = @Sendable (Request) -> Response
@@ -37,6 +41,15 @@ public enum RouteMatch: Sendable {
 public struct Router: Sendable {
     private final class Node: @unchecked Sendable {
         var literals: [String: Node] = [:]
+        /// The same children as byte strings, compared with memcmp while routing.
+        var literalBytes: [(bytes: [UInt8], node: Node)] = []
+
+        func literal(matching segment: UnsafeBufferPointer<UInt8>) -> Node? {
+            for (bytes, node) in literalBytes where bytes.count == segment.count {
+                if bytes.withUnsafeBufferPointer({ memcmp($0.baseAddress!, segment.baseAddress!, segment.count) == 0 }) { return node }
+            }
+            return nil
+        }
         var parameter: (name: String, node: Node)?
         var routes: [HTTPMethod: Route] = [:]
     }
@@ -76,6 +89,7 @@ public struct Router: Sendable {
                 if let child = node.literals[key] { node = child } else {
                     let child = Node()
                     node.literals[key] = child
+                    node.literalBytes.append((Array(key.utf8), child))
                     node = child
                 }
             }
@@ -94,16 +108,23 @@ public struct Router: Sendable {
         var start = utf8.index(after: utf8.startIndex)
         while true {
             let end = utf8[start...].firstIndex(of: UInt8(ascii: "/")) ?? utf8.endIndex
-            guard let segment = RequestTarget.percentDecode(path[start..<end], plusAsSpace: false) else {
-                return .invalidPath("the path holds a malformed percent-encoding or bytes that are not UTF-8")
-            }
-            if let child = node.literals[segment] {
-                node = child
-            } else if let (name, child) = node.parameter, !segment.isEmpty {
-                parameters[name] = segment
+            let raw = path[start..<end]
+            // Most segments hold no escape: compare their bytes with the literals, no String made.
+            if !raw.utf8.contains(UInt8(ascii: "%")),
+               let child = raw.utf8.withContiguousStorageIfAvailable({ node.literal(matching: $0) }) ?? node.literals[String(raw)] {
                 node = child
             } else {
-                return .notFound
+                guard let segment = RequestTarget.percentDecode(raw, plusAsSpace: false) else {
+                    return .invalidPath("the path holds a malformed percent-encoding or bytes that are not UTF-8")
+                }
+                if let child = node.literals[segment] {
+                    node = child
+                } else if let (name, child) = node.parameter, !segment.isEmpty {
+                    parameters[name] = segment
+                    node = child
+                } else {
+                    return .notFound
+                }
             }
             if end == utf8.endIndex { break }
             start = utf8.index(after: end)

@@ -39,12 +39,18 @@ final class ServerShared: Sendable {
     let router: Router
     let tls: TLSContext?
     let openConnections = Atomic<Int>(0)
+    // The timeouts in nanoseconds, converted once: Duration arithmetic per request is not free.
+    let headerTimeoutNanos: UInt64, bodyTimeoutNanos: UInt64, idleTimeoutNanos: UInt64, writeTimeoutNanos: UInt64
     private let logSink: @Sendable (String) -> Void
     private let lastThrottledLog = Atomic<UInt64>(0)
 
     init(listenerFD: Int32, limits: HTTPLimits, router: Router, tls: TLSContext?, log: @escaping @Sendable (String) -> Void) {
         self.listenerFD = listenerFD
         self.limits = limits
+        headerTimeoutNanos = limits.headerTimeout.nanoseconds
+        bodyTimeoutNanos = limits.bodyTimeout.nanoseconds
+        idleTimeoutNanos = limits.idleTimeout.nanoseconds
+        writeTimeoutNanos = limits.writeTimeout.nanoseconds
         self.router = router
         self.tls = tls
         self.logSink = log

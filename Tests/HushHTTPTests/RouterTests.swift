@@ -73,5 +73,5 @@ private func router() -> Router {
 @Test func errorBody_IsAPIShapedAndEscaped() {
     let response = Response.error(.badRequest, code: "invalid_field", message: "bad \"x\"\n\u{1}", field: "x")
     #expect(String(decoding: response.body, as: UTF8.self) == #"{"error":{"code":"invalid_field","message":"bad \"x\"\n\u0001","field":"x"}}"#)
-    #expect(response.headers.first { $0.name == "Content-Type" }?.value == "application/json")
+    #expect(response.contentType == "application/json")
 }
