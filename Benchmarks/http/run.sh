@@ -12,6 +12,7 @@ RUNS=${RUNS:-5}; DUR=${DUR:-10}; WARM=${WARM:-3}; CONNS=${CONNS:-64}
 SERVER_CPU=${SERVER_CPU:-1}; LOAD_CPU=${LOAD_CPU:-0}
 BASE_PORT=${BASE_PORT:-23190}; P_NGINX=$BASE_PORT; P_HUSH=$((BASE_PORT + 1))
 OUT=${OUT:-$(mktemp -d /tmp/hush-bench-http.XXXXXX)}
+mkdir -p "$OUT"
 for tool in wrk nginx taskset; do
     command -v "$tool" > /dev/null || { echo "missing $tool: apt-get install wrk nginx-light util-linux" >&2; exit 1; }
 done

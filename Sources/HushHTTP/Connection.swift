@@ -57,6 +57,8 @@ final class Connection {
     var writeDeadline: UInt64 = 0
     /// The epoll events currently registered.
     var registeredEvents: UInt32 = 0
+    /// The last write could not finish: wait for EPOLLOUT.
+    var writeBlocked = false
     /// Reading stopped while too many answers wait for a slow reader.
     var readPaused = false
     /// TLS asked to write during a read (renegotiation, handshake); retry the read when writable.

@@ -302,6 +302,7 @@ final class EventLoop: @unchecked Sendable {
                 connection.output.consume(n)
                 connection.writeDeadline = now + shared.writeTimeoutNanos
             case .wouldBlock:
+                connection.writeBlocked = true
                 if connection.writeDeadline == 0 || connection.writeDeadline < now {
                     connection.writeDeadline = now + shared.writeTimeoutNanos
                 }
@@ -314,6 +315,7 @@ final class EventLoop: @unchecked Sendable {
             }
         }
         connection.writeDeadline = 0
+        connection.writeBlocked = false
         connection.output.shrink(to: 4096, above: 64 * 1024)
         switch connection.phase {
         case .closing:
@@ -345,7 +347,9 @@ final class EventLoop: @unchecked Sendable {
     func updateInterest(_ connection: Connection) {
         var events = EPOLLRDHUP.rawValue
         if connection.wantsRead { events |= EPOLLIN.rawValue }
-        if !connection.output.isEmpty || connection.tlsReadWantsWrite { events |= EPOLLOUT.rawValue }
+        // Writable events only after a write blocked: an answer waiting for the flush that
+        // follows at once must not cost two epoll_ctl calls.
+        if connection.writeBlocked || connection.tlsReadWantsWrite { events |= EPOLLOUT.rawValue }
         guard events != connection.registeredEvents else { return }
         connection.registeredEvents = events
         _ = try? control(EPOLL_CTL_MOD, connection.fd, events)
