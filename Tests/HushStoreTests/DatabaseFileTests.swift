@@ -1,0 +1,48 @@
+import CSQLite
+import Foundation
+import Testing
+@testable import HushStore
+
+private func temporaryDirectory() throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("hush-store-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+@Test func prepare_CreatesTheFileInWALMode() throws {
+    let path = try temporaryDirectory().appendingPathComponent("hush.db").path
+    try DatabaseFile.prepare(path: path)
+    #expect(FileManager.default.fileExists(atPath: path))
+    var db: OpaquePointer?
+    #expect(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, nil) == SQLITE_OK)
+    defer { sqlite3_close_v2(db) }
+    var statement: OpaquePointer?
+    #expect(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &statement, nil) == SQLITE_OK)
+    defer { sqlite3_finalize(statement) }
+    #expect(sqlite3_step(statement) == SQLITE_ROW)
+    #expect(String(cString: sqlite3_column_text(statement, 0)) == "wal")
+}
+
+@Test func prepare_IsIdempotent() throws {
+    let path = try temporaryDirectory().appendingPathComponent("hush.db").path
+    try DatabaseFile.prepare(path: path)
+    try DatabaseFile.prepare(path: path)
+}
+
+@Test func prepare_RefusesAMissingDirectory_NamingThePath() {
+    #expect { try DatabaseFile.prepare(path: "/nonexistent-\(UUID().uuidString)/hush.db") } throws: { error in
+        "\(error)".contains("cannot open database /nonexistent-")
+    }
+}
+
+@Test func prepare_RefusesAFileThatIsNotADatabase() throws {
+    let path = try temporaryDirectory().appendingPathComponent("junk.db").path
+    try Data(repeating: 0x41, count: 4096).write(to: URL(fileURLWithPath: path))
+    #expect { try DatabaseFile.prepare(path: path) } throws: { error in
+        "\(error)".contains("junk.db")
+    }
+}
+
+@Test func linkedSQLite_ReportsItsVersion() {
+    #expect(SQLiteLibrary.version.split(separator: ".").count == 3)
+}
