@@ -1,6 +1,6 @@
 # hush in a container: build with the Swift toolchain, run on a slim Debian.
 # The build steps are the ones .ci/run uses; a test checks that every path copied here exists.
-FROM swift:6.0-bookworm AS build
+FROM swift:6.3-bookworm AS build
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libsqlite3-dev libssl-dev \
     && rm -rf /var/lib/apt/lists/*

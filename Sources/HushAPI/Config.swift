@@ -27,6 +27,7 @@ public struct Config: Equatable, Sendable {
         public var headerTimeoutMilliseconds = 10_000
         public var bodyTimeoutMilliseconds = 30_000
         public var idleTimeoutMilliseconds = 60_000
+        public var writeTimeoutMilliseconds = 30_000
         public var maxConnections = 10_000
     }
 
@@ -67,6 +68,7 @@ public struct Config: Equatable, Sendable {
             config.limits.headerTimeoutMilliseconds = limits.header_timeout_ms ?? config.limits.headerTimeoutMilliseconds
             config.limits.bodyTimeoutMilliseconds = limits.body_timeout_ms ?? config.limits.bodyTimeoutMilliseconds
             config.limits.idleTimeoutMilliseconds = limits.idle_timeout_ms ?? config.limits.idleTimeoutMilliseconds
+            config.limits.writeTimeoutMilliseconds = limits.write_timeout_ms ?? config.limits.writeTimeoutMilliseconds
             config.limits.maxConnections = limits.max_connections ?? config.limits.maxConnections
         }
         try config.validate()
@@ -93,7 +95,8 @@ public struct Config: Equatable, Sendable {
         try check((0...(1 << 40)).contains(limits.maxBodyBytes), "limits.max_body_bytes", "between 0 and 2^40")
         for (key, value) in [("limits.header_timeout_ms", limits.headerTimeoutMilliseconds),
                              ("limits.body_timeout_ms", limits.bodyTimeoutMilliseconds),
-                             ("limits.idle_timeout_ms", limits.idleTimeoutMilliseconds)] {
+                             ("limits.idle_timeout_ms", limits.idleTimeoutMilliseconds),
+                             ("limits.write_timeout_ms", limits.writeTimeoutMilliseconds)] {
             try check((1...86_400_000).contains(value), key, "between 1 and 86400000")
         }
         try check((1...1_000_000).contains(limits.maxConnections), "limits.max_connections", "between 1 and 1000000")
@@ -109,6 +112,7 @@ public struct Config: Equatable, Sendable {
         l.headerTimeout = .milliseconds(limits.headerTimeoutMilliseconds)
         l.bodyTimeout = .milliseconds(limits.bodyTimeoutMilliseconds)
         l.idleTimeout = .milliseconds(limits.idleTimeoutMilliseconds)
+        l.writeTimeout = .milliseconds(limits.writeTimeoutMilliseconds)
         l.maxConnections = limits.maxConnections
         return l
     }
@@ -176,7 +180,7 @@ private struct RawConfig: Decodable {
     }
     struct Limits: Decodable {
         static let keys = ["max_request_line_bytes", "max_header_bytes", "max_header_count", "max_body_bytes",
-                           "header_timeout_ms", "body_timeout_ms", "idle_timeout_ms", "max_connections"]
+                           "header_timeout_ms", "body_timeout_ms", "idle_timeout_ms", "write_timeout_ms", "max_connections"]
         var values: [String: Int] = [:]
         var max_request_line_bytes: Int? { values["max_request_line_bytes"] }
         var max_header_bytes: Int? { values["max_header_bytes"] }
@@ -185,6 +189,7 @@ private struct RawConfig: Decodable {
         var header_timeout_ms: Int? { values["header_timeout_ms"] }
         var body_timeout_ms: Int? { values["body_timeout_ms"] }
         var idle_timeout_ms: Int? { values["idle_timeout_ms"] }
+        var write_timeout_ms: Int? { values["write_timeout_ms"] }
         var max_connections: Int? { values["max_connections"] }
         init(from decoder: Decoder) throws {
             try rejectUnknownKeys(decoder, Self.keys)

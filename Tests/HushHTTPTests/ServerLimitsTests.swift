@@ -62,6 +62,18 @@ import Glibc
         #expect(try silent.readToEnd().isEmpty)
     }
 
+    @Test func aReaderThatStopsReading_IsClosedAfterTheWriteTimeout() throws {
+        var limits = HTTPLimits()
+        limits.writeTimeout = .milliseconds(300)
+        let server = try makeTestServer(limits: limits)
+        defer { server.shutdown() }
+        let client = try RawClient(port: server.port)
+        try client.send("GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(waitUntil { server.openConnections == 1 })
+        // 32 MiB cannot fit in the socket buffers; nobody reads, so the server gives up.
+        #expect(waitUntil(seconds: 5) { server.openConnections == 0 })
+    }
+
     @Test func connectionCap_ClosesNewConnectionsAtOnce() throws {
         var limits = HTTPLimits()
         limits.maxConnections = 2

@@ -31,6 +31,7 @@ func makeTestServer(limits: HTTPLimits = HTTPLimits(), threads: Int = 1, tls: TL
         let q = request.query.all("q").joined(separator: ",")
         return Response(status: .ok, body: Array("id=\(request.pathParameters["id"] ?? "")&q=\(q)".utf8))
     }
+    router.add(.get, "/big") { _ in Response(status: .ok, body: [UInt8](repeating: 0x61, count: 32 << 20)) }
     router.add(.get, "/splitting") { _ in
         Response(status: .ok, headers: [("X-Bad", "a\r\nSet-Cookie: x=1"), ("X-Good", "fine")], body: [])
     }
