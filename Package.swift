@@ -31,6 +31,7 @@ let package = Package(
         // Raw-socket client and process helpers shared by the test targets.
         .target(name: "HushTestSupport", path: "Tests/HushTestSupport"),
         .testTarget(name: "HushHTTPTests", dependencies: ["HushHTTP", "HushTestSupport", "COpenSSL"], exclude: ["Corpus"]),
+        .testTarget(name: "HushCoreTests", dependencies: ["HushCore"]),
         .testTarget(name: "HushStoreTests", dependencies: ["HushStore", "CSQLite"]),
         .testTarget(name: "HushAPITests", dependencies: ["HushAPI", "HushTestSupport"]),
         // Starts the built `hush` binary and talks to it over sockets; imports nothing of ours.

@@ -1,0 +1,98 @@
+import Foundation
+
+/// The rules that come from the policy rather than a record: quiet hours, caps, willingness.
+extension DecisionContext {
+    func quietHours(into reasons: inout [Reason]) {
+        guard applies(.quietHours), let window = policy.quietHours[request.channel] else { return }
+        let zone = timeZone
+        guard let ends = QuietClock.end(of: window, at: at, in: zone) else { return }
+        reasons.append(Reason(
+            code: .quietHours,
+            message: "quiet hours for \(request.channel) are \(window.start)–\(window.end) in \(zone.identifier)",
+            ref: "policy:quiet_hours:\(request.channel)", until: Timestamp.ceilingSecond(ends)))
+    }
+
+    func frequencyCaps(into reasons: inout [Reason]) {
+        guard applies(.frequencyCap) else { return }
+        for cap in policy.frequencyCaps where cap.purpose == request.purpose && (cap.channel == nil || cap.channel == request.channel) {
+            let from = at.addingTimeInterval(-cap.window)
+            let counted = facts.contacts
+                .filter { $0.purpose == cap.purpose && (cap.channel == nil || $0.channel == cap.channel) && $0.at > from && $0.at <= at }
+                .map(\.at)
+                .sorted()
+            guard counted.count >= cap.max else { continue }
+            // Allowed again once enough of the oldest contacts have left the window.
+            let leaves = counted[counted.count - cap.max].addingTimeInterval(cap.window)
+            let scope = cap.channel.map { "\($0)" } ?? "all channels"
+            reasons.append(Reason(
+                code: .frequencyCap,
+                message: "\(counted.count) \(cap.purpose) contacts on \(scope) in the last \(Self.days(cap.window)) (cap \(cap.max))",
+                ref: "policy:frequency_cap:\(cap.purpose):\(cap.channel.map(\.rawValue) ?? "*")",
+                until: Timestamp.ceilingSecond(leaves)))
+        }
+    }
+
+    func willingness(into reasons: inout [Reason]) {
+        guard applies(.lowWillingness) else { return }
+        let window = policy.willingnessWindow
+        let from = at.addingTimeInterval(-window)
+        let inWindow = facts.interactions.filter { $0.at > from && $0.at <= at }.sorted { $0.at < $1.at }
+        var sum = inWindow.reduce(0) { $0 + $1.score }
+        guard sum < policy.willingnessThreshold else { return }
+        let score = sum
+        // Walk the interactions out of the window, oldest first, until the sum recovers.
+        var until: Date?
+        for interaction in inWindow {
+            sum -= interaction.score
+            if sum >= policy.willingnessThreshold {
+                until = Timestamp.ceilingSecond(interaction.at.addingTimeInterval(window))
+                break
+            }
+        }
+        reasons.append(Reason(
+            code: .lowWillingness,
+            message: "willingness score \(score) over the last \(Self.days(window)) is below \(policy.willingnessThreshold)",
+            ref: "policy:willingness", until: until))
+    }
+
+    static func days(_ interval: TimeInterval) -> String {
+        let days = interval / 86_400
+        if days == days.rounded() { return Int(days) == 1 ? "day" : "\(Int(days)) days" }
+        return "\(Int(interval / 3600)) hours"
+    }
+}
+
+/// Local-time arithmetic for quiet hours, across midnight and daylight-saving changes.
+enum QuietClock {
+    /// When the window that `at` falls in ends (the first instant at which local time reaches
+    /// `window.end` again), or nil when `at` is outside the window.
+    static func end(of window: QuietHours, at: Date, in zone: TimeZone) -> Date? {
+        let start = window.start.secondsOfDay, end = window.end.secondsOfDay
+        guard start != end else { return nil }
+        let offset = zone.secondsFromGMT(for: at)
+        let local = Int64(floor(at.timeIntervalSince1970)) + Int64(offset)
+        let day = local >= 0 ? local / 86_400 : (local - 86_399) / 86_400
+        let secondOfDay = Int(local - day * 86_400)
+        let inside = start < end ? (secondOfDay >= start && secondOfDay < end) : (secondOfDay >= start || secondOfDay < end)
+        guard inside else { return nil }
+        let endDay = secondOfDay < end ? day : day + 1
+        return instant(ofLocal: endDay * 86_400 + Int64(end), in: zone, after: at)
+    }
+
+    /// The first instant whose local time is `local` (seconds since the local epoch) or, when that
+    /// local time does not exist (clocks jumped over it), the instant of the jump.
+    static func instant(ofLocal local: Int64, in zone: TimeZone, after: Date) -> Date {
+        let first = zone.secondsFromGMT(for: after)
+        var guess = Date(timeIntervalSince1970: TimeInterval(local - Int64(first)))
+        let second = zone.secondsFromGMT(for: guess)
+        if second != first {
+            guess = Date(timeIntervalSince1970: TimeInterval(local - Int64(second)))
+            if zone.secondsFromGMT(for: guess) != second {
+                // In a spring-forward gap: the local time is skipped, so the window ends at the jump.
+                let earlier = Date(timeIntervalSince1970: TimeInterval(local - Int64(max(first, second))))
+                return zone.nextDaylightSavingTimeTransition(after: earlier.addingTimeInterval(-1)) ?? guess
+            }
+        }
+        return guess
+    }
+}

@@ -1,0 +1,148 @@
+import Foundation
+
+/// Decides whether `request` may be sent, given the customer's `facts` and the `policy`, at
+/// `request.at` or else `now`. Pure: no I/O, no clock. Every reason that applies is listed.
+public func decide(_ request: DecisionRequest, facts: Facts, policy: Policy, now: Date) -> Decision {
+    let at = request.at ?? now
+    var reasons: [Reason] = []
+    let context = DecisionContext(request: request, facts: facts, policy: policy, at: at)
+    context.erasure(into: &reasons)
+    context.suppressions(into: &reasons)
+    context.cases(into: &reasons)
+    context.holds(into: &reasons)
+    context.quietHours(into: &reasons)
+    context.frequencyCaps(into: &reasons)
+    context.willingness(into: &reasons)
+    return Decision(reasons: reasons, evaluatedAt: at)
+}
+
+/// One decision's inputs, with the request's effective address, region and clock resolved.
+struct DecisionContext {
+    let request: DecisionRequest
+    let facts: Facts
+    let policy: Policy
+    let at: Date
+    /// The addresses this send would go to: the request's, and the profile's for the channel.
+    let addresses: [Address]
+
+    init(request: DecisionRequest, facts: Facts, policy: Policy, at: Date) {
+        self.request = request
+        self.facts = facts
+        self.policy = policy
+        self.at = at
+        var addresses: [Address] = []
+        if let address = request.address, address.channels.contains(request.channel) { addresses.append(address) }
+        if let address = facts.profile?.address(for: request.channel), !addresses.contains(address) { addresses.append(address) }
+        self.addresses = addresses
+    }
+
+    var region: String? { request.region ?? facts.profile?.region }
+    var timeZone: TimeZone { request.timeZone ?? facts.profile?.timeZone ?? policy.defaultTimeZone }
+
+    func applies(_ rule: PolicyRule) -> Bool { policy.applies(rule, to: request.purpose) }
+
+    // MARK: Records
+
+    /// An erasure tombstone covers every purpose, for the customer id and for any address it names.
+    func erasure(into reasons: inout [Reason]) {
+        if facts.customerErased, request.customerID != nil {
+            reasons.append(Reason(code: .erased, message: "the customer's data was erased at their request", ref: "erasure"))
+        } else if addresses.contains(where: { facts.erasedAddresses.contains($0) }) {
+            reasons.append(Reason(code: .erased, message: "the address belongs to a customer whose data was erased", ref: "erasure"))
+        }
+    }
+
+    func suppressions(into reasons: inout [Reason]) {
+        for suppression in facts.suppressions where covers(suppression) {
+            let code: ReasonCode = switch suppression.kind {
+            case .doNotContact: .doNotContact
+            case .optOut: .optedOut
+            case .objection: .objected
+            }
+            let whom = switch suppression.subject {
+            case .customer: "the customer"
+            case .address(let address): address.value
+            }
+            var message = "\(suppression.kind.rawValue) for \(whom)"
+            if let source = suppression.source { message += " (source: \(source))" }
+            if !suppression.confirmed { message += ", not yet confirmed" }
+            reasons.append(Reason(code: code, message: message, ref: "suppression:\(suppression.id)",
+                                  until: suppression.expiresAt.map(Timestamp.ceilingSecond)))
+        }
+    }
+
+    /// DESIGN.md "What a record covers": subject, expiry, channels, purposes, and the broad
+    /// reading of an unconfirmed single-channel opt-out.
+    func covers(_ suppression: Suppression) -> Bool {
+        if let expiresAt = suppression.expiresAt, at >= expiresAt { return false }
+        let subjectChannels: [Channel]?
+        switch suppression.subject {
+        case .customer(let id):
+            guard id == request.customerID else { return false }
+            subjectChannels = nil
+        case .address(let address):
+            guard addresses.contains(address) else { return false }
+            subjectChannels = address.channels
+        }
+        if let subjectChannels, !subjectChannels.contains(request.channel) { return false }
+        let purposes = suppression.purposes ?? suppression.kind.defaultPurposes
+        // transactional only where named, only by a do_not_contact, and only once confirmed.
+        let purposeCovered = request.purpose == .transactional
+            ? purposes.contains(.transactional) && suppression.kind == .doNotContact && suppression.confirmed
+            : purposes.contains(request.purpose)
+        if purposeCovered, suppression.channels?.contains(request.channel) ?? true { return true }
+        // Read broadly until confirmed: every channel of the subject, for marketing.
+        let broad = !suppression.confirmed && policy.broadUnconfirmedOptOut && suppression.kind == .optOut && suppression.channels != nil
+        return broad && request.purpose == .marketing
+    }
+
+    func cases(into reasons: inout [Reason]) {
+        for serviceCase in facts.cases where serviceCase.severity >= policy.caseSeverityThreshold {
+            switch serviceCase.status {
+            case .open, .pending:
+                guard applies(.openCase) else { continue }
+                reasons.append(Reason(
+                    code: .openCase,
+                    message: "service case \(serviceCase.id) (\(serviceCase.severity.rawValue)) \(serviceCase.status.rawValue) since \(Timestamp.format(serviceCase.openedAt))",
+                    ref: "case:\(serviceCase.id)"))
+            case .closed:
+                guard applies(.caseCooloff), serviceCase.resolution != .positive, let closedAt = serviceCase.closedAt else { continue }
+                let ends = closedAt.addingTimeInterval(policy.caseCoolOff)
+                guard at < ends else { continue }
+                reasons.append(Reason(
+                    code: .caseCooloff,
+                    message: "service case \(serviceCase.id) (\(serviceCase.severity.rawValue)) closed at \(Timestamp.format(closedAt)); cooling off",
+                    ref: "case:\(serviceCase.id)", until: Timestamp.ceilingSecond(ends)))
+            }
+        }
+    }
+
+    func holds(into reasons: inout [Reason]) {
+        for hold in facts.holds where matches(hold) {
+            let message = hold.reason.isEmpty ? hold.title : "\(hold.title): \(hold.reason)"
+            reasons.append(Reason(code: .environmentalHold, message: message, ref: "hold:\(hold.id)",
+                                  until: hold.endsAt.map(Timestamp.ceilingSecond)))
+        }
+    }
+
+    func matches(_ hold: Hold) -> Bool {
+        guard hold.startsAt <= at, hold.endsAt.map({ at < $0 }) ?? true else { return false }
+        if let channels = hold.channels, !channels.contains(request.channel) { return false }
+        guard request.purpose != .transactional, (hold.purposes ?? [.marketing]).contains(request.purpose) else { return false }
+        if let regions = hold.regions {
+            guard let region else { return false }
+            guard regions.contains(where: { Region.covers($0, region) }) else { return false }
+        }
+        if let categories = hold.categories, categories.isDisjoint(with: request.categories) { return false }
+        return true
+    }
+}
+
+/// ISO 3166 region codes, matched hierarchically.
+public enum Region {
+    /// `US` covers `US` and `US-CA`; `US-CA` covers only `US-CA`. Case-insensitive.
+    public static func covers(_ outer: String, _ inner: String) -> Bool {
+        let o = outer.uppercased(), i = inner.uppercased()
+        return i == o || i.hasPrefix(o + "-")
+    }
+}

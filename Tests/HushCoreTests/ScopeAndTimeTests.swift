@@ -1,0 +1,260 @@
+import Foundation
+import Testing
+@testable import HushCore
+
+@Suite struct ScopeTests {
+    let at = "2026-11-24T10:00:00Z"
+
+    @Test func omittedChannels_MeanAll_AndOmittedPurposes_MeanTheKindsDefault() {
+        let dnc = Suppression(id: "d", subject: .customer("c-1042"), kind: .doNotContact)
+        let optOut = Suppression(id: "o", subject: .customer("c-1042"), kind: .optOut)
+        let objection = Suppression(id: "x", subject: .customer("c-1042"), kind: .objection)
+        for channel in Policy.standard.channels {
+            #expect(decision(customer(channel: channel), Facts(suppressions: [dnc]), at: at).codes == [.doNotContact])
+        }
+        #expect(decision(customer(purpose: .service), Facts(suppressions: [dnc]), at: at).codes == [.doNotContact])
+        #expect(decision(customer(purpose: .service), Facts(suppressions: [optOut]), at: at).allowed)
+        #expect(decision(customer(purpose: .service), Facts(suppressions: [objection]), at: at).allowed)
+        #expect(decision(customer(), Facts(suppressions: [objection]), at: at).codes == [.objected])
+    }
+
+    @Test func emptyScopeLists_AreRefused_NamingTheField() {
+        #expect(throws: ValidationError(field: "channels", message: "must not be empty; omit it to mean all channels")) {
+            try Suppression(id: "s", subject: .customer("c"), kind: .optOut, channels: []).validate()
+        }
+        #expect { try Suppression(id: "s", subject: .customer("c"), kind: .optOut, purposes: []).validate() } throws: {
+            ($0 as? ValidationError)?.field == "purposes"
+        }
+        let start = t("2026-11-24T00:00:00Z")
+        for hold in [Hold(id: "h", title: "x", regions: [], startsAt: start), Hold(id: "h", title: "x", channels: [], startsAt: start),
+                     Hold(id: "h", title: "x", purposes: [], startsAt: start), Hold(id: "h", title: "x", categories: [], startsAt: start)] {
+            #expect(throws: ValidationError.self) { try hold.validate() }
+        }
+    }
+
+    @Test func transactional_IsStoppedOnlyByANamedConfirmedDoNotContact() {
+        let named = Suppression(id: "d", subject: .customer("c-1042"), kind: .doNotContact, purposes: [.marketing, .transactional])
+        #expect(decision(customer(purpose: .transactional), Facts(suppressions: [named]), at: at).codes == [.doNotContact])
+        var unconfirmed = named
+        unconfirmed.confirmed = false
+        #expect(decision(customer(purpose: .transactional), Facts(suppressions: [unconfirmed]), at: at).allowed)
+        let unnamed = Suppression(id: "d", subject: .customer("c-1042"), kind: .doNotContact)
+        #expect(decision(customer(purpose: .transactional), Facts(suppressions: [unnamed]), at: at).allowed)
+        #expect(throws: ValidationError.self) {
+            try Suppression(id: "o", subject: .customer("c"), kind: .optOut, purposes: [.transactional]).validate()
+        }
+        #expect(throws: ValidationError.self) {
+            try Hold(id: "h", title: "x", purposes: [.transactional], startsAt: t(at)).validate()
+        }
+        // Policy rules do not touch transactional sends.
+        let busy = Facts(cases: [ServiceCase(id: "1", customerID: "c-1042", severity: .critical, status: .open, openedAt: t(at), updatedAt: t(at))],
+                         contacts: Array(repeating: Contact(channel: "email", purpose: .transactional, at: t(at)), count: 10))
+        #expect(decision(customer(purpose: .transactional), busy, at: at).allowed)
+    }
+
+    @Test func addressSuppressions_ApplyToTheProfilesAddressForTheChannel() {
+        let suppression = Suppression(id: "a", subject: .address(.email("jo.doe@example.com")), kind: .doNotContact, source: "complaint")
+        let facts = Facts(profile: Profile(customerID: "c-1042", email: "jo.doe@example.com", phone: "+14155550100"), suppressions: [suppression])
+        let email = decision(customer(channel: "email"), facts, at: at)
+        #expect(email.codes == [.doNotContact])
+        #expect(email.reasons[0].message == "do_not_contact for jo.doe@example.com (source: complaint)")
+        #expect(decision(customer(channel: "sms"), facts, at: at).allowed, "an e-mail address does not cover SMS")
+        // And to the request's own address, by address alone.
+        let byAddress = DecisionRequest(address: .email("jo.doe@example.com"), channel: "email")
+        #expect(decision(byAddress, Facts(suppressions: [suppression]), at: at).codes == [.doNotContact])
+    }
+
+    @Test func anUnconfirmedPhoneOptOut_CoversSMSAndVoice_ForMarketing() {
+        let optOut = Suppression(id: "p", subject: .address(.phone("+14155550100")), kind: .optOut, channels: ["sms"], confirmed: false)
+        let facts = Facts(profile: Profile(customerID: "c-1042", email: "jo@example.com", phone: "+14155550100"), suppressions: [optOut])
+        #expect(decision(customer(channel: "voice"), facts, at: at).codes == [.optedOut])
+        #expect(decision(customer(channel: "email"), facts, at: at).allowed)
+        var policy = Policy.standard
+        policy.broadUnconfirmedOptOut = false
+        #expect(decision(customer(channel: "voice"), facts, policy: policy, at: at).allowed)
+    }
+
+    @Test func holdRegions_MatchHierarchically_AndHoldsWithoutRegionsMatchEverywhere() {
+        #expect(Region.covers("US", "US-CA"))
+        #expect(Region.covers("us-ca", "US-CA"))
+        #expect(!Region.covers("US-CA", "US"))
+        #expect(!Region.covers("US", "USA"))
+        let national = Hold(id: "n", title: "National", regions: ["US"], startsAt: t("2026-11-01T00:00:00Z"))
+        #expect(!decision(customer(region: "US-TX"), Facts(holds: [national]), at: at).allowed)
+        let everywhere = Hold(id: "e", title: "Everywhere", startsAt: t("2026-11-01T00:00:00Z"))
+        #expect(!decision(customer(), Facts(holds: [everywhere]), at: at).allowed, "no region known, hold without regions")
+        let categorised = Hold(id: "c", title: "Cat", categories: ["grilling"], startsAt: t("2026-11-01T00:00:00Z"))
+        #expect(decision(customer(), Facts(holds: [categorised]), at: at).allowed, "a request without categories")
+    }
+}
+
+@Suite struct TimeEdgeTests {
+    @Test func expiryAndEnds_AtTheExactSecond() {
+        let expires = t("2026-11-24T12:00:00Z")
+        let s = Suppression(id: "s", subject: .customer("c-1042"), kind: .optOut, expiresAt: expires)
+        let before = decision(customer(), Facts(suppressions: [s]), at: "2026-11-24T11:59:59Z")
+        #expect(before.codes == [.optedOut] && before.reasons[0].until == expires)
+        #expect(decision(customer(), Facts(suppressions: [s]), at: "2026-11-24T12:00:00Z").allowed)
+
+        let hold = Hold(id: "h", title: "H", startsAt: t("2026-11-24T10:00:00Z"), endsAt: expires)
+        #expect(decision(customer(), Facts(holds: [hold]), at: "2026-11-24T09:59:59Z").allowed, "not started")
+        #expect(!decision(customer(), Facts(holds: [hold]), at: "2026-11-24T10:00:00Z").allowed, "starts at the exact second")
+        #expect(decision(customer(), Facts(holds: [hold]), at: "2026-11-24T12:00:00Z").allowed, "ended")
+
+        let closed = ServiceCase(id: "1", customerID: "c-1042", severity: .high, status: .closed, openedAt: t("2026-11-01T00:00:00Z"),
+                                 closedAt: t("2026-11-21T12:00:00Z"), resolution: .negative, updatedAt: t("2026-11-21T12:00:00Z"))
+        #expect(!decision(customer(), Facts(cases: [closed]), at: "2026-11-24T11:59:59Z").allowed)
+        #expect(decision(customer(), Facts(cases: [closed]), at: "2026-11-24T12:00:00Z").allowed)
+    }
+
+    @Test func untilIsRoundedUpToTheWholeSecond() {
+        let s = Suppression(id: "s", subject: .customer("c-1042"), kind: .optOut, expiresAt: t("2026-11-24T12:00:00Z").addingTimeInterval(0.25))
+        #expect(decision(customer(), Facts(suppressions: [s]), at: "2026-11-24T11:00:00Z").reasons[0].until == t("2026-11-24T12:00:01Z"))
+    }
+
+    @Test func severityBelowTheThreshold_DoesNotSuppress() {
+        let medium = ServiceCase(id: "1", customerID: "c-1042", severity: .medium, status: .pending, openedAt: t("2026-11-01T00:00:00Z"), updatedAt: t("2026-11-01T00:00:00Z"))
+        #expect(decision(customer(), Facts(cases: [medium]), at: "2026-11-24T10:00:00Z").allowed)
+        var critical = medium
+        critical.severity = .critical
+        #expect(decision(customer(), Facts(cases: [critical]), at: "2026-11-24T10:00:00Z").codes == [.openCase])
+    }
+
+    @Test(arguments: [
+        // zone, at (UTC), expected until (UTC) or nil: sms quiet hours 21:00–08:00 local
+        ("America/Los_Angeles", "2026-03-08T06:00:00Z", "2026-03-08T15:00:00Z"), // 22:00 PST → 08:00 PDT (spring forward that night)
+        ("America/Los_Angeles", "2026-11-01T05:00:00Z", "2026-11-01T16:00:00Z"), // 22:00 PDT → 08:00 PST (fall back that night)
+        ("Europe/London", "2026-03-28T23:00:00Z", "2026-03-29T07:00:00Z"),       // 23:00 GMT → 08:00 BST
+        ("Europe/London", "2026-10-24T23:00:00Z", "2026-10-25T08:00:00Z"),       // 00:00 BST → 08:00 GMT
+        ("Europe/London", "2026-11-24T21:00:00Z", "2026-11-25T08:00:00Z"),       // exactly 21:00: inside
+        ("Europe/London", "2026-11-24T07:59:59Z", "2026-11-24T08:00:00Z"),       // one second before the end
+        ("Europe/London", "2026-11-24T08:00:00Z", nil),                           // exactly 08:00: outside
+        ("Europe/London", "2026-11-24T20:59:59Z", nil),
+        ("Asia/Kolkata", "2026-11-24T16:00:00Z", "2026-11-25T02:30:00Z"),        // 21:30 IST (UTC+5:30) → 08:00 IST
+    ])
+    func quietHours_AcrossMidnightAndDaylightSaving(zoneID: String, at: String, until: String?) {
+        let d = decision(customer(channel: "sms", timeZone: zone(zoneID)), at: at)
+        if let until {
+            #expect(d.codes == [.quietHours])
+            #expect(d.reasons.first?.until == t(until))
+        } else {
+            #expect(d.allowed)
+        }
+    }
+
+    @Test func quietHoursEndingInASkippedLocalTime_EndAtTheJump() {
+        var policy = Policy.standard
+        policy.quietHours["sms"] = QuietHours(start: LocalTime(hour: 22), end: LocalTime(hour: 2, minute: 30))
+        // 2026-03-08 02:30 does not exist in Los Angeles: clocks go from 02:00 PST to 03:00 PDT at 10:00Z.
+        let d = decision(customer(channel: "sms", timeZone: zone("America/Los_Angeles")), policy: policy, at: "2026-03-08T07:00:00Z")
+        #expect(d.reasons.first?.until == t("2026-03-08T10:00:00Z"))
+    }
+
+    @Test func quietHours_UseRequestThenProfileThenDefaultZone() {
+        let facts = Facts(profile: Profile(customerID: "c-1042", timeZone: zone("Asia/Tokyo")))
+        // 12:00Z is 21:00 in Tokyo (quiet), 12:00 in UTC (not).
+        #expect(!decision(customer(channel: "sms"), facts, at: "2026-11-24T12:00:00Z").allowed)
+        #expect(decision(customer(channel: "sms", timeZone: zone("UTC")), facts, at: "2026-11-24T12:00:00Z").allowed)
+        #expect(decision(customer(channel: "sms"), at: "2026-11-24T12:00:00Z").allowed)
+        #expect(decision(customer(channel: "email", timeZone: zone("Asia/Tokyo")), at: "2026-11-24T12:00:00Z").allowed, "no quiet hours for e-mail")
+    }
+
+    @Test func frequencyCaps_CountTheWindowOpenAtItsStart() {
+        let at = t("2026-11-24T10:00:00Z")
+        func contacts(_ offsets: [TimeInterval], channel: Channel = "email") -> [Contact] {
+            offsets.map { Contact(channel: channel, purpose: .marketing, at: at.addingTimeInterval(-$0)) }
+        }
+        // Exactly 7 days ago is outside (at − 7 d, at]; one second later is inside.
+        #expect(decision(customer(), Facts(contacts: contacts([7 * day, hour, 2 * hour])), at: "2026-11-24T10:00:00Z").allowed)
+        let capped = decision(customer(), Facts(contacts: contacts([7 * day - 1, hour, 2 * hour])), at: "2026-11-24T10:00:00Z")
+        #expect(capped.codes == [.frequencyCap])
+        #expect(capped.reasons[0].until == at.addingTimeInterval(1))
+        // A contact at `at` itself counts.
+        #expect(!decision(customer(), Facts(contacts: contacts([0, hour, 2 * hour])), at: "2026-11-24T10:00:00Z").allowed)
+        // Six across channels trip the all-channel cap even though no channel's own cap is reached.
+        let mixed = contacts([day, 2 * day], channel: "email") + contacts([day], channel: "sms") + contacts([day, 2 * day, 3 * day], channel: "push")
+        let d = decision(customer(channel: "push"), Facts(contacts: mixed), at: "2026-11-24T10:00:00Z")
+        #expect(d.codes == [.frequencyCap])
+        #expect(d.reasons[0].until == at.addingTimeInterval(-3 * day + 7 * day))
+        // Service contacts do not count against marketing caps.
+        let service = (0..<5).map { Contact(channel: "email", purpose: .service, at: at.addingTimeInterval(-Double($0) * hour)) }
+        #expect(decision(customer(), Facts(contacts: service), at: "2026-11-24T10:00:00Z").allowed)
+    }
+
+    @Test func willingness_UntilIsWhenEnoughNegativeScoresHaveLeft() {
+        let at = t("2026-11-24T10:00:00Z")
+        let facts = Facts(interactions: [
+            Interaction(type: "purchase", score: 2, at: at.addingTimeInterval(-6 * day)),
+            Interaction(type: "complaint", score: -5, at: at.addingTimeInterval(-5 * day)),
+            Interaction(type: "complaint", score: -5, at: at.addingTimeInterval(-1 * day)),
+        ])
+        // Sum −8. The purchase leaving first makes it −10; the first complaint leaving makes it −5.
+        let d = decision(customer(), facts, at: "2026-11-24T10:00:00Z")
+        #expect(d.reasons.first?.until == at.addingTimeInterval(2 * day))
+        // A threshold that can never be met is not time-bound.
+        var strict = Policy.standard
+        strict.willingnessThreshold = 1
+        let never = decision(customer(), facts, policy: strict, at: "2026-11-24T10:00:00Z")
+        #expect(never.codes == [.lowWillingness] && never.retryAfter == nil)
+    }
+
+    @Test func retryAfter_IsTheLatestUntil_OrNullWhenAnyIsOpenEnded() {
+        let r1 = Reason(code: .quietHours, message: "", until: t("2026-11-24T16:00:00Z"))
+        let r2 = Reason(code: .environmentalHold, message: "", until: t("2026-11-30T00:00:00Z"))
+        #expect(Decision(reasons: [r1, r2], evaluatedAt: t("2026-11-24T10:00:00Z")).retryAfter == t("2026-11-30T00:00:00Z"))
+        let open = Reason(code: .openCase, message: "")
+        #expect(Decision(reasons: [r1, open], evaluatedAt: t("2026-11-24T10:00:00Z")).retryAfter == nil)
+        #expect(Decision(reasons: [r2, open, r1], evaluatedAt: t("2026-11-24T10:00:00Z")).reasons.map(\.code) == [.openCase, .environmentalHold, .quietHours])
+        #expect(Decision(reasons: [], evaluatedAt: t("2026-11-24T10:00:00Z")).allowed)
+    }
+}
+
+@Suite struct ValueTests {
+    @Test func addresses_AreNormalised() throws {
+        #expect(try Address.parse(" Jo.Doe@Example.COM ") == .email("jo.doe@example.com"))
+        #expect(try Address.parse("+1 (415) 555-0100") == .phone("+14155550100"))
+        #expect(try Address.parse("+44 7700 900123") == .phone("+447700900123"))
+    }
+
+    @Test(arguments: ["jo", "jo@", "@example.com", "jo@example", "jo@@example.com", "jo doe@example.com", "jo@example..com",
+                      "4155550100", "+0415555010", "+1415", "+1415555010012345", "+1-415-CALL-NOW", ""])
+    func badAddresses_AreRefusedNamingTheField(_ text: String) {
+        #expect { try Address.parse(text, field: "address") } throws: { ($0 as? ValidationError)?.field == "address" }
+    }
+
+    @Test func timestamps_AreRFC3339InUTCWithWholeSeconds() {
+        #expect(Timestamp.format(t("2026-11-24T10:00:00Z")) == "2026-11-24T10:00:00Z")
+        #expect(Timestamp.format(t("2026-11-24T10:00:00Z").addingTimeInterval(0.999)) == "2026-11-24T10:00:00Z")
+        #expect(Timestamp.format(Date(timeIntervalSince1970: 0)) == "1970-01-01T00:00:00Z")
+        #expect(Timestamp.format(t("2024-02-29T23:59:59Z")) == "2024-02-29T23:59:59Z")
+        #expect(Timestamp.format(Date(timeIntervalSince1970: -1)) == "1969-12-31T23:59:59Z")
+    }
+
+    @Test func localTimes_ParseStrictly() throws {
+        #expect(try LocalTime(parsing: "21:00", field: "f").secondsOfDay == 21 * 3600)
+        for bad in ["24:00", "9:00", "21:60", "21", "ab:cd", "21:00:00"] {
+            #expect(throws: ValidationError.self) { try LocalTime(parsing: bad, field: "f") }
+        }
+    }
+
+    @Test func standardPolicy_IsValid_AndBadPoliciesNameTheKey() throws {
+        try Policy.standard.validate()
+        var policy = Policy.standard
+        policy.quietHours["fax"] = QuietHours(start: LocalTime(hour: 1), end: LocalTime(hour: 2))
+        #expect { try policy.validate() } throws: { ($0 as? ValidationError)?.field == "policy.quiet_hours.fax" }
+        policy = .standard
+        policy.frequencyCaps[1].max = 0
+        #expect { try policy.validate() } throws: { ($0 as? ValidationError)?.field == "policy.frequency_caps[1].max" }
+        policy = .standard
+        policy.ruleScope[.openCase] = ["sales"]
+        #expect { try policy.validate() } throws: { ($0 as? ValidationError)?.field == "policy.rules.open_case" }
+    }
+
+    @Test func aRuleExtendedToServiceByPolicy_AppliesToService() {
+        var policy = Policy.standard
+        policy.ruleScope[.openCase] = [.marketing, .service]
+        let facts = Facts(cases: [ServiceCase(id: "1", customerID: "c-1042", severity: .high, status: .open,
+                                              openedAt: t("2026-11-01T00:00:00Z"), updatedAt: t("2026-11-01T00:00:00Z"))])
+        #expect(decision(customer(purpose: .service), facts, policy: policy, at: "2026-11-24T10:00:00Z").codes == [.openCase])
+    }
+}
