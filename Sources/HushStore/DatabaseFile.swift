@@ -1,11 +1,5 @@
 import CSQLite
 
-/// A database file that cannot be opened or written.
-public struct StoreError: Error, CustomStringConvertible, Sendable {
-    public let message: String
-    public var description: String { message }
-}
-
 /// Opening checks on the database file, run before the server binds so that a wrong path or
 /// a read-only directory stops hush at start with a clear message, not at the first write.
 public enum DatabaseFile {
@@ -17,12 +11,12 @@ public enum DatabaseFile {
         let rc = sqlite3_open_v2(path, &handle, flags, nil)
         defer { sqlite3_close_v2(handle) }
         guard rc == SQLITE_OK, let db = handle else {
-            throw StoreError(message: "cannot open database \(path): \(String(cString: sqlite3_errstr(rc)))")
+            throw StoreError(kind: .unavailable, message: "cannot open database \(path): \(String(cString: sqlite3_errstr(rc)))", code: rc)
         }
         for sql in ["PRAGMA journal_mode=WAL", "BEGIN IMMEDIATE", "COMMIT"] {
             let step = sqlite3_exec(db, sql, nil, nil, nil)
             guard step == SQLITE_OK else {
-                throw StoreError(message: "cannot use database \(path): \(String(cString: sqlite3_errmsg(db)))")
+                throw StoreError(kind: .unavailable, message: "cannot use database \(path): \(String(cString: sqlite3_errmsg(db)))", code: step)
             }
         }
     }

@@ -1,0 +1,23 @@
+import Foundation
+import HushCore
+
+/// Conversions between HushCore values and columns.
+enum Codec {
+    static let separator: Character = "\u{1F}"
+
+    static func millis(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded(.down)) }
+    static func date(_ millis: Int64) -> Date { Date(timeIntervalSince1970: TimeInterval(millis) / 1000) }
+    static func date(_ millis: Int64?) -> Date? { millis.map(date) }
+
+    /// A list as one column: sorted (so equal sets are equal text) and joined; nil stays NULL.
+    static func list<S: Sequence>(_ values: S?) -> SQLValue where S.Element == String {
+        guard let values else { return .null }
+        return .text(values.sorted().joined(separator: String(separator)))
+    }
+
+    static func strings(_ text: String?) -> [String]? {
+        text.map { $0.split(separator: separator, omittingEmptySubsequences: false).map(String.init) }
+    }
+    static func channels(_ text: String?) -> Set<Channel>? { strings(text).map { Set($0.map(Channel.init(rawValue:))) } }
+    static func purposes(_ text: String?) -> Set<Purpose>? { strings(text).map { Set($0.map(Purpose.init(rawValue:))) } }
+}

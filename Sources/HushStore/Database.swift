@@ -1,0 +1,149 @@
+import CSQLite
+import Foundation
+
+/// One SQLite connection, used by one thread only (not Sendable). Opening sets the pragmas hush
+/// relies on; statements are prepared once and kept.
+final class Database {
+    let handle: OpaquePointer
+    let path: String
+    #if DEBUG
+    private let owner = pthread_self()
+    #endif
+
+    enum Mode { case readWrite, readOnly }
+
+    init(path: String, mode: Mode) throws(StoreError) {
+        var handle: OpaquePointer?
+        let flags = (mode == .readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX
+        let rc = sqlite3_open_v2(path, &handle, flags, nil)
+        guard rc == SQLITE_OK, let handle else {
+            sqlite3_close_v2(handle)
+            throw StoreError(kind: .unavailable, message: "cannot open database \(path): \(String(cString: sqlite3_errstr(rc)))", code: rc)
+        }
+        self.handle = handle
+        self.path = path
+        // Extended codes tell SQLITE_IOERR_WRITE from SQLITE_FULL and so on.
+        sqlite3_extended_result_codes(handle, 1)
+        // Wait for the writer's brief locks instead of failing at once.
+        sqlite3_busy_timeout(handle, 5_000)
+        if mode == .readWrite {
+            // WAL: readers never wait for the writer, and the writer never waits for readers.
+            try exec("PRAGMA journal_mode=WAL")
+            // FULL: a commit is on disk before it returns, so an acknowledged write survives power loss.
+            try exec("PRAGMA synchronous=FULL")
+        }
+        // Erasure must not leave the erased rows' bytes in free pages.
+        try exec("PRAGMA secure_delete=ON")
+        try exec("PRAGMA foreign_keys=ON")
+    }
+
+    deinit { sqlite3_close_v2(handle) }
+
+    func checkThread() {
+        #if DEBUG
+        precondition(pthread_equal(owner, pthread_self()) != 0, "a Database used off its own thread")
+        #endif
+    }
+
+    /// Runs SQL without results (one or more statements).
+    func exec(_ sql: String) throws(StoreError) {
+        checkThread()
+        var error: UnsafeMutablePointer<CChar>?
+        let rc = sqlite3_exec(handle, sql, nil, nil, &error)
+        if rc != SQLITE_OK {
+            let message = error.map { String(cString: $0) } ?? String(cString: sqlite3_errstr(rc))
+            sqlite3_free(error)
+            throw StoreError.from(code: sqlite3_extended_errcode(handle), message: message, sql: sql)
+        }
+    }
+
+    func prepare(_ sql: String) throws(StoreError) -> Statement {
+        try Statement(database: self, sql: sql)
+    }
+
+    var changes: Int { Int(sqlite3_changes(handle)) }
+
+    func error(_ rc: Int32, sql: String) -> StoreError {
+        StoreError.from(code: sqlite3_extended_errcode(handle), message: String(cString: sqlite3_errmsg(handle)), sql: sql)
+    }
+}
+
+/// A prepared statement, kept for the connection's life (`SQLITE_PREPARE_PERSISTENT`: the
+/// SQLite docs say it is for statements "retained for a long time and probably reused many
+/// times"). Bind with `?` only.
+final class Statement {
+    let statement: OpaquePointer
+    let sql: String
+    unowned let database: Database
+
+    init(database: Database, sql: String) throws(StoreError) {
+        var statement: OpaquePointer?
+        let rc = sqlite3_prepare_v3(database.handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
+        guard rc == SQLITE_OK, let statement else { throw database.error(rc, sql: sql) }
+        self.statement = statement
+        self.sql = sql
+        self.database = database
+    }
+
+    deinit { sqlite3_finalize(statement) }
+
+    /// Binds `values` to `?1…`, runs `body` over the rows, and resets the statement afterwards.
+    func query(_ values: [SQLValue], _ body: (Row) throws(StoreError) -> Void) throws(StoreError) {
+        database.checkThread()
+        defer { sqlite3_reset(statement); sqlite3_clear_bindings(statement) }
+        try bind(values)
+        while true {
+            let rc = sqlite3_step(statement)
+            if rc == SQLITE_DONE { return }
+            guard rc == SQLITE_ROW else { throw database.error(rc, sql: sql) }
+            try body(Row(statement: statement))
+        }
+    }
+
+    /// Runs a statement that returns no rows; the number of rows it changed.
+    @discardableResult
+    func run(_ values: [SQLValue]) throws(StoreError) -> Int {
+        try query(values) { _ throws(StoreError) in }
+        return database.changes
+    }
+
+    private func bind(_ values: [SQLValue]) throws(StoreError) {
+        for (i, value) in values.enumerated() {
+            let index = Int32(i + 1)
+            let rc: Int32 = switch value {
+            case .null: sqlite3_bind_null(statement, index)
+            case .integer(let v): sqlite3_bind_int64(statement, index, v)
+            case .text(let v): sqlite3_bind_text(statement, index, v, -1, SQLITE_TRANSIENT)
+            case .blob(let v): v.withUnsafeBytes { sqlite3_bind_blob(statement, index, $0.baseAddress, Int32($0.count), SQLITE_TRANSIENT) }
+            }
+            guard rc == SQLITE_OK else { throw database.error(rc, sql: sql) }
+        }
+    }
+}
+
+/// SQLITE_TRANSIENT: SQLite copies the bytes before the bind returns.
+let SQLITE_TRANSIENT = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+enum SQLValue {
+    case null
+    case integer(Int64)
+    case text(String)
+    case blob([UInt8])
+
+    static func optional(_ text: String?) -> SQLValue { text.map { .text($0) } ?? .null }
+    static func optional(_ value: Int64?) -> SQLValue { value.map { .integer($0) } ?? .null }
+}
+
+/// The current row of a stepping statement.
+struct Row {
+    let statement: OpaquePointer
+
+    func text(_ column: Int32) -> String? {
+        guard sqlite3_column_type(statement, column) != SQLITE_NULL, let bytes = sqlite3_column_text(statement, column) else { return nil }
+        return String(cString: bytes)
+    }
+
+    func integer(_ column: Int32) -> Int64? {
+        sqlite3_column_type(statement, column) == SQLITE_NULL ? nil : sqlite3_column_int64(statement, column)
+    }
+}

@@ -1,0 +1,134 @@
+import Foundation
+import HushCore
+
+/// Gathers the facts for one decision: a handful of indexed lookups in one read transaction,
+/// on a connection owned by the calling thread (an event loop, or the writer for `reserve`).
+/// Not Sendable: make one per thread.
+public final class FactsReader {
+    let database: Database
+    private let begin, commit, profile, cases, suppressionsByCustomer, suppressionsByAddress, contacts, interactions, tombstone: Statement
+    private var zones: [String: TimeZone] = [:]
+
+    /// A reader on its own read-only connection to the database at `path`.
+    public convenience init(path: String) throws(StoreError) {
+        try self.init(database: Database(path: path, mode: .readOnly))
+    }
+
+    init(database: Database) throws(StoreError) {
+        self.database = database
+        begin = try database.prepare("BEGIN")
+        commit = try database.prepare("COMMIT")
+        profile = try database.prepare("SELECT region, timezone, email, phone FROM profiles WHERE customer_id = ?1")
+        cases = try database.prepare("""
+            SELECT case_id, severity, status, opened_at, closed_at, resolution, updated_at FROM cases WHERE customer_id = ?1
+            """)
+        let suppressionColumns = "id, customer_id, address, address_kind, kind, channels, purposes, source, confirmed, expires_at"
+        suppressionsByCustomer = try database.prepare("SELECT \(suppressionColumns) FROM suppressions WHERE customer_id = ?1")
+        suppressionsByAddress = try database.prepare("SELECT \(suppressionColumns) FROM suppressions WHERE address = ?1")
+        contacts = try database.prepare("SELECT channel, purpose, at FROM contacts WHERE customer_id = ?1 AND at > ?2 AND at <= ?3")
+        interactions = try database.prepare("SELECT type, score, at FROM interactions WHERE customer_id = ?1 AND at > ?2 AND at <= ?3")
+        tombstone = try database.prepare("SELECT 1 FROM tombstones WHERE hash = ?1")
+    }
+
+    /// The facts about `customerID` and/or `address` that a decision on `channel` at `at` needs:
+    /// profile, cases, suppressions (by id, by the request's address and by the profile's address
+    /// for the channel), contacts and interactions within `lookback` before `at`, and erasure
+    /// tombstones, looked up by `tombstoneHash` (the store never holds the key). `holds` are
+    /// passed through from the in-memory cache.
+    public func facts(customerID: String?, address: Address?, channel: Channel, at: Date, lookback: TimeInterval,
+                      holds: [Hold], tombstoneHash: (Subject) -> [UInt8]) throws(StoreError) -> Facts {
+        try begin.run([])
+        do {
+            let result = try gather(customerID: customerID, address: address, channel: channel, at: at, lookback: lookback,
+                                    holds: holds, tombstoneHash: tombstoneHash)
+            try commit.run([])
+            return result
+        } catch {
+            try? database.exec("ROLLBACK")
+            throw error
+        }
+    }
+
+    func gather(customerID: String?, address: Address?, channel: Channel, at: Date, lookback: TimeInterval,
+                        holds: [Hold], tombstoneHash: (Subject) -> [UInt8]) throws(StoreError) -> Facts {
+        var facts = Facts(holds: holds)
+        if let customerID {
+            facts.profile = try readProfile(customerID)
+            facts.cases = try readCases(customerID)
+            try suppressionsByCustomer.query([.text(customerID)]) { row throws(StoreError) in facts.suppressions.append(try suppression(row)) }
+            let window: [SQLValue] = [.text(customerID), .integer(Codec.millis(at.addingTimeInterval(-lookback))), .integer(Codec.millis(at))]
+            try contacts.query(window) { row in
+                facts.contacts.append(Contact(channel: Channel(row.text(0) ?? ""), purpose: Purpose(row.text(1) ?? ""), at: Codec.date(row.integer(2) ?? 0)))
+            }
+            try interactions.query(window) { row in
+                facts.interactions.append(Interaction(type: row.text(0) ?? "", score: Int(row.integer(1) ?? 0), at: Codec.date(row.integer(2) ?? 0)))
+            }
+            facts.customerErased = try isTombstoned(tombstoneHash(.customer(customerID)))
+        }
+        var addresses: [Address] = []
+        if let address { addresses.append(address) }
+        if let own = facts.profile?.address(for: channel), !addresses.contains(own) { addresses.append(own) }
+        for candidate in addresses {
+            try suppressionsByAddress.query([.text(candidate.value)]) { row throws(StoreError) in
+                let found = try suppression(row)
+                if !facts.suppressions.contains(where: { $0.id == found.id }) { facts.suppressions.append(found) }
+            }
+            if try isTombstoned(tombstoneHash(.address(candidate))) { facts.erasedAddresses.insert(candidate) }
+        }
+        return facts
+    }
+
+    private func readProfile(_ customerID: String) throws(StoreError) -> Profile? {
+        var result: Profile?
+        try profile.query([.text(customerID)]) { row in
+            result = Profile(customerID: customerID, region: row.text(0), timeZone: row.text(1).flatMap(zone), email: row.text(2), phone: row.text(3))
+        }
+        return result
+    }
+
+    private func readCases(_ customerID: String) throws(StoreError) -> [ServiceCase] {
+        var result: [ServiceCase] = []
+        try cases.query([.text(customerID)]) { row throws(StoreError) in
+            guard let severity = Severity(rawValue: row.text(1) ?? ""), let status = CaseStatus(rawValue: row.text(2) ?? "") else {
+                throw StoreError(kind: .internalError, message: "a case row holds an unknown severity or status")
+            }
+            result.append(ServiceCase(id: row.text(0) ?? "", customerID: customerID, severity: severity, status: status,
+                                      openedAt: Codec.date(row.integer(3) ?? 0), closedAt: Codec.date(row.integer(4)),
+                                      resolution: row.text(5).flatMap(Resolution.init(rawValue:)), updatedAt: Codec.date(row.integer(6) ?? 0)))
+        }
+        return result
+    }
+
+    private func isTombstoned(_ hash: [UInt8]) throws(StoreError) -> Bool {
+        var found = false
+        try tombstone.query([.blob(hash)]) { _ in found = true }
+        return found
+    }
+
+    /// Time zones by name, cached: `TimeZone(identifier:)` is too slow to call per decision.
+    /// Bounded by the IANA database (about 600 names).
+    private func zone(_ identifier: String) -> TimeZone? {
+        if let cached = zones[identifier] { return cached }
+        guard let zone = TimeZone(identifier: identifier) else { return nil }
+        if zones.count < 2048 { zones[identifier] = zone }
+        return zone
+    }
+}
+
+/// A suppression row (columns as FactsReader selects them).
+func suppression(_ row: Row) throws(StoreError) -> Suppression {
+    guard let kind = SuppressionKind(rawValue: row.text(4) ?? "") else {
+        throw StoreError(kind: .internalError, message: "a suppression row holds an unknown kind")
+    }
+    let subject: Subject
+    if let customerID = row.text(1) {
+        subject = .customer(customerID)
+    } else if let address = row.text(2) {
+        subject = row.text(3) == "phone" ? .address(.phone(address)) : .address(.email(address))
+    } else {
+        throw StoreError(kind: .internalError, message: "a suppression row has no subject")
+    }
+    return Suppression(id: row.text(0) ?? "", subject: subject, kind: kind, channels: Codec.channels(row.text(5)),
+                       purposes: Codec.purposes(row.text(6)), source: row.text(7), confirmed: row.integer(8) == 1,
+                       expiresAt: Codec.date(row.integer(9)))
+}

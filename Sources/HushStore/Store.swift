@@ -1,0 +1,55 @@
+import Foundation
+import HushCore
+import Synchronization
+
+/// The SQLite store behind one narrow interface: readers per thread, one writer, holds in memory.
+public final class Store: Sendable {
+    public let path: String
+    let holdCache: HoldCache
+    private let writer: Writer
+
+    /// Opens (creating if missing) the database at `path`, applies migrations, loads the holds,
+    /// and starts the writer. Throws `.unavailable` with a one-line reason when it cannot.
+    public init(path: String) throws(StoreError) {
+        self.path = path
+        let cache = HoldCache()
+        holdCache = cache
+        writer = try Writer { () throws(StoreError) -> WriteContext in
+            let database = try Database(path: path, mode: .readWrite)
+            try Migrations.apply(to: database)
+            let context = try WriteContext(database: database, holds: cache)
+            context.reloadHolds()
+            return context
+        }
+    }
+
+    /// A reader for the calling thread, on its own read-only connection.
+    public func makeReader() throws(StoreError) -> FactsReader { try FactsReader(path: path) }
+
+    /// The environmental holds, as of the last committed write.
+    public var holds: [Hold] { holdCache.current }
+
+    /// Queues a write; `completion` runs on the writer thread once it committed (or failed).
+    public func write<T>(_ work: @escaping (WriteContext) throws(StoreError) -> T, completion: @escaping (Result<T, StoreError>) -> Void) {
+        writer.submit(work, completion: completion)
+    }
+
+    /// Runs a write and waits for its commit.
+    @discardableResult
+    public func writeAndWait<T>(_ work: @escaping (WriteContext) throws(StoreError) -> T) throws(StoreError) -> T {
+        try writer.perform(work)
+    }
+
+    /// Jobs waiting for the writer.
+    public var writerQueueDepth: Int { writer.queueDepth }
+
+    /// Finishes queued writes and closes the writer's connection.
+    public func close() { writer.stop() }
+}
+
+/// The holds, shared by every reader; replaced by the writer after a commit that touched them.
+final class HoldCache: Sendable {
+    private let holds = Mutex<[Hold]>([])
+    var current: [Hold] { holds.withLock { $0 } }
+    func replace(_ new: [Hold]) { holds.withLock { $0 = new } }
+}

@@ -1,0 +1,274 @@
+import Foundation
+import HushCore
+
+/// What a write job may do, on the writer's connection inside the batch's transaction.
+/// Only the writer thread ever holds one.
+public final class WriteContext {
+    let database: Database
+    let reader: FactsReader
+    let holdCache: HoldCache
+    /// The running job threw: its savepoint is rolled back.
+    var failed = false
+    /// A job changed the holds: the cache is reloaded after the commit.
+    var holdsChanged = false
+    private let s: Statements
+
+    struct Statements {
+        let upsertProfile, selectCase, insertCase, replaceCase, deleteCase: Statement
+        let selectSuppressionByIdentity, selectSuppression, insertSuppression, deleteSuppression: Statement
+        let selectHold, insertHold, deleteHold, allHolds: Statement
+        let insertContact, insertInteraction, insertTombstone: Statement
+        let profileAddresses, deleteProfile, deleteCases, deleteCustomerSuppressions, deleteAddressSuppressions: Statement
+        let deleteContacts, deleteInteractions, pruneContacts, pruneInteractions: Statement
+    }
+
+    init(database: Database, holds: HoldCache) throws(StoreError) {
+        self.database = database
+        self.holdCache = holds
+        reader = try FactsReader(database: database)
+        let caseColumns = "case_id, customer_id, severity, status, opened_at, closed_at, resolution, updated_at"
+        let suppressionColumns = "id, customer_id, address, address_kind, kind, channels, purposes, source, confirmed, expires_at"
+        let holdColumns = "id, title, reason, regions, channels, purposes, categories, starts_at, ends_at"
+        s = Statements(
+            upsertProfile: try database.prepare("""
+                INSERT INTO profiles (customer_id, region, timezone, email, phone, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                ON CONFLICT (customer_id) DO UPDATE SET region = ?2, timezone = ?3, email = ?4, phone = ?5, updated_at = ?6
+                """),
+            selectCase: try database.prepare("SELECT \(caseColumns) FROM cases WHERE case_id = ?1"),
+            insertCase: try database.prepare("INSERT INTO cases (\(caseColumns)) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+            replaceCase: try database.prepare("""
+                UPDATE cases SET customer_id = ?2, severity = ?3, status = ?4, opened_at = ?5, closed_at = ?6, resolution = ?7, updated_at = ?8
+                WHERE case_id = ?1
+                """),
+            deleteCase: try database.prepare("DELETE FROM cases WHERE case_id = ?1"),
+            selectSuppressionByIdentity: try database.prepare("""
+                SELECT \(suppressionColumns) FROM suppressions WHERE ifnull(customer_id, '') = ?1 AND ifnull(address, '') = ?2
+                AND kind = ?3 AND ifnull(channels, '*') = ?4 AND ifnull(purposes, '*') = ?5
+                """),
+            selectSuppression: try database.prepare("SELECT \(suppressionColumns) FROM suppressions WHERE id = ?1"),
+            insertSuppression: try database.prepare("""
+                INSERT INTO suppressions (\(suppressionColumns), created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                """),
+            deleteSuppression: try database.prepare("DELETE FROM suppressions WHERE id = ?1"),
+            selectHold: try database.prepare("SELECT \(holdColumns) FROM holds WHERE id = ?1"),
+            insertHold: try database.prepare("INSERT INTO holds (\(holdColumns), updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
+            deleteHold: try database.prepare("DELETE FROM holds WHERE id = ?1"),
+            allHolds: try database.prepare("SELECT \(holdColumns) FROM holds ORDER BY id"),
+            insertContact: try database.prepare("INSERT INTO contacts (customer_id, channel, purpose, at, campaign_id) VALUES (?1, ?2, ?3, ?4, ?5)"),
+            insertInteraction: try database.prepare("INSERT INTO interactions (customer_id, type, score, at) VALUES (?1, ?2, ?3, ?4)"),
+            insertTombstone: try database.prepare("INSERT OR IGNORE INTO tombstones (hash) VALUES (?1)"),
+            profileAddresses: try database.prepare("SELECT email, phone FROM profiles WHERE customer_id = ?1"),
+            deleteProfile: try database.prepare("DELETE FROM profiles WHERE customer_id = ?1"),
+            deleteCases: try database.prepare("DELETE FROM cases WHERE customer_id = ?1"),
+            deleteCustomerSuppressions: try database.prepare("DELETE FROM suppressions WHERE customer_id = ?1"),
+            deleteAddressSuppressions: try database.prepare("DELETE FROM suppressions WHERE address = ?1"),
+            deleteContacts: try database.prepare("DELETE FROM contacts WHERE customer_id = ?1"),
+            deleteInteractions: try database.prepare("DELETE FROM interactions WHERE customer_id = ?1"),
+            pruneContacts: try database.prepare("DELETE FROM contacts WHERE at <= ?1"),
+            pruneInteractions: try database.prepare("DELETE FROM interactions WHERE at <= ?1"))
+    }
+
+    // MARK: Profiles
+
+    /// Stores the profile; true when it was new.
+    @discardableResult
+    public func upsertProfile(_ profile: Profile, now: Date) throws(StoreError) -> Bool {
+        var existed = false
+        try s.profileAddresses.query([.text(profile.customerID)]) { _ in existed = true }
+        try s.upsertProfile.run([.text(profile.customerID), .optional(profile.region), .optional(profile.timeZone?.identifier),
+                                 .optional(profile.email), .optional(profile.phone), .integer(Codec.millis(now))])
+        return !existed
+    }
+
+    // MARK: Cases
+
+    public enum CaseWrite: Equatable, Sendable {
+        case created, replaced
+        /// The stored case is newer (`updated_at`): nothing was written.
+        case stale(current: ServiceCase)
+    }
+
+    /// Creates or replaces a case, unless the stored one has a later `updated_at`, so that an
+    /// out-of-order feed cannot reopen a closed case.
+    public func upsertCase(_ serviceCase: ServiceCase) throws(StoreError) -> CaseWrite {
+        let values: [SQLValue] = [
+            .text(serviceCase.id), .text(serviceCase.customerID), .text(serviceCase.severity.rawValue), .text(serviceCase.status.rawValue),
+            .integer(Codec.millis(serviceCase.openedAt)), .optional(serviceCase.closedAt.map(Codec.millis)),
+            .optional(serviceCase.resolution?.rawValue), .integer(Codec.millis(serviceCase.updatedAt)),
+        ]
+        guard let current = try readCase(serviceCase.id) else {
+            try s.insertCase.run(values)
+            return .created
+        }
+        if Codec.millis(current.updatedAt) > Codec.millis(serviceCase.updatedAt) { return .stale(current: current) }
+        try s.replaceCase.run(values)
+        return .replaced
+    }
+
+    public func readCase(_ id: String) throws(StoreError) -> ServiceCase? {
+        var result: ServiceCase?
+        try s.selectCase.query([.text(id)]) { row in
+            guard let severity = Severity(rawValue: row.text(2) ?? ""), let status = CaseStatus(rawValue: row.text(3) ?? "") else { return }
+            result = ServiceCase(id: id, customerID: row.text(1) ?? "", severity: severity, status: status,
+                                 openedAt: Codec.date(row.integer(4) ?? 0), closedAt: Codec.date(row.integer(5)),
+                                 resolution: row.text(6).flatMap(Resolution.init(rawValue:)), updatedAt: Codec.date(row.integer(7) ?? 0))
+        }
+        return result
+    }
+
+    public func deleteCase(_ id: String) throws(StoreError) -> Bool { try s.deleteCase.run([.text(id)]) > 0 }
+
+    // MARK: Suppressions
+
+    /// Adds a suppression (its `id` is assigned here), or returns the existing one with the same
+    /// subject, kind, channels and purposes. `created` says which.
+    public func addSuppression(_ suppression: Suppression, now: Date) throws(StoreError) -> (suppression: Suppression, created: Bool) {
+        try suppression.validateForStore()
+        let (customer, address, addressKind): (String?, String?, String?) = switch suppression.subject {
+        case .customer(let id): (id, nil, nil)
+        case .address(.email(let a)): (nil, a, "email")
+        case .address(.phone(let a)): (nil, a, "phone")
+        }
+        let channels = Codec.list(suppression.channels?.map(\.rawValue)), purposes = Codec.list(suppression.purposes?.map(\.rawValue))
+        func text(_ v: SQLValue, _ fallback: String) -> SQLValue { if case .null = v { .text(fallback) } else { v } }
+        var existing: Suppression?
+        try s.selectSuppressionByIdentity.query([.text(customer ?? ""), .text(address ?? ""), .text(suppression.kind.rawValue),
+                                                  text(channels, "*"), text(purposes, "*")]) { row throws(StoreError) in existing = try HushStore.suppression(row) }
+        if let existing { return (existing, false) }
+        var stored = suppression
+        stored.id = Self.newID()
+        try s.insertSuppression.run([.text(stored.id), .optional(customer), .optional(address), .optional(addressKind),
+                                     .text(stored.kind.rawValue), channels, purposes, .optional(stored.source),
+                                     .integer(stored.confirmed ? 1 : 0), .optional(stored.expiresAt.map(Codec.millis)),
+                                     .integer(Codec.millis(now))])
+        return (stored, true)
+    }
+
+    public func readSuppression(_ id: String) throws(StoreError) -> Suppression? {
+        var result: Suppression?
+        try s.selectSuppression.query([.text(id)]) { row throws(StoreError) in result = try suppression(row) }
+        return result
+    }
+
+    public func deleteSuppression(_ id: String) throws(StoreError) -> Bool { try s.deleteSuppression.run([.text(id)]) > 0 }
+
+    // MARK: Holds
+
+    public enum HoldWrite: Sendable, Equatable {
+        case created
+        case exists(current: Hold)
+    }
+
+    public func createHold(_ hold: Hold, now: Date) throws(StoreError) -> HoldWrite {
+        if let current = try readHold(hold.id) { return .exists(current: current) }
+        try s.insertHold.run([.text(hold.id), .text(hold.title), .text(hold.reason), Codec.list(hold.regions),
+                              Codec.list(hold.channels?.map(\.rawValue)), Codec.list(hold.purposes?.map(\.rawValue)),
+                              Codec.list(hold.categories), .integer(Codec.millis(hold.startsAt)),
+                              .optional(hold.endsAt.map(Codec.millis)), .integer(Codec.millis(now))])
+        holdsChanged = true
+        return .created
+    }
+
+    public func readHold(_ id: String) throws(StoreError) -> Hold? {
+        var result: Hold?
+        try s.selectHold.query([.text(id)]) { row in result = Self.hold(row) }
+        return result
+    }
+
+    public func deleteHold(_ id: String) throws(StoreError) -> Bool {
+        let deleted = try s.deleteHold.run([.text(id)]) > 0
+        if deleted { holdsChanged = true }
+        return deleted
+    }
+
+    func reloadHolds() {
+        var holds: [Hold] = []
+        do {
+            try s.allHolds.query([]) { row in holds.append(Self.hold(row)) }
+            holdCache.replace(holds)
+        } catch {
+            // The cache keeps its last good state; the next hold write retries.
+        }
+        holdsChanged = false
+    }
+
+    static func hold(_ row: Row) -> Hold {
+        Hold(id: row.text(0) ?? "", title: row.text(1) ?? "", reason: row.text(2) ?? "", regions: Codec.strings(row.text(3)),
+             channels: Codec.channels(row.text(4)), purposes: Codec.purposes(row.text(5)), categories: Codec.strings(row.text(6)).map(Set.init),
+             startsAt: Codec.date(row.integer(7) ?? 0), endsAt: Codec.date(row.integer(8)))
+    }
+
+    // MARK: Contacts and interactions
+
+    public func recordContact(customerID: String, _ contact: Contact, campaignID: String?) throws(StoreError) {
+        try s.insertContact.run([.text(customerID), .text(contact.channel.rawValue), .text(contact.purpose.rawValue),
+                                 .integer(Codec.millis(contact.at)), .optional(campaignID)])
+    }
+
+    public func recordInteraction(customerID: String, _ interaction: Interaction) throws(StoreError) {
+        try s.insertInteraction.run([.text(customerID), .text(interaction.type), .integer(Int64(interaction.score)),
+                                     .integer(Codec.millis(interaction.at))])
+    }
+
+    /// Decides and, when allowed, records the contact at the request's time, in this same
+    /// transaction: two callers racing for the last slot of a cap cannot both get it.
+    public func reserve(_ request: DecisionRequest, policy: Policy, now: Date, campaignID: String?,
+                        tombstoneHash: (Subject) -> [UInt8]) throws(StoreError) -> (decision: Decision, reserved: Bool) {
+        let at = request.at ?? now
+        let facts = try reader.gather(customerID: request.customerID, address: request.address, channel: request.channel, at: at,
+                                      lookback: policy.longestWindow, holds: holdCache.current, tombstoneHash: tombstoneHash)
+        let decision = decide(request, facts: facts, policy: policy, now: now)
+        guard decision.allowed, let customerID = request.customerID else { return (decision, false) }
+        try recordContact(customerID: customerID, Contact(channel: request.channel, purpose: request.purpose, at: at), campaignID: campaignID)
+        return (decision, true)
+    }
+
+    /// Deletes contacts and interactions at or before `cutoff` (older than the longest window).
+    public func prune(before cutoff: Date) throws(StoreError) -> (contacts: Int, interactions: Int) {
+        (try s.pruneContacts.run([.integer(Codec.millis(cutoff))]), try s.pruneInteractions.run([.integer(Codec.millis(cutoff))]))
+    }
+
+    // MARK: Erasure
+
+    public struct Erasure: Sendable, Equatable {
+        public var profile = 0, cases = 0, suppressions = 0, contacts = 0, interactions = 0
+    }
+
+    /// GDPR erasure: deletes every row about the customer (profile, cases, suppressions by id and
+    /// by the profile's addresses, contacts, interactions) and writes tombstones for the id and
+    /// each address, in this one transaction. Idempotent: a second call removes nothing.
+    public func erase(customerID: String, tombstoneHash: (Subject) -> [UInt8]) throws(StoreError) -> Erasure {
+        var addresses: [Address] = []
+        try s.profileAddresses.query([.text(customerID)]) { row in
+            if let email = row.text(0) { addresses.append(.email(email)) }
+            if let phone = row.text(1) { addresses.append(.phone(phone)) }
+        }
+        var removed = Erasure()
+        removed.profile = try s.deleteProfile.run([.text(customerID)])
+        removed.cases = try s.deleteCases.run([.text(customerID)])
+        removed.suppressions = try s.deleteCustomerSuppressions.run([.text(customerID)])
+        for address in addresses { removed.suppressions += try s.deleteAddressSuppressions.run([.text(address.value)]) }
+        removed.contacts = try s.deleteContacts.run([.text(customerID)])
+        removed.interactions = try s.deleteInteractions.run([.text(customerID)])
+        try s.insertTombstone.run([.blob(tombstoneHash(.customer(customerID)))])
+        for address in addresses { try s.insertTombstone.run([.blob(tombstoneHash(.address(address)))]) }
+        return removed
+    }
+
+    /// 128 random bits as 32 lower-case hex digits.
+    static func newID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let (a, b) = (generator.next() as UInt64, generator.next() as UInt64)
+        func hex(_ v: UInt64) -> String { let h = String(v, radix: 16); return String(repeating: "0", count: 16 - h.count) + h }
+        return hex(a) + hex(b)
+    }
+}
+
+extension Suppression {
+    /// The scope rules of HushCore, as a store error (400 at the API, which validates first).
+    func validateForStore() throws(StoreError) {
+        do { try validate() } catch {
+            throw StoreError(kind: .conflict, message: "\(error.field) \(error.message)")
+        }
+    }
+}

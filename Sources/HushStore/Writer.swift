@@ -1,0 +1,142 @@
+import Foundation
+import Synchronization
+
+/// The one writer: a thread with its own connection that runs queued jobs. Jobs that are queued
+/// together share a transaction (each inside its own savepoint, so one failing job does not undo
+/// the others), and a job's completion runs only after that transaction committed with
+/// `synchronous=FULL`: a write is acknowledged once it is on disk, never before.
+final class Writer: @unchecked Sendable {
+    /// Handed from the submitting thread to the writer, which runs it exactly once; the submitter
+    /// keeps no reference, so nothing is shared.
+    struct Job: @unchecked Sendable {
+        /// Runs the work; returns the completion to call once the transaction committed (or failed).
+        let run: (WriteContext) -> (_ committed: StoreError?) -> Void
+        /// Reports a failure without running the work (the transaction could not begin).
+        let fail: (StoreError) -> Void
+    }
+
+    private let queue = Mutex<(jobs: [Job], stopping: Bool)>(([], false))
+    private let wake = DispatchSemaphore(value: 0)
+    private let done = DispatchSemaphore(value: 0)
+    /// Most jobs in one transaction; more wait for the next.
+    static let batchLimit = 512
+
+    init(context: @escaping @Sendable () throws(StoreError) -> WriteContext) throws(StoreError) {
+        let ready = DispatchSemaphore(value: 0)
+        let failure = Mutex<StoreError?>(nil)
+        let thread = Thread { [self] in
+            let writeContext: WriteContext
+            do {
+                writeContext = try context()
+            } catch {
+                failure.withLock { $0 = error as? StoreError ?? StoreError(kind: .internalError, message: "\(error)") }
+                ready.signal()
+                done.signal()
+                return
+            }
+            ready.signal()
+            loop(writeContext)
+            done.signal()
+        }
+        thread.name = "hush-writer"
+        thread.start()
+        ready.wait()
+        if let error = failure.withLock({ $0 }) { throw error }
+    }
+
+    /// Queues `work`; `completion` runs on the writer thread after the commit, with the result.
+    func submit<T>(_ work: @escaping (WriteContext) throws(StoreError) -> T, completion: @escaping (Result<T, StoreError>) -> Void) {
+        let job = Job(run: { context in
+            let result: Result<T, StoreError>
+            do throws(StoreError) {
+                result = .success(try work(context))
+            } catch {
+                context.failed = true
+                result = .failure(error)
+            }
+            return { commitError in
+                if let commitError, case .success = result { completion(.failure(commitError)) } else { completion(result) }
+            }
+        }, fail: { error in completion(.failure(error)) })
+        let accepted = queue.withLock { state -> Bool in
+            guard !state.stopping else { return false }
+            state.jobs.append(job)
+            return true
+        }
+        if accepted { wake.signal() } else { completion(.failure(StoreError(kind: .unavailable, message: "the store is closed"))) }
+    }
+
+    /// Runs `work` and waits for its commit. For tools and tests; the server uses `submit`.
+    func perform<T>(_ work: @escaping (WriteContext) throws(StoreError) -> T) throws(StoreError) -> T {
+        let finished = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var outcome: Result<T, StoreError>?
+        submit(work) { result in
+            outcome = result
+            finished.signal()
+        }
+        finished.wait()
+        return try outcome!.get()
+    }
+
+    /// Finishes queued jobs, then stops the thread.
+    func stop() {
+        let first = queue.withLock { state -> Bool in
+            defer { state.stopping = true }
+            return !state.stopping
+        }
+        guard first else { return }
+        wake.signal()
+        done.wait()
+    }
+
+    var queueDepth: Int { queue.withLock { $0.jobs.count } }
+
+    private func loop(_ context: WriteContext) {
+        while true {
+            wake.wait()
+            while true {
+                let (batch, stopping) = queue.withLock { state in
+                    let taken = Array(state.jobs.prefix(Self.batchLimit))
+                    state.jobs.removeFirst(taken.count)
+                    return (taken, state.stopping)
+                }
+                if batch.isEmpty {
+                    if stopping { return }
+                    break
+                }
+                runBatch(batch, context)
+            }
+        }
+    }
+
+    private func runBatch(_ batch: [Job], _ context: WriteContext) {
+        var completions: [(StoreError?) -> Void] = []
+        do {
+            try context.database.exec("BEGIN IMMEDIATE")
+        } catch {
+            for job in batch { job.fail(error) }
+            return
+        }
+        for job in batch {
+            do { try context.database.exec("SAVEPOINT job") } catch {
+                job.fail(error)
+                continue
+            }
+            let completion = job.run(context)
+            // A job that threw leaves its savepoint to be rolled back; a job that succeeded is kept.
+            if context.failed {
+                try? context.database.exec("ROLLBACK TO job")
+                context.failed = false
+            }
+            try? context.database.exec("RELEASE job")
+            completions.append(completion)
+        }
+        var commitError: StoreError?
+        do { try context.database.exec("COMMIT") } catch {
+            commitError = error
+            try? context.database.exec("ROLLBACK")
+        }
+        if commitError != nil || context.holdsChanged { context.reloadHolds() }
+        for completion in completions { completion(commitError) }
+    }
+}

@@ -1,0 +1,264 @@
+import CSQLite
+import Foundation
+import Testing
+import HushCore
+@testable import HushStore
+
+func makeStorePath() throws -> String {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hush-store-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    return directory.appendingPathComponent("hush.db").path
+}
+
+/// A stand-in for the HMAC the API computes: 32 deterministic bytes per subject.
+func fakeHash(_ subject: Subject) -> [UInt8] {
+    let text: String = switch subject {
+    case .customer(let id): "c:" + id
+    case .address(let address): "a:" + address.value
+    }
+    var state: UInt64 = 0xcbf29ce484222325
+    var out: [UInt8] = []
+    for round in 0..<4 {
+        for b in text.utf8 { state = (state ^ UInt64(b)) &* 0x100000001b3 }
+        state = (state ^ UInt64(round)) &* 0x100000001b3
+        withUnsafeBytes(of: state.bigEndian) { out.append(contentsOf: $0) }
+    }
+    return out
+}
+
+func date(_ text: String) -> Date { ISO8601DateFormatter().date(from: text)! }
+
+/// Every text value in every table, for the erasure audit.
+func allText(in path: String) throws -> [String] {
+    let db = try Database(path: path, mode: .readOnly)
+    var tables: [String] = []
+    try db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").query([]) { row in tables.append(row.text(0)!) }
+    var values: [String] = []
+    for table in tables {
+        let statement = try db.prepare("SELECT * FROM \"\(table)\"")
+        try statement.query([]) { row in
+            for column in 0..<sqlite3_column_count(row.statement) {
+                if let text = row.text(column) { values.append(text) }
+            }
+        }
+    }
+    return values
+}
+
+@Suite struct StoreTests {
+    let now = date("2026-11-24T10:00:00Z")
+
+    @Test func migrations_RunFromEmpty_AndAgainAsANoOp() throws {
+        let path = try makeStorePath()
+        let store = try Store(path: path)
+        store.close()
+        let db = try Database(path: path, mode: .readWrite)
+        #expect(try Migrations.userVersion(db) == Migrations.all.count)
+        var tables: [String] = []
+        try db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").query([]) { tables.append($0.text(0)!) }
+        #expect(tables == ["cases", "contacts", "holds", "interactions", "profiles", "suppressions", "tombstones"])
+        var mode = ""
+        try db.prepare("PRAGMA journal_mode").query([]) { mode = $0.text(0)! }
+        #expect(mode == "wal")
+        let again = try Store(path: path)
+        again.close()
+    }
+
+    @Test func aDatabaseFromANewerHush_IsRefused() throws {
+        let path = try makeStorePath()
+        try Store(path: path).close()
+        try Database(path: path, mode: .readWrite).exec("PRAGMA user_version = 99")
+        #expect { try Store(path: path) } throws: { ($0 as? StoreError)?.kind == .unavailable && "\($0)".contains("newer") }
+    }
+
+    @Test func aFileThatIsNotADatabase_IsUnavailable_NotACrash() throws {
+        let path = try makeStorePath()
+        try Data(repeating: 0x42, count: 8192).write(to: URL(fileURLWithPath: path))
+        #expect { try Store(path: path) } throws: { ($0 as? StoreError)?.kind == .unavailable }
+    }
+
+    @Test func writes_AreReadBackAsFacts_AndDecidedOn() throws {
+        let path = try makeStorePath()
+        let store = try Store(path: path)
+        defer { store.close() }
+        let opened = date("2026-11-20T09:12:00Z")
+        try store.writeAndWait { w throws(StoreError) in
+            try w.upsertProfile(Profile(customerID: "c-1", region: "US-CA", timeZone: TimeZone(identifier: "America/Los_Angeles"),
+                                        email: "jo@example.com", phone: "+14155550100"), now: now)
+            _ = try w.upsertCase(ServiceCase(id: "8812", customerID: "c-1", severity: .high, status: .open, openedAt: opened, updatedAt: opened))
+            _ = try w.addSuppression(Suppression(id: "", subject: .address(.email("jo@example.com")), kind: .optOut, channels: ["email"]), now: now)
+            _ = try w.createHold(Hold(id: "wildfire-ca", title: "California wildfire", reason: "no grilling", regions: ["US-CA"],
+                                      categories: ["grilling"], startsAt: date("2026-11-01T00:00:00Z")), now: now)
+            try w.recordContact(customerID: "c-1", Contact(channel: "sms", purpose: .marketing, at: date("2026-11-23T10:00:00Z")), campaignID: "bf")
+            try w.recordContact(customerID: "c-1", Contact(channel: "sms", purpose: .marketing, at: date("2026-11-10T10:00:00Z")), campaignID: nil)
+            try w.recordInteraction(customerID: "c-1", Interaction(type: "complaint", score: -5, at: date("2026-11-23T10:00:00Z")))
+        }
+        #expect(store.holds.map(\.id) == ["wildfire-ca"], "the hold cache is refreshed after the commit")
+        let reader = try store.makeReader()
+        let facts = try reader.facts(customerID: "c-1", address: nil, channel: "email", at: now, lookback: Policy.standard.longestWindow,
+                                     holds: store.holds, tombstoneHash: fakeHash)
+        #expect(facts.profile?.region == "US-CA")
+        #expect(facts.profile?.timeZone?.identifier == "America/Los_Angeles")
+        #expect(facts.cases.map(\.id) == ["8812"])
+        #expect(facts.suppressions.count == 1, "found through the profile's e-mail")
+        #expect(facts.contacts.count == 1, "the contact 14 days ago is outside the lookback")
+        #expect(facts.interactions.map(\.score) == [-5])
+        #expect(!facts.customerErased)
+        let decision = decide(DecisionRequest(customerID: "c-1", channel: "email", categories: ["grilling"]), facts: facts, policy: .standard, now: now)
+        #expect(decision.reasons.map(\.code) == [.optedOut, .openCase, .environmentalHold])
+    }
+
+    @Test func caseUpdates_OlderThanTheStoredOne_AreRefusedWithTheCurrentCase() throws {
+        let store = try Store(path: try makeStorePath())
+        defer { store.close() }
+        let t0 = date("2026-11-20T00:00:00Z"), t1 = date("2026-11-21T00:00:00Z")
+        let open = ServiceCase(id: "1", customerID: "c", severity: .high, status: .open, openedAt: t0, updatedAt: t0)
+        var closed = open
+        closed.status = .closed; closed.closedAt = t1; closed.resolution = .positive; closed.updatedAt = t1
+        #expect(try store.writeAndWait { w throws(StoreError) in try w.upsertCase(open) } == .created)
+        #expect(try store.writeAndWait { w throws(StoreError) in try w.upsertCase(closed) } == .replaced)
+        #expect(try store.writeAndWait { w throws(StoreError) in try w.upsertCase(open) } == .stale(current: closed))
+        #expect(try store.writeAndWait { w throws(StoreError) in try w.readCase("1") }?.status == .closed)
+    }
+
+    @Test func suppressions_AreIdempotentOnTheirIdentity() throws {
+        let store = try Store(path: try makeStorePath())
+        defer { store.close() }
+        let s = Suppression(id: "", subject: .customer("c"), kind: .optOut, channels: ["sms", "email"], source: "a")
+        let first = try store.writeAndWait { w throws(StoreError) in try w.addSuppression(s, now: now) }
+        var reordered = s
+        reordered.channels = ["email", "sms"]
+        reordered.source = "b"
+        let second = try store.writeAndWait { w throws(StoreError) in try w.addSuppression(reordered, now: now) }
+        #expect(first.created && !second.created)
+        #expect(first.suppression.id == second.suppression.id && first.suppression.id.count == 32)
+        var broader = s
+        broader.channels = nil
+        #expect(try store.writeAndWait { w throws(StoreError) in try w.addSuppression(broader, now: now) }.created)
+        #expect(try store.writeAndWait { w throws(StoreError) in try w.deleteSuppression(first.suppression.id) })
+        #expect(try !store.writeAndWait { w throws(StoreError) in try w.deleteSuppression(first.suppression.id) })
+    }
+
+    @Test func aFailingJob_LeavesTheOthersInItsBatchWritten() throws {
+        let store = try Store(path: try makeStorePath())
+        defer { store.close() }
+        let group = DispatchGroup()
+        let results = ResultBox()
+        for i in 0..<20 {
+            group.enter()
+            store.write({ w throws(StoreError) in
+                if i == 7 { _ = try w.addSuppression(Suppression(id: "", subject: .customer("c"), kind: .optOut, channels: []), now: now) }
+                try w.recordContact(customerID: "c-\(i)", Contact(channel: "email", purpose: .marketing, at: now), campaignID: nil)
+            }, completion: { result in
+                results.set(i, result)
+                group.leave()
+            })
+        }
+        #expect(group.wait(timeout: .now() + 10) == .success)
+        #expect(results.failures == [7])
+        let reader = try store.makeReader()
+        for i in 0..<20 {
+            let facts = try reader.facts(customerID: "c-\(i)", address: nil, channel: "email", at: now, lookback: 86_400, holds: [], tombstoneHash: fakeHash)
+            #expect(facts.contacts.count == (i == 7 ? 0 : 1), "job \(i)")
+        }
+    }
+
+    @Test func erasure_LeavesNoRowWithTheCustomersIDOrAddress_ButKeepsThemSuppressed() throws {
+        let path = try makeStorePath()
+        let store = try Store(path: path)
+        defer { store.close() }
+        let id = "c-erase-me", email = "erase.me@example.com", phone = "+447700900123"
+        try store.writeAndWait { w throws(StoreError) in
+            try w.upsertProfile(Profile(customerID: id, region: "GB", email: email, phone: phone), now: now)
+            _ = try w.upsertCase(ServiceCase(id: "k1", customerID: id, severity: .low, status: .open, openedAt: now, updatedAt: now))
+            _ = try w.upsertCase(ServiceCase(id: "k2", customerID: id, severity: .high, status: .closed, openedAt: now, closedAt: now, updatedAt: now))
+            _ = try w.addSuppression(Suppression(id: "", subject: .customer(id), kind: .objection), now: now)
+            _ = try w.addSuppression(Suppression(id: "", subject: .address(.email(email)), kind: .doNotContact), now: now)
+            for _ in 0..<5 { try w.recordContact(customerID: id, Contact(channel: "email", purpose: .marketing, at: now), campaignID: "x") }
+            for _ in 0..<3 { try w.recordInteraction(customerID: id, Interaction(type: "purchase", score: 2, at: now)) }
+            try w.upsertProfile(Profile(customerID: "someone-else", email: "other@example.com"), now: now)
+        }
+        let removed = try store.writeAndWait { w throws(StoreError) in try w.erase(customerID: id, tombstoneHash: fakeHash) }
+        #expect(removed == .init(profile: 1, cases: 2, suppressions: 2, contacts: 5, interactions: 3))
+        let text = try allText(in: path)
+        for secret in [id, email, phone] { #expect(!text.contains { $0.contains(secret) }, "\(secret) is still stored") }
+        #expect(text.contains("someone-else"), "other customers are untouched")
+        // Idempotent.
+        #expect(try store.writeAndWait { w throws(StoreError) in try w.erase(customerID: id, tombstoneHash: fakeHash) } == .init())
+        // Still suppressed, by id and by address, also when a later sync brings them back.
+        try store.writeAndWait { w throws(StoreError) in try w.upsertProfile(Profile(customerID: id, email: email), now: now) }
+        let reader = try store.makeReader()
+        let facts = try reader.facts(customerID: id, address: nil, channel: "email", at: now, lookback: 86_400, holds: [], tombstoneHash: fakeHash)
+        #expect(facts.customerErased && facts.erasedAddresses == [.email(email)])
+        let byPhone = try reader.facts(customerID: nil, address: .phone(phone), channel: "sms", at: now, lookback: 86_400, holds: [], tombstoneHash: fakeHash)
+        #expect(byPhone.erasedAddresses == [.phone(phone)])
+        #expect(decide(DecisionRequest(address: .phone(phone), channel: "sms", purpose: .transactional), facts: byPhone, policy: .standard, now: now).reasons.map(\.code) == [.erased])
+    }
+
+    @Test func concurrentReserves_NeverExceedACap() throws {
+        let store = try Store(path: try makeStorePath())
+        defer { store.close() }
+        let reserved = Counter()
+        let group = DispatchGroup()
+        for _ in 0..<40 {
+            group.enter()
+            DispatchQueue.global().async {
+                let request = DecisionRequest(customerID: "c-cap", channel: "email", at: self.now)
+                store.write({ w throws(StoreError) in
+                    try w.reserve(request, policy: .standard, now: self.now, campaignID: nil, tombstoneHash: fakeHash).reserved
+                }, completion: { result in
+                    if case .success(true) = result { reserved.increment() }
+                    group.leave()
+                })
+            }
+        }
+        #expect(group.wait(timeout: .now() + 20) == .success)
+        #expect(reserved.value == 3, "the e-mail cap is 3 per 7 days")
+    }
+
+    @Test func prune_DropsContactsAndInteractionsOlderThanTheCutoff() throws {
+        let store = try Store(path: try makeStorePath())
+        defer { store.close() }
+        try store.writeAndWait { w throws(StoreError) in
+            try w.recordContact(customerID: "c", Contact(channel: "email", purpose: .marketing, at: date("2026-10-01T00:00:00Z")), campaignID: nil)
+            try w.recordContact(customerID: "c", Contact(channel: "email", purpose: .marketing, at: date("2026-11-23T00:00:00Z")), campaignID: nil)
+            try w.recordInteraction(customerID: "c", Interaction(type: "complaint", score: -5, at: date("2026-10-01T00:00:00Z")))
+        }
+        let pruned = try store.writeAndWait { w throws(StoreError) in try w.prune(before: date("2026-11-17T00:00:00Z")) }
+        #expect(pruned.contacts == 1 && pruned.interactions == 1)
+    }
+
+    @Test func writingThroughAReadOnlyConnection_IsUnavailable_NotAConflict() throws {
+        let path = try makeStorePath()
+        try Store(path: path).close()
+        let db = try Database(path: path, mode: .readOnly)
+        #expect { try db.exec("INSERT INTO tombstones (hash) VALUES (zeroblob(32))") } throws: {
+            guard let error = $0 as? StoreError else { return false }
+            return error.kind == .unavailable && error.code & 0xFF == SQLITE_READONLY
+        }
+    }
+
+    @Test func constraintViolations_AreConflicts() throws {
+        let path = try makeStorePath()
+        try Store(path: path).close()
+        let db = try Database(path: path, mode: .readWrite)
+        #expect { try db.exec("INSERT INTO tombstones (hash) VALUES (zeroblob(3))") } throws: { ($0 as? StoreError)?.kind == .conflict }
+    }
+}
+
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    func increment() { lock.lock(); count += 1; lock.unlock() }
+    var value: Int { lock.lock(); defer { lock.unlock() }; return count }
+}
+
+final class ResultBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var failed: Set<Int> = []
+    func set(_ i: Int, _ result: Result<Void, StoreError>) {
+        lock.lock(); defer { lock.unlock() }
+        if case .failure = result { failed.insert(i) }
+    }
+    var failures: [Int] { lock.lock(); defer { lock.unlock() }; return failed.sorted() }
+}
