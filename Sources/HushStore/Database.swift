@@ -32,12 +32,18 @@ final class Database {
             // FULL: a commit is on disk before it returns, so an acknowledged write survives power loss.
             try exec("PRAGMA synchronous=FULL")
         }
+        // Map the file: a lookup then reads B-tree pages straight from memory instead of a
+        // pread per page (the anchors measured +75 % on point lookups). Bounded by the file size.
+        try exec("PRAGMA mmap_size=\(Self.mmapBytes)")
         // Erasure must not leave the erased rows' bytes in free pages.
         try exec("PRAGMA secure_delete=ON")
         try exec("PRAGMA foreign_keys=ON")
     }
 
     deinit { sqlite3_close_v2(handle) }
+
+    /// The most of the file each connection maps (4 GiB).
+    static let mmapBytes: Int64 = 4 << 30
 
     func checkThread() {
         #if DEBUG

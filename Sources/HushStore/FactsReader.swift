@@ -78,6 +78,14 @@ public final class FactsReader {
         return facts
     }
 
+    /// One indexed lookup of a profile, outside any explicit transaction: the bare SQLite rate a
+    /// benchmark compares decisions with. True when the customer exists.
+    public func pointLookup(customerID: String) throws(StoreError) -> Bool {
+        var found = false
+        try profile.query([.text(customerID)]) { _ in found = true }
+        return found
+    }
+
     private func readProfile(_ customerID: String) throws(StoreError) -> Profile? {
         var result: Profile?
         try profile.query([.text(customerID)]) { row in

@@ -101,7 +101,12 @@ final class Writer: @unchecked Sendable {
                     return (taken, state.stopping)
                 }
                 if batch.isEmpty {
-                    if stopping { return }
+                    if stopping {
+                        // Fold the WAL back into the database file, so the next start (and every
+                        // reader) reads pages from the mapped file rather than the log.
+                        try? context.database.exec("PRAGMA wal_checkpoint(TRUNCATE)")
+                        return
+                    }
                     break
                 }
                 runBatch(batch, context)
