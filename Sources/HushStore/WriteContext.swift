@@ -20,6 +20,7 @@ public final class WriteContext {
         let insertContact, insertInteraction, insertTombstone: Statement
         let profileAddresses, deleteProfile, deleteCases, deleteCustomerSuppressions, deleteAddressSuppressions: Statement
         let deleteContacts, deleteInteractions, pruneContacts, pruneInteractions: Statement
+        let updateSuppression, updateHold: Statement
     }
 
     init(database: Database, holds: HoldCache) throws(StoreError) {
@@ -65,7 +66,14 @@ public final class WriteContext {
             deleteContacts: try database.prepare("DELETE FROM contacts WHERE customer_id = ?1"),
             deleteInteractions: try database.prepare("DELETE FROM interactions WHERE customer_id = ?1"),
             pruneContacts: try database.prepare("DELETE FROM contacts WHERE at <= ?1"),
-            pruneInteractions: try database.prepare("DELETE FROM interactions WHERE at <= ?1"))
+            pruneInteractions: try database.prepare("DELETE FROM interactions WHERE at <= ?1"),
+            updateSuppression: try database.prepare("""
+                UPDATE suppressions SET channels = ?2, purposes = ?3, source = ?4, confirmed = ?5, expires_at = ?6 WHERE id = ?1
+                """),
+            updateHold: try database.prepare("""
+                UPDATE holds SET title = ?2, reason = ?3, regions = ?4, channels = ?5, purposes = ?6, categories = ?7,
+                starts_at = ?8, ends_at = ?9, updated_at = ?10 WHERE id = ?1
+                """))
     }
 
     // MARK: Profiles
@@ -152,6 +160,56 @@ public final class WriteContext {
 
     public func deleteSuppression(_ id: String) throws(StoreError) -> Bool { try s.deleteSuppression.run([.text(id)]) > 0 }
 
+    /// Replaces the mutable fields (channels, purposes, source, confirmed, expiry) of the stored
+    /// suppression with `suppression.id`. False when there is none. A change that makes it equal
+    /// to another suppression's identity is a `.conflict`.
+    public func updateSuppression(_ suppression: Suppression) throws(StoreError) -> Bool {
+        try suppression.validateForStore()
+        return try s.updateSuppression.run([
+            .text(suppression.id), Codec.list(suppression.channels?.map(\.rawValue)), Codec.list(suppression.purposes?.map(\.rawValue)),
+            .optional(suppression.source), .integer(suppression.confirmed ? 1 : 0), .optional(suppression.expiresAt.map(Codec.millis)),
+        ]) > 0
+    }
+
+    /// Imports suppressions all or nothing (the job's savepoint is rolled back if any row fails).
+    /// A row equal to a stored one counts as unchanged; one with the same identity but another
+    /// source, confirmation or expiry updates it.
+    public func importSuppressions(_ rows: [Suppression], now: Date) throws(StoreError) -> (imported: Int, unchanged: Int) {
+        var imported = 0, unchanged = 0
+        for row in rows {
+            let (stored, created) = try addSuppression(row, now: now)
+            if created {
+                imported += 1
+            } else if stored.source == row.source, stored.confirmed == row.confirmed,
+                      stored.expiresAt.map(Codec.millis) == row.expiresAt.map(Codec.millis) {
+                unchanged += 1
+            } else {
+                var updated = row
+                updated.id = stored.id
+                _ = try updateSuppression(updated)
+                imported += 1
+            }
+        }
+        return (imported, unchanged)
+    }
+
+    /// Imports cases all or nothing. A row equal to the stored case, or older than it (the
+    /// `updated_at` guard), counts as unchanged.
+    public func importCases(_ rows: [ServiceCase]) throws(StoreError) -> (imported: Int, unchanged: Int) {
+        var imported = 0, unchanged = 0
+        for row in rows {
+            if let current = try readCase(row.id), current == row.normalised {
+                unchanged += 1
+                continue
+            }
+            switch try upsertCase(row) {
+            case .created, .replaced: imported += 1
+            case .stale: unchanged += 1
+            }
+        }
+        return (imported, unchanged)
+    }
+
     // MARK: Holds
 
     public enum HoldWrite: Sendable, Equatable {
@@ -173,6 +231,16 @@ public final class WriteContext {
         var result: Hold?
         try s.selectHold.query([.text(id)]) { row in result = Self.hold(row) }
         return result
+    }
+
+    /// Replaces every field of the stored hold with `hold.id`; false when there is none.
+    public func updateHold(_ hold: Hold, now: Date) throws(StoreError) -> Bool {
+        let updated = try s.updateHold.run([.text(hold.id), .text(hold.title), .text(hold.reason), Codec.list(hold.regions),
+                                            Codec.list(hold.channels?.map(\.rawValue)), Codec.list(hold.purposes?.map(\.rawValue)),
+                                            Codec.list(hold.categories), .integer(Codec.millis(hold.startsAt)),
+                                            .optional(hold.endsAt.map(Codec.millis)), .integer(Codec.millis(now))]) > 0
+        if updated { holdsChanged = true }
+        return updated
     }
 
     public func deleteHold(_ id: String) throws(StoreError) -> Bool {
@@ -261,6 +329,17 @@ public final class WriteContext {
         let (a, b) = (generator.next() as UInt64, generator.next() as UInt64)
         func hex(_ v: UInt64) -> String { let h = String(v, radix: 16); return String(repeating: "0", count: 16 - h.count) + h }
         return hex(a) + hex(b)
+    }
+}
+
+extension ServiceCase {
+    /// The case as the store keeps it: times to the millisecond.
+    var normalised: ServiceCase {
+        var copy = self
+        copy.openedAt = Codec.date(Codec.millis(openedAt))
+        copy.closedAt = closedAt.map { Codec.date(Codec.millis($0)) }
+        copy.updatedAt = Codec.date(Codec.millis(updatedAt))
+        return copy
     }
 }
 
