@@ -1,4 +1,5 @@
 import Foundation
+import HushCore
 import HushHTTP
 
 /// The configuration file, `Config/hush.json`, decoded strictly: an unknown key or a value of
@@ -33,6 +34,8 @@ public struct Config: Equatable, Sendable {
 
     public var server = Server()
     public var limits = Limits()
+    /// The contact policy (`policy` in the file); DESIGN.md's defaults when absent.
+    public var policy = Policy.standard
 
     public init() {}
 
@@ -71,6 +74,7 @@ public struct Config: Equatable, Sendable {
             config.limits.writeTimeoutMilliseconds = limits.write_timeout_ms ?? config.limits.writeTimeoutMilliseconds
             config.limits.maxConnections = limits.max_connections ?? config.limits.maxConnections
         }
+        if let policy = raw.policy { config.policy = try policy.policy() }
         try config.validate()
         return config
     }
@@ -201,11 +205,13 @@ private struct RawConfig: Decodable {
     }
     var server: Server?
     var limits: Limits?
+    var policy: RawPolicy?
     init(from decoder: Decoder) throws {
-        try rejectUnknownKeys(decoder, ["server", "limits"])
+        try rejectUnknownKeys(decoder, ["server", "limits", "policy"])
         let c = try decoder.container(keyedBy: StringKey.self)
         server = try c.decodeIfPresent(Server.self, forKey: "server")
         limits = try c.decodeIfPresent(Limits.self, forKey: "limits")
+        policy = try c.decodeIfPresent(RawPolicy.self, forKey: "policy")
     }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import HushAPI
+import HushCore
 
 private let shippedConfig = URL(fileURLWithPath: #filePath)
     .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -95,4 +96,37 @@ func badConfig_IsRefusedNamingTheKey(json: String, message: String) {
 @Test func healthz_IsTheOnlyRouteSoFar_AndAnswersOK() {
     let router = Service.makeRouter()
     #expect(router.routes.map { "\($0.method) \($0.pattern)" } == ["GET /healthz"])
+}
+
+@Test func shippedPolicy_IsTheStandardPolicy() throws {
+    let shipped = try Config.parse(try Data(contentsOf: shippedConfig))
+    #expect(shipped.policy == Policy.standard)
+}
+
+@Test(arguments: [
+    (#"{"policy": {"quiet_hourz": {}}}"#, "unknown configuration key policy.quiet_hourz"),
+    (#"{"policy": {"quiet_hours": {"sms": {"start": "25:00", "end": "08:00"}}}}"#, "policy.quiet_hours.sms.start must be a time of day"),
+    (#"{"policy": {"quiet_hours": {"fax": {"start": "21:00", "end": "08:00"}}}}"#, "policy.quiet_hours.fax is not a configured channel"),
+    (#"{"policy": {"quiet_hours": {"sms": {"start": "21:00"}}}}"#, "policy.quiet_hours.sms.end is required"),
+    (#"{"policy": {"case_severity_threshold": "severe"}}"#, "policy.case_severity_threshold must be low, medium, high or critical"),
+    (#"{"policy": {"default_timezone": "Mars/Olympus"}}"#, "policy.default_timezone is not an IANA time zone"),
+    (#"{"policy": {"rules": {"open_cases": ["marketing"]}}}"#, "policy.rules.open_cases is not a rule"),
+    (#"{"policy": {"rules": {"open_case": ["sales"]}}}"#, "policy.rules.open_case names unknown purpose"),
+    (#"{"policy": {"frequency_caps": [{"purpose": "marketing", "channel": "fax", "max": 1, "window_days": 1}]}}"#, "policy.frequency_caps[0].channel names unknown channel"),
+    (#"{"policy": {"frequency_caps": [{"purpose": "marketing", "channel": "*", "max": 1, "window_days": 1, "x": 2}]}}"#, "unknown configuration key policy.frequency_caps"),
+    (#"{"policy": {"willingness": {"threshold": "low"}}}"#, "must be an integer"),
+    (#"{"policy": {"channels": ["email", "email"]}}"#, "policy.channels lists a channel twice"),
+])
+func badPolicy_IsRefusedNamingTheKey(json: String, message: String) {
+    #expect { try Config.parse(Data(json.utf8)) } throws: { error in
+        (error as? ConfigError)?.message.contains(message) == true
+    }
+}
+
+@Test func policyKeys_Override() throws {
+    let config = try Config.parse(Data(#"{"policy": {"case_cooloff_hours": 24, "willingness": {"threshold": -10}, "broad_unconfirmed_opt_out": false}}"#.utf8))
+    #expect(config.policy.caseCoolOff == 24 * 3600)
+    #expect(config.policy.willingnessThreshold == -10)
+    #expect(!config.policy.broadUnconfirmedOptOut)
+    #expect(config.policy.channels == Policy.standard.channels)
 }
