@@ -12,7 +12,11 @@ final class Database {
 
     enum Mode { case readWrite, readOnly }
 
+    /// Process-wide SQLite settings, applied once before the first connection opens.
+    private static let configured: Void = { _ = hush_sqlite_disable_memstatus() }()
+
     init(path: String, mode: Mode) throws(StoreError) {
+        Self.configured
         var handle: OpaquePointer?
         let flags = (mode == .readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX
         let rc = sqlite3_open_v2(path, &handle, flags, nil)
@@ -96,7 +100,9 @@ final class Statement {
     /// Binds `values` to `?1…`, runs `body` over the rows, and resets the statement afterwards.
     func query(_ values: [SQLValue], _ body: (Row) throws(StoreError) -> Void) throws(StoreError) {
         database.checkThread()
-        defer { sqlite3_reset(statement); sqlite3_clear_bindings(statement) }
+        // Every parameter is bound on each use, so clearing bindings afterwards would be wasted work;
+        // reset releases the read lock and readies the statement.
+        defer { sqlite3_reset(statement) }
         try bind(values)
         while true {
             let rc = sqlite3_step(statement)
