@@ -6,16 +6,13 @@ import HushCore
 /// Not Sendable: make one per thread.
 public final class FactsReader {
     let database: Database
-    private let begin, commit, profile, cases, suppressionsByCustomer, suppressionsByAddress, contacts, interactions, tombstone: Statement
+    private let begin, commit, profile, cases, suppressionsByCustomer, suppressionsByAddress, contacts, interactions: Statement
+    private let tombstones: TombstoneSet
     private var zones: [String: TimeZone] = [:]
 
-    /// A reader on its own read-only connection to the database at `path`.
-    public convenience init(path: String) throws(StoreError) {
-        try self.init(database: Database(path: path, mode: .readOnly))
-    }
-
-    init(database: Database) throws(StoreError) {
+    init(database: Database, tombstones: TombstoneSet) throws(StoreError) {
         self.database = database
+        self.tombstones = tombstones
         begin = try database.prepare("BEGIN")
         commit = try database.prepare("COMMIT")
         profile = try database.prepare("SELECT region, timezone, email, phone FROM profiles WHERE customer_id = ?1")
@@ -27,7 +24,6 @@ public final class FactsReader {
         suppressionsByAddress = try database.prepare("SELECT \(suppressionColumns) FROM suppressions WHERE address = ?1")
         contacts = try database.prepare("SELECT channel, purpose, at FROM contacts WHERE customer_id = ?1 AND at > ?2 AND at <= ?3")
         interactions = try database.prepare("SELECT type, score, at FROM interactions WHERE customer_id = ?1 AND at > ?2 AND at <= ?3")
-        tombstone = try database.prepare("SELECT 1 FROM tombstones WHERE hash = ?1")
     }
 
     /// The facts about `customerID` and/or `address` that a decision on `channel` at `at` needs:
@@ -63,7 +59,7 @@ public final class FactsReader {
             try interactions.query(window) { row in
                 facts.interactions.append(Interaction(type: row.text(0) ?? "", score: Int(row.integer(1) ?? 0), at: Codec.date(row.integer(2) ?? 0)))
             }
-            facts.customerErased = try isTombstoned(tombstoneHash(.customer(customerID)))
+            facts.customerErased = tombstones.contains(tombstoneHash(.customer(customerID)))
         }
         var addresses: [Address] = []
         if let address { addresses.append(address) }
@@ -73,7 +69,7 @@ public final class FactsReader {
                 let found = try suppression(row)
                 if !facts.suppressions.contains(where: { $0.id == found.id }) { facts.suppressions.append(found) }
             }
-            if try isTombstoned(tombstoneHash(.address(candidate))) { facts.erasedAddresses.insert(candidate) }
+            if tombstones.contains(tombstoneHash(.address(candidate))) { facts.erasedAddresses.insert(candidate) }
         }
         return facts
     }
@@ -105,12 +101,6 @@ public final class FactsReader {
                                       resolution: row.text(5).flatMap(Resolution.init(rawValue:)), updatedAt: Codec.date(row.integer(6) ?? 0)))
         }
         return result
-    }
-
-    private func isTombstoned(_ hash: [UInt8]) throws(StoreError) -> Bool {
-        var found = false
-        try tombstone.query([.blob(hash)]) { _ in found = true }
-        return found
     }
 
     /// Time zones by name, cached: `TimeZone(identifier:)` is too slow to call per decision.

@@ -6,25 +6,30 @@ import Synchronization
 public final class Store: Sendable {
     public let path: String
     let holdCache: HoldCache
+    let tombstones: TombstoneSet
     private let writer: Writer
 
     /// Opens (creating if missing) the database at `path`, applies migrations, loads the holds,
     /// and starts the writer. Throws `.unavailable` with a one-line reason when it cannot.
     public init(path: String) throws(StoreError) {
         self.path = path
-        let cache = HoldCache()
+        let cache = HoldCache(), tombstones = TombstoneSet()
         holdCache = cache
+        self.tombstones = tombstones
         writer = try Writer { () throws(StoreError) -> WriteContext in
             let database = try Database(path: path, mode: .readWrite)
             try Migrations.apply(to: database)
-            let context = try WriteContext(database: database, holds: cache)
+            let context = try WriteContext(database: database, holds: cache, tombstones: tombstones)
             context.reloadHolds()
+            try context.loadTombstones()
             return context
         }
     }
 
     /// A reader for the calling thread, on its own read-only connection.
-    public func makeReader() throws(StoreError) -> FactsReader { try FactsReader(path: path) }
+    public func makeReader() throws(StoreError) -> FactsReader {
+        try FactsReader(database: Database(path: path, mode: .readOnly), tombstones: tombstones)
+    }
 
     /// The environmental holds, as of the last committed write.
     public var holds: [Hold] { holdCache.current }

@@ -7,6 +7,9 @@ public final class WriteContext {
     let database: Database
     let reader: FactsReader
     let holdCache: HoldCache
+    let tombstones: TombstoneSet
+    /// Tombstones written in this transaction, published to readers once it commits.
+    var pendingTombstones: [[UInt8]] = []
     /// The running job threw: its savepoint is rolled back.
     var failed = false
     /// A job changed the holds: the cache is reloaded after the commit.
@@ -23,10 +26,11 @@ public final class WriteContext {
         let updateSuppression, updateHold: Statement
     }
 
-    init(database: Database, holds: HoldCache) throws(StoreError) {
+    init(database: Database, holds: HoldCache, tombstones: TombstoneSet) throws(StoreError) {
         self.database = database
         self.holdCache = holds
-        reader = try FactsReader(database: database)
+        self.tombstones = tombstones
+        reader = try FactsReader(database: database, tombstones: tombstones)
         let caseColumns = "case_id, customer_id, severity, status, opened_at, closed_at, resolution, updated_at"
         let suppressionColumns = "id, customer_id, address, address_kind, kind, channels, purposes, source, confirmed, expires_at"
         let holdColumns = "id, title, reason, regions, channels, purposes, categories, starts_at, ends_at"
@@ -249,6 +253,12 @@ public final class WriteContext {
         return deleted
     }
 
+    func loadTombstones() throws(StoreError) {
+        var all: [[UInt8]] = []
+        try database.prepare("SELECT hash FROM tombstones").query([]) { row in all.append(row.blob(0)) }
+        tombstones.insert(all)
+    }
+
     func reloadHolds() {
         var holds: [Hold] = []
         do {
@@ -318,8 +328,9 @@ public final class WriteContext {
         for address in addresses { removed.suppressions += try s.deleteAddressSuppressions.run([.text(address.value)]) }
         removed.contacts = try s.deleteContacts.run([.text(customerID)])
         removed.interactions = try s.deleteInteractions.run([.text(customerID)])
-        try s.insertTombstone.run([.blob(tombstoneHash(.customer(customerID)))])
-        for address in addresses { try s.insertTombstone.run([.blob(tombstoneHash(.address(address)))]) }
+        let hashes = [tombstoneHash(.customer(customerID))] + addresses.map { tombstoneHash(.address($0)) }
+        for hash in hashes { try s.insertTombstone.run([.blob(hash)]) }
+        pendingTombstones += hashes
         return removed
     }
 

@@ -127,10 +127,12 @@ final class Writer: @unchecked Sendable {
                 job.fail(error)
                 continue
             }
+            let tombstonesBefore = context.pendingTombstones.count
             let completion = job.run(context)
             // A job that threw leaves its savepoint to be rolled back; a job that succeeded is kept.
             if context.failed {
                 try? context.database.exec("ROLLBACK TO job")
+                context.pendingTombstones.removeSubrange(tombstonesBefore...)
                 context.failed = false
             }
             try? context.database.exec("RELEASE job")
@@ -141,6 +143,9 @@ final class Writer: @unchecked Sendable {
             commitError = error
             try? context.database.exec("ROLLBACK")
         }
+        // Readers see new tombstones only once they are on disk.
+        if commitError == nil { context.tombstones.insert(context.pendingTombstones) }
+        context.pendingTombstones.removeAll()
         if commitError != nil || context.holdsChanged { context.reloadHolds() }
         for completion in completions { completion(commitError) }
     }

@@ -195,6 +195,29 @@ func allText(in path: String) throws -> [String] {
         #expect(decide(DecisionRequest(address: .phone(phone), channel: "sms", purpose: .transactional), facts: byPhone, policy: .standard, now: now).reasons.map(\.code) == [.erased])
     }
 
+    @Test func tombstones_SurviveARestart_AndAFailedErasurePublishesNone() throws {
+        let path = try makeStorePath()
+        let store = try Store(path: path)
+        try store.writeAndWait { w throws(StoreError) in try w.upsertProfile(Profile(customerID: "gone", email: "gone@example.com"), now: now) }
+        _ = try store.writeAndWait { w throws(StoreError) in try w.erase(customerID: "gone", tombstoneHash: fakeHash) }
+        // An erasure whose job fails afterwards is rolled back, tombstones included.
+        #expect(throws: StoreError.self) {
+            try store.writeAndWait { w throws(StoreError) in
+                _ = try w.erase(customerID: "kept", tombstoneHash: fakeHash)
+                _ = try w.addSuppression(Suppression(id: "", subject: .customer("kept"), kind: .optOut, channels: []), now: now)
+            }
+        }
+        store.close()
+        let reopened = try Store(path: path)
+        defer { reopened.close() }
+        let reader = try reopened.makeReader()
+        let gone = try reader.facts(customerID: "gone", address: .email("gone@example.com"), channel: "email", at: now, lookback: 60, holds: [], tombstoneHash: fakeHash)
+        #expect(gone.customerErased && gone.erasedAddresses == [.email("gone@example.com")])
+        let kept = try reader.facts(customerID: "kept", address: nil, channel: "email", at: now, lookback: 60, holds: [], tombstoneHash: fakeHash)
+        #expect(!kept.customerErased)
+        #expect(reopened.tombstones.count == 2)
+    }
+
     @Test func concurrentReserves_NeverExceedACap() throws {
         let store = try Store(path: try makeStorePath())
         defer { store.close() }
