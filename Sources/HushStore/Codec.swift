@@ -5,7 +5,8 @@ import HushCore
 enum Codec {
     static let separator: Character = "\u{1F}"
 
-    static func millis(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded(.down)) }
+    /// To the nearest millisecond: a time parsed as .123 is 0.12299999… seconds in binary.
+    static func millis(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded()) }
     static func date(_ millis: Int64) -> Date { Date(timeIntervalSince1970: TimeInterval(millis) / 1000) }
     static func date(_ millis: Int64?) -> Date? { millis.map(date) }
 

@@ -6,7 +6,7 @@ import HushCore
 /// Not Sendable: make one per thread.
 public final class FactsReader {
     let database: Database
-    private let begin, commit, profile, cases, suppressionsByCustomer, suppressionsByAddress, contacts, interactions: Statement
+    private let begin, commit, profile, cases, suppressionsByCustomer, suppressionsByAddress, contacts, interactions, record: Statement
     private let tombstones: TombstoneSet
     private var zones: [String: TimeZone] = [:]
 
@@ -24,6 +24,7 @@ public final class FactsReader {
         suppressionsByAddress = try database.prepare("SELECT \(suppressionColumns) FROM suppressions WHERE address = ?1")
         contacts = try database.prepare("SELECT channel, purpose, at FROM contacts WHERE customer_id = ?1 AND at > ?2 AND at <= ?3")
         interactions = try database.prepare("SELECT type, score, at FROM interactions WHERE customer_id = ?1 AND at > ?2 AND at <= ?3")
+        record = try database.prepare("SELECT facts FROM customer_facts WHERE customer_id = ?1")
     }
 
     /// The facts about `customerID` and/or `address` that a decision on `channel` at `at` needs:
@@ -33,6 +34,45 @@ public final class FactsReader {
     /// passed through from the in-memory cache.
     public func facts(customerID: String?, address: Address?, channel: Channel, at: Date, lookback: TimeInterval,
                       holds: [Hold], tombstoneHash: (Subject) -> [UInt8]) throws(StoreError) -> Facts {
+        // One lookup: the customer's record (FactsRecord), which already holds the suppressions
+        // of the profile's addresses; a second only for an address the request names itself.
+        var facts = Facts()
+        if let customerID {
+            var present = false
+            var decoded: Facts?
+            try record.query([.text(customerID)]) { row in
+                present = true
+                decoded = row.withBlob(0) { FactsRecord.decode($0, customerID: customerID, zone: zone) }
+            }
+            if present, decoded == nil {
+                // A record this version cannot read: answer from the source tables instead.
+                return try gatherInTransaction(customerID: customerID, address: address, channel: channel, at: at, lookback: lookback,
+                                               holds: holds, tombstoneHash: tombstoneHash)
+            }
+            // No record means no facts at all: the writer deletes records that would be empty.
+            facts = decoded ?? Facts()
+        }
+        facts.holds = holds
+        if let address, address != facts.profile?.address(for: channel) {
+            try suppressionsByAddress.query([.text(address.value)]) { row throws(StoreError) in
+                let found = try suppression(row)
+                if !facts.suppressions.contains(where: { $0.id == found.id }) { facts.suppressions.append(found) }
+            }
+        }
+        if let customerID { facts.customerErased = tombstones.contains(tombstoneHash(.customer(customerID))) }
+        var addresses: [Address] = []
+        if let address { addresses.append(address) }
+        if let own = facts.profile?.address(for: channel), !addresses.contains(own) { addresses.append(own) }
+        for candidate in addresses where tombstones.contains(tombstoneHash(.address(candidate))) {
+            facts.erasedAddresses.insert(candidate)
+        }
+        return facts
+    }
+
+    /// The facts from the source tables, in one read transaction: the fallback for a record that
+    /// does not decode, and what the writer rebuilds records from.
+    func gatherInTransaction(customerID: String?, address: Address?, channel: Channel, at: Date, lookback: TimeInterval,
+                             holds: [Hold], tombstoneHash: (Subject) -> [UInt8]) throws(StoreError) -> Facts {
         try begin.run([])
         do {
             let result = try gather(customerID: customerID, address: address, channel: channel, at: at, lookback: lookback,
@@ -46,13 +86,15 @@ public final class FactsReader {
     }
 
     func gather(customerID: String?, address: Address?, channel: Channel, at: Date, lookback: TimeInterval,
-                        holds: [Hold], tombstoneHash: (Subject) -> [UInt8]) throws(StoreError) -> Facts {
+                holds: [Hold], tombstoneHash: (Subject) -> [UInt8], through: Date? = nil,
+                allAddresses: Bool = false) throws(StoreError) -> Facts {
         var facts = Facts(holds: holds)
         if let customerID {
             facts.profile = try readProfile(customerID)
             facts.cases = try readCases(customerID)
             try suppressionsByCustomer.query([.text(customerID)]) { row throws(StoreError) in facts.suppressions.append(try suppression(row)) }
-            let window: [SQLValue] = [.text(customerID), .integer(Codec.millis(at.addingTimeInterval(-lookback))), .integer(Codec.millis(at))]
+            let window: [SQLValue] = [.text(customerID), .integer(Codec.millis(at.addingTimeInterval(-lookback))),
+                                      .integer(Codec.millis(through ?? at))]
             try contacts.query(window) { row in
                 facts.contacts.append(Contact(channel: Channel(row.text(0) ?? ""), purpose: Purpose(row.text(1) ?? ""), at: Codec.date(row.integer(2) ?? 0)))
             }
@@ -63,7 +105,12 @@ public final class FactsReader {
         }
         var addresses: [Address] = []
         if let address { addresses.append(address) }
-        if let own = facts.profile?.address(for: channel), !addresses.contains(own) { addresses.append(own) }
+        if allAddresses {
+            if let email = facts.profile?.email { addresses.append(.email(email)) }
+            if let phone = facts.profile?.phone { addresses.append(.phone(phone)) }
+        } else if let own = facts.profile?.address(for: channel), !addresses.contains(own) {
+            addresses.append(own)
+        }
         for candidate in addresses {
             try suppressionsByAddress.query([.text(candidate.value)]) { row throws(StoreError) in
                 let found = try suppression(row)

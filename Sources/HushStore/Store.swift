@@ -9,9 +9,15 @@ public final class Store: Sendable {
     let tombstones: TombstoneSet
     private let writer: Writer
 
-    /// Opens (creating if missing) the database at `path`, applies migrations, loads the holds,
-    /// and starts the writer. Throws `.unavailable` with a one-line reason when it cannot.
-    public init(path: String) throws(StoreError) {
+    /// Opens (creating if missing) the database at `path`, applies migrations, loads the holds
+    /// and tombstones, and starts the writer. `lookback` is the longest window decisions look
+    /// back over (`Policy.longestWindow`): per-customer records keep contacts and interactions
+    /// that far back, and are all rebuilt at start when it changed. Throws `.unavailable` with
+    /// a one-line reason when it cannot.
+    ///
+    /// `clock` is the writer's "now", for trimming records (tests pin it).
+    public init(path: String, lookback: TimeInterval = Policy.standard.longestWindow,
+                clock: @escaping @Sendable () -> Date = { Date() }) throws(StoreError) {
         self.path = path
         let cache = HoldCache(), tombstones = TombstoneSet()
         holdCache = cache
@@ -19,9 +25,10 @@ public final class Store: Sendable {
         writer = try Writer { () throws(StoreError) -> WriteContext in
             let database = try Database(path: path, mode: .readWrite)
             try Migrations.apply(to: database)
-            let context = try WriteContext(database: database, holds: cache, tombstones: tombstones)
+            let context = try WriteContext(database: database, holds: cache, tombstones: tombstones, recordLookback: lookback, clock: clock)
             context.reloadHolds()
             try context.loadTombstones()
+            try context.rebuildAllRecordsIfNeeded(now: clock())
             return context
         }
     }

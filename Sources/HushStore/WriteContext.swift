@@ -8,6 +8,12 @@ public final class WriteContext {
     let reader: FactsReader
     let holdCache: HoldCache
     let tombstones: TombstoneSet
+    /// Customers whose facts record must be rebuilt before the running job ends.
+    var touched: Set<String> = []
+    /// How far back records keep contacts and interactions.
+    let recordLookback: TimeInterval
+    /// Most contacts (and interactions) a record keeps, newest first: more than any cap can count.
+    static let recordEntryLimit = 1000
     /// Tombstones written in this transaction, published to readers once it commits.
     var pendingTombstones: [[UInt8]] = []
     /// The running job threw: its savepoint is rolled back.
@@ -24,9 +30,16 @@ public final class WriteContext {
         let profileAddresses, deleteProfile, deleteCases, deleteCustomerSuppressions, deleteAddressSuppressions: Statement
         let deleteContacts, deleteInteractions, pruneContacts, pruneInteractions: Statement
         let updateSuppression, updateHold: Statement
+        let upsertRecord, deleteRecord, profilesByAddress: Statement
     }
 
-    init(database: Database, holds: HoldCache, tombstones: TombstoneSet) throws(StoreError) {
+    /// The writer's clock.
+    let clock: @Sendable () -> Date
+
+    init(database: Database, holds: HoldCache, tombstones: TombstoneSet, recordLookback: TimeInterval,
+         clock: @escaping @Sendable () -> Date) throws(StoreError) {
+        self.recordLookback = recordLookback
+        self.clock = clock
         self.database = database
         self.holdCache = holds
         self.tombstones = tombstones
@@ -77,6 +90,13 @@ public final class WriteContext {
             updateHold: try database.prepare("""
                 UPDATE holds SET title = ?2, reason = ?3, regions = ?4, channels = ?5, purposes = ?6, categories = ?7,
                 starts_at = ?8, ends_at = ?9, updated_at = ?10 WHERE id = ?1
+                """),
+            upsertRecord: try database.prepare("""
+                INSERT INTO customer_facts (customer_id, facts) VALUES (?1, ?2) ON CONFLICT (customer_id) DO UPDATE SET facts = ?2
+                """),
+            deleteRecord: try database.prepare("DELETE FROM customer_facts WHERE customer_id = ?1"),
+            profilesByAddress: try database.prepare("""
+                SELECT customer_id FROM profiles WHERE email = ?1 UNION SELECT customer_id FROM profiles WHERE phone = ?1
                 """))
     }
 
@@ -89,6 +109,7 @@ public final class WriteContext {
         try s.profileAddresses.query([.text(profile.customerID)]) { _ in existed = true }
         try s.upsertProfile.run([.text(profile.customerID), .optional(profile.region), .optional(profile.timeZone?.identifier),
                                  .optional(profile.email), .optional(profile.phone), .integer(Codec.millis(now))])
+        touched.insert(profile.customerID)
         return !existed
     }
 
@@ -110,10 +131,12 @@ public final class WriteContext {
         ]
         guard let current = try readCase(serviceCase.id) else {
             try s.insertCase.run(values)
+            touched.insert(serviceCase.customerID)
             return .created
         }
         if Codec.millis(current.updatedAt) > Codec.millis(serviceCase.updatedAt) { return .stale(current: current) }
         try s.replaceCase.run(values)
+        touched.formUnion([current.customerID, serviceCase.customerID])
         return .replaced
     }
 
@@ -128,7 +151,11 @@ public final class WriteContext {
         return result
     }
 
-    public func deleteCase(_ id: String) throws(StoreError) -> Bool { try s.deleteCase.run([.text(id)]) > 0 }
+    public func deleteCase(_ id: String) throws(StoreError) -> Bool {
+        guard let current = try readCase(id) else { return false }
+        touched.insert(current.customerID)
+        return try s.deleteCase.run([.text(id)]) > 0
+    }
 
     // MARK: Suppressions
 
@@ -153,6 +180,7 @@ public final class WriteContext {
                                      .text(stored.kind.rawValue), channels, purposes, .optional(stored.source),
                                      .integer(stored.confirmed ? 1 : 0), .optional(stored.expiresAt.map(Codec.millis)),
                                      .integer(Codec.millis(now))])
+        try touch(stored.subject)
         return (stored, true)
     }
 
@@ -162,13 +190,28 @@ public final class WriteContext {
         return result
     }
 
-    public func deleteSuppression(_ id: String) throws(StoreError) -> Bool { try s.deleteSuppression.run([.text(id)]) > 0 }
+    public func deleteSuppression(_ id: String) throws(StoreError) -> Bool {
+        guard let current = try readSuppression(id) else { return false }
+        try touch(current.subject)
+        return try s.deleteSuppression.run([.text(id)]) > 0
+    }
+
+    /// Marks for a record rebuild the customer a subject is, or every customer whose profile
+    /// carries the address.
+    func touch(_ subject: Subject) throws(StoreError) {
+        switch subject {
+        case .customer(let id): touched.insert(id)
+        case .address(let address):
+            try s.profilesByAddress.query([.text(address.value)]) { row in if let id = row.text(0) { touched.insert(id) } }
+        }
+    }
 
     /// Replaces the mutable fields (channels, purposes, source, confirmed, expiry) of the stored
     /// suppression with `suppression.id`. False when there is none. A change that makes it equal
     /// to another suppression's identity is a `.conflict`.
     public func updateSuppression(_ suppression: Suppression) throws(StoreError) -> Bool {
         try suppression.validateForStore()
+        if let current = try readSuppression(suppression.id) { try touch(current.subject) }
         return try s.updateSuppression.run([
             .text(suppression.id), Codec.list(suppression.channels?.map(\.rawValue)), Codec.list(suppression.purposes?.map(\.rawValue)),
             .optional(suppression.source), .integer(suppression.confirmed ? 1 : 0), .optional(suppression.expiresAt.map(Codec.millis)),
@@ -281,11 +324,13 @@ public final class WriteContext {
     public func recordContact(customerID: String, _ contact: Contact, campaignID: String?) throws(StoreError) {
         try s.insertContact.run([.text(customerID), .text(contact.channel.rawValue), .text(contact.purpose.rawValue),
                                  .integer(Codec.millis(contact.at)), .optional(campaignID)])
+        touched.insert(customerID)
     }
 
     public func recordInteraction(customerID: String, _ interaction: Interaction) throws(StoreError) {
         try s.insertInteraction.run([.text(customerID), .text(interaction.type), .integer(Int64(interaction.score)),
                                      .integer(Codec.millis(interaction.at))])
+        touched.insert(customerID)
     }
 
     /// Decides and, when allowed, records the contact at the request's time, in this same
@@ -328,10 +373,59 @@ public final class WriteContext {
         for address in addresses { removed.suppressions += try s.deleteAddressSuppressions.run([.text(address.value)]) }
         removed.contacts = try s.deleteContacts.run([.text(customerID)])
         removed.interactions = try s.deleteInteractions.run([.text(customerID)])
+        touched.insert(customerID)
+        for address in addresses { try touch(.address(address)) }
         let hashes = [tombstoneHash(.customer(customerID))] + addresses.map { tombstoneHash(.address($0)) }
         for hash in hashes { try s.insertTombstone.run([.blob(hash)]) }
         pendingTombstones += hashes
         return removed
+    }
+
+    // MARK: Facts records
+
+    /// Rebuilds the record of every customer the running job touched, from the source tables:
+    /// the newest contacts and interactions within `recordLookback` (and any dated later),
+    /// the profile, cases, and suppressions by id and by both of the profile's addresses.
+    /// A customer with no facts left has no record.
+    func rebuildTouched(now: Date) throws(StoreError) {
+        defer { touched.removeAll() }
+        for customerID in touched.sorted() {
+            var facts = try reader.gather(customerID: customerID, address: nil, channel: .email, at: now, lookback: recordLookback,
+                                          holds: [], tombstoneHash: { _ in [] }, through: .distantFuture, allAddresses: true)
+            if facts.profile == nil, facts.cases.isEmpty, facts.suppressions.isEmpty, facts.contacts.isEmpty, facts.interactions.isEmpty {
+                try s.deleteRecord.run([.text(customerID)])
+                continue
+            }
+            facts.contacts = Array(facts.contacts.sorted { $0.at > $1.at }.prefix(Self.recordEntryLimit))
+            facts.interactions = Array(facts.interactions.sorted { $0.at > $1.at }.prefix(Self.recordEntryLimit))
+            try s.upsertRecord.run([.text(customerID), .blob(FactsRecord.encode(facts))])
+        }
+    }
+
+    /// Rebuilds every record when they were built for another lookback (or never): at the first
+    /// start after the migration, and after the policy's longest window changed.
+    func rebuildAllRecordsIfNeeded(now: Date) throws(StoreError) {
+        let wanted = Int64(recordLookback * 1000)
+        var built: Int64?
+        try database.prepare("SELECT value FROM meta WHERE key = 'facts_lookback_ms'").query([]) { built = $0.integer(0) }
+        guard built != wanted else { return }
+        try database.exec("BEGIN IMMEDIATE")
+        do {
+            try database.exec("DELETE FROM customer_facts")
+            try database.prepare("""
+                SELECT customer_id FROM profiles UNION SELECT customer_id FROM cases
+                UNION SELECT customer_id FROM suppressions WHERE customer_id IS NOT NULL
+                UNION SELECT customer_id FROM contacts UNION SELECT customer_id FROM interactions
+                """).query([]) { row in if let id = row.text(0) { touched.insert(id) } }
+            try rebuildTouched(now: now)
+            try database.prepare("INSERT INTO meta (key, value) VALUES ('facts_lookback_ms', ?1) ON CONFLICT (key) DO UPDATE SET value = ?1")
+                .run([.integer(wanted)])
+            try database.exec("COMMIT")
+        } catch {
+            try? database.exec("ROLLBACK")
+            touched.removeAll()
+            throw error
+        }
     }
 
     /// 128 random bits as 32 lower-case hex digits.

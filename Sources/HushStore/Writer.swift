@@ -49,9 +49,13 @@ final class Writer: @unchecked Sendable {
         let job = Job(run: { context in
             let result: Result<T, StoreError>
             do throws(StoreError) {
-                result = .success(try work(context))
+                let value = try work(context)
+                // The records of the customers this job changed, in the same savepoint.
+                try context.rebuildTouched(now: context.clock())
+                result = .success(value)
             } catch {
                 context.failed = true
+                context.touched.removeAll()
                 result = .failure(error)
             }
             return { commitError in

@@ -28,6 +28,9 @@ func fakeHash(_ subject: Subject) -> [UInt8] {
 
 func date(_ text: String) -> Date { ISO8601DateFormatter().date(from: text)! }
 
+/// The writer's clock in these tests: the same "now" the tests decide at.
+let testClock: @Sendable () -> Date = { date("2026-11-24T10:00:00Z") }
+
 /// Every text value in every table, for the erasure audit.
 func allText(in path: String) throws -> [String] {
     let db = try Database(path: path, mode: .readOnly)
@@ -38,7 +41,12 @@ func allText(in path: String) throws -> [String] {
         let statement = try db.prepare("SELECT * FROM \"\(table)\"")
         try statement.query([]) { row in
             for column in 0..<sqlite3_column_count(row.statement) {
-                if let text = row.text(column) { values.append(text) }
+                // Blobs (the facts records) are read as bytes: they hold NULs, and e-mails.
+                if sqlite3_column_type(row.statement, column) == SQLITE_BLOB {
+                    values.append(String(decoding: row.blob(column), as: UTF8.self))
+                } else if let text = row.text(column) {
+                    values.append(text)
+                }
             }
         }
     }
@@ -50,36 +58,36 @@ func allText(in path: String) throws -> [String] {
 
     @Test func migrations_RunFromEmpty_AndAgainAsANoOp() throws {
         let path = try makeStorePath()
-        let store = try Store(path: path)
+        let store = try Store(path: path, clock: testClock)
         store.close()
         let db = try Database(path: path, mode: .readWrite)
         #expect(try Migrations.userVersion(db) == Migrations.all.count)
         var tables: [String] = []
         try db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").query([]) { tables.append($0.text(0)!) }
-        #expect(tables == ["cases", "contacts", "holds", "interactions", "profiles", "suppressions", "tombstones"])
+        #expect(tables == ["cases", "contacts", "customer_facts", "holds", "interactions", "meta", "profiles", "suppressions", "tombstones"])
         var mode = ""
         try db.prepare("PRAGMA journal_mode").query([]) { mode = $0.text(0)! }
         #expect(mode == "wal")
-        let again = try Store(path: path)
+        let again = try Store(path: path, clock: testClock)
         again.close()
     }
 
     @Test func aDatabaseFromANewerHush_IsRefused() throws {
         let path = try makeStorePath()
-        try Store(path: path).close()
+        try Store(path: path, clock: testClock).close()
         try Database(path: path, mode: .readWrite).exec("PRAGMA user_version = 99")
-        #expect { try Store(path: path) } throws: { ($0 as? StoreError)?.kind == .unavailable && "\($0)".contains("newer") }
+        #expect { try Store(path: path, clock: testClock) } throws: { ($0 as? StoreError)?.kind == .unavailable && "\($0)".contains("newer") }
     }
 
     @Test func aFileThatIsNotADatabase_IsUnavailable_NotACrash() throws {
         let path = try makeStorePath()
         try Data(repeating: 0x42, count: 8192).write(to: URL(fileURLWithPath: path))
-        #expect { try Store(path: path) } throws: { ($0 as? StoreError)?.kind == .unavailable }
+        #expect { try Store(path: path, clock: testClock) } throws: { ($0 as? StoreError)?.kind == .unavailable }
     }
 
     @Test func writes_AreReadBackAsFacts_AndDecidedOn() throws {
         let path = try makeStorePath()
-        let store = try Store(path: path)
+        let store = try Store(path: path, clock: testClock)
         defer { store.close() }
         let opened = date("2026-11-20T09:12:00Z")
         try store.writeAndWait { w throws(StoreError) in
@@ -109,7 +117,7 @@ func allText(in path: String) throws -> [String] {
     }
 
     @Test func caseUpdates_OlderThanTheStoredOne_AreRefusedWithTheCurrentCase() throws {
-        let store = try Store(path: try makeStorePath())
+        let store = try Store(path: try makeStorePath(), clock: testClock)
         defer { store.close() }
         let t0 = date("2026-11-20T00:00:00Z"), t1 = date("2026-11-21T00:00:00Z")
         let open = ServiceCase(id: "1", customerID: "c", severity: .high, status: .open, openedAt: t0, updatedAt: t0)
@@ -122,7 +130,7 @@ func allText(in path: String) throws -> [String] {
     }
 
     @Test func suppressions_AreIdempotentOnTheirIdentity() throws {
-        let store = try Store(path: try makeStorePath())
+        let store = try Store(path: try makeStorePath(), clock: testClock)
         defer { store.close() }
         let s = Suppression(id: "", subject: .customer("c"), kind: .optOut, channels: ["sms", "email"], source: "a")
         let first = try store.writeAndWait { w throws(StoreError) in try w.addSuppression(s, now: now) }
@@ -140,7 +148,7 @@ func allText(in path: String) throws -> [String] {
     }
 
     @Test func aFailingJob_LeavesTheOthersInItsBatchWritten() throws {
-        let store = try Store(path: try makeStorePath())
+        let store = try Store(path: try makeStorePath(), clock: testClock)
         defer { store.close() }
         let group = DispatchGroup()
         let results = ResultBox()
@@ -165,7 +173,7 @@ func allText(in path: String) throws -> [String] {
 
     @Test func erasure_LeavesNoRowWithTheCustomersIDOrAddress_ButKeepsThemSuppressed() throws {
         let path = try makeStorePath()
-        let store = try Store(path: path)
+        let store = try Store(path: path, clock: testClock)
         defer { store.close() }
         let id = "c-erase-me", email = "erase.me@example.com", phone = "+447700900123"
         try store.writeAndWait { w throws(StoreError) in
@@ -197,7 +205,7 @@ func allText(in path: String) throws -> [String] {
 
     @Test func tombstones_SurviveARestart_AndAFailedErasurePublishesNone() throws {
         let path = try makeStorePath()
-        let store = try Store(path: path)
+        let store = try Store(path: path, clock: testClock)
         try store.writeAndWait { w throws(StoreError) in try w.upsertProfile(Profile(customerID: "gone", email: "gone@example.com"), now: now) }
         _ = try store.writeAndWait { w throws(StoreError) in try w.erase(customerID: "gone", tombstoneHash: fakeHash) }
         // An erasure whose job fails afterwards is rolled back, tombstones included.
@@ -208,7 +216,7 @@ func allText(in path: String) throws -> [String] {
             }
         }
         store.close()
-        let reopened = try Store(path: path)
+        let reopened = try Store(path: path, clock: testClock)
         defer { reopened.close() }
         let reader = try reopened.makeReader()
         let gone = try reader.facts(customerID: "gone", address: .email("gone@example.com"), channel: "email", at: now, lookback: 60, holds: [], tombstoneHash: fakeHash)
@@ -219,7 +227,7 @@ func allText(in path: String) throws -> [String] {
     }
 
     @Test func concurrentReserves_NeverExceedACap() throws {
-        let store = try Store(path: try makeStorePath())
+        let store = try Store(path: try makeStorePath(), clock: testClock)
         defer { store.close() }
         let reserved = Counter()
         let group = DispatchGroup()
@@ -240,7 +248,7 @@ func allText(in path: String) throws -> [String] {
     }
 
     @Test func prune_DropsContactsAndInteractionsOlderThanTheCutoff() throws {
-        let store = try Store(path: try makeStorePath())
+        let store = try Store(path: try makeStorePath(), clock: testClock)
         defer { store.close() }
         try store.writeAndWait { w throws(StoreError) in
             try w.recordContact(customerID: "c", Contact(channel: "email", purpose: .marketing, at: date("2026-10-01T00:00:00Z")), campaignID: nil)
@@ -253,7 +261,7 @@ func allText(in path: String) throws -> [String] {
 
     @Test func writingThroughAReadOnlyConnection_IsUnavailable_NotAConflict() throws {
         let path = try makeStorePath()
-        try Store(path: path).close()
+        try Store(path: path, clock: testClock).close()
         let db = try Database(path: path, mode: .readOnly)
         #expect { try db.exec("INSERT INTO tombstones (hash) VALUES (zeroblob(32))") } throws: {
             guard let error = $0 as? StoreError else { return false }
@@ -263,9 +271,82 @@ func allText(in path: String) throws -> [String] {
 
     @Test func constraintViolations_AreConflicts() throws {
         let path = try makeStorePath()
-        try Store(path: path).close()
+        try Store(path: path, clock: testClock).close()
         let db = try Database(path: path, mode: .readWrite)
         #expect { try db.exec("INSERT INTO tombstones (hash) VALUES (zeroblob(3))") } throws: { ($0 as? StoreError)?.kind == .conflict }
+    }
+}
+
+@Suite struct FactsRecordTests {
+    let now = date("2026-11-24T10:00:00Z")
+
+    func facts(_ store: Store, _ id: String, channel: Channel = "email") throws -> Facts {
+        try store.makeReader().facts(customerID: id, address: nil, channel: channel, at: now, lookback: 7 * 86_400, holds: [], tombstoneHash: fakeHash)
+    }
+
+    @Test func aChangedEmail_DropsTheOldAddressesSuppression_AndPicksUpTheNewOnes() throws {
+        let store = try Store(path: try makeStorePath(), clock: testClock)
+        defer { store.close() }
+        try store.writeAndWait { w throws(StoreError) in
+            try w.upsertProfile(Profile(customerID: "c", email: "old@example.com"), now: now)
+            _ = try w.addSuppression(Suppression(id: "", subject: .address(.email("old@example.com")), kind: .optOut), now: now)
+        }
+        #expect(try facts(store, "c").suppressions.count == 1)
+        try store.writeAndWait { w throws(StoreError) in try w.upsertProfile(Profile(customerID: "c", email: "new@example.com"), now: now) }
+        #expect(try facts(store, "c").suppressions.isEmpty)
+        // A suppression of the new address, added later, reaches the customer's record.
+        _ = try store.writeAndWait { w throws(StoreError) in
+            try w.addSuppression(Suppression(id: "", subject: .address(.email("new@example.com")), kind: .doNotContact), now: now)
+        }
+        #expect(try facts(store, "c").suppressions.map(\.kind) == [.doNotContact])
+    }
+
+    @Test func records_AreRebuiltWhenTheLookbackChanges() throws {
+        let path = try makeStorePath()
+        let short = try Store(path: path, lookback: 86_400, clock: testClock)
+        try short.writeAndWait { w throws(StoreError) in
+            try w.recordContact(customerID: "c", Contact(channel: "email", purpose: .marketing, at: date("2026-11-21T10:00:00Z")), campaignID: nil)
+            try w.recordContact(customerID: "c", Contact(channel: "email", purpose: .marketing, at: date("2026-11-24T09:00:00Z")), campaignID: nil)
+        }
+        #expect(try facts(short, "c").contacts.count == 1, "a record keeps one day")
+        short.close()
+        let long = try Store(path: path, lookback: 7 * 86_400, clock: testClock)
+        defer { long.close() }
+        #expect(try facts(long, "c").contacts.count == 2, "rebuilt for seven days at start")
+    }
+
+    @Test func aRecordThatDoesNotDecode_FallsBackToTheTables() throws {
+        let path = try makeStorePath()
+        let store = try Store(path: path, clock: testClock)
+        defer { store.close() }
+        try store.writeAndWait { w throws(StoreError) in
+            _ = try w.addSuppression(Suppression(id: "", subject: .customer("c"), kind: .objection), now: now)
+        }
+        try Database(path: path, mode: .readWrite).exec("UPDATE customer_facts SET facts = x'FF00' WHERE customer_id = 'c'")
+        #expect(try facts(store, "c").suppressions.map(\.kind) == [.objection])
+    }
+
+    @Test func theCodec_RoundTripsEveryField() throws {
+        let at = Date(timeIntervalSince1970: TimeInterval(1_795_514_400_123) / 1000) // as the codec builds it
+        let facts = Facts(
+            profile: Profile(customerID: "c", region: "US-CA", timeZone: TimeZone(identifier: "America/Los_Angeles"), email: "j@example.com", phone: "+14155550100"),
+            cases: [ServiceCase(id: "k", customerID: "c", severity: .critical, status: .closed, openedAt: at, closedAt: at, resolution: .negative, updatedAt: at)],
+            suppressions: [Suppression(id: "s", subject: .address(.phone("+14155550100")), kind: .optOut, channels: ["sms", "voice"],
+                                       purposes: [.marketing], source: "ivr", confirmed: false, expiresAt: at),
+                           Suppression(id: "t", subject: .customer("c"), kind: .doNotContact)],
+            contacts: [Contact(channel: "sms", purpose: .service, at: at)],
+            interactions: [Interaction(type: "complaint", score: -5, at: at)])
+        let bytes = FactsRecord.encode(facts)
+        let decoded = try #require(bytes.withUnsafeBytes { FactsRecord.decode($0, customerID: "c", zone: { TimeZone(identifier: $0) }) })
+        #expect(decoded.profile == facts.profile)
+        #expect(decoded.cases == facts.cases)
+        #expect(decoded.suppressions == facts.suppressions)
+        #expect(decoded.contacts == facts.contacts)
+        #expect(decoded.interactions == facts.interactions)
+        // Every truncation is refused rather than misread.
+        for cut in 0..<bytes.count {
+            #expect(Array(bytes[0..<cut]).withUnsafeBytes { FactsRecord.decode($0, customerID: "c", zone: { _ in nil }) } == nil, "cut at \(cut)")
+        }
     }
 }
 

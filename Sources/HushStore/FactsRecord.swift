@@ -1,0 +1,162 @@
+import Foundation
+import HushCore
+
+/// The compact binary form of one customer's facts, stored in `customer_facts` so that a
+/// decision needs one lookup. Written only by the writer, rebuilt from the source tables in
+/// the transaction that changed them. Layout: a version byte, then fields in a fixed order;
+/// integers as LEB128 varints (signed ones zigzag-encoded), strings as a length and UTF-8,
+/// optional values with a presence byte or a length plus one.
+enum FactsRecord {
+    static let version: UInt8 = 1
+
+    static func encode(_ facts: Facts) -> [UInt8] {
+        var w = Writer()
+        w.byte(version)
+        if let profile = facts.profile {
+            w.byte(1)
+            w.optional(profile.region); w.optional(profile.timeZone?.identifier); w.optional(profile.email); w.optional(profile.phone)
+        } else {
+            w.byte(0)
+        }
+        w.varint(UInt64(facts.cases.count))
+        for c in facts.cases {
+            w.string(c.id); w.byte(UInt8(Severity.allCases.firstIndex(of: c.severity)!)); w.byte(UInt8(CaseStatus.allCases.firstIndex(of: c.status)!))
+            w.time(c.openedAt); w.optionalTime(c.closedAt)
+            w.byte(c.resolution.map { UInt8(Resolution.allCases.firstIndex(of: $0)! + 1) } ?? 0); w.time(c.updatedAt)
+        }
+        w.varint(UInt64(facts.suppressions.count))
+        for s in facts.suppressions {
+            w.string(s.id)
+            switch s.subject {
+            case .customer(let id): w.byte(0); w.string(id)
+            case .address(.email(let a)): w.byte(1); w.string(a)
+            case .address(.phone(let a)): w.byte(2); w.string(a)
+            }
+            w.byte(UInt8(SuppressionKind.allCases.firstIndex(of: s.kind)!))
+            w.optionalList(s.channels?.map(\.rawValue)); w.optionalList(s.purposes?.map(\.rawValue))
+            w.optional(s.source); w.byte(s.confirmed ? 1 : 0); w.optionalTime(s.expiresAt)
+        }
+        w.varint(UInt64(facts.contacts.count))
+        for c in facts.contacts { w.string(c.channel.rawValue); w.string(c.purpose.rawValue); w.time(c.at) }
+        w.varint(UInt64(facts.interactions.count))
+        for i in facts.interactions { w.string(i.type); w.signed(Int64(i.score)); w.time(i.at) }
+        return w.bytes
+    }
+
+    /// Decodes a record; nil when it is malformed or of another version (the caller then reads
+    /// the source tables).
+    static func decode(_ bytes: UnsafeRawBufferPointer, customerID: String, zone: (String) -> TimeZone?) -> Facts? {
+        var r = Reader(bytes: bytes)
+        guard r.byte() == version else { return nil }
+        var facts = Facts()
+        if r.byte() == 1 {
+            let region = r.optional(), timeZone = r.optional(), email = r.optional(), phone = r.optional()
+            facts.profile = Profile(customerID: customerID, region: region, timeZone: timeZone.flatMap(zone), email: email, phone: phone)
+        }
+        for _ in 0..<r.count() {
+            let id = r.string(), severity = Severity.allCases[safe: r.byte()], status = CaseStatus.allCases[safe: r.byte()]
+            let openedAt = r.time(), closedAt = r.optionalTime(), resolution = r.byte(), updatedAt = r.time()
+            guard let severity, let status else { return nil }
+            facts.cases.append(ServiceCase(id: id, customerID: customerID, severity: severity, status: status, openedAt: openedAt,
+                                           closedAt: closedAt, resolution: resolution == 0 ? nil : Resolution.allCases[safe: resolution - 1],
+                                           updatedAt: updatedAt))
+        }
+        for _ in 0..<r.count() {
+            let id = r.string(), tag = r.byte(), value = r.string()
+            let subject: Subject = switch tag {
+            case 0: .customer(value)
+            case 1: .address(.email(value))
+            default: .address(.phone(value))
+            }
+            guard let kind = SuppressionKind.allCases[safe: r.byte()] else { return nil }
+            let channels = r.optionalList().map { Set($0.map(Channel.init(rawValue:))) }
+            let purposes = r.optionalList().map { Set($0.map(Purpose.init(rawValue:))) }
+            let source = r.optional(), confirmed = r.byte() == 1, expiresAt = r.optionalTime()
+            facts.suppressions.append(Suppression(id: id, subject: subject, kind: kind, channels: channels, purposes: purposes,
+                                                  source: source, confirmed: confirmed, expiresAt: expiresAt))
+        }
+        for _ in 0..<r.count() {
+            facts.contacts.append(Contact(channel: Channel(rawValue: r.string()), purpose: Purpose(rawValue: r.string()), at: r.time()))
+        }
+        for _ in 0..<r.count() {
+            let type = r.string(), score = Int(r.signed())
+            facts.interactions.append(Interaction(type: type, score: score, at: r.time()))
+        }
+        return r.failed ? nil : facts
+    }
+
+    struct Writer {
+        var bytes: [UInt8] = []
+        mutating func byte(_ b: UInt8) { bytes.append(b) }
+        mutating func varint(_ value: UInt64) {
+            var v = value
+            while v >= 0x80 { bytes.append(UInt8(v & 0x7F) | 0x80); v >>= 7 }
+            bytes.append(UInt8(v))
+        }
+        mutating func signed(_ v: Int64) { varint(UInt64(bitPattern: (v << 1) ^ (v >> 63))) }
+        mutating func string(_ s: String) { varint(UInt64(s.utf8.count)); bytes.append(contentsOf: s.utf8) }
+        mutating func optional(_ s: String?) {
+            guard let s else { varint(0); return }
+            varint(UInt64(s.utf8.count) + 1); bytes.append(contentsOf: s.utf8)
+        }
+        mutating func time(_ d: Date) { signed(Codec.millis(d)) }
+        mutating func optionalTime(_ d: Date?) { if let d { byte(1); time(d) } else { byte(0) } }
+        mutating func optionalList(_ values: [String]?) {
+            guard let values else { varint(0); return }
+            varint(UInt64(values.count) + 1)
+            for v in values.sorted() { string(v) }
+        }
+    }
+
+    /// Reads without ever trapping on bad input: past the end, every read yields zero and
+    /// `failed` is set.
+    struct Reader {
+        let bytes: UnsafeRawBufferPointer
+        var index = 0
+        var failed = false
+
+        mutating func byte() -> UInt8 {
+            guard index < bytes.count else { failed = true; return 0 }
+            defer { index += 1 }
+            return bytes[index]
+        }
+        mutating func varint() -> UInt64 {
+            var result: UInt64 = 0, shift: UInt64 = 0
+            while shift < 64 {
+                let b = byte()
+                result |= UInt64(b & 0x7F) << shift
+                if b & 0x80 == 0 { return result }
+                shift += 7
+            }
+            failed = true
+            return 0
+        }
+        mutating func count() -> Int {
+            let n = varint()
+            guard n <= UInt64(bytes.count - min(index, bytes.count)) else { failed = true; return 0 }
+            return Int(n)
+        }
+        mutating func signed() -> Int64 { let v = varint(); return Int64(bitPattern: v >> 1) ^ -Int64(bitPattern: v & 1) }
+        mutating func raw(_ length: Int) -> String {
+            guard length >= 0, index + length <= bytes.count else { failed = true; return "" }
+            defer { index += length }
+            return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[index..<(index + length)]), as: UTF8.self)
+        }
+        mutating func string() -> String { raw(count()) }
+        mutating func optional() -> String? {
+            let n = count()
+            return n == 0 ? nil : raw(n - 1)
+        }
+        mutating func time() -> Date { Codec.date(signed()) }
+        mutating func optionalTime() -> Date? { byte() == 1 ? time() : nil }
+        mutating func optionalList() -> [String]? {
+            let n = count()
+            guard n > 0 else { return nil }
+            return (0..<(n - 1)).map { _ in string() }
+        }
+    }
+}
+
+extension Array {
+    subscript(safe index: UInt8) -> Element? { Int(index) < count ? self[Int(index)] : nil }
+}
