@@ -1,5 +1,6 @@
 import COpenSSL
 import HushCore
+import Synchronization
 
 /// HMAC-SHA256 of erased subjects under the erasure key, through OpenSSL's EVP_MAC. The store
 /// keeps only these hashes and never sees the key. Not thread-safe: one per thread (each
@@ -62,5 +63,19 @@ public final class TombstoneHasher {
             preconditionFailure("HMAC-SHA256 failed in OpenSSL")
         }
         return out
+    }
+}
+
+/// A `TombstoneHasher` that any thread may call, one at a time: for the store's writer, which
+/// marks the records of erased customers. Event loops keep hashers of their own.
+public final class SharedTombstoneHasher: Sendable {
+    private let hasher: Mutex<TombstoneHasher>
+
+    public init(key: [UInt8]) throws(ValidationError) {
+        hasher = Mutex(try TombstoneHasher(key: key))
+    }
+
+    public func hash(_ subject: Subject) -> [UInt8] {
+        hasher.withLock { $0.hash(subject) }
     }
 }

@@ -16,11 +16,14 @@ extension DecisionContext {
         guard applies(.frequencyCap) else { return }
         for cap in policy.frequencyCaps where cap.purpose == request.purpose && (cap.channel == nil || cap.channel == request.channel) {
             let from = at.addingTimeInterval(-cap.window)
-            let counted = facts.contacts
-                .filter { $0.purpose == cap.purpose && (cap.channel == nil || $0.channel == cap.channel) && $0.at > from && $0.at <= at }
-                .map(\.at)
-                .sorted()
-            guard counted.count >= cap.max else { continue }
+            func counts(_ contact: Contact) -> Bool {
+                contact.purpose == cap.purpose && (cap.channel == nil || contact.channel == cap.channel) && contact.at > from && contact.at <= at
+            }
+            // Count first; collect and sort only when the cap is reached.
+            var count = 0
+            for contact in facts.contacts where counts(contact) { count += 1 }
+            guard count >= cap.max else { continue }
+            let counted = facts.contacts.filter(counts).map(\.at).sorted()
             // Allowed again once enough of the oldest contacts have left the window.
             let leaves = counted[counted.count - cap.max].addingTimeInterval(cap.window)
             let scope = cap.channel.map { "\($0)" } ?? "all channels"
@@ -36,9 +39,10 @@ extension DecisionContext {
         guard applies(.lowWillingness) else { return }
         let window = policy.willingnessWindow
         let from = at.addingTimeInterval(-window)
-        let inWindow = facts.interactions.filter { $0.at > from && $0.at <= at }.sorted { $0.at < $1.at }
-        var sum = inWindow.reduce(0) { $0 + $1.score }
+        var sum = 0
+        for interaction in facts.interactions where interaction.at > from && interaction.at <= at { sum += interaction.score }
         guard sum < policy.willingnessThreshold else { return }
+        let inWindow = facts.interactions.filter { $0.at > from && $0.at <= at }.sorted { $0.at < $1.at }
         let score = sum
         // Walk the interactions out of the window, oldest first, until the sum recovers.
         var until: Date?

@@ -128,7 +128,7 @@ struct DecisionContext {
     func matches(_ hold: Hold) -> Bool {
         guard hold.startsAt <= at, hold.endsAt.map({ at < $0 }) ?? true else { return false }
         if let channels = hold.channels, !channels.contains(request.channel) { return false }
-        guard request.purpose != .transactional, (hold.purposes ?? [.marketing]).contains(request.purpose) else { return false }
+        guard request.purpose != .transactional, hold.purposes?.contains(request.purpose) ?? (request.purpose == .marketing) else { return false }
         if let regions = hold.regions {
             guard let region else { return false }
             guard regions.contains(where: { Region.covers($0, region) }) else { return false }
@@ -142,7 +142,12 @@ struct DecisionContext {
 public enum Region {
     /// `US` covers `US` and `US-CA`; `US-CA` covers only `US-CA`. Case-insensitive.
     public static func covers(_ outer: String, _ inner: String) -> Bool {
-        let o = outer.uppercased(), i = inner.uppercased()
-        return i == o || i.hasPrefix(o + "-")
+        // ASCII case-insensitive, without building upper-cased copies: this runs per hold per decision.
+        var o = outer.utf8.makeIterator(), i = inner.utf8.makeIterator()
+        while let a = o.next() {
+            guard let b = i.next(), a | 0x20 == b | 0x20 || (a == b) else { return false }
+        }
+        guard let next = i.next() else { return true }
+        return next == UInt8(ascii: "-")
     }
 }

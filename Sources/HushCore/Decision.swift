@@ -59,7 +59,7 @@ public struct Decision: Sendable, Equatable {
     public var allowed: Bool { reasons.isEmpty }
 
     public init(reasons: [Reason], evaluatedAt: Date) {
-        self.reasons = reasons.sorted { $0.code < $1.code }
+        self.reasons = reasons.count < 2 ? reasons : reasons.sorted { $0.code < $1.code }
         self.evaluatedAt = evaluatedAt
         if reasons.isEmpty || reasons.contains(where: { $0.until == nil }) {
             retryAfter = nil

@@ -53,18 +53,19 @@ public final class FactsReader {
             facts = decoded ?? Facts()
         }
         facts.holds = holds
+        let known = facts.profile != nil || !facts.suppressions.isEmpty || !facts.cases.isEmpty
+            || !facts.contacts.isEmpty || !facts.interactions.isEmpty
         if let address, address != facts.profile?.address(for: channel) {
             try suppressionsByAddress.query([.text(address.value)]) { row throws(StoreError) in
                 let found = try suppression(row)
                 if !facts.suppressions.contains(where: { $0.id == found.id }) { facts.suppressions.append(found) }
             }
+            if tombstones.contains(tombstoneHash(.address(address))) { facts.erasedAddresses.insert(address) }
         }
-        if let customerID { facts.customerErased = tombstones.contains(tombstoneHash(.customer(customerID))) }
-        var addresses: [Address] = []
-        if let address { addresses.append(address) }
-        if let own = facts.profile?.address(for: channel), !addresses.contains(own) { addresses.append(own) }
-        for candidate in addresses where tombstones.contains(tombstoneHash(.address(candidate))) {
-            facts.erasedAddresses.insert(candidate)
+        // A record carries the erasure state of the id and the profile's addresses (the writer
+        // rebuilds it after every erasure); without one, the id is hashed and checked here.
+        if let customerID, !known {
+            facts.customerErased = tombstones.contains(tombstoneHash(.customer(customerID)))
         }
         return facts
     }

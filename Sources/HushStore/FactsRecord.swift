@@ -7,11 +7,19 @@ import HushCore
 /// integers as LEB128 varints (signed ones zigzag-encoded), strings as a length and UTF-8,
 /// optional values with a presence byte or a length plus one.
 enum FactsRecord {
-    static let version: UInt8 = 1
+    /// 2: erasure flags after the version byte.
+    static let version: UInt8 = 2
 
-    static func encode(_ facts: Facts) -> [UInt8] {
+    /// Bits of the erasure byte: the customer id, the profile's e-mail, the profile's phone.
+    struct Erasure: OptionSet {
+        let rawValue: UInt8
+        static let customer = Erasure(rawValue: 1), email = Erasure(rawValue: 2), phone = Erasure(rawValue: 4)
+    }
+
+    static func encode(_ facts: Facts, erasure: Erasure) -> [UInt8] {
         var w = Writer()
         w.byte(version)
+        w.byte(erasure.rawValue)
         if let profile = facts.profile {
             w.byte(1)
             w.optional(profile.region); w.optional(profile.timeZone?.identifier); w.optional(profile.email); w.optional(profile.phone)
@@ -45,13 +53,19 @@ enum FactsRecord {
 
     /// Decodes a record; nil when it is malformed or of another version (the caller then reads
     /// the source tables).
+    /// Decodes a record: its facts with `customerErased` and `erasedAddresses` (the profile's)
+    /// filled in from the erasure flags.
     static func decode(_ bytes: UnsafeRawBufferPointer, customerID: String, zone: (String) -> TimeZone?) -> Facts? {
         var r = Reader(bytes: bytes)
         guard r.byte() == version else { return nil }
+        let erasure = Erasure(rawValue: r.byte())
         var facts = Facts()
+        facts.customerErased = erasure.contains(.customer)
         if r.byte() == 1 {
             let region = r.optional(), timeZone = r.optional(), email = r.optional(), phone = r.optional()
             facts.profile = Profile(customerID: customerID, region: region, timeZone: timeZone.flatMap(zone), email: email, phone: phone)
+            if let email, erasure.contains(.email) { facts.erasedAddresses.insert(.email(email)) }
+            if let phone, erasure.contains(.phone) { facts.erasedAddresses.insert(.phone(phone)) }
         }
         for _ in 0..<r.count() {
             let id = r.string(), severity = Severity.allCases[safe: r.byte()], status = CaseStatus.allCases[safe: r.byte()]

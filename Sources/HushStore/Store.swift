@@ -15,9 +15,12 @@ public final class Store: Sendable {
     /// that far back, and are all rebuilt at start when it changed. Throws `.unavailable` with
     /// a one-line reason when it cannot.
     ///
-    /// `clock` is the writer's "now", for trimming records (tests pin it).
+    /// `clock` is the writer's "now", for trimming records (tests pin it). `tombstoneHash` is
+    /// the caller's keyed hash of an erased subject: the writer uses it to mark records of
+    /// erased ids and addresses, so that decisions about known customers need no hashing.
     public init(path: String, lookback: TimeInterval = Policy.standard.longestWindow,
-                clock: @escaping @Sendable () -> Date = { Date() }) throws(StoreError) {
+                clock: @escaping @Sendable () -> Date = { Date() },
+                tombstoneHash: @escaping @Sendable (Subject) -> [UInt8]) throws(StoreError) {
         self.path = path
         let cache = HoldCache(), tombstones = TombstoneSet()
         holdCache = cache
@@ -25,7 +28,8 @@ public final class Store: Sendable {
         writer = try Writer { () throws(StoreError) -> WriteContext in
             let database = try Database(path: path, mode: .readWrite)
             try Migrations.apply(to: database)
-            let context = try WriteContext(database: database, holds: cache, tombstones: tombstones, recordLookback: lookback, clock: clock)
+            let context = try WriteContext(database: database, holds: cache, tombstones: tombstones, recordLookback: lookback,
+                                           clock: clock, tombstoneHash: tombstoneHash)
             context.reloadHolds()
             try context.loadTombstones()
             try context.rebuildAllRecordsIfNeeded(now: clock())

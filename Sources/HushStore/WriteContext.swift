@@ -35,11 +35,14 @@ public final class WriteContext {
 
     /// The writer's clock.
     let clock: @Sendable () -> Date
+    /// The tombstone hash of a subject (the caller's HMAC; the store never sees the key).
+    let tombstoneHash: @Sendable (Subject) -> [UInt8]
 
     init(database: Database, holds: HoldCache, tombstones: TombstoneSet, recordLookback: TimeInterval,
-         clock: @escaping @Sendable () -> Date) throws(StoreError) {
+         clock: @escaping @Sendable () -> Date, tombstoneHash: @escaping @Sendable (Subject) -> [UInt8]) throws(StoreError) {
         self.recordLookback = recordLookback
         self.clock = clock
+        self.tombstoneHash = tombstoneHash
         self.database = database
         self.holdCache = holds
         self.tombstones = tombstones
@@ -398,14 +401,25 @@ public final class WriteContext {
             }
             facts.contacts = Array(facts.contacts.sorted { $0.at > $1.at }.prefix(Self.recordEntryLimit))
             facts.interactions = Array(facts.interactions.sorted { $0.at > $1.at }.prefix(Self.recordEntryLimit))
-            try s.upsertRecord.run([.text(customerID), .blob(FactsRecord.encode(facts))])
+            var erasure: FactsRecord.Erasure = []
+            if isTombstoned(.customer(customerID)) { erasure.insert(.customer) }
+            if let email = facts.profile?.email, isTombstoned(.address(.email(email))) { erasure.insert(.email) }
+            if let phone = facts.profile?.phone, isTombstoned(.address(.phone(phone))) { erasure.insert(.phone) }
+            try s.upsertRecord.run([.text(customerID), .blob(FactsRecord.encode(facts, erasure: erasure))])
         }
     }
 
-    /// Rebuilds every record when they were built for another lookback (or never): at the first
-    /// start after the migration, and after the policy's longest window changed.
+    /// Committed tombstones, and those written earlier in this transaction.
+    private func isTombstoned(_ subject: Subject) -> Bool {
+        let hash = tombstoneHash(subject)
+        return tombstones.contains(hash) || pendingTombstones.contains(hash)
+    }
+
+    /// Rebuilds every record when they were built for another lookback or record version (or
+    /// never): at the first start after the migration, and after the policy's longest window
+    /// changed.
     func rebuildAllRecordsIfNeeded(now: Date) throws(StoreError) {
-        let wanted = Int64(recordLookback * 1000)
+        let wanted = Int64(recordLookback * 1000) * 256 + Int64(FactsRecord.version)
         var built: Int64?
         try database.prepare("SELECT value FROM meta WHERE key = 'facts_lookback_ms'").query([]) { built = $0.integer(0) }
         guard built != wanted else { return }

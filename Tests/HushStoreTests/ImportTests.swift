@@ -12,7 +12,7 @@ import HushCore
 
     @Test func anImport_IsAllOrNothing() throws {
         let path = try makeStorePath()
-        let store = try Store(path: path, clock: testClock)
+        let store = try Store(path: path, clock: testClock, tombstoneHash: fakeHash)
         defer { store.close() }
         var bad = rows(1000)
         bad[500].channels = [] // refused by the scope rules
@@ -27,7 +27,7 @@ import HushCore
     }
 
     @Test func anImport_CountsImportedAndUnchanged() throws {
-        let store = try Store(path: try makeStorePath(), clock: testClock)
+        let store = try Store(path: try makeStorePath(), clock: testClock, tombstoneHash: fakeHash)
         defer { store.close() }
         let first = try store.writeAndWait { w throws(StoreError) in try w.importSuppressions(rows(100), now: now) }
         #expect(first.imported == 100 && first.unchanged == 0)
@@ -41,7 +41,7 @@ import HushCore
     }
 
     @Test func caseImports_KeepTheUpdatedAtGuard() throws {
-        let store = try Store(path: try makeStorePath(), clock: testClock)
+        let store = try Store(path: try makeStorePath(), clock: testClock, tombstoneHash: fakeHash)
         defer { store.close() }
         let t0 = date("2026-11-20T00:00:00Z"), t1 = date("2026-11-21T00:00:00Z")
         let closed = ServiceCase(id: "k", customerID: "c", severity: .high, status: .closed, openedAt: t0, closedAt: t1, resolution: .positive, updatedAt: t1)
@@ -53,7 +53,7 @@ import HushCore
     }
 
     @Test func updates_ReplaceMutableFields_AndRefreshTheHoldCache() throws {
-        let store = try Store(path: try makeStorePath(), clock: testClock)
+        let store = try Store(path: try makeStorePath(), clock: testClock, tombstoneHash: fakeHash)
         defer { store.close() }
         let added = try store.writeAndWait { w throws(StoreError) in
             try w.addSuppression(Suppression(id: "", subject: .customer("c"), kind: .optOut, channels: ["email"], confirmed: false), now: now)

@@ -11,7 +11,7 @@ func makeStorePath() throws -> String {
 }
 
 /// A stand-in for the HMAC the API computes: 32 deterministic bytes per subject.
-func fakeHash(_ subject: Subject) -> [UInt8] {
+@Sendable func fakeHash(_ subject: Subject) -> [UInt8] {
     let text: String = switch subject {
     case .customer(let id): "c:" + id
     case .address(let address): "a:" + address.value
@@ -58,7 +58,7 @@ func allText(in path: String) throws -> [String] {
 
     @Test func migrations_RunFromEmpty_AndAgainAsANoOp() throws {
         let path = try makeStorePath()
-        let store = try Store(path: path, clock: testClock)
+        let store = try Store(path: path, clock: testClock, tombstoneHash: fakeHash)
         store.close()
         let db = try Database(path: path, mode: .readWrite)
         #expect(try Migrations.userVersion(db) == Migrations.all.count)
@@ -68,26 +68,26 @@ func allText(in path: String) throws -> [String] {
         var mode = ""
         try db.prepare("PRAGMA journal_mode").query([]) { mode = $0.text(0)! }
         #expect(mode == "wal")
-        let again = try Store(path: path, clock: testClock)
+        let again = try Store(path: path, clock: testClock, tombstoneHash: fakeHash)
         again.close()
     }
 
     @Test func aDatabaseFromANewerHush_IsRefused() throws {
         let path = try makeStorePath()
-        try Store(path: path, clock: testClock).close()
+        try Store(path: path, clock: testClock, tombstoneHash: fakeHash).close()
         try Database(path: path, mode: .readWrite).exec("PRAGMA user_version = 99")
-        #expect { try Store(path: path, clock: testClock) } throws: { ($0 as? StoreError)?.kind == .unavailable && "\($0)".contains("newer") }
+        #expect { try Store(path: path, clock: testClock, tombstoneHash: fakeHash) } throws: { ($0 as? StoreError)?.kind == .unavailable && "\($0)".contains("newer") }
     }
 
     @Test func aFileThatIsNotADatabase_IsUnavailable_NotACrash() throws {
         let path = try makeStorePath()
         try Data(repeating: 0x42, count: 8192).write(to: URL(fileURLWithPath: path))
-        #expect { try Store(path: path, clock: testClock) } throws: { ($0 as? StoreError)?.kind == .unavailable }
+        #expect { try Store(path: path, clock: testClock, tombstoneHash: fakeHash) } throws: { ($0 as? StoreError)?.kind == .unavailable }
     }
 
     @Test func writes_AreReadBackAsFacts_AndDecidedOn() throws {
         let path = try makeStorePath()
-        let store = try Store(path: path, clock: testClock)
+        let store = try Store(path: path, clock: testClock, tombstoneHash: fakeHash)
         defer { store.close() }
         let opened = date("2026-11-20T09:12:00Z")
         try store.writeAndWait { w throws(StoreError) in
@@ -117,7 +117,7 @@ func allText(in path: String) throws -> [String] {
     }
 
     @Test func caseUpdates_OlderThanTheStoredOne_AreRefusedWithTheCurrentCase() throws {
-        let store = try Store(path: try makeStorePath(), clock: testClock)
+        let store = try Store(path: try makeStorePath(), clock: testClock, tombstoneHash: fakeHash)
         defer { store.close() }
         let t0 = date("2026-11-20T00:00:00Z"), t1 = date("2026-11-21T00:00:00Z")
         let open = ServiceCase(id: "1", customerID: "c", severity: .high, status: .open, openedAt: t0, updatedAt: t0)
@@ -130,7 +130,7 @@ func allText(in path: String) throws -> [String] {
     }
 
     @Test func suppressions_AreIdempotentOnTheirIdentity() throws {
-        let store = try Store(path: try makeStorePath(), clock: testClock)
+        let store = try Store(path: try makeStorePath(), clock: testClock, tombstoneHash: fakeHash)
         defer { store.close() }
         let s = Suppression(id: "", subject: .customer("c"), kind: .optOut, channels: ["sms", "email"], source: "a")
         let first = try store.writeAndWait { w throws(StoreError) in try w.addSuppression(s, now: now) }
@@ -148,7 +148,7 @@ func allText(in path: String) throws -> [String] {
     }
 
     @Test func aFailingJob_LeavesTheOthersInItsBatchWritten() throws {
-        let store = try Store(path: try makeStorePath(), clock: testClock)
+        let store = try Store(path: try makeStorePath(), clock: testClock, tombstoneHash: fakeHash)
         defer { store.close() }
         let group = DispatchGroup()
         let results = ResultBox()
@@ -173,7 +173,7 @@ func allText(in path: String) throws -> [String] {
 
     @Test func erasure_LeavesNoRowWithTheCustomersIDOrAddress_ButKeepsThemSuppressed() throws {
         let path = try makeStorePath()
-        let store = try Store(path: path, clock: testClock)
+        let store = try Store(path: path, clock: testClock, tombstoneHash: fakeHash)
         defer { store.close() }
         let id = "c-erase-me", email = "erase.me@example.com", phone = "+447700900123"
         try store.writeAndWait { w throws(StoreError) in
@@ -205,7 +205,7 @@ func allText(in path: String) throws -> [String] {
 
     @Test func tombstones_SurviveARestart_AndAFailedErasurePublishesNone() throws {
         let path = try makeStorePath()
-        let store = try Store(path: path, clock: testClock)
+        let store = try Store(path: path, clock: testClock, tombstoneHash: fakeHash)
         try store.writeAndWait { w throws(StoreError) in try w.upsertProfile(Profile(customerID: "gone", email: "gone@example.com"), now: now) }
         _ = try store.writeAndWait { w throws(StoreError) in try w.erase(customerID: "gone", tombstoneHash: fakeHash) }
         // An erasure whose job fails afterwards is rolled back, tombstones included.
@@ -216,7 +216,7 @@ func allText(in path: String) throws -> [String] {
             }
         }
         store.close()
-        let reopened = try Store(path: path, clock: testClock)
+        let reopened = try Store(path: path, clock: testClock, tombstoneHash: fakeHash)
         defer { reopened.close() }
         let reader = try reopened.makeReader()
         let gone = try reader.facts(customerID: "gone", address: .email("gone@example.com"), channel: "email", at: now, lookback: 60, holds: [], tombstoneHash: fakeHash)
@@ -227,7 +227,7 @@ func allText(in path: String) throws -> [String] {
     }
 
     @Test func concurrentReserves_NeverExceedACap() throws {
-        let store = try Store(path: try makeStorePath(), clock: testClock)
+        let store = try Store(path: try makeStorePath(), clock: testClock, tombstoneHash: fakeHash)
         defer { store.close() }
         let reserved = Counter()
         let group = DispatchGroup()
@@ -248,7 +248,7 @@ func allText(in path: String) throws -> [String] {
     }
 
     @Test func prune_DropsContactsAndInteractionsOlderThanTheCutoff() throws {
-        let store = try Store(path: try makeStorePath(), clock: testClock)
+        let store = try Store(path: try makeStorePath(), clock: testClock, tombstoneHash: fakeHash)
         defer { store.close() }
         try store.writeAndWait { w throws(StoreError) in
             try w.recordContact(customerID: "c", Contact(channel: "email", purpose: .marketing, at: date("2026-10-01T00:00:00Z")), campaignID: nil)
@@ -261,7 +261,7 @@ func allText(in path: String) throws -> [String] {
 
     @Test func writingThroughAReadOnlyConnection_IsUnavailable_NotAConflict() throws {
         let path = try makeStorePath()
-        try Store(path: path, clock: testClock).close()
+        try Store(path: path, clock: testClock, tombstoneHash: fakeHash).close()
         let db = try Database(path: path, mode: .readOnly)
         #expect { try db.exec("INSERT INTO tombstones (hash) VALUES (zeroblob(32))") } throws: {
             guard let error = $0 as? StoreError else { return false }
@@ -271,7 +271,7 @@ func allText(in path: String) throws -> [String] {
 
     @Test func constraintViolations_AreConflicts() throws {
         let path = try makeStorePath()
-        try Store(path: path, clock: testClock).close()
+        try Store(path: path, clock: testClock, tombstoneHash: fakeHash).close()
         let db = try Database(path: path, mode: .readWrite)
         #expect { try db.exec("INSERT INTO tombstones (hash) VALUES (zeroblob(3))") } throws: { ($0 as? StoreError)?.kind == .conflict }
     }
@@ -285,7 +285,7 @@ func allText(in path: String) throws -> [String] {
     }
 
     @Test func aChangedEmail_DropsTheOldAddressesSuppression_AndPicksUpTheNewOnes() throws {
-        let store = try Store(path: try makeStorePath(), clock: testClock)
+        let store = try Store(path: try makeStorePath(), clock: testClock, tombstoneHash: fakeHash)
         defer { store.close() }
         try store.writeAndWait { w throws(StoreError) in
             try w.upsertProfile(Profile(customerID: "c", email: "old@example.com"), now: now)
@@ -301,23 +301,38 @@ func allText(in path: String) throws -> [String] {
         #expect(try facts(store, "c").suppressions.map(\.kind) == [.doNotContact])
     }
 
+    @Test func anErasure_MarksOtherCustomersWhoseProfileCarriesTheAddress() throws {
+        let store = try Store(path: try makeStorePath(), clock: testClock, tombstoneHash: fakeHash)
+        defer { store.close() }
+        try store.writeAndWait { w throws(StoreError) in
+            try w.upsertProfile(Profile(customerID: "a", email: "shared@example.com"), now: now)
+            try w.upsertProfile(Profile(customerID: "b", email: "shared@example.com", phone: "+447700900999"), now: now)
+        }
+        #expect(try facts(store, "b").erasedAddresses.isEmpty)
+        _ = try store.writeAndWait { w throws(StoreError) in try w.erase(customerID: "a", tombstoneHash: fakeHash) }
+        let b = try facts(store, "b")
+        #expect(b.erasedAddresses == [.email("shared@example.com")], "from b's rebuilt record, with no hashing at read time")
+        #expect(!b.customerErased)
+        #expect(try facts(store, "a").customerErased)
+    }
+
     @Test func records_AreRebuiltWhenTheLookbackChanges() throws {
         let path = try makeStorePath()
-        let short = try Store(path: path, lookback: 86_400, clock: testClock)
+        let short = try Store(path: path, lookback: 86_400, clock: testClock, tombstoneHash: fakeHash)
         try short.writeAndWait { w throws(StoreError) in
             try w.recordContact(customerID: "c", Contact(channel: "email", purpose: .marketing, at: date("2026-11-21T10:00:00Z")), campaignID: nil)
             try w.recordContact(customerID: "c", Contact(channel: "email", purpose: .marketing, at: date("2026-11-24T09:00:00Z")), campaignID: nil)
         }
         #expect(try facts(short, "c").contacts.count == 1, "a record keeps one day")
         short.close()
-        let long = try Store(path: path, lookback: 7 * 86_400, clock: testClock)
+        let long = try Store(path: path, lookback: 7 * 86_400, clock: testClock, tombstoneHash: fakeHash)
         defer { long.close() }
         #expect(try facts(long, "c").contacts.count == 2, "rebuilt for seven days at start")
     }
 
     @Test func aRecordThatDoesNotDecode_FallsBackToTheTables() throws {
         let path = try makeStorePath()
-        let store = try Store(path: path, clock: testClock)
+        let store = try Store(path: path, clock: testClock, tombstoneHash: fakeHash)
         defer { store.close() }
         try store.writeAndWait { w throws(StoreError) in
             _ = try w.addSuppression(Suppression(id: "", subject: .customer("c"), kind: .objection), now: now)
@@ -336,13 +351,14 @@ func allText(in path: String) throws -> [String] {
                            Suppression(id: "t", subject: .customer("c"), kind: .doNotContact)],
             contacts: [Contact(channel: "sms", purpose: .service, at: at)],
             interactions: [Interaction(type: "complaint", score: -5, at: at)])
-        let bytes = FactsRecord.encode(facts)
+        let bytes = FactsRecord.encode(facts, erasure: [.customer, .phone])
         let decoded = try #require(bytes.withUnsafeBytes { FactsRecord.decode($0, customerID: "c", zone: { TimeZone(identifier: $0) }) })
         #expect(decoded.profile == facts.profile)
         #expect(decoded.cases == facts.cases)
         #expect(decoded.suppressions == facts.suppressions)
         #expect(decoded.contacts == facts.contacts)
         #expect(decoded.interactions == facts.interactions)
+        #expect(decoded.customerErased && decoded.erasedAddresses == [.phone("+14155550100")])
         // Every truncation is refused rather than misread.
         for cut in 0..<bytes.count {
             #expect(Array(bytes[0..<cut]).withUnsafeBytes { FactsRecord.decode($0, customerID: "c", zone: { _ in nil }) } == nil, "cut at \(cut)")

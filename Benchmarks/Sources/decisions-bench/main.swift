@@ -38,13 +38,15 @@ struct SplitMix: RandomNumberGenerator {
 }
 
 // The real tombstone hash (HMAC-SHA256 through OpenSSL), as the server computes it.
-let hasher = try TombstoneHasher(key: [UInt8](repeating: 7, count: 32))
+let key = [UInt8](repeating: 7, count: 32)
+let hasher = try TombstoneHasher(key: key)
+let writerHasher = try SharedTombstoneHasher(key: key)
 func tombstoneHash(_ subject: Subject) -> [UInt8] { hasher.hash(subject) }
 
 if !FileManager.default.fileExists(atPath: path) {
     try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
     let started = Date()
-    let store = try Store(path: path)
+    let store = try Store(path: path, tombstoneHash: writerHasher.hash)
     var rng = SplitMix(state: 42)
     let zones = ["America/Los_Angeles", "America/New_York", "Europe/London", "Europe/Berlin", "Asia/Tokyo", "UTC"].map { TimeZone(identifier: $0)! }
     let regions = ["US-CA", "US-NY", "US-TX", "GB-LND", "DE-BE", "JP-13"]
@@ -91,7 +93,7 @@ if !FileManager.default.fileExists(atPath: path) {
     print(String(format: "generated %@ for %d customers in %.1f s", path, customers, Date().timeIntervalSince(started)))
 }
 
-let store = try Store(path: path)
+let store = try Store(path: path, tombstoneHash: writerHasher.hash)
 let reader = try store.makeReader()
 let holds = store.holds
 let policy = Policy.standard
