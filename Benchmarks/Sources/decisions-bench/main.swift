@@ -97,6 +97,7 @@ let store = try Store(path: path, tombstoneHash: writerHasher.hash)
 let reader = try store.makeReader()
 let holds = store.holds
 let policy = Policy.standard
+let lookback = policy.longestWindow
 var rng = SplitMix(state: 7)
 let ids = (0..<65_536).map { _ in customerID(Int.random(in: 1...customers, using: &rng)) }
 let channels: [Channel] = ["email", "sms", "push"]
@@ -127,7 +128,7 @@ let lookups = try measure("sqlite point lookup") { i in try reader.pointLookup(c
 let decisions = try measure("decision") { i in
     let id = ids[i & 0xFFFF]
     let channel = channels[i % 3]
-    let facts = try reader.facts(customerID: id, address: nil, channel: channel, at: now, lookback: policy.longestWindow,
+    let facts = try reader.facts(customerID: id, address: nil, channel: channel, at: now, lookback: lookback,
                                  holds: holds, tombstoneHash: tombstoneHash)
     let request = DecisionRequest(customerID: id, channel: channel, categories: ["grilling"])
     return decide(request, facts: facts, policy: policy, now: now).allowed ? 0 : 1
