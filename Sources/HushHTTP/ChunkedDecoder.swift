@@ -11,7 +11,7 @@ public struct ChunkedDecoder: Sendable {
 
     private enum State: Sendable {
         case size(value: Int, digits: Int)
-        case extensions(inQuotes: Bool)
+        case extensions(size: Int, inQuotes: Bool)
         case sizeLF(Int)
         case data(remaining: Int)
         case dataCR, dataLF
@@ -55,20 +55,18 @@ public struct ChunkedDecoder: Sendable {
                 } else if b == ASCII.cr {
                     state = .sizeLF(value)
                 } else if b == ASCII.semicolon || ASCII.isOWS(b) {
-                    try checkSize(value, body: body)
-                    stashSize(value)
-                    state = .extensions(inQuotes: false)
+                    state = .extensions(size: value, inQuotes: false)
                     lineBytes += 1
                 } else {
                     throw .malformed("a chunk size holds a byte that is not a hexadecimal digit")
                 }
-            case .extensions(let inQuotes):
+            case .extensions(let size, let inQuotes):
                 lineBytes += 1
                 if lineBytes > limits.maxChunkLineBytes { throw .malformed("a chunk-size line is too long") }
                 if b == ASCII.cr, !inQuotes {
-                    state = .sizeLF(pendingSize)
+                    state = .sizeLF(size)
                 } else if b == UInt8(ascii: "\"") {
-                    state = .extensions(inQuotes: !inQuotes)
+                    state = .extensions(size: size, inQuotes: !inQuotes)
                 } else if !ASCII.isFieldByte(b) {
                     throw .malformed("a chunk extension holds a control character")
                 }
@@ -109,10 +107,6 @@ public struct ChunkedDecoder: Sendable {
         }
         return .needMore
     }
-
-    /// The size read before an extension, kept while the extension is skipped.
-    private var pendingSize = 0
-    private mutating func stashSize(_ size: Int) { pendingSize = size }
 
     private func checkSize(_ size: Int, body: [UInt8]) throws(HTTPParseError) {
         if size > maxBodyBytes - body.count { throw .bodyTooLarge(limit: maxBodyBytes) }

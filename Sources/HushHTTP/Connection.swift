@@ -63,8 +63,6 @@ final class Connection {
     var readPaused = false
     /// TLS asked to write during a read (renegotiation, handshake); retry the read when writable.
     var tlsReadWantsWrite = false
-    /// Counts deferred requests, so that a late answer for a closed connection's fd is dropped.
-    var sequence: UInt64 = 0
 
     init(fd: Int32, limits: HTTPLimits, tls: TLSSession?) {
         self.fd = fd

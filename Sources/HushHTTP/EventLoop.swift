@@ -36,7 +36,6 @@ final class EventLoop: @unchecked Sendable {
     /// A spare descriptor, given up to accept and close one connection when the process is out
     /// of descriptors, so the backlog drains instead of waking the loop forever (libev/nginx's trick).
     private var spareFD: Int32 = -1
-    private var readScratch = 64 * 1024
     private var nextSequence: UInt64 = 1
 
     init(index: Int, shared: ServerShared) throws(SysError) {

@@ -40,15 +40,22 @@ public enum RouteMatch: Sendable {
 /// A GET route also answers HEAD.
 public struct Router: Sendable {
     private final class Node: @unchecked Sendable {
-        var literals: [String: Node] = [:]
-        /// The same children as byte strings, compared with memcmp while routing.
-        var literalBytes: [(bytes: [UInt8], node: Node)] = []
+        /// Literal children by their bytes, compared with memcmp: a route has a handful at most
+        /// per level, and no String is built to find one.
+        var literals: [(bytes: [UInt8], node: Node)] = []
 
         func literal(matching segment: UnsafeBufferPointer<UInt8>) -> Node? {
-            for (bytes, node) in literalBytes where bytes.count == segment.count {
-                if bytes.withUnsafeBufferPointer({ memcmp($0.baseAddress!, segment.baseAddress!, segment.count) == 0 }) { return node }
+            for (bytes, node) in literals where bytes.count == segment.count {
+                if segment.isEmpty || bytes.withUnsafeBufferPointer({ memcmp($0.baseAddress!, segment.baseAddress!, segment.count) == 0 }) {
+                    return node
+                }
             }
             return nil
+        }
+
+        func literal<S: StringProtocol>(_ segment: S) -> Node? {
+            var text = String(segment)
+            return text.withUTF8 { literal(matching: $0) }
         }
         var parameter: (name: String, node: Node)?
         var routes: [HTTPMethod: Route] = [:]
@@ -85,11 +92,9 @@ public struct Router: Sendable {
                     node = child
                 }
             } else {
-                let key = String(segment)
-                if let child = node.literals[key] { node = child } else {
+                if let child = node.literal(segment) { node = child } else {
                     let child = Node()
-                    node.literals[key] = child
-                    node.literalBytes.append((Array(key.utf8), child))
+                    node.literals.append((Array(segment.utf8), child))
                     node = child
                 }
             }
@@ -111,13 +116,13 @@ public struct Router: Sendable {
             let raw = path[start..<end]
             // Most segments hold no escape: compare their bytes with the literals, no String made.
             if !raw.utf8.contains(UInt8(ascii: "%")),
-               let child = raw.utf8.withContiguousStorageIfAvailable({ node.literal(matching: $0) }) ?? node.literals[String(raw)] {
+               let child = raw.utf8.withContiguousStorageIfAvailable({ node.literal(matching: $0) }) ?? node.literal(raw) {
                 node = child
             } else {
                 guard let segment = RequestTarget.percentDecode(raw, plusAsSpace: false) else {
                     return .invalidPath("the path holds a malformed percent-encoding or bytes that are not UTF-8")
                 }
-                if let child = node.literals[segment] {
+                if let child = node.literal(segment) {
                     node = child
                 } else if let (name, child) = node.parameter, !segment.isEmpty {
                     parameters[name] = segment

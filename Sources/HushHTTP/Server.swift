@@ -26,7 +26,7 @@ public struct ServerOptions: Sendable {
 
     public init() {}
 
-    /// The cores this process may run on.
+    /// The online cores. Not the affinity mask: under `taskset`, pass `threads` explicitly.
     public static var coreCount: Int {
         return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
     }
