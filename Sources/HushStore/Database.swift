@@ -30,18 +30,24 @@ final class Database {
         sqlite3_extended_result_codes(handle, 1)
         // Wait for the writer's brief locks instead of failing at once.
         sqlite3_busy_timeout(handle, 5_000)
-        if mode == .readWrite {
-            // WAL: readers never wait for the writer, and the writer never waits for readers.
-            try exec("PRAGMA journal_mode=WAL")
-            // FULL: a commit is on disk before it returns, so an acknowledged write survives power loss.
-            try exec("PRAGMA synchronous=FULL")
+        // The first statements are where a file that is not a database, or cannot be written,
+        // shows itself: name the file, since the caller may be starting up.
+        do {
+            if mode == .readWrite {
+                // WAL: readers never wait for the writer, and the writer never waits for readers.
+                try exec("PRAGMA journal_mode=WAL")
+                // FULL: a commit is on disk before it returns, so an acknowledged write survives power loss.
+                try exec("PRAGMA synchronous=FULL")
+            }
+            // Map the file: a lookup then reads B-tree pages straight from memory instead of a
+            // pread per page (the anchors measured +75 % on point lookups). Bounded by the file size.
+            try exec("PRAGMA mmap_size=\(Self.mmapBytes)")
+            // Erasure must not leave the erased rows' bytes in free pages.
+            try exec("PRAGMA secure_delete=ON")
+            try exec("PRAGMA foreign_keys=ON")
+        } catch {
+            throw StoreError(kind: error.kind, message: "cannot use database \(path): \(error.message)", code: error.code)
         }
-        // Map the file: a lookup then reads B-tree pages straight from memory instead of a
-        // pread per page (the anchors measured +75 % on point lookups). Bounded by the file size.
-        try exec("PRAGMA mmap_size=\(Self.mmapBytes)")
-        // Erasure must not leave the erased rows' bytes in free pages.
-        try exec("PRAGMA secure_delete=ON")
-        try exec("PRAGMA foreign_keys=ON")
     }
 
     deinit { sqlite3_close_v2(handle) }
