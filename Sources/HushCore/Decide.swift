@@ -143,9 +143,10 @@ public enum Region {
     /// `US` covers `US` and `US-CA`; `US-CA` covers only `US-CA`. Case-insensitive.
     public static func covers(_ outer: String, _ inner: String) -> Bool {
         // ASCII case-insensitive, without building upper-cased copies: this runs per hold per decision.
+        func lower(_ b: UInt8) -> UInt8 { b >= 65 && b <= 90 ? b + 32 : b }
         var o = outer.utf8.makeIterator(), i = inner.utf8.makeIterator()
         while let a = o.next() {
-            guard let b = i.next(), a | 0x20 == b | 0x20 || (a == b) else { return false }
+            guard let b = i.next(), lower(a) == lower(b) else { return false }
         }
         guard let next = i.next() else { return true }
         return next == UInt8(ascii: "-")

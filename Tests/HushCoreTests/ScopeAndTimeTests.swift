@@ -79,6 +79,7 @@ import Testing
         #expect(Region.covers("us-ca", "US-CA"))
         #expect(!Region.covers("US-CA", "US"))
         #expect(!Region.covers("US", "USA"))
+        #expect(!Region.covers("U@", "U`"), "only letters fold case")
         let national = Hold(id: "n", title: "National", regions: ["US"], startsAt: t("2026-11-01T00:00:00Z"))
         #expect(!decision(customer(region: "US-TX"), Facts(holds: [national]), at: at).allowed)
         let everywhere = Hold(id: "e", title: "Everywhere", startsAt: t("2026-11-01T00:00:00Z"))
