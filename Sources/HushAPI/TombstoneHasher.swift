@@ -44,19 +44,34 @@ public final class TombstoneHasher {
     /// a prefix, so an id can never collide with an address of the same text.
     public func hash(_ subject: Subject) -> [UInt8] {
         switch subject {
-        case .customer(let id): hmac(Array("customer\u{0}\(id)".utf8))
-        case .address(.email(let address)): hmac(Array("email\u{0}\(address)".utf8))
-        case .address(.phone(let address)): hmac(Array("phone\u{0}\(address)".utf8))
+        case .customer(let id): hmac(prefix: "customer\u{0}", id)
+        case .address(.email(let address)): hmac(prefix: "email\u{0}", address)
+        case .address(.phone(let address)): hmac(prefix: "phone\u{0}", address)
         }
     }
 
     /// HMAC-SHA256 of `message` (32 bytes).
     public func hmac(_ message: [UInt8]) -> [UInt8] {
+        message.withUnsafeBytes { mac($0, UnsafeRawBufferPointer(start: nil, count: 0)) }
+    }
+
+    /// The prefix and the text go to OpenSSL as they are, without building the joined message.
+    private func hmac(prefix: StaticString, _ text: String) -> [UInt8] {
+        var text = text
+        return text.withUTF8 { bytes in
+            mac(UnsafeRawBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount), UnsafeRawBufferPointer(bytes))
+        }
+    }
+
+    private func mac(_ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer) -> [UInt8] {
+        func update(_ part: UnsafeRawBufferPointer) -> Bool {
+            part.isEmpty || EVP_MAC_update(context, part.baseAddress!.assumingMemoryBound(to: UInt8.self), part.count) == 1
+        }
         var out = [UInt8](repeating: 0, count: 32)
         var length = 0
         // A NULL key re-initialises with the key already set (EVP_MAC_init(3)).
         guard EVP_MAC_init(context, nil, 0, nil) == 1,
-              message.withUnsafeBufferPointer({ EVP_MAC_update(context, $0.baseAddress, $0.count) }) == 1,
+              update(first), update(second),
               EVP_MAC_final(context, &out, &length, out.count) == 1, length == 32 else {
             // Without the hash no tombstone can be checked, and carrying on as if none matched
             // would let an erased customer through: stop, as for any broken invariant.

@@ -20,6 +20,9 @@ private func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x"
     #expect(a.hash(.customer("c-1")) == a.hash(.customer("c-1")))
     #expect(a.hash(.customer("c-1")) != b.hash(.customer("c-1")))
     #expect(a.hash(.customer("c-1")).count == 32)
+    // The stored form: HMAC of "<kind>\0<value>"; changing it would orphan every tombstone.
+    #expect(a.hash(.customer("c-1")) == a.hmac(Array("customer\u{0}c-1".utf8)))
+    #expect(a.hash(.address(.phone("+14155550100"))) == a.hmac(Array("phone\u{0}+14155550100".utf8)))
 }
 
 @Test func shortKeys_AreRefused() {
