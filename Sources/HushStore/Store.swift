@@ -15,17 +15,18 @@ public final class Store: Sendable {
     /// that far back, and are all rebuilt at start when it changed. Throws `.unavailable` with
     /// a one-line reason when it cannot.
     ///
-    /// `clock` is the writer's "now", for trimming records (tests pin it). `tombstoneHash` is
+    /// `clock` is the writer's "now", for trimming records (tests pin it). `maxQueuedWrites`
+    /// bounds the writes waiting for the writer; past it a write fails at once as unavailable. `tombstoneHash` is
     /// the caller's keyed hash of an erased subject: the writer uses it to mark records of
     /// erased ids and addresses, so that decisions about known customers need no hashing.
     public init(path: String, lookback: TimeInterval = Policy.standard.longestWindow,
-                clock: @escaping @Sendable () -> Date = { Date() },
+                clock: @escaping @Sendable () -> Date = { Date() }, maxQueuedWrites: Int = 100_000,
                 tombstoneHash: @escaping @Sendable (Subject) -> [UInt8]) throws(StoreError) {
         self.path = path
         let cache = HoldCache(), tombstones = TombstoneSet()
         holdCache = cache
         self.tombstones = tombstones
-        writer = try Writer { () throws(StoreError) -> WriteContext in
+        writer = try Writer(maxQueuedJobs: maxQueuedWrites) { () throws(StoreError) -> WriteContext in
             let database = try Database(path: path, mode: .readWrite)
             try Migrations.apply(to: database)
             let context = try WriteContext(database: database, holds: cache, tombstones: tombstones, recordLookback: lookback,

@@ -20,8 +20,12 @@ final class Writer: @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)
     /// Most jobs in one transaction; more wait for the next.
     static let batchLimit = 512
+    /// Most jobs waiting; past it a write is refused at once (unavailable) rather than queued
+    /// without bound while the disk falls behind.
+    let maxQueuedJobs: Int
 
-    init(context: @escaping @Sendable () throws(StoreError) -> WriteContext) throws(StoreError) {
+    init(maxQueuedJobs: Int, context: @escaping @Sendable () throws(StoreError) -> WriteContext) throws(StoreError) {
+        self.maxQueuedJobs = maxQueuedJobs
         let ready = DispatchSemaphore(value: 0)
         let failure = Mutex<StoreError?>(nil)
         let thread = Thread { [self] in
@@ -62,12 +66,15 @@ final class Writer: @unchecked Sendable {
                 if let commitError, case .success = result { completion(.failure(commitError)) } else { completion(result) }
             }
         }, fail: { error in completion(.failure(error)) })
-        let accepted = queue.withLock { state -> Bool in
-            guard !state.stopping else { return false }
+        let refusal = queue.withLock { state -> StoreError? in
+            guard !state.stopping else { return StoreError(kind: .unavailable, message: "the store is closed") }
+            guard state.jobs.count < maxQueuedJobs else {
+                return StoreError(kind: .unavailable, message: "the writer has \(maxQueuedJobs) writes waiting; try again shortly")
+            }
             state.jobs.append(job)
-            return true
+            return nil
         }
-        if accepted { wake.signal() } else { completion(.failure(StoreError(kind: .unavailable, message: "the store is closed"))) }
+        if let refusal { completion(.failure(refusal)) } else { wake.signal() }
     }
 
     /// Runs `work` and waits for its commit. For tools and tests; the server uses `submit`.

@@ -226,6 +226,29 @@ func allText(in path: String) throws -> [String] {
         #expect(reopened.tombstones.count == 2)
     }
 
+    @Test func aFullWriterQueue_RefusesWritesAtOnce_AndRecovers() throws {
+        let store = try Store(path: try makeStorePath(), clock: testClock, maxQueuedWrites: 3, tombstoneHash: fakeHash)
+        defer { store.close() }
+        let release = DispatchSemaphore(value: 0), started = DispatchSemaphore(value: 0)
+        let results = ResultBox()
+        let group = DispatchGroup()
+        group.enter()
+        store.write({ _ throws(StoreError) in started.signal(); release.wait() }, completion: { _ in group.leave() })
+        started.wait() // the writer is busy with the first job; the next three wait
+        for i in 0..<4 {
+            group.enter()
+            store.write({ w throws(StoreError) in
+                try w.recordContact(customerID: "q-\(i)", Contact(channel: "email", purpose: .marketing, at: now), campaignID: nil)
+            }, completion: { result in results.set(i, result); group.leave() })
+        }
+        #expect(results.failures == [3], "the fourth waiting write is refused before the writer frees up")
+        release.signal()
+        #expect(group.wait(timeout: .now() + 10) == .success)
+        #expect(results.failures == [3])
+        // The three queued writes committed, the refused one did not, and the writer takes writes again.
+        #expect(try store.writeAndWait { w throws(StoreError) in try w.prune(before: now) }.contacts == 3)
+    }
+
     @Test func concurrentReserves_NeverExceedACap() throws {
         let store = try Store(path: try makeStorePath(), clock: testClock, tombstoneHash: fakeHash)
         defer { store.close() }
