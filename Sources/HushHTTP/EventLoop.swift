@@ -37,6 +37,9 @@ final class EventLoop: @unchecked Sendable {
     /// of descriptors, so the backlog drains instead of waking the loop forever (libev/nginx's trick).
     private var spareFD: Int32 = -1
     private var nextSequence: UInt64 = 1
+    /// TLS connections whose read budget ran out while OpenSSL still held input: epoll would
+    /// not report them again, so they are read again on the next turn of the loop.
+    private var rereads: [Connection] = []
 
     init(index: Int, shared: ServerShared) throws(SysError) {
         self.index = index
@@ -96,6 +99,11 @@ final class EventLoop: @unchecked Sendable {
                     handleEvents(fd: fd, flags: flags)
                 }
             }
+            if !rereads.isEmpty {
+                let pending = rereads
+                rereads.removeAll(keepingCapacity: true)
+                for connection in pending where connections[Int(connection.fd)] === connection { readAndProcess(connection) }
+            }
             if now >= nextDeadline { sweepDeadlines() }
             if acceptPausedUntil != 0, now >= acceptPausedUntil { resumeAccepting() }
         }
@@ -104,6 +112,7 @@ final class EventLoop: @unchecked Sendable {
     }
 
     private func epollTimeout() -> Int32 {
+        if !rereads.isEmpty { return 0 }
         var deadline = nextDeadline
         if acceptPausedUntil != 0 { deadline = min(deadline, acceptPausedUntil) }
         if deadline == .max { return -1 }
@@ -285,6 +294,7 @@ final class EventLoop: @unchecked Sendable {
         }
         process(connection)
         guard connections[Int(connection.fd)] === connection else { return }
+        if !sawEOF, connection.wantsRead, connection.tls?.hasBufferedInput == true { rereads.append(connection) }
         if sawEOF {
             // The peer will send nothing more: answer what is complete, then close.
             if connection.output.isEmpty, !connection.isWaiting { close(connection); return }

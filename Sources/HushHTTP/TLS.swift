@@ -91,6 +91,9 @@ final class TLSSession {
         return outcome(n)
     }
 
+    /// OpenSSL holds bytes (decrypted or not yet) that epoll cannot see.
+    var hasBufferedInput: Bool { SSL_has_pending(ssl) == 1 }
+
     /// Sends close_notify; best effort, the socket closes right after.
     func shutdown() { _ = SSL_shutdown(ssl) }
 

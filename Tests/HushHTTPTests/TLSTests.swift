@@ -65,6 +65,17 @@ final class TLSClient {
         #expect(try client.readResponse().bodyText == "abc")
     }
 
+    @Test func https_ReceivesALargeBodyWhole() throws {
+        let server = try makeTestServer(tls: try makeCertificate())
+        defer { server.shutdown() }
+        let client = try TLSClient(port: server.port)
+        let body = String(repeating: "0123456789abcdef", count: 60_000) // 960,000 bytes, under the 1 MiB limit
+        client.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: \(body.utf8.count)\r\n\r\n" + body)
+        let response = try client.readResponse()
+        #expect(response.status == 200)
+        #expect(response.body.count == body.utf8.count)
+    }
+
     @Test func https_RefusesPlainHTTPWithoutCrashing() throws {
         let server = try makeTestServer(tls: try makeCertificate())
         defer { server.shutdown() }
