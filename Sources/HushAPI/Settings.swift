@@ -82,7 +82,12 @@ public struct Settings: Equatable, Sendable {
         fileExists: (String) -> Bool = { FileManager.default.fileExists(atPath: $0) },
         readFile: (String) throws -> Data = { try Data(contentsOf: URL(fileURLWithPath: $0)) }
     ) throws(ConfigError) -> Settings {
-        let explicitPath = options.configPath ?? environment["HUSH_CONFIG"]
+        // An empty variable counts as unset, for HUSH_CONFIG as for the others.
+        func env(_ name: String) -> String? {
+            guard let value = environment[name], !value.isEmpty else { return nil }
+            return value
+        }
+        let explicitPath = options.configPath ?? env("HUSH_CONFIG")
         let path = explicitPath ?? "Config/hush.json"
         var config = Config.default
         var source: String?
@@ -95,10 +100,6 @@ public struct Settings: Equatable, Sendable {
                 throw ConfigError(message: "\(path): \(error.message)")
             }
             source = path
-        }
-        func env(_ name: String) -> String? {
-            guard let value = environment[name], !value.isEmpty else { return nil }
-            return value
         }
         if let host = env("HUSH_HOST") { config.server.host = host }
         if let port = env("HUSH_PORT") { config.server.port = try CommandLineOptions.integer(port, "HUSH_PORT") }

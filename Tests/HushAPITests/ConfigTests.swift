@@ -68,6 +68,8 @@ func badConfig_IsRefusedNamingTheKey(json: String, message: String) {
 @Test func settings_WithoutAFile_UseTheBuiltInDefault_UnlessAPathWasGiven() throws {
     let none = try Settings.resolve(CommandLineOptions(), environment: [:], fileExists: { _ in false })
     #expect(none.config == Config.default && none.configSource == nil)
+    let empty = try Settings.resolve(CommandLineOptions(), environment: ["HUSH_CONFIG": ""], fileExists: { _ in false })
+    #expect(empty.configSource == nil, "an empty HUSH_CONFIG is unset")
     #expect(throws: ConfigError.self) {
         try Settings.resolve(CommandLineOptions(), environment: ["HUSH_CONFIG": "/missing.json"], fileExists: { _ in false },
                              readFile: { _ in throw CocoaError(.fileNoSuchFile) })
