@@ -9,10 +9,19 @@ public final class FactsReader {
     private let begin, commit, profile, cases, suppressionsByCustomer, suppressionsByAddress, contacts, interactions, record: Statement
     private let tombstones: TombstoneSet
     private var zones: [String: TimeZone] = [:]
+    /// The writer's commit count; nil for the writer's own reader, which reads inside its
+    /// transaction and never opens one.
+    private let commits: CommitCounter?
+    /// The open read snapshot: the commit count when it began, and lookups made in it.
+    private var snapshot: (commits: UInt64, lookups: Int)?
+    /// Most lookups in one snapshot, so that a caller that never ends one still lets the WAL
+    /// be checkpointed.
+    public static let snapshotLimit = 1024
 
-    init(database: Database, tombstones: TombstoneSet) throws(StoreError) {
+    init(database: Database, tombstones: TombstoneSet, commits: CommitCounter? = nil) throws(StoreError) {
         self.database = database
         self.tombstones = tombstones
+        self.commits = commits
         begin = try database.prepare("BEGIN")
         commit = try database.prepare("COMMIT")
         profile = try database.prepare("SELECT region, timezone, email, phone FROM profiles WHERE customer_id = ?1")
@@ -34,6 +43,7 @@ public final class FactsReader {
     /// passed through from the in-memory cache.
     public func facts(customerID: String?, address: Address?, channel: Channel, at: Date, lookback: TimeInterval,
                       holds: [Hold], tombstoneHash: (Subject) -> [UInt8]) throws(StoreError) -> Facts {
+        try enterSnapshot()
         // One lookup: the customer's record (FactsRecord), which already holds the suppressions
         // of the profile's addresses; a second only for an address the request names itself.
         var facts = Facts()
@@ -74,6 +84,10 @@ public final class FactsReader {
     /// does not decode, and what the writer rebuilds records from.
     func gatherInTransaction(customerID: String?, address: Address?, channel: Channel, at: Date, lookback: TimeInterval,
                              holds: [Hold], tombstoneHash: (Subject) -> [UInt8]) throws(StoreError) -> Facts {
+        if snapshot != nil {
+            return try gather(customerID: customerID, address: address, channel: channel, at: at, lookback: lookback,
+                              holds: holds, tombstoneHash: tombstoneHash)
+        }
         try begin.run([])
         do {
             let result = try gather(customerID: customerID, address: address, channel: channel, at: at, lookback: lookback,
@@ -122,12 +136,40 @@ public final class FactsReader {
         return facts
     }
 
-    /// One indexed lookup of a profile, outside any explicit transaction: the bare SQLite rate a
-    /// benchmark compares decisions with. True when the customer exists.
+    /// One indexed lookup of a customer's record, in the same snapshot regime as `facts`: the
+    /// bare SQLite rate a benchmark compares decisions with. True when the record exists.
     public func pointLookup(customerID: String) throws(StoreError) -> Bool {
+        try enterSnapshot()
         var found = false
-        try profile.query([.text(customerID)]) { _ in found = true }
+        try record.query([.text(customerID)]) { _ in found = true }
         return found
+    }
+
+    /// Ends the read snapshot, if one is open, so that the next lookup sees every commit since
+    /// and the WAL can be checkpointed past it. Event loops call it at the end of each turn.
+    public func endSnapshot() {
+        guard snapshot != nil else { return }
+        snapshot = nil
+        do { try commit.run([]) } catch { try? database.exec("ROLLBACK") }
+    }
+
+    /// Opens a read snapshot, or keeps the open one unless a write committed since it began or
+    /// it reached `snapshotLimit` lookups. One snapshot per turn spares each lookup the WAL
+    /// read-lock system calls that an autocommit statement makes.
+    private func enterSnapshot() throws(StoreError) {
+        guard let commits else { return }
+        let count = commits.current
+        if let open = snapshot {
+            if open.commits == count && open.lookups < Self.snapshotLimit {
+                snapshot!.lookups += 1
+                return
+            }
+            endSnapshot()
+        }
+        // The count is read before the snapshot begins: a commit in between only makes the
+        // next lookup start a new snapshot needlessly, never miss a write.
+        try begin.run([])
+        snapshot = (count, 1)
     }
 
     private func readProfile(_ customerID: String) throws(StoreError) -> Profile? {

@@ -7,6 +7,7 @@ public final class Store: Sendable {
     public let path: String
     let holdCache: HoldCache
     let tombstones: TombstoneSet
+    let commits: CommitCounter
     private let writer: Writer
 
     /// Opens (creating if missing) the database at `path`, applies migrations, loads the holds
@@ -23,10 +24,11 @@ public final class Store: Sendable {
                 clock: @escaping @Sendable () -> Date = { Date() }, maxQueuedWrites: Int = 100_000,
                 tombstoneHash: @escaping @Sendable (Subject) -> [UInt8]) throws(StoreError) {
         self.path = path
-        let cache = HoldCache(), tombstones = TombstoneSet()
+        let cache = HoldCache(), tombstones = TombstoneSet(), commits = CommitCounter()
         holdCache = cache
         self.tombstones = tombstones
-        writer = try Writer(maxQueuedJobs: maxQueuedWrites) { () throws(StoreError) -> WriteContext in
+        self.commits = commits
+        writer = try Writer(maxQueuedJobs: maxQueuedWrites, commits: commits) { () throws(StoreError) -> WriteContext in
             let database = try Database(path: path, mode: .readWrite)
             try Migrations.apply(to: database)
             let context = try WriteContext(database: database, holds: cache, tombstones: tombstones, recordLookback: lookback,
@@ -38,9 +40,12 @@ public final class Store: Sendable {
         }
     }
 
-    /// A reader for the calling thread, on its own read-only connection.
+    /// A reader for the calling thread, on its own read-only connection. Its lookups share one
+    /// read snapshot until `endSnapshot()` (call it at the end of each event-loop turn), any
+    /// write commits, or `FactsReader.snapshotLimit` lookups: a write acknowledged before a
+    /// lookup began is always seen.
     public func makeReader() throws(StoreError) -> FactsReader {
-        try FactsReader(database: Database(path: path, mode: .readOnly), tombstones: tombstones)
+        try FactsReader(database: Database(path: path, mode: .readOnly), tombstones: tombstones, commits: commits)
     }
 
     /// The environmental holds, as of the last committed write.
@@ -62,6 +67,15 @@ public final class Store: Sendable {
 
     /// Finishes queued writes and closes the writer's connection.
     public func close() { writer.stop() }
+}
+
+/// Counts the writer's commits. The writer adds one after each COMMIT and before any completion
+/// runs; a reader whose snapshot began under an older count starts a new one, so no lookup that
+/// follows an acknowledgement reads from before it.
+final class CommitCounter: Sendable {
+    private let count = Atomic<UInt64>(0)
+    var current: UInt64 { count.load(ordering: .acquiring) }
+    func advance() { count.add(1, ordering: .releasing) }
 }
 
 /// The holds, shared by every reader; replaced by the writer after a commit that touched them.

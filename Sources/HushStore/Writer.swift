@@ -23,9 +23,11 @@ final class Writer: @unchecked Sendable {
     /// Most jobs waiting; past it a write is refused at once (unavailable) rather than queued
     /// without bound while the disk falls behind.
     let maxQueuedJobs: Int
+    private let commits: CommitCounter
 
-    init(maxQueuedJobs: Int, context: @escaping @Sendable () throws(StoreError) -> WriteContext) throws(StoreError) {
+    init(maxQueuedJobs: Int, commits: CommitCounter, context: @escaping @Sendable () throws(StoreError) -> WriteContext) throws(StoreError) {
         self.maxQueuedJobs = maxQueuedJobs
+        self.commits = commits
         let ready = DispatchSemaphore(value: 0)
         let failure = Mutex<StoreError?>(nil)
         let thread = Thread { [self] in
@@ -154,8 +156,11 @@ final class Writer: @unchecked Sendable {
             commitError = error
             try? context.database.exec("ROLLBACK")
         }
-        // Readers see new tombstones only once they are on disk.
-        if commitError == nil { context.tombstones.insert(context.pendingTombstones) }
+        // Readers see new tombstones only once they are on disk, and drop snapshots older than this commit.
+        if commitError == nil {
+            context.tombstones.insert(context.pendingTombstones)
+            commits.advance()
+        }
         context.pendingTombstones.removeAll()
         if commitError != nil || context.holdsChanged { context.reloadHolds() }
         for completion in completions { completion(commitError) }
