@@ -6,10 +6,8 @@ extension DecisionContext {
         guard applies(.quietHours), let window = policy.quietHours[request.channel] else { return }
         let zone = timeZone
         guard let ends = QuietClock.end(of: window, at: at, in: zone) else { return }
-        reasons.append(Reason(
-            code: .quietHours,
-            message: "quiet hours for \(request.channel) are \(window.start)–\(window.end) in \(zone.identifier)",
-            ref: "policy:quiet_hours:\(request.channel)", until: Timestamp.ceilingSecond(ends)))
+        reasons.append(Reason(code: .quietHours, detail: .quietHours(channel: request.channel, window: window, zone: zone),
+                              until: Timestamp.ceilingSecond(ends)))
     }
 
     func frequencyCaps(into reasons: inout [Reason]) {
@@ -26,12 +24,7 @@ extension DecisionContext {
             let counted = facts.contacts.filter(counts).map(\.at).sorted()
             // Allowed again once enough of the oldest contacts have left the window.
             let leaves = counted[counted.count - cap.max].addingTimeInterval(cap.window)
-            let scope = cap.channel.map { "\($0)" } ?? "all channels"
-            reasons.append(Reason(
-                code: .frequencyCap,
-                message: "\(counted.count) \(cap.purpose) contacts on \(scope) in the last \(Self.days(cap.window)) (cap \(cap.max))",
-                ref: "policy:frequency_cap:\(cap.purpose):\(cap.channel.map(\.rawValue) ?? "*")",
-                until: Timestamp.ceilingSecond(leaves)))
+            reasons.append(Reason(code: .frequencyCap, detail: .frequencyCap(cap, count: counted.count), until: Timestamp.ceilingSecond(leaves)))
         }
     }
 
@@ -53,16 +46,8 @@ extension DecisionContext {
                 break
             }
         }
-        reasons.append(Reason(
-            code: .lowWillingness,
-            message: "willingness score \(score) over the last \(Self.days(window)) is below \(policy.willingnessThreshold)",
-            ref: "policy:willingness", until: until))
-    }
-
-    static func days(_ interval: TimeInterval) -> String {
-        let days = interval / 86_400
-        if days == days.rounded() { return Int(days) == 1 ? "day" : "\(Int(days)) days" }
-        return "\(Int(interval / 3600)) hours"
+        reasons.append(Reason(code: .lowWillingness, detail: .lowWillingness(score: score, window: window, threshold: policy.willingnessThreshold),
+                              until: until))
     }
 }
 

@@ -24,6 +24,8 @@ struct DecisionContext {
     let at: Date
     /// The addresses this send would go to: the request's, and the profile's for the channel.
     let addresses: [Address]
+    /// The policy rules that apply to the request's purpose (`PolicyRule.bit`).
+    let rules: UInt8
 
     init(request: DecisionRequest, facts: Facts, policy: Policy, at: Date) {
         self.request = request
@@ -34,21 +36,22 @@ struct DecisionContext {
         if let address = request.address, address.channels.contains(request.channel) { addresses.append(address) }
         if let address = facts.profile?.address(for: request.channel), !addresses.contains(address) { addresses.append(address) }
         self.addresses = addresses
+        rules = policy.rules(for: request.purpose)
     }
 
     var region: String? { request.region ?? facts.profile?.region }
     var timeZone: TimeZone { request.timeZone ?? facts.profile?.timeZone ?? policy.defaultTimeZone }
 
-    func applies(_ rule: PolicyRule) -> Bool { policy.applies(rule, to: request.purpose) }
+    func applies(_ rule: PolicyRule) -> Bool { rules & rule.bit != 0 }
 
     // MARK: Records
 
     /// An erasure tombstone covers every purpose, for the customer id and for any address it names.
     func erasure(into reasons: inout [Reason]) {
         if facts.customerErased, request.customerID != nil {
-            reasons.append(Reason(code: .erased, message: "the customer's data was erased at their request", ref: "erasure"))
-        } else if addresses.contains(where: { facts.erasedAddresses.contains($0) }) {
-            reasons.append(Reason(code: .erased, message: "the address belongs to a customer whose data was erased", ref: "erasure"))
+            reasons.append(Reason(code: .erased, detail: .erasedCustomer))
+        } else if !facts.erasedAddresses.isEmpty, addresses.contains(where: { facts.erasedAddresses.contains($0) }) {
+            reasons.append(Reason(code: .erased, detail: .erasedAddress))
         }
     }
 
@@ -59,15 +62,7 @@ struct DecisionContext {
             case .optOut: .optedOut
             case .objection: .objected
             }
-            let whom = switch suppression.subject {
-            case .customer: "the customer"
-            case .address(let address): address.value
-            }
-            var message = "\(suppression.kind.rawValue) for \(whom)"
-            if let source = suppression.source { message += " (source: \(source))" }
-            if !suppression.confirmed { message += ", not yet confirmed" }
-            reasons.append(Reason(code: code, message: message, ref: "suppression:\(suppression.id)",
-                                  until: suppression.expiresAt.map(Timestamp.ceilingSecond)))
+            reasons.append(Reason(code: code, detail: .suppression(suppression), until: suppression.expiresAt.map(Timestamp.ceilingSecond)))
         }
     }
 
@@ -101,27 +96,19 @@ struct DecisionContext {
             switch serviceCase.status {
             case .open, .pending:
                 guard applies(.openCase) else { continue }
-                reasons.append(Reason(
-                    code: .openCase,
-                    message: "service case \(serviceCase.id) (\(serviceCase.severity.rawValue)) \(serviceCase.status.rawValue) since \(Timestamp.format(serviceCase.openedAt))",
-                    ref: "case:\(serviceCase.id)"))
+                reasons.append(Reason(code: .openCase, detail: .openCase(serviceCase)))
             case .closed:
                 guard applies(.caseCooloff), serviceCase.resolution != .positive, let closedAt = serviceCase.closedAt else { continue }
                 let ends = closedAt.addingTimeInterval(policy.caseCoolOff)
                 guard at < ends else { continue }
-                reasons.append(Reason(
-                    code: .caseCooloff,
-                    message: "service case \(serviceCase.id) (\(serviceCase.severity.rawValue)) closed at \(Timestamp.format(closedAt)); cooling off",
-                    ref: "case:\(serviceCase.id)", until: Timestamp.ceilingSecond(ends)))
+                reasons.append(Reason(code: .caseCooloff, detail: .caseCooloff(serviceCase, closedAt: closedAt), until: Timestamp.ceilingSecond(ends)))
             }
         }
     }
 
     func holds(into reasons: inout [Reason]) {
         for hold in facts.holds where matches(hold) {
-            let message = hold.reason.isEmpty ? hold.title : "\(hold.title): \(hold.reason)"
-            reasons.append(Reason(code: .environmentalHold, message: message, ref: "hold:\(hold.id)",
-                                  until: hold.endsAt.map(Timestamp.ceilingSecond)))
+            reasons.append(Reason(code: .environmentalHold, detail: .hold(hold), until: hold.endsAt.map(Timestamp.ceilingSecond)))
         }
     }
 

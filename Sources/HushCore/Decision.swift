@@ -7,23 +7,110 @@ public enum ReasonCode: String, Sendable, CaseIterable, Comparable {
     case quietHours = "quiet_hours", frequencyCap = "frequency_cap", lowWillingness = "low_willingness"
     case unavailable
 
-    public static func < (a: ReasonCode, b: ReasonCode) -> Bool {
-        allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
+    /// The position in a decision's list of reasons.
+    var rank: Int {
+        switch self {
+        case .erased: 0
+        case .doNotContact: 1
+        case .optedOut: 2
+        case .objected: 3
+        case .openCase: 4
+        case .caseCooloff: 5
+        case .environmentalHold: 6
+        case .quietHours: 7
+        case .frequencyCap: 8
+        case .lowWillingness: 9
+        case .unavailable: 10
+        }
     }
+
+    public static func < (a: ReasonCode, b: ReasonCode) -> Bool { a.rank < b.rank }
 }
 
-/// One reason a send is suppressed.
+/// One reason a send is suppressed. A decision records what it found (`detail`); the words
+/// for people (`message`) and the record's name (`ref`) are written from it when asked for,
+/// so deciding builds no text.
 public struct Reason: Sendable, Equatable {
     public var code: ReasonCode
-    /// For people: what and why.
-    public var message: String
-    /// The record behind it (`case:8812`, `hold:wildfire-ca`), when there is one.
-    public var ref: String?
     /// The first whole second at which this reason no longer holds; nil when it is not time-bound.
     public var until: Date?
+    public var detail: Detail
+
+    /// What the rule found.
+    public enum Detail: Sendable, Equatable {
+        case erasedCustomer
+        case erasedAddress
+        case suppression(Suppression)
+        case openCase(ServiceCase)
+        case caseCooloff(ServiceCase, closedAt: Date)
+        case hold(Hold)
+        case quietHours(channel: Channel, window: QuietHours, zone: TimeZone)
+        case frequencyCap(FrequencyCap, count: Int)
+        case lowWillingness(score: Int, window: TimeInterval, threshold: Int)
+        /// Anything else, in words.
+        case text(message: String, ref: String?)
+    }
+
+    public init(code: ReasonCode, detail: Detail, until: Date? = nil) {
+        self.code = code; self.detail = detail; self.until = until
+    }
 
     public init(code: ReasonCode, message: String, ref: String? = nil, until: Date? = nil) {
-        self.code = code; self.message = message; self.ref = ref; self.until = until
+        self.init(code: code, detail: .text(message: message, ref: ref), until: until)
+    }
+
+    /// For people: what and why.
+    public var message: String {
+        switch detail {
+        case .erasedCustomer:
+            return "the customer's data was erased at their request"
+        case .erasedAddress:
+            return "the address belongs to a customer whose data was erased"
+        case .suppression(let suppression):
+            let whom = switch suppression.subject {
+            case .customer: "the customer"
+            case .address(let address): address.value
+            }
+            var message = "\(suppression.kind.rawValue) for \(whom)"
+            if let source = suppression.source { message += " (source: \(source))" }
+            if !suppression.confirmed { message += ", not yet confirmed" }
+            return message
+        case .openCase(let serviceCase):
+            return "service case \(serviceCase.id) (\(serviceCase.severity.rawValue)) \(serviceCase.status.rawValue) since \(Timestamp.format(serviceCase.openedAt))"
+        case .caseCooloff(let serviceCase, let closedAt):
+            return "service case \(serviceCase.id) (\(serviceCase.severity.rawValue)) closed at \(Timestamp.format(closedAt)); cooling off"
+        case .hold(let hold):
+            return hold.reason.isEmpty ? hold.title : "\(hold.title): \(hold.reason)"
+        case .quietHours(let channel, let window, let zone):
+            return "quiet hours for \(channel) are \(window.start)–\(window.end) in \(zone.identifier)"
+        case .frequencyCap(let cap, let count):
+            let scope = cap.channel.map { "\($0)" } ?? "all channels"
+            return "\(count) \(cap.purpose) contacts on \(scope) in the last \(Self.days(cap.window)) (cap \(cap.max))"
+        case .lowWillingness(let score, let window, let threshold):
+            return "willingness score \(score) over the last \(Self.days(window)) is below \(threshold)"
+        case .text(let message, _):
+            return message
+        }
+    }
+
+    /// The record or policy entry behind it (`case:8812`, `hold:wildfire-ca`), when there is one.
+    public var ref: String? {
+        switch detail {
+        case .erasedCustomer, .erasedAddress: "erasure"
+        case .suppression(let suppression): "suppression:\(suppression.id)"
+        case .openCase(let serviceCase), .caseCooloff(let serviceCase, _): "case:\(serviceCase.id)"
+        case .hold(let hold): "hold:\(hold.id)"
+        case .quietHours(let channel, _, _): "policy:quiet_hours:\(channel)"
+        case .frequencyCap(let cap, _): "policy:frequency_cap:\(cap.purpose):\(cap.channel.map(\.rawValue) ?? "*")"
+        case .lowWillingness: "policy:willingness"
+        case .text(_, let ref): ref
+        }
+    }
+
+    static func days(_ interval: TimeInterval) -> String {
+        let days = interval / 86_400
+        if days == days.rounded() { return Int(days) == 1 ? "day" : "\(Int(days)) days" }
+        return "\(Int(interval / 3600)) hours"
     }
 }
 

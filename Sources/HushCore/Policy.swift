@@ -47,6 +47,16 @@ public struct FrequencyCap: Sendable, Equatable {
 public enum PolicyRule: String, Sendable, CaseIterable {
     case openCase = "open_case", caseCooloff = "case_cooloff", quietHours = "quiet_hours"
     case frequencyCap = "frequency_cap", lowWillingness = "low_willingness"
+
+    var bit: UInt8 {
+        switch self {
+        case .openCase: 1
+        case .caseCooloff: 2
+        case .quietHours: 4
+        case .frequencyCap: 8
+        case .lowWillingness: 16
+        }
+    }
 }
 
 /// The contact policy: everything about a decision that is not data. `standard` is the default
@@ -56,7 +66,10 @@ public struct Policy: Sendable, Equatable {
     public var channels: [Channel]
     public var purposes: [Purpose]
     /// The purposes each rule applies to.
-    public var ruleScope: [PolicyRule: Set<Purpose>]
+    public var ruleScope: [PolicyRule: Set<Purpose>] { didSet { ruleBits = Self.bits(ruleScope) } }
+    /// `ruleScope` turned around: per purpose, the bits of the rules that apply to it. A
+    /// decision looks its purpose up once instead of hashing it for every rule.
+    private var ruleBits: [PurposeRules]
     /// Cases at or above this severity suppress while open or pending, and cool off after.
     public var caseSeverityThreshold: Severity
     public var caseCoolOff: TimeInterval
@@ -75,7 +88,7 @@ public struct Policy: Sendable, Equatable {
     public init(channels: [Channel], purposes: [Purpose], ruleScope: [PolicyRule: Set<Purpose>], caseSeverityThreshold: Severity,
                 caseCoolOff: TimeInterval, quietHours: [Channel: QuietHours], defaultTimeZone: TimeZone, frequencyCaps: [FrequencyCap],
                 interactionScores: [String: Int], willingnessWindow: TimeInterval, willingnessThreshold: Int, broadUnconfirmedOptOut: Bool) {
-        self.channels = channels; self.purposes = purposes; self.ruleScope = ruleScope
+        self.channels = channels; self.purposes = purposes; self.ruleScope = ruleScope; ruleBits = Self.bits(ruleScope)
         self.caseSeverityThreshold = caseSeverityThreshold; self.caseCoolOff = caseCoolOff; self.quietHours = quietHours
         self.defaultTimeZone = defaultTimeZone; self.frequencyCaps = frequencyCaps; self.interactionScores = interactionScores
         self.willingnessWindow = willingnessWindow; self.willingnessThreshold = willingnessThreshold
@@ -108,7 +121,26 @@ public struct Policy: Sendable, Equatable {
         broadUnconfirmedOptOut: true)
 
     public func applies(_ rule: PolicyRule, to purpose: Purpose) -> Bool {
-        ruleScope[rule]?.contains(purpose) ?? false
+        rules(for: purpose) & rule.bit != 0
+    }
+
+    struct PurposeRules: Sendable, Equatable {
+        let purpose: Purpose
+        let bits: UInt8
+    }
+
+    /// The bits (`PolicyRule.bit`) of the rules that apply to `purpose`.
+    func rules(for purpose: Purpose) -> UInt8 {
+        for entry in ruleBits where entry.purpose == purpose { return entry.bits }
+        return 0
+    }
+
+    private static func bits(_ scope: [PolicyRule: Set<Purpose>]) -> [PurposeRules] {
+        var bits: [Purpose: UInt8] = [:]
+        for (rule, purposes) in scope {
+            for purpose in purposes { bits[purpose, default: 0] |= rule.bit }
+        }
+        return bits.map { PurposeRules(purpose: $0.key, bits: $0.value) }.sorted { $0.purpose < $1.purpose }
     }
 
     /// The longest window any rule looks back over: contacts and interactions older than this

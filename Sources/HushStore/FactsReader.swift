@@ -48,19 +48,17 @@ public final class FactsReader {
         // of the profile's addresses; a second only for an address the request names itself.
         var facts = Facts()
         if let customerID {
-            var present = false
-            var decoded: Facts?
+            var present = false, decoded = false
             try record.query([.text(customerID)]) { row in
                 present = true
-                decoded = row.withBlob(0) { FactsRecord.decode($0, customerID: customerID, zone: zone) }
+                decoded = row.withBlob(0) { FactsRecord.decode($0, customerID: customerID, zone: zone, into: &facts) }
             }
-            if present, decoded == nil {
+            if present, !decoded {
                 // A record this version cannot read: answer from the source tables instead.
                 return try gatherInTransaction(customerID: customerID, address: address, channel: channel, at: at, lookback: lookback,
                                                holds: holds, tombstoneHash: tombstoneHash)
             }
             // No record means no facts at all: the writer deletes records that would be empty.
-            facts = decoded ?? Facts()
         }
         facts.holds = holds
         let known = facts.profile != nil || !facts.suppressions.isEmpty || !facts.cases.isEmpty

@@ -51,15 +51,20 @@ enum FactsRecord {
         return w.bytes
     }
 
-    /// Decodes a record; nil when it is malformed or of another version (the caller then reads
-    /// the source tables).
     /// Decodes a record: its facts with `customerErased` and `erasedAddresses` (the profile's)
-    /// filled in from the erasure flags.
+    /// filled in from the erasure flags. Nil when it is malformed or of another version (the
+    /// caller then reads the source tables).
     static func decode(_ bytes: UnsafeRawBufferPointer, customerID: String, zone: (String) -> TimeZone?) -> Facts? {
-        var r = Reader(bytes: bytes)
-        guard r.byte() == version else { return nil }
-        let erasure = Erasure(rawValue: r.byte())
         var facts = Facts()
+        return decode(bytes, customerID: customerID, zone: zone, into: &facts) ? facts : nil
+    }
+
+    /// Decodes a record into `facts` (which should be empty), without copying it; false when
+    /// the record is malformed or of another version, leaving `facts` partly filled.
+    static func decode(_ bytes: UnsafeRawBufferPointer, customerID: String, zone: (String) -> TimeZone?, into facts: inout Facts) -> Bool {
+        var r = Reader(bytes: bytes)
+        guard r.byte() == version else { return false }
+        let erasure = Erasure(rawValue: r.byte())
         facts.customerErased = erasure.contains(.customer)
         if r.byte() == 1 {
             let region = r.optional(), timeZone = r.optional(), email = r.optional(), phone = r.optional()
@@ -70,7 +75,7 @@ enum FactsRecord {
         for _ in 0..<r.count() {
             let id = r.string(), severity = Severity.allCases[safe: r.byte()], status = CaseStatus.allCases[safe: r.byte()]
             let openedAt = r.time(), closedAt = r.optionalTime(), resolution = r.byte(), updatedAt = r.time()
-            guard let severity, let status else { return nil }
+            guard let severity, let status else { return false }
             facts.cases.append(ServiceCase(id: id, customerID: customerID, severity: severity, status: status, openedAt: openedAt,
                                            closedAt: closedAt, resolution: resolution == 0 ? nil : Resolution.allCases[safe: resolution - 1],
                                            updatedAt: updatedAt))
@@ -82,21 +87,25 @@ enum FactsRecord {
             case 1: .address(.email(value))
             default: .address(.phone(value))
             }
-            guard let kind = SuppressionKind.allCases[safe: r.byte()] else { return nil }
+            guard let kind = SuppressionKind.allCases[safe: r.byte()] else { return false }
             let channels = r.optionalList().map { Set($0.map(Channel.init(rawValue:))) }
             let purposes = r.optionalList().map { Set($0.map(Purpose.init(rawValue:))) }
             let source = r.optional(), confirmed = r.byte() == 1, expiresAt = r.optionalTime()
             facts.suppressions.append(Suppression(id: id, subject: subject, kind: kind, channels: channels, purposes: purposes,
                                                   source: source, confirmed: confirmed, expiresAt: expiresAt))
         }
-        for _ in 0..<r.count() {
+        let contacts = r.count()
+        facts.contacts.reserveCapacity(contacts)
+        for _ in 0..<contacts {
             facts.contacts.append(Contact(channel: Channel(rawValue: r.string()), purpose: Purpose(rawValue: r.string()), at: r.time()))
         }
-        for _ in 0..<r.count() {
+        let interactions = r.count()
+        facts.interactions.reserveCapacity(interactions)
+        for _ in 0..<interactions {
             let type = r.string(), score = Int(r.signed())
             facts.interactions.append(Interaction(type: type, score: score, at: r.time()))
         }
-        return r.failed ? nil : facts
+        return !r.failed
     }
 
     struct Writer {
