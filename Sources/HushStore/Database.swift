@@ -118,6 +118,21 @@ final class Statement {
         }
     }
 
+    /// Runs a query for at most one row (a lookup by a unique key) and hands it to `body`;
+    /// false when there is none. Stops at that row: stepping on to learn that no second row
+    /// follows would cost a B-tree step per lookup.
+    @discardableResult
+    func queryFirst(_ values: [SQLValue], _ body: (Row) throws(StoreError) -> Void) throws(StoreError) -> Bool {
+        database.checkThread()
+        defer { sqlite3_reset(statement) }
+        try bind(values)
+        let rc = sqlite3_step(statement)
+        if rc == SQLITE_DONE { return false }
+        guard rc == SQLITE_ROW else { throw database.error(rc, sql: sql) }
+        try body(Row(statement: statement))
+        return true
+    }
+
     /// Runs a statement that returns no rows; the number of rows it changed.
     @discardableResult
     func run(_ values: [SQLValue]) throws(StoreError) -> Int {
@@ -131,7 +146,14 @@ final class Statement {
             let rc: Int32 = switch value {
             case .null: sqlite3_bind_null(statement, index)
             case .integer(let v): sqlite3_bind_int64(statement, index, v)
-            case .text(let v): sqlite3_bind_text(statement, index, v, -1, SQLITE_TRANSIENT)
+            case .text(var v):
+                // From the string's UTF-8 storage with its length: passing a String where C wants a
+                // pointer would build a NUL-terminated copy first.
+                // An empty string may have no storage; a NULL pointer would bind NULL, not ''.
+                v.withUTF8 { bytes in
+                    let start = UnsafeRawPointer(bytes.baseAddress ?? StaticString("").utf8Start).assumingMemoryBound(to: CChar.self)
+                    return sqlite3_bind_text(statement, index, start, Int32(bytes.count), SQLITE_TRANSIENT)
+                }
             case .blob(let v): v.withUnsafeBytes { sqlite3_bind_blob(statement, index, $0.baseAddress, Int32($0.count), SQLITE_TRANSIENT) }
             }
             guard rc == SQLITE_OK else { throw database.error(rc, sql: sql) }

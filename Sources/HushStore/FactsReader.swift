@@ -48,9 +48,8 @@ public final class FactsReader {
         // of the profile's addresses; a second only for an address the request names itself.
         var facts = Facts()
         if let customerID {
-            var present = false, decoded = false
-            try record.query([.text(customerID)]) { row in
-                present = true
+            var decoded = false
+            let present = try record.queryFirst([.text(customerID)]) { row in
                 decoded = row.withBlob(0) { FactsRecord.decode($0, customerID: customerID, zone: zone, into: &facts) }
             }
             if present, !decoded {
@@ -138,9 +137,7 @@ public final class FactsReader {
     /// bare SQLite rate a benchmark compares decisions with. True when the record exists.
     public func pointLookup(customerID: String) throws(StoreError) -> Bool {
         try enterSnapshot()
-        var found = false
-        try record.query([.text(customerID)]) { _ in found = true }
-        return found
+        return try record.queryFirst([.text(customerID)]) { _ in }
     }
 
     /// Ends the read snapshot, if one is open, so that the next lookup sees every commit since

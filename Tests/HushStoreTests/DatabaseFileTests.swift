@@ -46,3 +46,18 @@ private func temporaryDirectory() throws -> URL {
 @Test func linkedSQLite_ReportsItsVersion() {
     #expect(SQLiteLibrary.version.split(separator: ".").count == 3)
 }
+
+@Test func textParameters_BindAsTheirExactBytes_AndTheEmptyStringIsNotNull() throws {
+    let db = try Database(path: try makeStorePath(), mode: .readWrite)
+    try db.exec("CREATE TABLE t (v TEXT)")
+    let insert = try db.prepare("INSERT INTO t (v) VALUES (?1)")
+    let values = ["", "c-1", "a customer id longer than fifteen bytes", "zoë@example.com", "日本"]
+    for value in values { try insert.run([.text(value)]) }
+    var read: [String?] = []
+    try db.prepare("SELECT v, typeof(v), length(CAST(v AS BLOB)) FROM t ORDER BY rowid").query([]) { row in
+        #expect(row.text(1) == "text")
+        read.append(row.text(0))
+        #expect(row.integer(2) == Int64(row.text(0)?.utf8.count ?? -1))
+    }
+    #expect(read == values)
+}
