@@ -1,0 +1,90 @@
+import Foundation
+import HushCore
+
+/// Reads the members of one JSON object by name, each check naming its field (with `prefix`
+/// for nested objects: `requests[3].channel`). `finish()` refuses any member that no one read:
+/// a typo must not be silently ignored.
+struct FieldReader {
+    private let members: [(key: String, value: JSONValue)]
+    let prefix: String
+    private var read: Set<String> = []
+
+    init(_ value: JSONValue, prefix: String = "", what: String = "the body") throws(ValidationError) {
+        guard case .object(let members) = value else {
+            throw ValidationError(field: prefix.isEmpty ? "" : String(prefix.dropLast()), message: "\(what) must be a JSON object, not \(value.typeName)")
+        }
+        self.members = members
+        self.prefix = prefix
+    }
+
+    func path(_ name: String) -> String { prefix + name }
+
+    func fail(_ name: String, _ message: String) -> ValidationError { ValidationError(field: path(name), message: message) }
+
+    /// The member's value; nil when absent. A JSON null counts as absent too.
+    mutating func raw(_ name: String) -> JSONValue? {
+        read.insert(name)
+        guard let value = members.first(where: { $0.key == name })?.value else { return nil }
+        if case .null = value { return nil }
+        return value
+    }
+
+    func has(_ name: String) -> Bool { members.contains { $0.key == name } }
+
+    mutating func string(_ name: String) throws(ValidationError) -> String? {
+        guard let value = raw(name) else { return nil }
+        guard case .string(let text) = value else { throw fail(name, "must be a string, not \(value.typeName)") }
+        return text
+    }
+
+    mutating func requiredString(_ name: String) throws(ValidationError) -> String {
+        guard let text = try string(name) else { throw fail(name, "is required") }
+        return text
+    }
+
+    mutating func bool(_ name: String) throws(ValidationError) -> Bool? {
+        guard let value = raw(name) else { return nil }
+        guard case .bool(let flag) = value else { throw fail(name, "must be true or false, not \(value.typeName)") }
+        return flag
+    }
+
+    mutating func integer(_ name: String, in range: ClosedRange<Int64>) throws(ValidationError) -> Int64? {
+        guard let value = raw(name) else { return nil }
+        guard case .integer(let number) = value else { throw fail(name, "must be a whole number, not \(value.typeName)") }
+        guard range.contains(number) else { throw fail(name, "must be between \(range.lowerBound) and \(range.upperBound)") }
+        return number
+    }
+
+    /// A list of strings; present but empty is refused when `nonEmpty` (an empty scope would
+    /// cover nothing, which is never what was meant).
+    mutating func strings(_ name: String, nonEmpty: Bool = true, maxCount: Int = 1000) throws(ValidationError) -> [String]? {
+        guard let value = raw(name) else { return nil }
+        guard case .array(let elements) = value else { throw fail(name, "must be a list of strings, not \(value.typeName)") }
+        if nonEmpty, elements.isEmpty { throw fail(name, "must not be empty (omit it to mean all)") }
+        if elements.count > maxCount { throw fail(name, "must hold at most \(maxCount) values") }
+        var out: [String] = []
+        out.reserveCapacity(elements.count)
+        for (i, element) in elements.enumerated() {
+            guard case .string(let text) = element else {
+                throw ValidationError(field: "\(path(name))[\(i)]", message: "must be a string, not \(element.typeName)")
+            }
+            out.append(text)
+        }
+        return out
+    }
+
+    mutating func time(_ name: String) throws(ValidationError) -> Date? {
+        guard let text = try string(name) else { return nil }
+        guard let date = RFC3339.parse(text) else {
+            throw fail(name, "must be an RFC 3339 time such as 2026-11-24T10:00:00Z, not \"\(Validate.excerpt(text))\"")
+        }
+        return date
+    }
+
+    /// Refuses members no one asked for.
+    func finish() throws(ValidationError) {
+        for member in members where !read.contains(member.key) {
+            throw fail(member.key, "is not a known field")
+        }
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+import Testing
+import HushCore
+@testable import HushAPI
+
+private func parse(_ text: String, maxDepth: Int = 32) throws(JSONSyntaxError) -> JSONValue {
+    try JSONParser.parse(Array(text.utf8), maxDepth: maxDepth)
+}
+
+@Test(arguments: [
+    (#"{"a": 1, "b": [true, false, null], "c": "x"}"#, JSONValue.object([("a", .integer(1)), ("b", .array([.bool(true), .bool(false), .null])), ("c", .string("x"))])),
+    (" \t\r\n[]\n", .array([])),
+    ("{}", .object([])),
+    ("-0", .integer(0)),
+    ("9223372036854775807", .integer(.max)),
+    ("9223372036854775808", .number(9223372036854775808)),
+    ("1.5e3", .number(1500)),
+    ("-2.25", .number(-2.25)),
+    (#""\u00e9\ud83d\ude00\n\"\\\/""#, .string("é😀\n\"\\/")),
+    (#""zoë""#, .string("zoë")),
+])
+func jsonParser_AcceptsValidDocuments(text: String, expected: JSONValue) throws {
+    #expect(try parse(text) == expected)
+}
+
+@Test(arguments: [
+    ("", "the body is empty"), ("   ", "no value"), ("{", "expected a key"), (#"{"a":1,}"#, "expected a key"),
+    ("[1,]", "unexpected character"), ("01", "must not start with 0"), ("1.", "a digit must follow '.'"), ("1e", "exponent"),
+    ("+1", "unexpected character"), ("NaN", "unexpected character"), ("1e400", "out of range"), ("tru", "unexpected character"),
+    (#""a"#, "not closed"), ("\"a\u{01}\"", "control character"), (#""\x""#, "unknown escape"), (#""\ud800""#, "high surrogate"),
+    (#""\udc00""#, "low surrogate"), (#""\u12g4""#, "four hex digits"), (#"{"a":1,"a":2}"#, #"the key "a" appears twice"#),
+    ("[1] [2]", "unexpected text after"), ("{'a':1}", "expected a key"), ("[1 2]", "expected ',' or ']'"), (#"{"a" 1}"#, "expected ':'"),
+])
+func jsonParser_RefusesInvalidDocuments_SayingWhy(text: String, reason: String) {
+    #expect { try parse(text) } throws: { ($0 as? JSONSyntaxError)?.message.contains(reason) == true }
+}
+
+@Test func jsonParser_RefusesBytesThatAreNotUTF8_AndNestingPastTheLimit() {
+    #expect { try JSONParser.parse([0x22, 0xC3, 0x28, 0x22]) } throws: { ($0 as? JSONSyntaxError)?.message.contains("UTF-8") == true }
+    #expect { try JSONParser.parse([0x22, 0x5C, 0x6E, 0xFF, 0x22]) } throws: { ($0 as? JSONSyntaxError)?.message.contains("UTF-8") == true }
+    let deep = String(repeating: "[", count: 33) + String(repeating: "]", count: 33)
+    #expect { try parse(deep) } throws: { ($0 as? JSONSyntaxError)?.message.contains("deeper than 32") == true }
+    #expect(throws: Never.self) { try parse(String(repeating: "[", count: 32) + String(repeating: "]", count: 32)) }
+    // Duplicate keys in a large object (the set path) are found too.
+    let many = (0..<40).map { #""k\#($0)":\#($0)"# }.joined(separator: ",")
+    #expect { try parse("{\(many),\"k39\":0}") } throws: { ($0 as? JSONSyntaxError)?.message.contains(#""k39" appears twice"#) == true }
+}
+
+@Test func jsonWriter_EscapesStrings_AndRoundTripsThroughTheParser() throws {
+    var w = JSONWriter()
+    w.objectStart()
+    w.key("text"); w.string("quote \" backslash \\ newline \n tab \t bell \u{07} é 😀")
+    w.key("numbers"); w.arrayStart(); w.integer(0); w.integer(-42); w.integer(Int64.min); w.integer(Int64.max); w.number(2.5); w.number(3); w.arrayEnd()
+    w.key("flags"); w.arrayStart(); w.bool(true); w.bool(false); w.null(); w.arrayEnd()
+    w.key("empty"); w.objectStart(); w.objectEnd()
+    w.key("time"); w.time(Date(timeIntervalSince1970: 1_795_000_000.9))
+    w.objectEnd()
+    let text = String(decoding: w.bytes, as: UTF8.self)
+    #expect(text.contains(#"bell \u0007 é 😀","#))
+    #expect(text.contains(#"[0,-42,-9223372036854775808,9223372036854775807,2.5,3]"#))
+    #expect(text.contains(#""time":"2026-11-18T11:06:40Z""#), "fractions truncated")
+    let parsed = try JSONParser.parse(w.bytes)
+    guard case .object(let members) = parsed else { Issue.record("not an object"); return }
+    #expect(members.first?.value == .string("quote \" backslash \\ newline \n tab \t bell \u{07} é 😀"))
+    // Pretty output parses to the same value.
+    #expect(try JSONParser.parse(JSONPretty.format(w.bytes)) == parsed)
+    #expect(String(decoding: JSONPretty.format(Array(#"{"a":[1,{}],"b":"x,y:{"}"#.utf8)), as: UTF8.self)
+            == "{\n  \"a\": [\n    1,\n    {}\n  ],\n  \"b\": \"x,y:{\"\n}\n")
+}
+
+@Test(arguments: [
+    ("2026-11-24T10:00:00Z", 1_795_514_400.0),
+    ("2026-11-24t10:00:00z", 1_795_514_400.0),
+    ("2026-11-24T10:00:00.750Z", 1_795_514_400.75),
+    ("2026-11-24T11:30:00+01:30", 1_795_514_400.0),
+    ("2026-11-24T02:00:00-08:00", 1_795_514_400.0),
+    ("2024-02-29T00:00:00Z", 1_709_164_800.0),
+    ("1970-01-01T00:00:00Z", 0.0),
+])
+func rfc3339_ParsesOffsetsAndFractions(text: String, seconds: Double) {
+    #expect(RFC3339.parse(text)?.timeIntervalSince1970 == seconds)
+}
+
+@Test(arguments: ["2026-11-24", "2026-11-24T10:00:00", "2026-13-01T00:00:00Z", "2025-02-29T00:00:00Z", "2026-11-24T24:00:00Z",
+                  "2026-11-24T10:00:00+2400", "2026-11-24T10:00:00+24:00", "2026-11-24T10:00:00.Z", "2026-11-24 10:00:00Z",
+                  "2026-11-24T10:00:00Zjunk", "２０２６-11-24T10:00:00Z", "2026-04-31T00:00:00Z"])
+func rfc3339_RefusesWhatIsNotATime(text: String) {
+    #expect(RFC3339.parse(text) == nil)
+}
+
+@Test func fieldReader_NamesTheField_AndRefusesUnknownOnes() throws {
+    var reader = try FieldReader(try JSONParser.parse(Array(#"{"channel": 3, "chanel": "email"}"#.utf8)), prefix: "requests[2].")
+    #expect { try reader.string("channel") } throws: { ($0 as? ValidationError) == ValidationError(field: "requests[2].channel", message: "must be a string, not a number") }
+    #expect { try reader.finish() } throws: { ($0 as? ValidationError)?.field == "requests[2].chanel" }
+    var lists = try FieldReader(try JSONParser.parse(Array(#"{"channels": [], "purposes": ["a", 1]}"#.utf8)))
+    #expect { try lists.strings("channels") } throws: { ($0 as? ValidationError)?.message.contains("must not be empty") == true }
+    #expect { try lists.strings("purposes") } throws: { ($0 as? ValidationError)?.field == "purposes[1]" }
+    #expect { try FieldReader(.array([])) } throws: { ($0 as? ValidationError)?.message == "the body must be a JSON object, not an array" }
+}
+
+@Test func validate_Identifiers_Regions_AndZones() throws {
+    #expect(try Validate.identifier("c-1042", field: "customer_id") == "c-1042")
+    #expect(throws: ValidationError.self) { try Validate.identifier("", field: "id") }
+    #expect(throws: ValidationError.self) { try Validate.identifier(String(repeating: "x", count: 129), field: "id") }
+    #expect(throws: ValidationError.self) { try Validate.identifier("a\u{0}b", field: "id") }
+    #expect(throws: ValidationError.self) { try Validate.identifier(" a", field: "id") }
+    #expect(try Validate.region("us-ca", field: "region") == "US-CA")
+    #expect(throws: ValidationError.self) { try Validate.region("USA", field: "region") }
+    #expect(try Validate.timeZone("America/Los_Angeles", field: "timezone").identifier == "America/Los_Angeles")
+    #expect { try Validate.timeZone("Mars/Olympus", field: "timezone") } throws: { ($0 as? ValidationError)?.message.contains("Mars/Olympus") == true }
+}
