@@ -32,8 +32,34 @@ public struct Config: Equatable, Sendable {
         public var maxConnections = 10_000
     }
 
+    /// Access scopes of API keys (API.md, "Authentication"); `admin` implies the others.
+    public enum Scope: String, Sendable, CaseIterable, Comparable {
+        case decide, read, write, admin
+        public static func < (a: Scope, b: Scope) -> Bool { allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)! }
+    }
+
+    /// One API key: its name (for logs and metrics), the SHA-256 of the key, never the key, and
+    /// its scopes.
+    public struct APIKey: Equatable, Sendable {
+        public var name: String
+        public var sha256: [UInt8]
+        public var scopes: Set<Scope>
+        public init(name: String, sha256: [UInt8], scopes: Set<Scope>) { self.name = name; self.sha256 = sha256; self.scopes = scopes }
+    }
+
+    public struct Auth: Equatable, Sendable {
+        public var keys: [APIKey] = []
+        /// Puts `/metrics` under the `read` scope.
+        public var protectMetrics = false
+    }
+
     public var server = Server()
     public var limits = Limits()
+    public var auth = Auth()
+    /// The secret under which erasure tombstones are hashed (HMAC-SHA256), at least 32 bytes.
+    /// Required outside loopback; on loopback without one, a development key is kept beside
+    /// the database.
+    public var erasureKey: String?
     /// The contact policy (`policy` in the file); DESIGN.md's defaults when absent.
     public var policy = Policy.standard
 
@@ -75,6 +101,28 @@ public struct Config: Equatable, Sendable {
             config.limits.maxConnections = limits.max_connections ?? config.limits.maxConnections
         }
         if let policy = raw.policy { config.policy = try policy.policy() }
+        if let auth = raw.auth {
+            config.auth.protectMetrics = auth.protect_metrics ?? false
+            for (i, key) in (auth.keys ?? []).enumerated() {
+                let field = "auth.keys[\(i)]"
+                guard !key.name.isEmpty, key.name.utf8.count <= 64 else { throw ConfigError(message: "\(field).name must be 1 to 64 characters") }
+                guard let hash = Self.hexBytes(key.sha256), hash.count == 32, key.sha256 == key.sha256.lowercased() else {
+                    throw ConfigError(message: "\(field).sha256 must be 64 lower-case hex digits (hush hash-key prints them)")
+                }
+                var scopes: Set<Scope> = []
+                for (j, name) in key.scopes.enumerated() {
+                    guard let scope = Scope(rawValue: name) else {
+                        throw ConfigError(message: "\(field).scopes[\(j)] must be one of: decide, read, write, admin")
+                    }
+                    scopes.insert(scope)
+                }
+                guard !scopes.isEmpty else { throw ConfigError(message: "\(field).scopes must name at least one scope") }
+                if config.auth.keys.contains(where: { $0.name == key.name }) { throw ConfigError(message: "\(field).name \"\(key.name)\" is used twice") }
+                if config.auth.keys.contains(where: { $0.sha256 == hash }) { throw ConfigError(message: "\(field).sha256 is the hash of another key") }
+                config.auth.keys.append(APIKey(name: key.name, sha256: hash, scopes: scopes))
+            }
+        }
+        config.erasureKey = raw.erasure_key
         try config.validate()
         return config
     }
@@ -104,6 +152,28 @@ public struct Config: Equatable, Sendable {
             try check((1...86_400_000).contains(value), key, "between 1 and 86400000")
         }
         try check((1...1_000_000).contains(limits.maxConnections), "limits.max_connections", "between 1 and 1000000")
+        if let erasureKey { try check(erasureKey.utf8.count >= 32, "erasure_key", "at least 32 bytes") }
+    }
+
+    /// `"0a1b…"` → bytes; nil unless an even number of hex digits.
+    static func hexBytes(_ text: String) -> [UInt8]? {
+        let digits = Array(text.utf8)
+        guard digits.count % 2 == 0 else { return nil }
+        func value(_ d: UInt8) -> UInt8? {
+            switch d {
+            case 0x30...0x39: d - 0x30
+            case 0x61...0x66: d - 0x61 + 10
+            case 0x41...0x46: d - 0x41 + 10
+            default: nil
+            }
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(digits.count / 2)
+        for i in stride(from: 0, to: digits.count, by: 2) {
+            guard let high = value(digits[i]), let low = value(digits[i + 1]) else { return nil }
+            out.append(high << 4 | low)
+        }
+        return out
     }
 
     /// The HTTP engine's slice of the configuration.
@@ -203,15 +273,38 @@ private struct RawConfig: Decodable {
             }
         }
     }
+    struct Auth: Decodable {
+        struct Key: Decodable {
+            var name: String, sha256: String, scopes: [String]
+            init(from decoder: Decoder) throws {
+                try rejectUnknownKeys(decoder, ["name", "sha256", "scopes"])
+                let c = try decoder.container(keyedBy: StringKey.self)
+                name = try c.decode(String.self, forKey: "name")
+                sha256 = try c.decode(String.self, forKey: "sha256")
+                scopes = try c.decode([String].self, forKey: "scopes")
+            }
+        }
+        var keys: [Key]?, protect_metrics: Bool?
+        init(from decoder: Decoder) throws {
+            try rejectUnknownKeys(decoder, ["keys", "protect_metrics"])
+            let c = try decoder.container(keyedBy: StringKey.self)
+            keys = try c.decodeIfPresent([Key].self, forKey: "keys")
+            protect_metrics = try c.decodeIfPresent(Bool.self, forKey: "protect_metrics")
+        }
+    }
     var server: Server?
     var limits: Limits?
     var policy: RawPolicy?
+    var auth: Auth?
+    var erasure_key: String?
     init(from decoder: Decoder) throws {
-        try rejectUnknownKeys(decoder, ["server", "limits", "policy"])
+        try rejectUnknownKeys(decoder, ["server", "limits", "policy", "auth", "erasure_key"])
         let c = try decoder.container(keyedBy: StringKey.self)
         server = try c.decodeIfPresent(Server.self, forKey: "server")
         limits = try c.decodeIfPresent(Limits.self, forKey: "limits")
         policy = try c.decodeIfPresent(RawPolicy.self, forKey: "policy")
+        auth = try c.decodeIfPresent(Auth.self, forKey: "auth")
+        erasure_key = try c.decodeIfPresent(String.self, forKey: "erasure_key")
     }
 }
 

@@ -1,18 +1,41 @@
 import Foundation
+import HushCore
 import HushHTTP
 import HushStore
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The whole service, wired: what `main.swift` would otherwise do, so that tests can start
 /// hush in-process exactly as the binary does.
 public final class Service: Sendable {
     public let settings: Settings
     public let server: Server
+    let store: Store
+    let api: API
+    private let draining = DrainFlag()
 
-    /// Opens the database and starts serving. Throws with a one-line reason when it cannot.
-    public init(settings: Settings) throws {
+    /// Opens the store and starts serving. Throws with a one-line reason when it cannot.
+    public init(settings: Settings, log: @escaping @Sendable (String) -> Void = Service.standardError) throws {
         self.settings = settings
         let config = settings.config
+        let loopback = Self.isLoopback(config.server.host)
+        if config.auth.keys.isEmpty, !loopback {
+            throw ConfigError(message: "auth.keys is empty: without API keys hush serves only on a loopback address, not \(config.server.host)")
+        }
         try DatabaseFile.prepare(path: config.server.database)
+        let key: [UInt8]
+        if let configured = config.erasureKey {
+            key = Array(configured.utf8)
+        } else if loopback {
+            key = try Self.developmentKey(beside: config.server.database)
+        } else {
+            throw ConfigError(message: "erasure_key (or HUSH_ERASURE_KEY) is required when serving on \(config.server.host)")
+        }
+        let writerHasher: SharedTombstoneHasher
+        do { writerHasher = try SharedTombstoneHasher(key: key) } catch { throw ConfigError(message: "erasure_key \(error.message)") }
+        store = try Store(path: config.server.database, lookback: config.policy.longestWindow, tombstoneHash: writerHasher.hash)
         var options = ServerOptions()
         options.host = config.server.host
         options.port = config.server.port
@@ -20,16 +43,47 @@ public final class Service: Sendable {
         options.limits = config.httpLimits
         options.drainTimeout = .milliseconds(config.server.drainTimeoutMilliseconds)
         options.tls = config.server.tls.map { TLSOptions(certificatePath: $0.certificate, privateKeyPath: $0.privateKey) }
-        server = try Server(options: options, router: Self.makeRouter())
+        options.log = log
+        let api = API(store: store, config: config, erasureKey: key, writerHasher: writerHasher, loops: options.threads)
+        self.api = api
+        options.turnEnded = { api.turnEnded($0) }
+        var router = Router()
+        let draining = self.draining
+        Self.addOperations(to: &router, api: api, isDraining: { draining.value.load(ordering: .relaxed) })
+        api.addDecisionRoutes(to: &router)
+        do {
+            server = try Server(options: options, router: router)
+        } catch {
+            store.close()
+            throw error
+        }
+        if config.erasureKey == nil {
+            log("no erasure key configured (erasure_key or HUSH_ERASURE_KEY); using the development key in \(config.server.database).erasure-key")
+        }
     }
 
-    /// The routes of hush.
-    public static func makeRouter() -> Router {
-        var router = Router()
+    public static let standardError: @Sendable (String) -> Void = { message in
+        let line = Array("hush: \(message)\n".utf8)
+        _ = line.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+    }
+
+    /// `/healthz` and `/readyz`: no key, query parameters ignored.
+    static func addOperations(to router: inout Router, api: API, isDraining: @escaping @Sendable () -> Bool) {
         router.add(.get, "/healthz") { _ in
             .json(.ok, #"{"status":"ok"}"#, headers: [("Cache-Control", "no-store")])
         }
-        return router
+        router.add(.get, "/readyz") { request in
+            if isDraining() {
+                return .json(.serviceUnavailable, #"{"status":"unavailable","failing":"draining"}"#, headers: [("Cache-Control", "no-store")])
+            }
+            do {
+                let context = try api.context(request.loop)
+                _ = try context.reader.pointLookup(customerID: "")
+                return .json(.ok, #"{"status":"ok"}"#, headers: [("Cache-Control", "no-store")])
+            } catch {
+                return .json(.serviceUnavailable, #"{"status":"unavailable","failing":"database"}"#, headers: [("Cache-Control", "no-store")])
+            }
+        }
     }
 
     /// The line printed when the service is ready: `listening on http://127.0.0.1:8080`.
@@ -39,8 +93,48 @@ public final class Service: Sendable {
         return "listening on \(scheme)://\(host):\(server.port)"
     }
 
-    /// Drains and stops; returns when every connection is closed.
+    /// Drains and stops; returns when every connection is closed and the writer finished.
     public func shutdown() {
+        draining.value.store(true, ordering: .relaxed)
         server.shutdown()
+        store.close()
     }
+
+    /// 127.0.0.0/8, ::1 and `localhost`.
+    static func isLoopback(_ host: String) -> Bool {
+        if host == "localhost" { return true }
+        var v4 = in_addr()
+        if inet_pton(AF_INET, host, &v4) == 1 { return UInt32(bigEndian: v4.s_addr) >> 24 == 127 }
+        var v6 = in6_addr()
+        if inet_pton(AF_INET6, host, &v6) == 1 {
+            return withUnsafeBytes(of: &v6) { bytes in bytes.prefix(15).allSatisfy { $0 == 0 } && bytes[15] == 1 }
+        }
+        return false
+    }
+
+    /// A 32-byte key kept beside the database for development on loopback, created once
+    /// (mode 0600), so that tombstones keep matching across restarts.
+    static func developmentKey(beside database: String) throws -> [UInt8] {
+        let path = database + ".erasure-key"
+        if let text = try? String(contentsOfFile: path, encoding: .utf8) {
+            let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard let bytes = Config.hexBytes(trimmed), bytes.count >= 32 else {
+                throw ConfigError(message: "\(path) must hold at least 64 hex digits (the development erasure key)")
+            }
+            return bytes
+        }
+        let bytes = (0..<32).map { _ in UInt8.random(in: 0...255) }
+        let hex = bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined() + "\n"
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        guard fd >= 0 else { throw ConfigError(message: "cannot create \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        let written = hex.utf8CString.withUnsafeBufferPointer { write(fd, $0.baseAddress, $0.count - 1) }
+        guard written == hex.utf8.count, fsync(fd) == 0 else { throw ConfigError(message: "cannot write \(path)") }
+        return bytes
+    }
+}
+
+/// Set once shutdown begins, so that `/readyz` sends load balancers elsewhere.
+final class DrainFlag: Sendable {
+    let value = Atomic<Bool>(false)
 }

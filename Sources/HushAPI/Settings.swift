@@ -105,6 +105,10 @@ public struct Settings: Equatable, Sendable {
         if let port = env("HUSH_PORT") { config.server.port = try CommandLineOptions.integer(port, "HUSH_PORT") }
         if let database = env("HUSH_DATABASE") { config.server.database = database }
         if let threads = env("HUSH_THREADS") { config.server.threads = try CommandLineOptions.integer(threads, "HUSH_THREADS") }
+        if let key = env("HUSH_ERASURE_KEY") {
+            guard key.utf8.count >= 32 else { throw ConfigError(message: "HUSH_ERASURE_KEY must be at least 32 bytes") }
+            config.erasureKey = key
+        }
         var certificate = env("HUSH_TLS_CERT"), key = env("HUSH_TLS_KEY")
 
         if let host = options.host { config.server.host = host }

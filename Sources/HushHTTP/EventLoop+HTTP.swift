@@ -135,7 +135,7 @@ extension EventLoop {
     }
 
     private func dispatch(_ connection: Connection, _ parsed: Connection.ParsedRequest, body: [UInt8]) {
-        let request = Request(head: parsed.head, path: parsed.path, pathParameters: parsed.parameters, query: parsed.query, body: body)
+        let request = Request(head: parsed.head, path: parsed.path, pathParameters: parsed.parameters, query: parsed.query, body: body, loop: index)
         let keepAlive = parsed.head.keepAlive && !draining
         let isHead = parsed.head.method == .head
         switch parsed.route.action {

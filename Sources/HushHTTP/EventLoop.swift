@@ -106,6 +106,7 @@ final class EventLoop: @unchecked Sendable {
             }
             if now >= nextDeadline { sweepDeadlines() }
             if acceptPausedUntil != 0, now >= acceptPausedUntil { resumeAccepting() }
+            shared.turnEnded?(index)
         }
         for case let connection? in connections { close(connection) }
         if listenerRegistered { _ = epoll_ctl(epollFD, EPOLL_CTL_DEL, shared.listenerFD, nil) }

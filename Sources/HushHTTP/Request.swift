@@ -8,13 +8,17 @@ public struct Request: Sendable {
     public let pathParameters: [String: String]
     public let query: QueryParameters
     public let body: [UInt8]
+    /// The event loop that read the request (0 to threads − 1), for state kept per loop.
+    public let loop: Int
 
-    public init(head: RequestHead, path: String, pathParameters: [String: String] = [:], query: QueryParameters = .init(), body: [UInt8] = []) {
+    public init(head: RequestHead, path: String, pathParameters: [String: String] = [:], query: QueryParameters = .init(), body: [UInt8] = [],
+                loop: Int = 0) {
         self.head = head
         self.path = path
         self.pathParameters = pathParameters
         self.query = query
         self.body = body
+        self.loop = loop
     }
 
     public var method: HTTPMethod { head.method }

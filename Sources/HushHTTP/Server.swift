@@ -16,6 +16,10 @@ public struct ServerOptions: Sendable {
     public var drainTimeout: Duration = .seconds(10)
     /// Serve HTTPS with this certificate and key; nil serves plain HTTP.
     public var tls: TLSOptions?
+    /// Called on each event loop's thread, with its index, after every turn of the loop (the
+    /// requests of one `epoll_wait`): for per-loop state that should not outlive a turn, such
+    /// as a database read snapshot.
+    public var turnEnded: (@Sendable (Int) -> Void)?
     /// The listen(2) backlog.
     public var backlog: Int32 = 1024
     /// Where the server reports problems that no client sees (accept failures, descriptor exhaustion).
@@ -37,6 +41,7 @@ final class ServerShared: Sendable {
     let listenerFD: Int32
     let limits: HTTPLimits
     let router: Router
+    let turnEnded: (@Sendable (Int) -> Void)?
     let tls: TLSContext?
     let openConnections = Atomic<Int>(0)
     // The timeouts in nanoseconds, converted once: Duration arithmetic per request is not free.
@@ -44,7 +49,9 @@ final class ServerShared: Sendable {
     private let logSink: @Sendable (String) -> Void
     private let lastThrottledLog = Atomic<UInt64>(0)
 
-    init(listenerFD: Int32, limits: HTTPLimits, router: Router, tls: TLSContext?, log: @escaping @Sendable (String) -> Void) {
+    init(listenerFD: Int32, limits: HTTPLimits, router: Router, tls: TLSContext?, log: @escaping @Sendable (String) -> Void,
+         turnEnded: (@Sendable (Int) -> Void)? = nil) {
+        self.turnEnded = turnEnded
         self.listenerFD = listenerFD
         self.limits = limits
         headerTimeoutNanos = limits.headerTimeout.nanoseconds
@@ -88,7 +95,7 @@ public final class Server: Sendable {
         signal(SIGPIPE, SIG_IGN)
         let tls = try options.tls.map { try TLSContext($0) }
         let (fd, port) = try Socket.listen(host: options.host, port: options.port, backlog: options.backlog)
-        let shared = ServerShared(listenerFD: fd, limits: options.limits, router: router, tls: tls, log: options.log)
+        let shared = ServerShared(listenerFD: fd, limits: options.limits, router: router, tls: tls, log: options.log, turnEnded: options.turnEnded)
         var loops: [EventLoop] = []
         do {
             for i in 0..<max(1, options.threads) { loops.append(try EventLoop(index: i, shared: shared)) }

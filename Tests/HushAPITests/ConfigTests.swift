@@ -95,11 +95,6 @@ func badConfig_IsRefusedNamingTheKey(json: String, message: String) {
     #expect(throws: ConfigError.self) { try CommandLineOptions.parse(["--threads", "x"]) }
 }
 
-@Test func healthz_IsTheOnlyRouteSoFar_AndAnswersOK() {
-    let router = Service.makeRouter()
-    #expect(router.routes.map { "\($0.method) \($0.pattern)" } == ["GET /healthz"])
-}
-
 @Test func shippedPolicy_IsTheStandardPolicy() throws {
     let shipped = try Config.parse(try Data(contentsOf: shippedConfig))
     #expect(shipped.policy == Policy.standard)

@@ -1,0 +1,277 @@
+import Foundation
+import HushCore
+import HushHTTP
+import HushStore
+
+/// One decision request as the API takes it, validated.
+struct DecisionInput {
+    var request: DecisionRequest
+    var reserve = false
+    var campaignID: String?
+}
+
+extension API {
+    static let maxBatch = 10_000
+    static let maxCategories = 100
+
+    // MARK: Reading requests
+
+    /// A decision request from a JSON object; errors name the field under `prefix`.
+    func decisionInput(_ value: JSONValue, prefix: String = "", allowReserve: Bool = true) throws(ValidationError) -> DecisionInput {
+        var r = try FieldReader(value, prefix: prefix, what: prefix.isEmpty ? "the body" : "each request")
+        let input = try decisionInput(
+            customerID: try r.string("customer_id"), channel: try r.string("channel"), purpose: try r.string("purpose"),
+            categories: try r.strings("categories", nonEmpty: false, maxCount: Self.maxCategories), address: try r.string("address"),
+            region: try r.string("region"), timezone: try r.string("timezone"), at: try r.time("at"),
+            reserve: allowReserve ? try r.bool("reserve") : nil, campaignID: try r.string("campaign_id"), path: r.path)
+        if !allowReserve, r.has("reserve") {
+            throw ValidationError(field: r.path("reserve"), message: "is not taken in a batch: reserve with POST /v1/decisions, one at a time")
+        }
+        try r.finish()
+        return input
+    }
+
+    /// A decision request from `GET /v1/decisions` query parameters (`category` may repeat).
+    func decisionInput(query: QueryParameters) throws(APIError) -> DecisionInput {
+        try checkQuery(query, allowed: ["customer_id", "channel", "purpose", "category", "address", "region", "timezone", "at", "campaign_id"])
+        do throws(ValidationError) {
+            var at: Date?
+            if let text = query.first("at") {
+                guard let date = RFC3339.parse(text) else {
+                    throw ValidationError(field: "at", message: "must be an RFC 3339 time such as 2026-11-24T10:00:00Z, not \"\(Validate.excerpt(text))\"")
+                }
+                at = date
+            }
+            let categories = query.all("category")
+            if categories.count > Self.maxCategories { throw ValidationError(field: "category", message: "may repeat at most \(Self.maxCategories) times") }
+            return try decisionInput(customerID: query.first("customer_id"), channel: query.first("channel"), purpose: query.first("purpose"),
+                                     categories: categories, address: query.first("address"), region: query.first("region"),
+                                     timezone: query.first("timezone"), at: at, reserve: nil, campaignID: query.first("campaign_id"),
+                                     path: { $0 })
+        } catch {
+            throw .invalid(error)
+        }
+    }
+
+    func checkQuery(_ query: QueryParameters, allowed: Set<String>) throws(APIError) {
+        for item in query.items where item.name != "pretty" && !allowed.contains(item.name) {
+            throw .invalid(ValidationError(field: item.name, message: "is not a known query parameter"))
+        }
+        for name in ["customer_id", "channel", "purpose", "address", "region", "timezone", "at", "campaign_id", "limit", "cursor", "active", "dry_run"]
+        where query.all(name).count > 1 {
+            throw .invalid(ValidationError(field: name, message: "is given more than once"))
+        }
+    }
+
+    private func decisionInput(customerID: String?, channel: String?, purpose: String?, categories: [String]?, address: String?,
+                               region: String?, timezone: String?, at: Date?, reserve: Bool?, campaignID: String?,
+                               path: (String) -> String) throws(ValidationError) -> DecisionInput {
+        guard let channelName = channel else { throw ValidationError(field: path("channel"), message: "is required") }
+        let channel = try Validate.channel(channelName, field: path("channel"), policy: policy)
+        let customer = try customerID.map { id throws(ValidationError) in try Validate.identifier(id, field: path("customer_id")) }
+        let parsedAddress = try address.map { text throws(ValidationError) in try Address.parse(text, field: path("address")) }
+        guard customer != nil || parsedAddress != nil else {
+            throw ValidationError(field: path("customer_id"), message: "or address is required")
+        }
+        var request = DecisionRequest(customerID: customer, address: parsedAddress, channel: channel)
+        if let purpose { request.purpose = try Validate.purpose(purpose, field: path("purpose"), policy: policy) }
+        for (i, category) in (categories ?? []).enumerated() {
+            request.categories.insert(try Validate.identifier(category, field: path("categories") + "[\(i)]"))
+        }
+        if let region { request.region = try Validate.region(region, field: path("region")) }
+        if let timezone { request.timeZone = try Validate.timeZone(timezone, field: path("timezone")) }
+        request.at = at
+        var input = DecisionInput(request: request, reserve: reserve ?? false)
+        if let campaignID { input.campaignID = try Validate.identifier(campaignID, field: path("campaign_id")) }
+        if input.reserve, customer == nil {
+            throw ValidationError(field: path("reserve"), message: "needs customer_id: a contact is recorded against a customer")
+        }
+        return input
+    }
+
+    // MARK: Deciding
+
+    /// Decides on the calling loop's own connection. A store failure answers `unavailable`:
+    /// fail closed, never a silent allow.
+    func decideNow(_ input: DecisionInput, context: LoopContext, now: Date) -> (Decision, failed: Bool) {
+        let request = input.request
+        do {
+            let facts = try context.reader.facts(customerID: request.customerID, address: request.address, channel: request.channel,
+                                                 at: request.at ?? now, lookback: policy.longestWindow, holds: store.holds,
+                                                 tombstoneHash: context.hasher.hash)
+            return (decide(request, facts: facts, policy: policy, now: now), false)
+        } catch {
+            logLine("decision read failed: \(error.message)")
+            return (.unavailable(at: request.at ?? now), true)
+        }
+    }
+
+    func writeDecision(_ w: inout JSONWriter, _ decision: Decision, _ request: DecisionRequest, id: String, reserved: Bool?) {
+        w.objectStart()
+        w.key("decision"); w.string(decision.allowed ? "allow" : "suppress")
+        w.key("decision_id"); w.string(id)
+        w.key("customer_id"); w.string(request.customerID)
+        if let address = request.address { w.key("address"); w.string(address.value) }
+        w.key("channel"); w.string(request.channel.rawValue)
+        w.key("purpose"); w.string(request.purpose.rawValue)
+        w.key("evaluated_at"); w.time(decision.evaluatedAt)
+        w.key("retry_after"); w.time(decision.retryAfter)
+        if let reserved { w.key("reserved"); w.bool(reserved) }
+        w.key("reasons")
+        w.arrayStart()
+        for reason in decision.reasons {
+            w.objectStart()
+            w.key("code"); w.string(reason.code.rawValue)
+            w.key("message"); w.string(reason.message)
+            w.key("ref"); w.string(reason.ref)
+            w.key("until"); w.time(reason.until)
+            w.objectEnd()
+        }
+        w.arrayEnd()
+        w.objectEnd()
+    }
+
+    // MARK: Routes
+
+    func addDecisionRoutes(to router: inout Router) {
+        router.addDeferred(.post, "/v1/decisions") { [self] request, responder in
+            if case .refused(let response) = auth.check(request, needs: .decide) { return responder.send(withNoStore(response)) }
+            let input: DecisionInput
+            do {
+                try checkQuery(request.query, allowed: [])
+                input = try decisionInput(try body(request))
+            } catch let error as APIError {
+                return responder.send(self.error(request, error))
+            } catch let error as ValidationError {
+                return responder.send(self.error(request, .invalid(error)))
+            } catch {
+                return responder.send(self.error(request, .malformed("\(error)")))
+            }
+            if input.reserve { return reserve(input, request: request, responder: responder) }
+            responder.send(decisionResponse(input, request: request))
+        }
+
+        router.add(.get, "/v1/decisions") { [self] request in
+            guarded(request, .decide) { () throws(APIError) in
+                decisionResponse(try decisionInput(query: request.query), request: request)
+            }
+        }
+
+        router.add(.post, "/v1/decisions/batch", maxBodyBytes: 16 << 20) { [self] request in
+            guarded(request, .decide) { () throws(APIError) in
+                try checkQuery(request.query, allowed: [])
+                var r: FieldReader
+                let items: [JSONValue]
+                do {
+                    r = try FieldReader(try body(request))
+                    guard let value = r.raw("requests") else { throw ValidationError(field: "requests", message: "is required") }
+                    guard case .array(let list) = value else { throw ValidationError(field: "requests", message: "must be a list of decision requests") }
+                    guard list.count <= Self.maxBatch else {
+                        throw ValidationError(field: "requests", message: "holds \(list.count) requests; at most \(Self.maxBatch) are taken")
+                    }
+                    try r.finish()
+                    items = list
+                } catch let error as ValidationError { throw .invalid(error) } catch let error as APIError { throw error } catch { throw .malformed("\(error)") }
+                let context: LoopContext
+                do throws(StoreError) { context = try self.context(request.loop) } catch { throw .store(error) }
+                let now = Date()
+                var failed = false
+                let response = json(request) { w in
+                    w.objectStart()
+                    w.key("results")
+                    w.arrayStart()
+                    for (i, item) in items.enumerated() {
+                        do throws(ValidationError) {
+                            let input = try decisionInput(item, prefix: "requests[\(i)].", allowReserve: false)
+                            let (decision, itemFailed) = decideNow(input, context: context, now: now)
+                            failed = failed || itemFailed
+                            writeDecision(&w, decision, input.request, id: decisionID(context, loop: request.loop), reserved: nil)
+                        } catch {
+                            w.objectStart()
+                            w.key("error")
+                            w.objectStart()
+                            w.key("code"); w.string("invalid_field")
+                            w.key("message"); w.string("\(error.field) \(error.message)")
+                            w.key("field"); w.string(error.field)
+                            w.objectEnd()
+                            w.objectEnd()
+                        }
+                    }
+                    w.arrayEnd()
+                    w.objectEnd()
+                }
+                if failed {
+                    var unavailable = response
+                    unavailable.status = .serviceUnavailable
+                    return unavailable
+                }
+                return response
+            }
+        }
+
+        router.add(.get, "/v1/customers/{id}/decisions") { [self] request in
+            guarded(request, .decide) { () throws(APIError) in
+                try checkQuery(request.query, allowed: ["purpose", "at", "category"])
+                var base: DecisionInput
+                do {
+                    let id = try Validate.identifier(request.pathParameters["id"] ?? "", field: "id")
+                    var query = QueryParameters(request.query.items.filter { $0.name != "pretty" })
+                    query = QueryParameters(query.items + [("customer_id", id), ("channel", policy.channels[0].rawValue)])
+                    base = try decisionInput(query: query)
+                } catch let error as APIError { throw error } catch let error as ValidationError { throw .invalid(error) } catch { throw .malformed("\(error)") }
+                let context: LoopContext
+                do throws(StoreError) { context = try self.context(request.loop) } catch { throw .store(error) }
+                let now = Date()
+                var failed = false
+                var response = json(request) { w in
+                    w.objectStart()
+                    w.key("customer_id"); w.string(base.request.customerID)
+                    w.key("purpose"); w.string(base.request.purpose.rawValue)
+                    w.key("decisions")
+                    w.arrayStart()
+                    for channel in policy.channels {
+                        base.request.channel = channel
+                        let (decision, itemFailed) = decideNow(base, context: context, now: now)
+                        failed = failed || itemFailed
+                        writeDecision(&w, decision, base.request, id: decisionID(context, loop: request.loop), reserved: nil)
+                    }
+                    w.arrayEnd()
+                    w.objectEnd()
+                }
+                if failed { response.status = .serviceUnavailable }
+                return response
+            }
+        }
+    }
+
+    /// One decision on the loop that read it: 200, or 503 with `unavailable` when the store failed.
+    func decisionResponse(_ input: DecisionInput, request: Request) -> Response {
+        let context: LoopContext
+        do { context = try self.context(request.loop) } catch {
+            return self.error(request, .store(error))
+        }
+        let (decision, failed) = decideNow(input, context: context, now: Date())
+        let id = decisionID(context, loop: request.loop)
+        return json(request, failed ? .serviceUnavailable : .ok) { writeDecision(&$0, decision, input.request, id: id, reserved: nil) }
+    }
+
+    /// `reserve: true`: decided and, when allowed, recorded by the writer in one transaction.
+    func reserve(_ input: DecisionInput, request: Request, responder: Responder) {
+        let policy = self.policy, hasher = writerHasher
+        let id = "d-\(String(UInt64.random(in: 0...UInt64.max), radix: 36))"
+        let now = Date()
+        store.write({ (w: WriteContext) throws(StoreError) -> (Decision, Bool) in
+            let result = try w.reserve(input.request, policy: policy, now: now, campaignID: input.campaignID, tombstoneHash: hasher.hash)
+            return (result.decision, result.reserved)
+        }) { [self] result in
+            switch result {
+            case .success(let (decision, reserved)):
+                responder.send(json(request) { writeDecision(&$0, decision, input.request, id: id, reserved: reserved) })
+            case .failure(let error):
+                logLine("reserve failed: \(error.message)")
+                let decision = Decision.unavailable(at: input.request.at ?? now)
+                responder.send(json(request, .serviceUnavailable) { writeDecision(&$0, decision, input.request, id: id, reserved: false) })
+            }
+        }
+    }
+}

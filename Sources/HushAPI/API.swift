@@ -1,0 +1,158 @@
+import Foundation
+import HushCore
+import HushHTTP
+import HushStore
+
+/// The v1 routes of API.md over one store and one policy. Each event loop gets its own
+/// read connection and tombstone hasher, made on that loop's thread the first time it needs
+/// them; writes go to the store's writer and answer once committed.
+final class API: Sendable {
+    let store: Store
+    let policy: Policy
+    let auth: Authenticator
+    let erasureKey: [UInt8]
+    /// The writer thread's hasher (reserve decides inside the writer's transaction).
+    let writerHasher: SharedTombstoneHasher
+    let protectMetrics: Bool
+    private let loops: [LoopSlot]
+    /// A random prefix for decision ids, so that ids from different runs never meet.
+    private let idPrefix: String
+
+    init(store: Store, config: Config, erasureKey: [UInt8], writerHasher: SharedTombstoneHasher, loops: Int) {
+        self.writerHasher = writerHasher
+        self.store = store
+        policy = config.policy
+        auth = Authenticator(keys: config.auth.keys)
+        protectMetrics = config.auth.protectMetrics
+        self.erasureKey = erasureKey
+        self.loops = (0..<max(1, loops)).map { _ in LoopSlot() }
+        idPrefix = String(UInt32.random(in: 0...UInt32.max), radix: 36)
+    }
+
+    /// State owned by one event loop: touched only on that loop's thread.
+    final class LoopContext {
+        let reader: FactsReader
+        let hasher: TombstoneHasher
+        var decisions: UInt64 = 0
+
+        init(reader: FactsReader, hasher: TombstoneHasher) {
+            self.reader = reader
+            self.hasher = hasher
+        }
+    }
+
+    private final class LoopSlot: @unchecked Sendable {
+        var context: LoopContext?
+    }
+
+    /// The calling loop's context. Only ever called on loop `index`'s own thread.
+    func context(_ index: Int) throws(StoreError) -> LoopContext {
+        let slot = loops[index % loops.count]
+        if let context = slot.context { return context }
+        let hasher: TombstoneHasher
+        do { hasher = try TombstoneHasher(key: erasureKey) } catch {
+            throw StoreError(kind: .internalError, message: "the erasure key cannot be used: \(error.message)")
+        }
+        let context = LoopContext(reader: try store.makeReader(), hasher: hasher)
+        slot.context = context
+        return context
+    }
+
+    /// Ends loop `index`'s read snapshot (the server calls this after every turn).
+    func turnEnded(_ index: Int) {
+        loops[index % loops.count].context?.reader.endSnapshot()
+    }
+
+    /// An opaque id unique to this process run: the run's prefix, the loop, a counter.
+    func decisionID(_ context: LoopContext, loop: Int) -> String {
+        context.decisions &+= 1
+        return "d-\(idPrefix)-\(loop)-\(String(context.decisions, radix: 36))"
+    }
+}
+
+/// Why a request is refused, mapped to API.md's error model.
+enum APIError: Error {
+    case invalid(ValidationError)
+    case malformed(String)
+    case notFound(String)
+    case conflict(String, current: (inout JSONWriter) -> Void)
+    case unsupportedMediaType(String)
+    case store(StoreError)
+
+    init(_ error: ValidationError) { self = .invalid(error) }
+}
+
+extension API {
+    static let noStore: [(name: String, value: String)] = [("Cache-Control", "no-store")]
+
+    /// A JSON answer with `Cache-Control: no-store`, indented when the request asked `?pretty`.
+    func json(_ request: Request, _ status: HTTPStatus = .ok, _ write: (inout JSONWriter) -> Void) -> Response {
+        var writer = JSONWriter()
+        write(&writer)
+        let body = request.query.items.contains(where: { $0.name == "pretty" }) ? JSONPretty.format(writer.bytes) : writer.bytes
+        return Response(status: status, contentType: "application/json", headers: Self.noStore, body: body)
+    }
+
+    func error(_ request: Request, _ error: APIError) -> Response {
+        let status: HTTPStatus, code: String, message: String
+        var field: String?
+        var current: ((inout JSONWriter) -> Void)?
+        switch error {
+        case .invalid(let e): (status, code, message, field) = (.badRequest, "invalid_field", e.field.isEmpty ? e.message : "\(e.field) \(e.message)", e.field.isEmpty ? nil : e.field)
+        case .malformed(let m): (status, code, message) = (.badRequest, "malformed_request", m)
+        case .notFound(let m): (status, code, message) = (.notFound, "not_found", m)
+        case .conflict(let m, let c): (status, code, message, current) = (.conflict, "conflict", m, c)
+        case .unsupportedMediaType(let m): (status, code, message) = (.unsupportedMediaType, "unsupported_media_type", m)
+        case .store(let e):
+            switch e.kind {
+            case .conflict: (status, code, message) = (.conflict, "conflict", "the write conflicts with what is stored")
+            case .unavailable: (status, code, message) = (.serviceUnavailable, "unavailable", "the store cannot answer: \(e.message)")
+            case .internalError:
+                let id = String(UInt64.random(in: 0...UInt64.max), radix: 36)
+                logLine("internal error \(id): \(e.message)")
+                (status, code, message) = (.internalServerError, "internal", "internal error; request id \(id)")
+            }
+        }
+        return json(request, status) { w in
+            w.objectStart()
+            w.key("error")
+            w.objectStart()
+            w.key("code"); w.string(code)
+            w.key("message"); w.string(message)
+            if let field { w.key("field"); w.string(field) }
+            w.objectEnd()
+            if let current { w.key("current"); current(&w) }
+            w.objectEnd()
+        }
+    }
+
+    /// Parses the body as JSON (any `Content-Type` that is JSON; a missing one is taken as JSON).
+    func body(_ request: Request) throws(APIError) -> JSONValue {
+        if let type = request.headers.first("content-type") {
+            let media = type.split(separator: ";", maxSplits: 1)[0].trimmingCharacters(in: .whitespaces).lowercased()
+            guard media == "application/json" || media.hasSuffix("+json") else {
+                throw .unsupportedMediaType("the body must be application/json, not \(Validate.excerpt(media)) (with curl: -H 'Content-Type: application/json')")
+            }
+        }
+        do { return try JSONParser.parse(request.body) } catch {
+            throw .malformed("the body is not valid JSON: \(error.description)")
+        }
+    }
+
+    /// Runs `body` after checking the key's scope; any `APIError` becomes its answer.
+    func guarded(_ request: Request, _ scope: Config.Scope, _ body: () throws(APIError) -> Response) -> Response {
+        if case .refused(let response) = auth.check(request, needs: scope) { return withNoStore(response) }
+        do { return try body() } catch { return self.error(request, error) }
+    }
+
+    func withNoStore(_ response: Response) -> Response {
+        var response = response
+        response.headers += Self.noStore
+        return response
+    }
+
+    func logLine(_ message: String) {
+        let line = Array("hush: \(message)\n".utf8)
+        _ = line.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+    }
+}
