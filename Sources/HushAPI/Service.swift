@@ -51,6 +51,7 @@ public final class Service: Sendable {
         let draining = self.draining
         Self.addOperations(to: &router, api: api, isDraining: { draining.value.load(ordering: .relaxed) })
         api.addDecisionRoutes(to: &router)
+        api.addFactRoutes(to: &router)
         do {
             server = try Server(options: options, router: router)
         } catch {
