@@ -20,6 +20,9 @@ public final class WriteContext {
     var failed = false
     /// A job changed the holds: the cache is reloaded after the commit.
     var holdsChanged = false
+    /// An erasure ran in this batch: once committed, the WAL (which still holds the old page
+    /// images) is checkpointed and truncated, so no copy of the erased rows stays on disk.
+    var erased = false
     private let s: Statements
 
     struct Statements {
@@ -364,6 +367,7 @@ public final class WriteContext {
     /// by the profile's addresses, contacts, interactions) and writes tombstones for the id and
     /// each address, in this one transaction. Idempotent: a second call removes nothing.
     public func erase(customerID: String, tombstoneHash: (Subject) -> [UInt8]) throws(StoreError) -> Erasure {
+        erased = true
         var addresses: [Address] = []
         try s.profileAddresses.query([.text(customerID)]) { row in
             if let email = row.text(0) { addresses.append(.email(email)) }

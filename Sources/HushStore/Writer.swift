@@ -163,6 +163,11 @@ final class Writer: @unchecked Sendable {
         }
         context.pendingTombstones.removeAll()
         if commitError != nil || context.holdsChanged { context.reloadHolds() }
+        if context.erased {
+            context.erased = false
+            // Readers hold snapshots for one loop turn at most; the busy timeout waits them out.
+            try? context.database.exec("PRAGMA wal_checkpoint(TRUNCATE)")
+        }
         for completion in completions { completion(commitError) }
     }
 }

@@ -1,0 +1,207 @@
+import Foundation
+import Testing
+import HushTestSupport
+
+/// The seed scenarios of DESIGN.md ("How we know it works"), each driven through the HTTP API
+/// of the built binary on a free port with a throw-away database.
+@Suite struct ScenarioTests {
+    let hush: HushProcess
+    let api: APIClient
+
+    init() throws {
+        hush = try HushProcess(["--threads", "2"], environment: ["HUSH_ERASURE_KEY": String(repeating: "k", count: 32)])
+        api = try APIClient(port: hush.port)
+    }
+
+    func customer(_ id: String, region: String = "US-CA", timezone: String = "America/Los_Angeles", email: String? = nil, phone: String? = nil) throws {
+        var fields = [#""region": "\#(region)""#, #""timezone": "\#(timezone)""#]
+        if let email { fields.append(#""email": "\#(email)""#) }
+        if let phone { fields.append(#""phone": "\#(phone)""#) }
+        let answer = try api.put("/v1/customers/\(id)", "{\(fields.joined(separator: ","))}")
+        #expect(answer.status == 201, "\(answer.response.bodyText)")
+    }
+
+    /// A decision at noon on the US west coast (outside every quiet window) unless `at` says otherwise.
+    func decide(_ query: String, at: String = "2026-11-24T20:00:00Z") throws -> APIClient.Answer {
+        try api.get("/v1/decisions?\(query)&at=\(at)")
+    }
+
+    @Test func aComplaintStopsMarketingButNotServiceMail_AndAPositiveResolutionResumesIt() throws {
+        try customer("c-1042", email: "jo.doe@example.com")
+        let opened = try api.put("/v1/cases/8812", #"{"customer_id": "c-1042", "severity": "high", "status": "open", "opened_at": "2026-11-20T09:12:00Z", "updated_at": "2026-11-20T09:12:00Z"}"#)
+        #expect(opened.status == 201)
+        let marketing = try decide("customer_id=c-1042&channel=email")
+        #expect(marketing.decision == "suppress" && marketing.codes == ["open_case"])
+        let reason = (marketing["reasons"] as? [[String: Any]])?.first
+        #expect(reason?["ref"] as? String == "case:8812")
+        #expect(reason?["message"] as? String == "service case 8812 (high) open since 2026-11-20T09:12:00Z")
+        #expect(marketing["retry_after"] is NSNull)
+        #expect(try decide("customer_id=c-1042&channel=email&purpose=service").decision == "allow")
+
+        let closed = try api.put("/v1/cases/8812", #"{"customer_id": "c-1042", "severity": "high", "status": "closed", "opened_at": "2026-11-20T09:12:00Z", "closed_at": "2026-11-24T10:00:00Z", "resolution": "positive", "updated_at": "2026-11-24T10:00:00Z"}"#)
+        #expect(closed.status == 200)
+        #expect(try decide("customer_id=c-1042&channel=email").decision == "allow")
+        // An older update arriving late cannot reopen it.
+        let stale = try api.put("/v1/cases/8812", #"{"customer_id": "c-1042", "severity": "high", "status": "open", "opened_at": "2026-11-20T09:12:00Z", "updated_at": "2026-11-21T00:00:00Z"}"#)
+        #expect(stale.status == 409 && stale.errorCode == "conflict")
+        #expect((stale["current"] as? [String: Any])?["status"] as? String == "closed")
+        #expect(try decide("customer_id=c-1042&channel=email").decision == "allow")
+    }
+
+    @Test func aNeutralClosureCoolsOffFor72Hours() throws {
+        try customer("c-7")
+        try api.put("/v1/cases/k-7", #"{"customer_id": "c-7", "severity": "critical", "status": "closed", "opened_at": "2026-11-20T00:00:00Z", "closed_at": "2026-11-24T10:00:00Z", "resolution": "neutral", "updated_at": "2026-11-24T10:00:00Z"}"#)
+        let during = try decide("customer_id=c-7&channel=email")
+        #expect(during.codes == ["case_cooloff"])
+        #expect(during["retry_after"] as? String == "2026-11-27T10:00:00Z")
+        #expect(try decide("customer_id=c-7&channel=email", at: "2026-11-27T10:00:00Z").decision == "allow", "expiry at the exact second")
+    }
+
+    @Test func anUnconfirmedDoNotEmail_StopsEveryMarketingChannel_UntilConfirmed() throws {
+        try customer("c-2", email: "sam@example.com", phone: "+14155550123")
+        let added = try api.post("/v1/suppressions", #"{"customer_id": "c-2", "kind": "opt_out", "channels": ["email"], "confirmed": false, "source": "preference_centre"}"#)
+        #expect(added.status == 201)
+        for channel in ["email", "push", "ads", "direct_mail"] {
+            #expect(try decide("customer_id=c-2&channel=\(channel)").codes == ["opted_out"], "\(channel)")
+        }
+        #expect(try decide("customer_id=c-2&channel=email&purpose=service").decision == "allow")
+        // The same one again is the same suppression.
+        let again = try api.post("/v1/suppressions", #"{"customer_id": "c-2", "kind": "opt_out", "channels": ["email"], "confirmed": false, "source": "preference_centre"}"#)
+        #expect(again.status == 200 && again["id"] as? String == added["id"] as? String)
+        let id = try #require(added["id"] as? String)
+        let confirmed = try api.call("PATCH", "/v1/suppressions/\(id)", #"{"confirmed": true}"#)
+        #expect(confirmed.status == 200 && confirmed["confirmed"] as? Bool == true)
+        #expect(try decide("customer_id=c-2&channel=email").codes == ["opted_out"])
+        #expect(try decide("customer_id=c-2&channel=push").decision == "allow", "confirmed: only what it names")
+        #expect(try api.call("PATCH", "/v1/suppressions/\(id)", #"{"kind": "do_not_contact"}"#).errorField == "kind")
+        #expect(try api.call("DELETE", "/v1/suppressions/\(id)").status == 200)
+        #expect(try api.call("DELETE", "/v1/suppressions/\(id)").status == 404)
+        #expect(try decide("customer_id=c-2&channel=email").decision == "allow")
+    }
+
+    @Test func anAddressSuppression_ReachesDecisionsByCustomerID() throws {
+        try customer("c-3", email: "Pat@Example.com")
+        try api.post("/v1/suppressions", #"{"address": "PAT@example.com ", "kind": "do_not_contact", "channels": ["email"], "source": "complaint"}"#)
+        let byID = try decide("customer_id=c-3&channel=email")
+        #expect(byID.codes == ["do_not_contact"])
+        #expect((byID["reasons"] as? [[String: Any]])?.first?["message"] as? String == "do_not_contact for pat@example.com (source: complaint)")
+        #expect(try decide("address=pat@example.com&channel=email").codes == ["do_not_contact"])
+    }
+
+    @Test func anErasureLeavesNoTrace_ButKeepsTheCustomerSuppressed() throws {
+        try customer("c-4", email: "gone@example.com", phone: "+14155550199")
+        try api.put("/v1/cases/k-4", #"{"customer_id": "c-4", "severity": "low", "status": "open", "opened_at": "2026-11-20T00:00:00Z"}"#)
+        try api.post("/v1/interactions", #"{"customer_id": "c-4", "type": "purchase", "at": "2026-11-23T00:00:00Z"}"#)
+        try api.post("/v1/contacts", #"{"customer_id": "c-4", "channel": "email", "at": "2026-11-23T00:00:00Z"}"#)
+        let erased = try api.call("DELETE", "/v1/customers/c-4")
+        #expect(erased.status == 200)
+        let removed = erased["removed"] as? [String: Int]
+        #expect(removed == ["profile": 1, "cases": 1, "suppressions": 0, "contacts": 1, "interactions": 1])
+        let again = try api.call("DELETE", "/v1/customers/c-4")
+        #expect(again["removed"] as? [String: Int] == ["profile": 0, "cases": 0, "suppressions": 0, "contacts": 0, "interactions": 0])
+        #expect(try api.get("/v1/cases/k-4").status == 404)
+        for purpose in ["marketing", "service", "transactional"] {
+            #expect(try decide("customer_id=c-4&channel=email&purpose=\(purpose)").codes == ["erased"])
+        }
+        #expect(try decide("address=gone@example.com&channel=email").codes == ["erased"])
+        #expect(try decide("address=%2B14155550199&channel=sms").codes == ["erased"])
+        // Nothing on disk holds the address or the phone number: not the database, not the WAL.
+        for file in ["hush.db", "hush.db-wal"] {
+            let bytes = (try? Data(contentsOf: hush.directory.appendingPathComponent(file))) ?? Data()
+            #expect(bytes.range(of: Data("gone@example.com".utf8)) == nil, "\(file)")
+            #expect(bytes.range(of: Data("+14155550199".utf8)) == nil, "\(file)")
+        }
+        // A later sync brings the id and address back: still erased.
+        try customer("c-4", email: "gone@example.com")
+        #expect(try decide("customer_id=c-4&channel=email").codes == ["erased"])
+        #expect(try decide("customer_id=c-4&channel=email&purpose=transactional").codes == ["erased"])
+    }
+
+    @Test func aWildfireHold_StopsGrillingAdsInTheRegion_AndNowhereElse() throws {
+        try customer("c-ca", region: "US-CA")
+        try customer("c-ny", region: "US-NY", timezone: "America/New_York")
+        let created = try api.post("/v1/holds", #"{"id": "wildfire-ca", "title": "California wildfire", "reason": "no grilling promotions", "regions": ["US-CA"], "categories": ["grilling", "outdoor"], "starts_at": "2026-11-20T00:00:00Z", "ends_at": "2026-12-01T00:00:00Z"}"#)
+        #expect(created.status == 201)
+        let inCA = try decide("customer_id=c-ca&channel=ads&category=grilling")
+        #expect(inCA.codes == ["environmental_hold"])
+        #expect((inCA["reasons"] as? [[String: Any]])?.first?["until"] as? String == "2026-12-01T00:00:00Z")
+        #expect(try decide("customer_id=c-ny&channel=ads&category=grilling").decision == "allow")
+        #expect(try decide("customer_id=c-ca&channel=ads&category=books").decision == "allow")
+        #expect(try decide("customer_id=c-ca&channel=ads").decision == "allow", "no categories: only holds without categories")
+        #expect(try decide("customer_id=c-ny&channel=ads&category=grilling&region=US").decision == "allow", "US does not fall inside US-CA")
+        #expect(try api.post("/v1/holds", #"{"id": "wildfire-ca", "title": "again"}"#).status == 409)
+        let ended = try api.call("PATCH", "/v1/holds/wildfire-ca", #"{"ends_at": "2026-11-24T00:00:00Z"}"#)
+        #expect(ended.status == 200)
+        #expect(try decide("customer_id=c-ca&channel=ads&category=grilling").decision == "allow")
+        #expect(try api.post("/v1/holds", #"{"id": "h2", "title": "x", "regions": []}"#).errorField == "regions")
+        #expect(try api.post("/v1/holds", #"{"id": "h3", "title": "x", "purposes": ["transactional"]}"#).errorField == "purposes")
+    }
+
+    @Test func anSMSAt3AMLocal_IsHeldUntil8() throws {
+        try customer("c-5", region: "GB-LND", timezone: "Europe/London")
+        let night = try decide("customer_id=c-5&channel=sms", at: "2026-11-24T03:00:00Z")
+        #expect(night.codes == ["quiet_hours"])
+        #expect(night["retry_after"] as? String == "2026-11-24T08:00:00Z")
+        #expect(try decide("customer_id=c-5&channel=sms", at: "2026-11-24T08:00:00Z").decision == "allow")
+        #expect(try decide("customer_id=c-5&channel=sms&timezone=America/New_York", at: "2026-11-24T03:00:00Z")["retry_after"] as? String
+                == "2026-11-24T13:00:00Z", "the request's time zone overrides the profile's")
+        #expect(try decide("customer_id=c-5&channel=email", at: "2026-11-24T03:00:00Z").decision == "allow")
+    }
+
+    @Test func aCustomerWhoComplainedTwiceThisWeek_IsNotSoldTo() throws {
+        try customer("c-6")
+        try api.post("/v1/interactions", #"{"customer_id": "c-6", "type": "complaint", "at": "2026-11-20T10:00:00Z"}"#)
+        #expect(try decide("customer_id=c-6&channel=email").decision == "allow", "-5 is not below -6")
+        let second = try api.post("/v1/interactions", #"{"customer_id": "c-6", "type": "complaint", "at": "2026-11-22T10:00:00Z"}"#)
+        #expect(second.status == 201 && second["score"] as? Int == -5)
+        let answer = try decide("customer_id=c-6&channel=email")
+        #expect(answer.codes == ["low_willingness"])
+        #expect(answer["retry_after"] as? String == "2026-11-27T10:00:00Z", "when the first complaint leaves the window")
+        #expect(try decide("customer_id=c-6&channel=email&purpose=service").decision == "allow")
+    }
+
+    @Test func aCustomerOnHoldWithAnOpenCase_GetsNoSalesCallOnIVR_WithEveryReason() throws {
+        try customer("c-8", region: "US-CA")
+        try api.post("/v1/holds", #"{"id": "storm", "title": "Storm", "regions": ["US"], "starts_at": "2026-11-01T00:00:00Z"}"#)
+        try api.put("/v1/cases/k-8", #"{"customer_id": "c-8", "severity": "high", "status": "pending", "opened_at": "2026-11-23T00:00:00Z"}"#)
+        let answer = try decide("customer_id=c-8&channel=ivr")
+        #expect(answer.codes == ["open_case", "environmental_hold"])
+        #expect(answer["retry_after"] is NSNull)
+    }
+
+    @Test func reserve_RecordsTheContact_AndTheCapHolds() throws {
+        try customer("c-9")
+        var reserved = 0
+        for _ in 0..<5 {
+            let answer = try api.post("/v1/decisions", #"{"customer_id": "c-9", "channel": "sms", "at": "2026-11-24T20:00:00Z", "reserve": true, "campaign_id": "bf"}"#)
+            #expect(answer.status == 200)
+            if answer["reserved"] as? Bool == true { reserved += 1 }
+        }
+        #expect(reserved == 2, "sms is capped at 2 per 7 days")
+        #expect(try decide("customer_id=c-9&channel=sms").codes == ["frequency_cap"])
+    }
+
+    @Test func theBatch_DecidesValidItems_AndNamesTheBadOnes() throws {
+        try customer("c-10")
+        try api.put("/v1/cases/k-10", #"{"customer_id": "c-10", "severity": "high", "status": "open", "opened_at": "2026-11-23T00:00:00Z"}"#)
+        let answer = try api.post("/v1/decisions/batch", #"{"requests": [{"customer_id": "c-10", "channel": "email", "at": "2026-11-24T20:00:00Z"}, {"customer_id": "c-10", "channel": "fax"}, {"channel": "email"}, {"customer_id": "c-11", "channel": "email", "colour": 1}, {"customer_id": "c-11", "channel": "email"}]}"#)
+        #expect(answer.status == 200)
+        let results = try #require(answer["results"] as? [[String: Any]])
+        #expect(results.count == 5)
+        #expect(results[0]["decision"] as? String == "suppress")
+        #expect((results[1]["error"] as? [String: Any])?["field"] as? String == "requests[1].channel")
+        #expect((results[2]["error"] as? [String: Any])?["field"] as? String == "requests[2].customer_id")
+        #expect((results[3]["error"] as? [String: Any])?["field"] as? String == "requests[3].colour")
+        #expect(results[4]["decision"] as? String == "allow")
+        let many = "{\"requests\": [" + Array(repeating: #"{"customer_id": "c", "channel": "email"}"#, count: 10_001).joined(separator: ",") + "]}"
+        #expect(try api.post("/v1/decisions/batch", many).errorField == "requests")
+    }
+
+    @Test func perCustomerDecisions_ListEveryConfiguredChannelInOrder() throws {
+        try customer("c-12", region: "GB-LND", timezone: "Europe/London")
+        let answer = try api.get("/v1/customers/c-12/decisions?at=2026-11-24T23:30:00Z")
+        let decisions = try #require(answer["decisions"] as? [[String: Any]])
+        #expect(decisions.map { $0["channel"] as? String } == ["email", "sms", "push", "voice", "ivr", "direct_mail", "in_app", "ads"])
+        #expect(decisions.map { $0["decision"] as? String } == ["allow", "suppress", "suppress", "suppress", "allow", "allow", "allow", "allow"])
+    }
+}
