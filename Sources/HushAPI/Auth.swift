@@ -3,7 +3,7 @@ import HushHTTP
 
 /// API keys (API.md, "Authentication"): `Authorization: Bearer <key>`, the key's SHA-256
 /// compared with every configured hash in constant time, then the route's scope.
-struct Authenticator: Sendable {
+public struct Authenticator: Sendable {
     let keys: [Config.APIKey]
 
     /// Without keys, everything is open: the service then refuses to start off loopback.

@@ -2,7 +2,7 @@ import Foundation
 
 /// What the command line asked for, before the config file and environment are merged in.
 public struct CommandLineOptions: Equatable, Sendable {
-    public enum Command: String, Sendable { case serve, help, version }
+    public enum Command: String, Sendable { case serve, help, version, hashKey = "hash-key" }
     public var command: Command = .serve
     public var configPath: String?
     public var host: String?
@@ -16,6 +16,7 @@ public struct CommandLineOptions: Equatable, Sendable {
 
     public static let usage = """
         usage: hush [serve] [options]
+               hush hash-key        reads an API key on standard input, prints the sha256 for auth.keys
                hush version | help
 
         options (each overrides HUSH_* in the environment, which overrides the config file):

@@ -19,6 +19,14 @@ case .help:
 case .version:
     print("hush 0.1.0 (SQLite \(SQLiteLibrary.version))")
     exit(0)
+case .hashKey:
+    // The key comes on standard input, not as an argument: arguments end up in shell history
+    // and in every process listing.
+    let input = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+    let key = input.hasSuffix("\r\n") ? String(input.dropLast(2)) : input.hasSuffix("\n") ? String(input.dropLast()) : input
+    guard key.utf8.count >= 16 else { fail("an API key should be at least 16 characters; pipe it in: openssl rand -hex 32 | hush hash-key") }
+    print(Authenticator.hexDigest(of: key))
+    exit(0)
 case .serve:
     break
 }
