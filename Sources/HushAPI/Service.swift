@@ -52,6 +52,7 @@ public final class Service: Sendable {
         Self.addOperations(to: &router, api: api, isDraining: { draining.value.load(ordering: .relaxed) })
         api.addDecisionRoutes(to: &router)
         api.addFactRoutes(to: &router)
+        api.addViewRoutes(to: &router)
         do {
             server = try Server(options: options, router: router)
         } catch {

@@ -7,6 +7,7 @@ import HushCore
 public final class FactsReader {
     let database: Database
     private let begin, commit, profile, cases, suppressionsByCustomer, suppressionsByAddress, contacts, interactions, record: Statement
+    private let pageAll, pageByCustomer, pageByAddress: Statement
     private let tombstones: TombstoneSet
     private var zones: [String: TimeZone] = [:]
     /// The writer's commit count; nil for the writer's own reader, which reads inside its
@@ -34,6 +35,11 @@ public final class FactsReader {
         contacts = try database.prepare("SELECT channel, purpose, at FROM contacts WHERE customer_id = ?1 AND at > ?2 AND at <= ?3")
         interactions = try database.prepare("SELECT type, score, at FROM interactions WHERE customer_id = ?1 AND at > ?2 AND at <= ?3")
         record = try database.prepare("SELECT facts FROM customer_facts WHERE customer_id = ?1")
+        pageAll = try database.prepare("SELECT \(suppressionColumns) FROM suppressions WHERE id > ?1 ORDER BY id LIMIT ?2")
+        pageByCustomer = try database.prepare("""
+            SELECT \(suppressionColumns) FROM suppressions WHERE customer_id = ?3 AND id > ?1 ORDER BY id LIMIT ?2
+            """)
+        pageByAddress = try database.prepare("SELECT \(suppressionColumns) FROM suppressions WHERE address = ?3 AND id > ?1 ORDER BY id LIMIT ?2")
     }
 
     /// The facts about `customerID` and/or `address` that a decision on `channel` at `at` needs:
@@ -138,6 +144,26 @@ public final class FactsReader {
     public func pointLookup(customerID: String) throws(StoreError) -> Bool {
         try enterSnapshot()
         return try record.queryFirst([.text(customerID)]) { _ in }
+    }
+
+    /// One page of suppressions in id order, after `after` (exclusive): all of them, or those of
+    /// one customer id or one (normalised) address.
+    public func suppressions(customerID: String?, address: String?, after: String, limit: Int) throws(StoreError) -> [Suppression] {
+        try enterSnapshot()
+        var page: [Suppression] = []
+        var values: [SQLValue] = [.text(after), .integer(Int64(limit))]
+        let statement: Statement
+        if let customerID {
+            statement = pageByCustomer
+            values.append(.text(customerID))
+        } else if let address {
+            statement = pageByAddress
+            values.append(.text(address))
+        } else {
+            statement = pageAll
+        }
+        try statement.query(values) { row throws(StoreError) in page.append(try suppression(row)) }
+        return page
     }
 
     /// Ends the read snapshot, if one is open, so that the next lookup sees every commit since

@@ -204,4 +204,41 @@ import HushTestSupport
         #expect(decisions.map { $0["channel"] as? String } == ["email", "sms", "push", "voice", "ivr", "direct_mail", "in_app", "ads"])
         #expect(decisions.map { $0["decision"] as? String } == ["allow", "suppress", "suppress", "suppress", "allow", "allow", "allow", "allow"])
     }
+
+    @Test func theSingleCustomerView_ShowsWhatHushKnows_AndWhatItWouldAnswer() throws {
+        try customer("c-13", email: "view@example.com")
+        try api.put("/v1/cases/k-13", #"{"customer_id": "c-13", "severity": "high", "status": "open", "opened_at": "2026-11-23T00:00:00Z"}"#)
+        try api.post("/v1/suppressions", #"{"address": "view@example.com", "kind": "objection"}"#)
+        try api.post("/v1/interactions", #"{"customer_id": "c-13", "type": "purchase"}"#)
+        let view = try api.get("/v1/customers/c-13")
+        #expect(view.status == 200)
+        #expect((view["profile"] as? [String: Any])?["email"] as? String == "view@example.com")
+        #expect((view["cases"] as? [[String: Any]])?.map { $0["case_id"] as? String } == ["k-13"])
+        #expect((view["suppressions"] as? [[String: Any]])?.first?["kind"] as? String == "objection")
+        #expect((view["willingness"] as? [String: Any])?["score"] as? Int == 2)
+        let decisions = try #require(view["decisions"] as? [[String: Any]])
+        #expect(decisions.count == 8)
+        #expect((decisions[0]["reasons"] as? [[String: Any]])?.compactMap { $0["code"] as? String } == ["objected", "open_case"])
+        #expect(try api.get("/v1/customers/nobody").status == 404)
+        try api.call("DELETE", "/v1/customers/c-13")
+        #expect(try api.get("/v1/customers/c-13").status == 404)
+    }
+
+    @Test func suppressions_ArePagedInIDOrder() throws {
+        for i in 0..<7 { try api.post("/v1/suppressions", #"{"customer_id": "p-\#(i % 2)", "kind": "opt_out", "channels": ["\#(["email", "sms", "push", "voice"][i / 2])"]}"#) }
+        var seen: [String] = []
+        var cursor: String?
+        repeat {
+            let page = try api.get("/v1/suppressions?limit=3" + (cursor.map { "&cursor=\($0)" } ?? ""))
+            let items = try #require(page["items"] as? [[String: Any]])
+            #expect(items.count <= 3)
+            seen += items.compactMap { $0["id"] as? String }
+            cursor = page["next_cursor"] as? String
+        } while cursor != nil
+        #expect(seen.count == 7 && seen == seen.sorted() && Set(seen).count == 7)
+        let one = try api.get("/v1/suppressions?customer_id=p-1")
+        #expect((one["items"] as? [[String: Any]])?.count == 3)
+        #expect(try api.get("/v1/suppressions?limit=0").errorField == "limit")
+        #expect(try api.get("/v1/suppressions?limit=1001").errorField == "limit")
+    }
 }
