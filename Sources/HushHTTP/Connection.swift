@@ -26,6 +26,8 @@ final class Connection {
         var remaining: Int
         var decoder: ChunkedDecoder?
         var body: [UInt8]
+        /// Where a streaming route's body goes instead of `body`.
+        var sink: BodySink?
     }
 
     /// A request whose head was read and routed.

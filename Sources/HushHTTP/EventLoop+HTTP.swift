@@ -43,7 +43,14 @@ extension EventLoop {
                     failRequest(connection, error)
                     return
                 case .complete:
-                    dispatch(connection, pending.request, body: pending.body)
+                    if let sink = pending.sink {
+                        let parsed = pending.request
+                        let request = Request(head: parsed.head, path: parsed.path, pathParameters: parsed.parameters, query: parsed.query, loop: index)
+                        let keepAlive = parsed.head.keepAlive && !draining
+                        sink.finish(request, makeResponder(for: connection, keepAlive: keepAlive, isHead: false, version: parsed.head.version))
+                    } else {
+                        dispatch(connection, pending.request, body: pending.body)
+                    }
                 }
             case .waiting, .closing, .lingering:
                 return
@@ -59,7 +66,12 @@ extension EventLoop {
         setPhaseDeadline(connection, now + shared.bodyTimeoutNanos)
         if pending.decoder != nil {
             do {
-                switch try pending.decoder!.feed(available, into: &pending.body) {
+                let progress = try pending.decoder!.feed(available, into: &pending.body)
+                if let sink = pending.sink, !pending.body.isEmpty {
+                    pending.body.withUnsafeBytes { sink.consume($0) }
+                    pending.body.removeAll(keepingCapacity: true)
+                }
+                switch progress {
                 case .needMore:
                     connection.input.consume(available.count)
                     return .needMore
@@ -72,7 +84,11 @@ extension EventLoop {
             }
         }
         let take = min(pending.remaining, available.count)
-        pending.body.append(contentsOf: UnsafeRawBufferPointer(rebasing: available[0..<take]))
+        if let sink = pending.sink {
+            sink.consume(UnsafeRawBufferPointer(rebasing: available[0..<take]))
+        } else {
+            pending.body.append(contentsOf: UnsafeRawBufferPointer(rebasing: available[0..<take]))
+        }
         connection.input.consume(take)
         pending.remaining -= take
         return pending.remaining == 0 ? .complete : .needMore
@@ -107,6 +123,21 @@ extension EventLoop {
             let request = Connection.ParsedRequest(
                 head: head, route: route, path: String(rawPath), parameters: parameters, query: query,
                 maxBodyBytes: route.maxBodyBytes ?? shared.limits.maxBodyBytes)
+            var sink: BodySink?
+            if case .streaming(let start) = route.action {
+                switch start(Request(head: head, path: String(rawPath), pathParameters: parameters, query: query, loop: index)) {
+                case .refuse(let response):
+                    refuse(response)
+                    return
+                case .accept(let accepted):
+                    sink = accepted
+                }
+                if !hasBody {
+                    sink!.finish(Request(head: head, path: String(rawPath), pathParameters: parameters, query: query, loop: index),
+                                 makeResponder(for: connection, keepAlive: head.keepAlive && !draining, isHead: false, version: head.version))
+                    return
+                }
+            }
             switch head.framing {
             case .none, .length(0):
                 dispatch(connection, request, body: [])
@@ -115,22 +146,23 @@ extension EventLoop {
                     failRequest(connection, .bodyTooLarge(limit: request.maxBodyBytes))
                     return
                 }
-                beginBody(connection, request, remaining: length, decoder: nil)
+                beginBody(connection, request, remaining: length, decoder: nil, sink: sink)
             case .chunked:
                 beginBody(connection, request, remaining: 0,
-                          decoder: ChunkedDecoder(maxBodyBytes: request.maxBodyBytes, limits: shared.limits))
+                          decoder: ChunkedDecoder(maxBodyBytes: request.maxBodyBytes, limits: shared.limits), sink: sink)
             }
         }
     }
 
-    private func beginBody(_ connection: Connection, _ request: Connection.ParsedRequest, remaining: Int, decoder: ChunkedDecoder?) {
+    private func beginBody(_ connection: Connection, _ request: Connection.ParsedRequest, remaining: Int, decoder: ChunkedDecoder?,
+                           sink: BodySink? = nil) {
         // RFC 9110 §10.1.1: a client that sent Expect: 100-continue may wait for this before the body.
         if request.head.expectContinue, connection.input.isEmpty {
             connection.output.append("HTTP/1.1 100 Continue\r\n\r\n" as StaticString)
         }
         var body: [UInt8] = []
-        if remaining > 0 { body.reserveCapacity(remaining) }
-        connection.phase = .body(.init(request: request, remaining: remaining, decoder: decoder, body: body))
+        if remaining > 0, sink == nil { body.reserveCapacity(remaining) }
+        connection.phase = .body(.init(request: request, remaining: remaining, decoder: decoder, body: body, sink: sink))
         setPhaseDeadline(connection, now + shared.bodyTimeoutNanos)
     }
 
@@ -144,6 +176,8 @@ extension EventLoop {
             finishExchange(connection, keepAlive: keepAlive)
         case .deferred(let handler):
             handler(request, makeResponder(for: connection, keepAlive: keepAlive, isHead: isHead, version: parsed.head.version))
+        case .streaming:
+            preconditionFailure("a streaming route's body goes to its sink, not to dispatch")
         }
     }
 

@@ -11,10 +11,31 @@ public typealias Handler = @Sendable (Request) -> Response
 /// request until the answer is sent, so pipelined answers keep their order.
 public typealias DeferredHandler = @Sendable (Request, Responder) -> Void
 
+/// Receives a request's body piece by piece as it arrives, on the event loop's thread, so that
+/// a body of any length (a bulk import) is never held whole. Not shared between threads.
+public protocol BodySink: AnyObject {
+    /// The next bytes of the decoded body. Valid only during the call.
+    func consume(_ bytes: UnsafeRawBufferPointer)
+    /// The body is complete: answer through `responder`, now or from another thread.
+    func finish(_ request: Request, _ responder: Responder)
+}
+
+/// What a streaming route says once it has seen the head: take the body, or answer at once
+/// (before a byte of the body is read: a refused upload costs nothing).
+public enum StreamStart {
+    case accept(BodySink)
+    case refuse(Response)
+}
+
+/// Starts a streamed request from its head (the `Request` has an empty body).
+public typealias StreamingHandler = @Sendable (Request) -> StreamStart
+
 /// What a route runs.
 public enum RouteAction: Sendable {
     case immediate(Handler)
     case deferred(DeferredHandler)
+    /// The body goes to a `BodySink` as it arrives, without a total limit.
+    case streaming(StreamingHandler)
 }
 
 /// One route: a method, a pattern such as `/v1/customers/{id}`, its body limit and its action.
@@ -75,6 +96,11 @@ public struct Router: Sendable {
     /// Adds a route whose answer comes later through a `Responder`.
     public mutating func addDeferred(_ method: HTTPMethod, _ pattern: String, maxBodyBytes: Int? = nil, _ handler: @escaping DeferredHandler) {
         add(Route(method: method, pattern: pattern, maxBodyBytes: maxBodyBytes, action: .deferred(handler)))
+    }
+
+    /// Adds a route whose body is streamed to the `BodySink` that `handler` returns.
+    public mutating func addStreaming(_ method: HTTPMethod, _ pattern: String, _ handler: @escaping StreamingHandler) {
+        add(Route(method: method, pattern: pattern, maxBodyBytes: Int.max, action: .streaming(handler)))
     }
 
     private mutating func add(_ route: Route) {

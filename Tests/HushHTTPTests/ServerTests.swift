@@ -191,4 +191,35 @@ import HushTestSupport
         #expect(try client.readResponse().bodyText == "a")
         #expect(try client.readResponse().bodyText == "from thread 2")
     }
+
+    @Test func aStreamingRoute_TakesBodiesPastTheBodyLimit_PieceByPiece_AndCanRefuseAtTheHead() throws {
+        var limits = HTTPLimits()
+        limits.maxBodyBytes = 1024
+        let server = try makeTestServer(limits: limits)
+        defer { server.shutdown() }
+        let client = try RawClient(port: server.port)
+        let body = (0..<3_000_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        let sum = body.reduce(0) { $0 &+ Int($1) }
+        try client.send("POST /stream HTTP/1.1\r\nHost: x\r\nContent-Length: \(body.count)\r\n\r\n")
+        try client.send(body)
+        let fixed = try client.readResponse().bodyText.split(separator: " ")
+        #expect(fixed[0] == "3000000" && fixed[1] == "\(sum)")
+        #expect(Int(fixed[2])! > 1, "delivered as it arrived, not whole")
+        // Chunked, then an empty body, on the same connection.
+        var chunked: [UInt8] = Array("POST /stream HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n".utf8)
+        for start in stride(from: 0, to: 200_000, by: 50_000) {
+            chunked += Array("\(String(50_000, radix: 16))\r\n".utf8) + body[start..<(start + 50_000)] + Array("\r\n".utf8)
+        }
+        chunked += Array("0\r\n\r\n".utf8)
+        try client.send(chunked)
+        #expect(try client.readResponse().bodyText.hasPrefix("200000 \(body[0..<200_000].reduce(0) { $0 &+ Int($1) }) "))
+        try client.send("POST /stream HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+        #expect(try client.readResponse().bodyText == "0 0 0")
+        // Refused from the head: answered at once, and the connection closes (the body is unread).
+        let refused = try RawClient(port: server.port)
+        try refused.send("POST /stream?refuse HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n")
+        let answer = try refused.readResponse()
+        #expect(answer.status == 403)
+        #expect(answer.header("Connection") == "close")
+    }
 }

@@ -40,6 +40,10 @@ func makeTestServer(limits: HTTPLimits = HTTPLimits(), threads: Int = 1, tls: TL
         let name = request.query.first("n") ?? ""
         Thread.detachNewThread { responder.send(Response(status: .ok, body: Array("from thread \(name)".utf8))) }
     }
+    router.addStreaming(.post, "/stream") { request in
+        if request.query.first("refuse") != nil { return .refuse(.error(.forbidden, code: "forbidden", message: "no")) }
+        return .accept(CountingSink())
+    }
     var options = ServerOptions()
     options.port = 0
     options.threads = threads
@@ -52,3 +56,16 @@ func makeTestServer(limits: HTTPLimits = HTTPLimits(), threads: Int = 1, tls: TL
 
 /// A short pause between the parts of a request, so the server sees them in separate reads.
 func pace() { usleep(2_000) }
+
+/// Counts a streamed body's bytes and sums them, holding nothing: answers `count sum pieces`.
+final class CountingSink: BodySink {
+    var count = 0, sum = 0, pieces = 0
+    func consume(_ bytes: UnsafeRawBufferPointer) {
+        count += bytes.count
+        pieces += 1
+        for b in bytes { sum &+= Int(b) }
+    }
+    func finish(_ request: Request, _ responder: Responder) {
+        responder.send(Response(status: .ok, body: Array("\(count) \(sum) \(pieces)".utf8)))
+    }
+}
