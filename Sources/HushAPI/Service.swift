@@ -53,6 +53,7 @@ public final class Service: Sendable {
         api.addDecisionRoutes(to: &router)
         api.addFactRoutes(to: &router)
         api.addViewRoutes(to: &router)
+        api.addImportRoutes(to: &router)
         do {
             server = try Server(options: options, router: router)
         } catch {

@@ -23,6 +23,12 @@ public final class WriteContext {
     /// An erasure ran in this batch: once committed, the WAL (which still holds the old page
     /// images) is checkpointed and truncated, so no copy of the erased rows stays on disk.
     var erased = false
+    /// Set by `discardChanges()`: the job's savepoint is rolled back though it succeeded.
+    var discard = false
+
+    /// Rolls this job's writes back when it ends, keeping its result: a dry run that learns
+    /// what a write would do (counts, conflicts) without doing it.
+    public func discardChanges() { discard = true }
     private let s: Statements
 
     struct Statements {

@@ -143,10 +143,11 @@ final class Writer: @unchecked Sendable {
             let tombstonesBefore = context.pendingTombstones.count
             let completion = job.run(context)
             // A job that threw leaves its savepoint to be rolled back; a job that succeeded is kept.
-            if context.failed {
+            if context.failed || context.discard {
                 try? context.database.exec("ROLLBACK TO job")
                 context.pendingTombstones.removeSubrange(tombstonesBefore...)
                 context.failed = false
+                context.discard = false
             }
             try? context.database.exec("RELEASE job")
             completions.append(completion)

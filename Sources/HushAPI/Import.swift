@@ -1,0 +1,329 @@
+import Foundation
+import HushCore
+import HushHTTP
+import HushStore
+
+/// Splits a streamed body into records: lines for NDJSON, and for CSV lines outside quoted
+/// fields (a quoted field may hold a line break, RFC 4180). LF and CRLF both end a record.
+/// Each record carries the number of the line it starts on; one longer than `maxRecordBytes`
+/// is reported as overlong and skipped, without being held.
+struct RecordSplitter {
+    enum Format { case csv, ndjson }
+    enum Record {
+        case record(line: Int, bytes: [UInt8])
+        case overlong(line: Int)
+    }
+
+    let format: Format
+    let maxRecordBytes: Int
+    private var current: [UInt8] = []
+    private var inQuotes = false
+    private var overlong = false
+    /// The line the current record starts on, and the line being read.
+    private var startLine = 1, line = 1
+
+    init(format: Format, maxRecordBytes: Int = 64 * 1024) {
+        self.format = format
+        self.maxRecordBytes = maxRecordBytes
+    }
+
+    mutating func feed(_ bytes: UnsafeRawBufferPointer, _ emit: (Record) -> Void) {
+        for b in bytes {
+            if b == 0x0A {
+                line += 1
+                if !(format == .csv && inQuotes) {
+                    end(emit)
+                    continue
+                }
+            }
+            if format == .csv, b == UInt8(ascii: "\"") { inQuotes.toggle() }
+            if overlong { continue }
+            if current.count >= maxRecordBytes {
+                overlong = true
+                current.removeAll()
+                continue
+            }
+            current.append(b)
+        }
+    }
+
+    /// The last record, when the body does not end with a line break.
+    mutating func finish(_ emit: (Record) -> Void) {
+        if !current.isEmpty || overlong { end(emit) }
+    }
+
+    private mutating func end(_ emit: (Record) -> Void) {
+        if overlong {
+            emit(.overlong(line: startLine))
+        } else {
+            if current.last == 0x0D { current.removeLast() }
+            emit(.record(line: startLine, bytes: current))
+        }
+        current.removeAll(keepingCapacity: true)
+        overlong = false
+        inQuotes = false
+        startLine = line
+    }
+}
+
+enum CSV {
+    /// The fields of one record (RFC 4180): quoted fields may hold commas, line breaks and `""`.
+    static func fields(_ record: [UInt8]) throws(ValidationError) -> [String] {
+        var fields: [String] = []
+        var field: [UInt8] = []
+        var i = 0
+        var quoted = false, wasQuoted = false
+        func text(_ bytes: [UInt8]) throws(ValidationError) -> String {
+            guard let value = String(validating: bytes, as: UTF8.self) else {
+                throw ValidationError(field: "", message: "the line holds bytes that are not UTF-8")
+            }
+            return value
+        }
+        while i < record.count {
+            let b = record[i]
+            if quoted {
+                if b == UInt8(ascii: "\"") {
+                    if i + 1 < record.count, record[i + 1] == UInt8(ascii: "\"") {
+                        field.append(b)
+                        i += 1
+                    } else {
+                        quoted = false
+                    }
+                } else {
+                    field.append(b)
+                }
+            } else if b == UInt8(ascii: ",") {
+                fields.append(try text(field))
+                field.removeAll(keepingCapacity: true)
+                wasQuoted = false
+            } else if b == UInt8(ascii: "\"") {
+                guard field.isEmpty, !wasQuoted else {
+                    throw ValidationError(field: "", message: "a quote inside an unquoted field (quote the whole field and double the quote)")
+                }
+                quoted = true
+                wasQuoted = true
+            } else {
+                if wasQuoted { throw ValidationError(field: "", message: "text after a closing quote") }
+                field.append(b)
+            }
+            i += 1
+        }
+        if quoted { throw ValidationError(field: "", message: "a quoted field is not closed") }
+        fields.append(try text(field))
+        return fields
+    }
+}
+
+/// One bulk import (`POST /v1/import/suppressions|cases`): validates every record as it
+/// streams in, keeps the valid rows (up to `maxRows`) and the first 100 bad lines, and at the
+/// end writes all rows in one transaction, or nothing.
+final class ImportSink: BodySink {
+    enum Kind { case suppressions, cases }
+    static let maxRows = 2_000_000
+    static let maxReportedLines = 100
+
+    struct BadLine {
+        let line: Int
+        let field: String?
+        let message: String
+    }
+
+    private let api: API
+    private let kind: Kind
+    private let dryRun: Bool
+    private let format: RecordSplitter.Format
+    /// Feeding it calls back into `handle`, which must not touch it (exclusive access).
+    private var splitter: RecordSplitter
+    private var header: [String]?
+    private var suppressions: [Suppression] = []
+    private var cases: [ServiceCase] = []
+    private var bad: [BadLine] = []
+    private var badCount = 0
+    private var tooMany = false
+    private let now = Date()
+
+    init(api: API, kind: Kind, format: RecordSplitter.Format, dryRun: Bool) {
+        self.api = api
+        self.kind = kind
+        self.dryRun = dryRun
+        self.format = format
+        splitter = RecordSplitter(format: format)
+    }
+
+    static let listFields: Set<String> = ["channels", "purposes"]
+    static let booleanFields: Set<String> = ["confirmed"]
+
+    var columns: [String] {
+        switch kind {
+        case .suppressions: ["customer_id", "address", "kind", "channels", "purposes", "source", "confirmed", "expires_at"]
+        case .cases: ["case_id", "customer_id", "severity", "status", "opened_at", "closed_at", "resolution", "updated_at"]
+        }
+    }
+
+    func consume(_ bytes: UnsafeRawBufferPointer) {
+        splitter.feed(bytes) { handle($0) }
+    }
+
+    private func reject(_ line: Int, _ error: ValidationError) {
+        badCount += 1
+        if bad.count < Self.maxReportedLines {
+            bad.append(BadLine(line: line, field: error.field.isEmpty ? nil : error.field, message: error.message))
+        }
+    }
+
+    private func handle(_ record: RecordSplitter.Record) {
+        switch record {
+        case .overlong(let line):
+            reject(line, ValidationError(field: "", message: "the line is longer than 64 KiB"))
+        case .record(let line, let bytes):
+            // Blank lines (a trailing one, say) carry nothing.
+            if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return }
+            do throws(ValidationError) {
+                try row(line: line, bytes)
+            } catch {
+                reject(line, error)
+            }
+        }
+    }
+
+    private func row(line: Int, _ bytes: [UInt8]) throws(ValidationError) {
+        let value: JSONValue
+        switch format {
+        case .ndjson:
+            do { value = try JSONParser.parse(bytes) } catch {
+                throw ValidationError(field: "", message: "not a JSON object: \(error.description)")
+            }
+        case .csv:
+            let cells = try CSV.fields(bytes)
+            guard let header else {
+                var seen: Set<String> = []
+                for name in cells {
+                    guard columns.contains(name) else {
+                        throw ValidationError(field: name, message: "is not a column of this import; columns: \(columns.joined(separator: ", "))")
+                    }
+                    guard seen.insert(name).inserted else { throw ValidationError(field: name, message: "is a column twice") }
+                }
+                self.header = cells
+                return
+            }
+            guard cells.count == header.count else {
+                throw ValidationError(field: "", message: "has \(cells.count) fields; the header has \(header.count)")
+            }
+            var members: [(key: String, value: JSONValue)] = []
+            for (name, cell) in zip(header, cells) where !cell.isEmpty {
+                if Self.listFields.contains(name) {
+                    members.append((name, .array(cell.split(separator: ";", omittingEmptySubsequences: false).map { .string(String($0)) })))
+                } else if Self.booleanFields.contains(name) {
+                    guard cell == "true" || cell == "false" else { throw ValidationError(field: name, message: "must be true or false") }
+                    members.append((name, .bool(cell == "true")))
+                } else {
+                    members.append((name, .string(cell)))
+                }
+            }
+            value = .object(members)
+        }
+        var reader = try FieldReader(value, what: "each line")
+        switch kind {
+        case .suppressions:
+            let suppression = try api.suppression(&reader)
+            guard suppressions.count < Self.maxRows else { return refuseTooMany() }
+            suppressions.append(suppression)
+        case .cases:
+            let id = try Validate.identifier(try reader.requiredString("case_id"), field: "case_id")
+            let serviceCase = try api.serviceCase(&reader, id: id, now: now)
+            guard cases.count < Self.maxRows else { return refuseTooMany() }
+            cases.append(serviceCase)
+        }
+    }
+
+    private func refuseTooMany() {
+        if !tooMany { tooMany = true }
+    }
+
+    func finish(_ request: Request, _ responder: Responder) {
+        splitter.finish { handle($0) }
+        let api = self.api
+        if tooMany {
+            return responder.send(api.error(request, .invalid(ValidationError(field: "", message: "an import holds at most \(Self.maxRows) rows; split the file"))))
+        }
+        if badCount > 0 {
+            let bad = self.bad, badCount = self.badCount
+            return responder.send(api.json(request, .badRequest) { w in
+                w.objectStart()
+                w.key("error")
+                w.objectStart()
+                w.key("code"); w.string("invalid_field")
+                w.key("message"); w.string("\(badCount) line\(badCount == 1 ? " is" : "s are") invalid; nothing was imported")
+                if let first = bad.first?.field { w.key("field"); w.string(first) }
+                w.key("lines")
+                w.arrayStart()
+                for line in bad {
+                    w.objectStart()
+                    w.key("line"); w.integer(line.line)
+                    w.key("field"); w.string(line.field)
+                    w.key("message"); w.string(line.message)
+                    w.objectEnd()
+                }
+                w.arrayEnd()
+                w.objectEnd()
+                w.objectEnd()
+            })
+        }
+        let kind = self.kind, dryRun = self.dryRun, now = self.now
+        let suppressions = self.suppressions, cases = self.cases
+        self.suppressions = []
+        self.cases = []
+        api.store.write({ (w: WriteContext) throws(StoreError) -> (imported: Int, unchanged: Int) in
+            let counts = switch kind {
+            case .suppressions: try w.importSuppressions(suppressions, now: now)
+            case .cases: try w.importCases(cases)
+            }
+            if dryRun { w.discardChanges() }
+            return counts
+        }) { result in
+            switch result {
+            case .success(let counts):
+                responder.send(api.json(request) { w in
+                    w.objectStart()
+                    w.key("imported"); w.integer(counts.imported)
+                    w.key("unchanged"); w.integer(counts.unchanged)
+                    w.objectEnd()
+                })
+            case .failure(let error):
+                responder.send(api.error(request, .store(error)))
+            }
+        }
+    }
+}
+
+extension API {
+    func addImportRoutes(to router: inout Router) {
+        for (path, kind) in [("/v1/import/suppressions", ImportSink.Kind.suppressions), ("/v1/import/cases", .cases)] {
+            router.addStreaming(.post, path) { [self] request in
+                if case .refused(let response) = auth.check(request, needs: .write) { return .refuse(withNoStore(response)) }
+                do throws(APIError) {
+                    try checkQuery(request.query, allowed: ["dry_run"])
+                    var dryRun = false
+                    if let value = request.query.first("dry_run") {
+                        guard value == "true" || value == "false" || value.isEmpty else {
+                            throw .invalid(ValidationError(field: "dry_run", message: "must be true or false"))
+                        }
+                        dryRun = value != "false"
+                    }
+                    let media = (request.headers.first("content-type") ?? "").split(separator: ";", maxSplits: 1).first
+                        .map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+                    let format: RecordSplitter.Format
+                    switch media {
+                    case "text/csv": format = .csv
+                    case "application/x-ndjson", "application/ndjson", "application/jsonl": format = .ndjson
+                    default:
+                        throw .unsupportedMediaType("an import must be text/csv or application/x-ndjson, not \(media.isEmpty ? "unlabelled" : Validate.excerpt(media))")
+                    }
+                    return .accept(ImportSink(api: self, kind: kind, format: format, dryRun: dryRun))
+                } catch {
+                    return .refuse(self.error(request, error))
+                }
+            }
+        }
+    }
+}
