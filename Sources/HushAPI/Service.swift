@@ -12,6 +12,8 @@ import Glibc
 public final class Service: Sendable {
     public let settings: Settings
     public let server: Server
+    /// Every route, as `METHOD /pattern` (HEAD implied by GET is not listed).
+    public let routes: [String]
     let store: Store
     let api: API
     private let draining = DrainFlag()
@@ -54,6 +56,9 @@ public final class Service: Sendable {
         api.addFactRoutes(to: &router)
         api.addViewRoutes(to: &router)
         api.addImportRoutes(to: &router)
+        let document = Array(OpenAPIDocument.json.utf8)
+        router.add(.get, "/openapi.json") { _ in Response(status: .ok, contentType: "application/json", body: document) }
+        routes = router.routes.map { "\($0.method) \($0.pattern)" }
         do {
             server = try Server(options: options, router: router)
         } catch {
