@@ -99,10 +99,15 @@ extension API {
             let facts = try context.reader.facts(customerID: request.customerID, address: request.address, channel: request.channel,
                                                  at: request.at ?? now, lookback: policy.longestWindow, holds: store.holds,
                                                  tombstoneHash: context.hasher.hash)
-            return (decide(request, facts: facts, policy: policy, now: now), false)
+            let decision = decide(request, facts: facts, policy: policy, now: now)
+            metrics.decision(decision)
+            return (decision, false)
         } catch {
             logLine("decision read failed: \(error.message)")
-            return (.unavailable(at: request.at ?? now), true)
+            metrics.storeErrors.add()
+            let decision = Decision.unavailable(at: request.at ?? now)
+            metrics.decision(decision)
+            return (decision, true)
         }
     }
 
@@ -266,9 +271,11 @@ extension API {
         }) { [self] result in
             switch result {
             case .success(let (decision, reserved)):
+                metrics.decision(decision)
                 responder.send(json(request) { writeDecision(&$0, decision, input.request, id: id, reserved: reserved) })
             case .failure(let error):
                 logLine("reserve failed: \(error.message)")
+                metrics.storeErrors.add()
                 let decision = Decision.unavailable(at: input.request.at ?? now)
                 responder.send(json(request, .serviceUnavailable) { writeDecision(&$0, decision, input.request, id: id, reserved: false) })
             }

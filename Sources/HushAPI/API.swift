@@ -14,6 +14,7 @@ final class API: Sendable {
     /// The writer thread's hasher (reserve decides inside the writer's transaction).
     let writerHasher: SharedTombstoneHasher
     let protectMetrics: Bool
+    let metrics = Metrics()
     private let loops: [LoopSlot]
     /// A random prefix for decision ids, so that ids from different runs never meet.
     private let idPrefix: String
@@ -104,6 +105,7 @@ extension API {
         case .conflict(let m, let c): (status, code, message, current) = (.conflict, "conflict", m, c)
         case .unsupportedMediaType(let m): (status, code, message) = (.unsupportedMediaType, "unsupported_media_type", m)
         case .store(let e):
+            if e.kind != .conflict { metrics.storeErrors.add() }
             switch e.kind {
             case .conflict: (status, code, message) = (.conflict, "conflict", "the write conflicts with what is stored")
             case .unavailable: (status, code, message) = (.serviceUnavailable, "unavailable", "the store cannot answer: \(e.message)")

@@ -108,6 +108,37 @@ enum OpenAPIDocument {
         "security": []
       }
     },
+    "/metrics": {
+      "get": {
+        "operationId": "metrics",
+        "summary": "Prometheus metrics: requests by route and status, request durations, decisions by outcome and reason, open connections, store errors, writer queue depth",
+        "description": "No key, unless auth.protect_metrics puts it under the read scope.",
+        "parameters": [],
+        "responses": {
+          "200": {
+            "description": "Prometheus text format 0.0.4",
+            "content": {
+              "text/plain": {
+                "schema": {
+                  "type": "string"
+                }
+              }
+            }
+          },
+          "default": {
+            "description": "An error, in the shape every error has.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          }
+        },
+        "security": []
+      }
+    },
     "/openapi.json": {
       "get": {
         "operationId": "openapi",

@@ -49,6 +49,8 @@ public final class Service: Sendable {
         let api = API(store: store, config: config, erasureKey: key, writerHasher: writerHasher, loops: options.threads)
         self.api = api
         options.turnEnded = { api.turnEnded($0) }
+        let metrics = api.metrics
+        options.observe = { route, status, nanoseconds in metrics.request(route: route, status: status, nanoseconds: nanoseconds) }
         var router = Router()
         let draining = self.draining
         Self.addOperations(to: &router, api: api, isDraining: { draining.value.load(ordering: .relaxed) })
@@ -58,13 +60,23 @@ public final class Service: Sendable {
         api.addImportRoutes(to: &router)
         let document = Array(OpenAPIDocument.json.utf8)
         router.add(.get, "/openapi.json") { _ in Response(status: .ok, contentType: "application/json", body: document) }
+        let store = self.store
+        let serverBox = ServerBox()
+        router.add(.get, "/metrics") { request in
+            if api.protectMetrics, case .refused(let response) = api.auth.check(request, needs: .read) { return response }
+            let text = metrics.render(openConnections: serverBox.server?.openConnections ?? 0, writerQueueDepth: store.writerQueueDepth)
+            return Response(status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8", headers: [("Cache-Control", "no-store")],
+                            body: Array(text.utf8))
+        }
         routes = router.routes.map { "\($0.method) \($0.pattern)" }
+        metrics.name(routes: routes)
         do {
             server = try Server(options: options, router: router)
         } catch {
             store.close()
             throw error
         }
+        serverBox.server = server
         if config.erasureKey == nil {
             log("no erasure key configured (erasure_key or HUSH_ERASURE_KEY); using the development key in \(config.server.database).erasure-key")
         }
@@ -145,4 +157,13 @@ public final class Service: Sendable {
 /// Set once shutdown begins, so that `/readyz` sends load balancers elsewhere.
 final class DrainFlag: Sendable {
     let value = Atomic<Bool>(false)
+}
+
+/// The server, for routes built before it exists (`/metrics` reads its connection count).
+final class ServerBox: Sendable {
+    private let value = Mutex<Server?>(nil)
+    var server: Server? {
+        get { value.withLock { $0 } }
+        set { value.withLock { $0 = newValue } }
+    }
 }

@@ -7,8 +7,8 @@ public enum ReasonCode: String, Sendable, CaseIterable, Comparable {
     case quietHours = "quiet_hours", frequencyCap = "frequency_cap", lowWillingness = "low_willingness"
     case unavailable
 
-    /// The position in a decision's list of reasons.
-    var rank: Int {
+    /// The position in a decision's list of reasons (and in `allCases`).
+    public var rank: Int {
         switch self {
         case .erased: 0
         case .doNotContact: 1

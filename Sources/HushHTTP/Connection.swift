@@ -63,6 +63,10 @@ final class Connection {
     var writeBlocked = false
     /// Reading stopped while too many answers wait for a slow reader.
     var readPaused = false
+    /// The current request's route (its index in `Router.routes`), when it matched one, and
+    /// when its head was read: for `ServerOptions.observe`.
+    var routeIndex: Int?
+    var requestStarted: UInt64 = 0
     /// TLS asked to write during a read (renegotiation, handshake); retry the read when writable.
     var tlsReadWantsWrite = false
 

@@ -95,6 +95,8 @@ extension EventLoop {
     }
 
     private func startRequest(_ connection: Connection, _ head: RequestHead) {
+        connection.routeIndex = nil
+        if shared.observe != nil { connection.requestStarted = monotonicNanos() }
         let (rawPath, rawQuery) = RequestTarget.split(head.target)
         let hasBody = head.framing != .none && head.framing != .length(0)
         // An error before the body is read closes the connection if a body follows: its bytes
@@ -120,6 +122,7 @@ extension EventLoop {
         case .invalidPath(let why):
             refuse(.error(.badRequest, code: "malformed_request", message: why))
         case .found(let route, let parameters):
+            connection.routeIndex = route.index
             let request = Connection.ParsedRequest(
                 head: head, route: route, path: String(rawPath), parameters: parameters, query: query,
                 maxBodyBytes: route.maxBodyBytes ?? shared.limits.maxBodyBytes)
@@ -206,6 +209,13 @@ extension EventLoop {
 
     /// Appends the whole answer, head and body, to the output, so it leaves in one write.
     func writeResponse(_ connection: Connection, _ response: Response, isHead: Bool, keepAlive: Bool, version: HTTPVersion = .http11) {
+        if let observe = shared.observe {
+            // A request that failed before its head was read (a 408 or 431) started when its phase did.
+            let started = connection.requestStarted == 0 ? now : connection.requestStarted
+            observe(connection.routeIndex, response.status.code, monotonicNanos() &- started)
+            connection.routeIndex = nil
+            connection.requestStarted = 0
+        }
         let out = connection.output
         out.append(response.status.statusLine)
         out.append(date.bytes)

@@ -40,6 +40,8 @@ public enum RouteAction: Sendable {
 
 /// One route: a method, a pattern such as `/v1/customers/{id}`, its body limit and its action.
 public struct Route: Sendable {
+    /// The route's position in `Router.routes`.
+    public internal(set) var index = 0
     public let method: HTTPMethod
     public let pattern: String
     /// The body limit for this route; nil means `HTTPLimits.maxBodyBytes`.
@@ -104,6 +106,8 @@ public struct Router: Sendable {
     }
 
     private mutating func add(_ route: Route) {
+        var route = route
+        route.index = routes.count
         precondition(route.pattern.hasPrefix("/"), "route pattern must start with /: \(route.pattern)")
         var node = root
         for segment in route.pattern.split(separator: "/", omittingEmptySubsequences: false).dropFirst() {

@@ -20,6 +20,10 @@ public struct ServerOptions: Sendable {
     /// requests of one `epoll_wait`): for per-loop state that should not outlive a turn, such
     /// as a database read snapshot.
     public var turnEnded: (@Sendable (Int) -> Void)?
+    /// Called on the loop's thread for every answer written: the route's index in
+    /// `Router.routes` (nil when no route matched), the status code, and the nanoseconds since
+    /// the request's head was read. For metrics; it must be quick.
+    public var observe: (@Sendable (_ route: Int?, _ status: Int, _ nanoseconds: UInt64) -> Void)?
     /// The listen(2) backlog.
     public var backlog: Int32 = 1024
     /// Where the server reports problems that no client sees (accept failures, descriptor exhaustion).
@@ -42,6 +46,7 @@ final class ServerShared: Sendable {
     let limits: HTTPLimits
     let router: Router
     let turnEnded: (@Sendable (Int) -> Void)?
+    let observe: (@Sendable (Int?, Int, UInt64) -> Void)?
     let tls: TLSContext?
     let openConnections = Atomic<Int>(0)
     // The timeouts in nanoseconds, converted once: Duration arithmetic per request is not free.
@@ -50,8 +55,9 @@ final class ServerShared: Sendable {
     private let lastThrottledLog = Atomic<UInt64>(0)
 
     init(listenerFD: Int32, limits: HTTPLimits, router: Router, tls: TLSContext?, log: @escaping @Sendable (String) -> Void,
-         turnEnded: (@Sendable (Int) -> Void)? = nil) {
+         turnEnded: (@Sendable (Int) -> Void)? = nil, observe: (@Sendable (Int?, Int, UInt64) -> Void)? = nil) {
         self.turnEnded = turnEnded
+        self.observe = observe
         self.listenerFD = listenerFD
         self.limits = limits
         headerTimeoutNanos = limits.headerTimeout.nanoseconds
@@ -95,7 +101,8 @@ public final class Server: Sendable {
         signal(SIGPIPE, SIG_IGN)
         let tls = try options.tls.map { try TLSContext($0) }
         let (fd, port) = try Socket.listen(host: options.host, port: options.port, backlog: options.backlog)
-        let shared = ServerShared(listenerFD: fd, limits: options.limits, router: router, tls: tls, log: options.log, turnEnded: options.turnEnded)
+        let shared = ServerShared(listenerFD: fd, limits: options.limits, router: router, tls: tls, log: options.log, turnEnded: options.turnEnded,
+                                  observe: options.observe)
         var loops: [EventLoop] = []
         do {
             for i in 0..<max(1, options.threads) { loops.append(try EventLoop(index: i, shared: shared)) }

@@ -34,7 +34,7 @@ private func hashKey(_ key: String) throws -> (status: Int32, out: String) {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hush-auth-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let config = directory.appendingPathComponent("hush.json")
-        try Data(#"{"auth": {"keys": [\#(entries.joined(separator: ","))]}, "erasure_key": "0123456789abcdef0123456789abcdef"}"#.utf8).write(to: config)
+        try Data(#"{"auth": {"keys": [\#(entries.joined(separator: ","))], "protect_metrics": true}, "erasure_key": "0123456789abcdef0123456789abcdef"}"#.utf8).write(to: config)
         return try HushProcess(["--config", config.path], directory: directory)
     }
 
@@ -51,6 +51,8 @@ private func hashKey(_ key: String) throws -> (status: Int32, out: String) {
         #expect(missing.response.header("WWW-Authenticate")?.hasPrefix("Bearer") == true)
         #expect(try anonymous.get("/healthz").status == 200, "operations need no key")
         #expect(try anonymous.get("/readyz").status == 200)
+        #expect(try anonymous.get("/metrics").status == 401, "auth.protect_metrics puts /metrics under read")
+        #expect(try APIClient(port: hush.port, key: keys["reader"]).get("/metrics").status == 200)
 
         let wrong = try APIClient(port: hush.port, key: "k-decide-0123456789abcdeX")
         #expect(try wrong.get("/v1/decisions?customer_id=c&channel=email").status == 401)

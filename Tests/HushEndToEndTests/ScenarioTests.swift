@@ -241,4 +241,20 @@ import HushTestSupport
         #expect(try api.get("/v1/suppressions?limit=0").errorField == "limit")
         #expect(try api.get("/v1/suppressions?limit=1001").errorField == "limit")
     }
+
+    @Test func metrics_CountAnswersAndDecisions() throws {
+        try customer("c-14", region: "GB-LND", timezone: "Europe/London")
+        for _ in 0..<3 { _ = try decide("customer_id=c-14&channel=sms", at: "2026-11-24T03:00:00Z") }
+        _ = try api.get("/v1/nowhere")
+        let metrics = try api.get("/metrics")
+        #expect(metrics.status == 200)
+        #expect(metrics.response.header("Content-Type")?.hasPrefix("text/plain; version=0.0.4") == true)
+        let text = metrics.response.bodyText
+        #expect(text.contains(#"hush_http_requests_total{route="GET /v1/decisions",status="200"} 3"#))
+        #expect(text.contains(#"hush_http_requests_total{route="PUT /v1/customers/{id}",status="201"} 1"#))
+        #expect(text.contains(#"hush_http_requests_total{route="none",status="404"} 1"#))
+        #expect(text.contains(#"hush_decision_reasons_total{reason="quiet_hours"} 3"#))
+        #expect(text.contains("hush_http_request_duration_seconds_count 5"))
+        #expect(text.contains("hush_writer_queue_depth 0"))
+    }
 }

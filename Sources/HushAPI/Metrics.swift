@@ -1,0 +1,95 @@
+import HushCore
+import Synchronization
+
+/// Counters for `GET /metrics` (Prometheus text format 0.0.4). Every counter is an atomic in
+/// a table sized at start, so that recording takes no lock and allocates nothing; the loops
+/// and the writer add to them, `/metrics` reads them.
+final class Metrics: Sendable {
+    /// The statuses counted by name; any other is counted as `other`.
+    static let statuses = [200, 201, 400, 401, 403, 404, 405, 408, 409, 413, 414, 415, 431, 500, 501, 503, 505]
+    /// Request duration buckets, in seconds (upper bounds).
+    static let buckets: [Double] = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]
+
+    static let maxRoutes = 64
+    /// Route names by index, set once the router is built.
+    private let routes = Mutex<[String]>([])
+    /// [route (the last is "no route")][status index (the last is "other")]
+    private let requests: [[Counter]]
+    private let durationBuckets: [Counter]
+    private let durationCount = Counter(), durationSumNanos = Counter()
+    private let allowed = Counter(), suppressed = Counter()
+    private let reasons: [Counter]
+    let storeErrors = Counter()
+
+    final class Counter: Sendable {
+        private let value = Atomic<UInt64>(0)
+        func add(_ n: UInt64 = 1) { value.add(n, ordering: .relaxed) }
+        var current: UInt64 { value.load(ordering: .relaxed) }
+    }
+
+    init() {
+        requests = (0...Self.maxRoutes).map { _ in (0...Self.statuses.count).map { _ in Counter() } }
+        durationBuckets = Self.buckets.map { _ in Counter() }
+        reasons = ReasonCode.allCases.map { _ in Counter() }
+    }
+
+    func name(routes: [String]) { self.routes.withLock { $0 = routes } }
+
+    func request(route: Int?, status: Int, nanoseconds: UInt64) {
+        let row = route.map { min($0, Self.maxRoutes) } ?? Self.maxRoutes
+        let column = Self.statuses.firstIndex(of: status) ?? Self.statuses.count
+        requests[row][column].add()
+        durationCount.add()
+        durationSumNanos.add(nanoseconds)
+        let seconds = Double(nanoseconds) / 1e9
+        if let bucket = Self.buckets.firstIndex(where: { seconds <= $0 }) { durationBuckets[bucket].add() }
+    }
+
+    func decision(_ decision: Decision) {
+        if decision.allowed {
+            allowed.add()
+            return
+        }
+        suppressed.add()
+        for reason in decision.reasons { reasons[reason.code.rank].add() }
+    }
+
+    /// The exposition text. `openConnections` and `writerQueueDepth` are gauges read now.
+    func render(openConnections: Int, writerQueueDepth: Int) -> String {
+        let routes = self.routes.withLock { $0 }
+        var out = ""
+        out += "# HELP hush_http_requests_total HTTP answers by route and status.\n# TYPE hush_http_requests_total counter\n"
+        for (r, row) in requests.enumerated() {
+            let route = r < routes.count ? routes[r] : r < Self.maxRoutes ? "route \(r)" : "none"
+            for (s, counter) in row.enumerated() where counter.current > 0 {
+                let status = s < Self.statuses.count ? String(Self.statuses[s]) : "other"
+                out += "hush_http_requests_total{route=\"\(route)\",status=\"\(status)\"} \(counter.current)\n"
+            }
+        }
+        out += "# HELP hush_http_request_duration_seconds Time from a request's head to its answer.\n"
+        out += "# TYPE hush_http_request_duration_seconds histogram\n"
+        var cumulative: UInt64 = 0
+        for (i, bound) in Self.buckets.enumerated() {
+            cumulative += durationBuckets[i].current
+            out += "hush_http_request_duration_seconds_bucket{le=\"\(bound)\"} \(cumulative)\n"
+        }
+        let count = durationCount.current
+        out += "hush_http_request_duration_seconds_bucket{le=\"+Inf\"} \(count)\n"
+        out += "hush_http_request_duration_seconds_sum \(Double(durationSumNanos.current) / 1e9)\n"
+        out += "hush_http_request_duration_seconds_count \(count)\n"
+        out += "# HELP hush_decisions_total Decisions by outcome.\n# TYPE hush_decisions_total counter\n"
+        out += "hush_decisions_total{decision=\"allow\"} \(allowed.current)\n"
+        out += "hush_decisions_total{decision=\"suppress\"} \(suppressed.current)\n"
+        out += "# HELP hush_decision_reasons_total Reasons given in suppress decisions.\n# TYPE hush_decision_reasons_total counter\n"
+        for code in ReasonCode.allCases {
+            out += "hush_decision_reasons_total{reason=\"\(code.rawValue)\"} \(reasons[code.rank].current)\n"
+        }
+        out += "# HELP hush_open_connections Connections open now.\n# TYPE hush_open_connections gauge\n"
+        out += "hush_open_connections \(openConnections)\n"
+        out += "# HELP hush_store_errors_total Store failures (unavailable or internal).\n# TYPE hush_store_errors_total counter\n"
+        out += "hush_store_errors_total \(storeErrors.current)\n"
+        out += "# HELP hush_writer_queue_depth Writes waiting for the writer.\n# TYPE hush_writer_queue_depth gauge\n"
+        out += "hush_writer_queue_depth \(writerQueueDepth)\n"
+        return out
+    }
+}
