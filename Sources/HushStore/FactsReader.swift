@@ -73,11 +73,11 @@ public final class FactsReader {
                 let found = try suppression(row)
                 if !facts.suppressions.contains(where: { $0.id == found.id }) { facts.suppressions.append(found) }
             }
-            if tombstones.contains(tombstoneHash(.address(address))) { facts.erasedAddresses.insert(address) }
+            if !tombstones.isEmpty, tombstones.contains(tombstoneHash(.address(address))) { facts.erasedAddresses.insert(address) }
         }
         // A record carries the erasure state of the id and the profile's addresses (the writer
         // rebuilds it after every erasure); without one, the id is hashed and checked here.
-        if let customerID, !known {
+        if let customerID, !known, !tombstones.isEmpty {
             facts.customerErased = tombstones.contains(tombstoneHash(.customer(customerID)))
         }
         return facts

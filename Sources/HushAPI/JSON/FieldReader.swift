@@ -7,7 +7,8 @@ import HushCore
 struct FieldReader {
     private let members: [(key: String, value: JSONValue)]
     let prefix: String
-    private var read: Set<String> = []
+    /// Which members were asked for, by position (a body has a handful; no hashing).
+    private var read: [Bool]
 
     init(_ value: JSONValue, prefix: String = "", what: String = "the body") throws(ValidationError) {
         guard case .object(let members) = value else {
@@ -15,6 +16,7 @@ struct FieldReader {
         }
         self.members = members
         self.prefix = prefix
+        read = Array(repeating: false, count: members.count)
     }
 
     func path(_ name: String) -> String { prefix + name }
@@ -23,8 +25,9 @@ struct FieldReader {
 
     /// The member's value; nil when absent. A JSON null counts as absent too.
     mutating func raw(_ name: String) -> JSONValue? {
-        read.insert(name)
-        guard let value = members.first(where: { $0.key == name })?.value else { return nil }
+        guard let index = members.firstIndex(where: { $0.key == name }) else { return nil }
+        read[index] = true
+        let value = members[index].value
         if case .null = value { return nil }
         return value
     }
@@ -83,7 +86,7 @@ struct FieldReader {
 
     /// Refuses members no one asked for.
     func finish() throws(ValidationError) {
-        for member in members where !read.contains(member.key) {
+        for (index, member) in members.enumerated() where !read[index] {
             throw fail(member.key, "is not a known field")
         }
     }

@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# POST /v1/decisions under wrk against a 1,000,000-customer database seeded through the API
+# (1,000,000 profiles by PUT, 200,000 suppressions and 50,000 cases by the import endpoints),
+# beside nginx's `return 200` (the ceiling) and the Hummingbird + SQLite peer of
+# ../shared/bench/anchors, in the same run with the same pinning: server on SERVER_CPU with
+# one event loop, wrk on LOAD_CPU, CONNS keep-alive connections. Then the batch endpoint on both
+# cores (decisions/s), p99 at half of hush's peak rate, and system calls per answer.
+#
+# usage: Benchmarks/http/decisions.sh      (needs: apt-get install wrk nginx-light; the peer
+#        is built by ../shared/bench/anchors/build.sh, its fixture by gen_fixture.py)
+# env:   RUNS=5 DUR=10 WARM=3 CONNS=64 BATCH=100 SERVER_CPU=1 LOAD_CPU=0 BASE_PORT=23200
+#        ANCHORS=<path to bench/anchors> DB_DIR=.build-bench/http (the seeded database, kept) OUT=<dir>
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+RUNS=${RUNS:-5}; DUR=${DUR:-10}; WARM=${WARM:-3}; CONNS=${CONNS:-64}; BATCH=${BATCH:-100}
+SERVER_CPU=${SERVER_CPU:-1}; LOAD_CPU=${LOAD_CPU:-0}
+BASE_PORT=${BASE_PORT:-23200}; P_NGINX=$BASE_PORT; P_HB=$((BASE_PORT + 1)); P_HUSH=$((BASE_PORT + 2)); P_SEED=$((BASE_PORT + 3))
+ANCHORS=${ANCHORS:-$ROOT/../shared/bench/anchors}
+DB_DIR=${DB_DIR:-$ROOT/.build-bench/http}
+OUT=${OUT:-$(mktemp -d /tmp/hush-bench-decisions.XXXXXX)}
+CUSTOMERS=1000000
+mkdir -p "$OUT" "$DB_DIR"
+for tool in wrk nginx taskset curl python3; do
+    command -v "$tool" > /dev/null || { echo "missing $tool: apt-get install wrk nginx-light" >&2; exit 1; }
+done
+HB_BIN=$ANCHORS/peer-hummingbird/.build/release/HBDecision
+FIXTURE=$ANCHORS/fixture/hush-fixture.db
+[[ -x "$HB_BIN" && -f "$FIXTURE" ]] || { echo "build the peer first: (cd $ANCHORS && python3 gen_fixture.py && ./build.sh)" >&2; exit 1; }
+
+echo "building hush (release)" >&2
+(cd "$ROOT" && swift build -c release --product hush > "$OUT/build.log" 2>&1) || { tail -20 "$OUT/build.log"; exit 1; }
+HUSH=$(cd "$ROOT" && swift build -c release --show-bin-path)/hush
+export HUSH_ERASURE_KEY=benchmark-erasure-key-0123456789abcdef
+
+PIDS=()
+cleanup() { for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+stop() { kill -TERM "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+wait_ready() { # url: up to 20 s
+    for _ in $(seq 200); do curl -s -o /dev/null --max-time 1 "$1" && return 0; sleep 0.1; done
+    echo "no answer from $1" >&2; return 1
+}
+
+# ---- the database, seeded through the API once and kept ----
+DB=$DB_DIR/bench.db
+if [[ ! -f "$DB" ]]; then
+    echo "seeding $DB through the API (1,000,000 profiles, 200,000 suppressions, 50,000 cases)" >&2
+    started=$(date +%s)
+    "$HUSH" --port "$P_SEED" --threads 2 --database "$DB.tmp" > "$OUT/seed-hush.log" 2>&1 &
+    seed_pid=$!; PIDS+=($seed_pid)
+    wait_ready "http://127.0.0.1:$P_SEED/healthz"
+    python3 "$HERE/seed.py" "$CUSTOMERS" "$OUT"
+    timeout 900 wrk -t1 -c64 -d900s -s "$HERE/seed_profiles.lua" "http://127.0.0.1:$P_SEED" -- "$CUSTOMERS" > "$OUT/seed-profiles.txt" 2>&1 || true
+    for kind in suppressions cases; do
+        curl -sf -H 'Content-Type: text/csv' --data-binary "@$OUT/$kind.csv" "http://127.0.0.1:$P_SEED/v1/import/$kind" | tee "$OUT/seed-$kind.json"; echo
+    done
+    count=$(curl -s "http://127.0.0.1:$P_SEED/v1/customers/C1000000" -o /dev/null -w '%{http_code}')
+    [[ $count == 200 ]] || { echo "seeding profiles did not finish (C1000000: $count)" >&2; exit 1; }
+    stop "$seed_pid"
+    mv "$DB.tmp" "$DB"; rm -f "$DB.tmp-wal" "$DB.tmp-shm"; mv "$DB.tmp.erasure-key" "$DB.erasure-key" 2>/dev/null || true
+    echo "seeded in $(( $(date +%s) - started )) s" | tee "$OUT/seed-time.txt" >&2
+fi
+
+# ---- the three servers, each on SERVER_CPU ----
+sed -e "s#@RUN@#$OUT#g" -e "s#@PORT@#$P_NGINX#g" "$HERE/nginx.conf.in" > "$OUT/nginx.conf"
+taskset -c "$SERVER_CPU" nginx -p "$OUT" -c "$OUT/nginx.conf" -e "$OUT/error.log" > "$OUT/nginx.log" 2>&1 &
+PIDS+=($!); NGINX_PID=$!
+taskset -c "$SERVER_CPU" "$HB_BIN" --port "$P_HB" --db "$FIXTURE" > "$OUT/hb.log" 2>&1 &
+PIDS+=($!); HB_PID=$!
+taskset -c "$SERVER_CPU" "$HUSH" --port "$P_HUSH" --threads 1 --database "$DB" > "$OUT/hush.log" 2>&1 &
+PIDS+=($!); HUSH_PID=$!
+wait_ready "http://127.0.0.1:$P_NGINX/healthz"
+wait_ready "http://127.0.0.1:$P_HB/v1/decision?customer_id=C0000001&channel=email&purpose=marketing"
+wait_ready "http://127.0.0.1:$P_HUSH/healthz"
+curl -s -H 'Content-Type: application/json' -d '{"customer_id":"C0000001","channel":"email"}' "http://127.0.0.1:$P_HUSH/v1/decisions" > "$OUT/hush.probe.txt"
+
+HZ=$(getconf CLK_TCK)
+cpu_ticks() { local sum=0 p; for p in $1 $(ps -o pid= --ppid "$1" 2>/dev/null); do sum=$((sum + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo "$sum"; }
+# measure NAME PID CONNS CPU_SET URL SCRIPT ARGS... -> "rps p50 p99 cpu_us_per_request"
+measure() {
+    local name=$1 pid=$2 conns=$3 cpus=$4 url=$5 script=$6; shift 6
+    local log="$OUT/$name.c$conns.$RANDOM.txt" t0 t1 line rps
+    t0=$(cpu_ticks "$pid")
+    timeout $((DUR + 30)) taskset -c "$cpus" wrk -t1 -c"$conns" -d"${DUR}s" --timeout 5s --latency -s "$script" "$url" -- "$@" > "$log" 2>&1
+    t1=$(cpu_ticks "$pid")
+    line=$(grep '^RESULT' "$log")
+    if grep -q 'non2xx=[1-9]\|errors=[1-9]\|errors_status=[1-9]' <<<"$line"; then echo "errors in $log: $line" >&2; exit 1; fi
+    rps=$(sed -n 's/.*rps=\([0-9]*\).*/\1/p' <<<"$line")
+    echo "$rps $(sed -n 's/.*p50_us=\([0-9]*\).*/\1/p' <<<"$line") $(sed -n 's/.*p99_us=\([0-9]*\).*/\1/p' <<<"$line") $(python3 -c "print(f'{($t1 - $t0) / $HZ * 1e6 / max(1, $rps * $DUR):.2f}')")"
+}
+NGINX_ARGS=("http://127.0.0.1:$P_NGINX/healthz" "$HERE/result.lua")
+HB_ARGS=("http://127.0.0.1:$P_HB" "$ANCHORS/decision.lua" "$CUSTOMERS" 42 email)
+HUSH_ARGS=("http://127.0.0.1:$P_HUSH" "$HERE/decisions.lua" "$CUSTOMERS" 42 1)
+
+echo "warming up" >&2
+DUR=$WARM measure nginx "$NGINX_PID" "$CONNS" "$LOAD_CPU" "${NGINX_ARGS[@]}" > /dev/null
+DUR=$WARM measure hb "$HB_PID" "$CONNS" "$LOAD_CPU" "${HB_ARGS[@]}" > /dev/null
+DUR=$WARM measure hush "$HUSH_PID" "$CONNS" "$LOAD_CPU" "http://127.0.0.1:$P_HUSH" "$HERE/decisions.lua" "$CUSTOMERS" 7 1 > /dev/null
+
+printf 'run\tserver\trps\tp50_us\tp99_us\tcpu_us\n' > "$OUT/single.tsv"
+for run in $(seq "$RUNS"); do
+    for target in nginx hb hush; do
+        case $target in
+            nginx) r=$(measure nginx "$NGINX_PID" "$CONNS" "$LOAD_CPU" "${NGINX_ARGS[@]}") ;;
+            hb) r=$(measure hb "$HB_PID" "$CONNS" "$LOAD_CPU" "${HB_ARGS[@]}") ;;
+            hush) r=$(measure hush "$HUSH_PID" "$CONNS" "$LOAD_CPU" "${HUSH_ARGS[@]}") ;;
+        esac
+        printf '%s\t%s\t%s\n' "$run" "$target" "$(tr ' ' '\t' <<<"$r")" | tee -a "$OUT/single.tsv" >&2
+    done
+done
+
+# ---- p99 at half of hush's peak: each connection waits 1 ms between requests ----
+peak=$(python3 -c "import csv,statistics; print(int(statistics.median(float(r['rps']) for r in csv.DictReader(open('$OUT/single.tsv'), delimiter='\t') if r['server']=='hush')))")
+half_conns=$(( (peak / 2 + 999) / 1000 ))
+half=$(measure hush-half "$HUSH_PID" "$half_conns" "$LOAD_CPU" "http://127.0.0.1:$P_HUSH" "$HERE/decisions.lua" "$CUSTOMERS" 42 1 1)
+echo "half $half_conns $half" > "$OUT/half.txt"
+
+# ---- answers per send: strace counts hush's sends during a short run ----
+sends="n/a"
+if command -v strace > /dev/null; then
+    timeout 20 strace -f -c -e trace=sendto,sendmsg,write,writev -o "$OUT/strace.txt" -p "$HUSH_PID" &
+    st_pid=$!; sleep 1
+    timeout 10 taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d3s -s "$HERE/decisions.lua" "http://127.0.0.1:$P_HUSH" -- "$CUSTOMERS" 9 1 > "$OUT/strace-wrk.txt" 2>&1
+    kill -INT "$st_pid" 2>/dev/null || true; wait "$st_pid" 2>/dev/null || true
+    requests=$(sed -n 's/.*requests=\([0-9]*\).*/\1/p' "$OUT/strace-wrk.txt")
+    calls=$(awk '$NF ~ /^(sendto|sendmsg|write|writev)$/ {s += $4} END {print s + 0}' "$OUT/strace.txt")
+    sends="$calls send calls for $requests answers"
+fi
+stop "$HUSH_PID"
+
+# ---- the batch on both cores: hush with two loops, wrk on LOAD_CPU ----
+"$HUSH" --port "$P_HUSH" --threads 2 --database "$DB" > "$OUT/hush-batch.log" 2>&1 &
+PIDS+=($!); HUSH2_PID=$!
+wait_ready "http://127.0.0.1:$P_HUSH/healthz"
+DUR=$WARM measure hush-batch "$HUSH2_PID" 8 "$LOAD_CPU" "http://127.0.0.1:$P_HUSH" "$HERE/decisions.lua" "$CUSTOMERS" 7 "$BATCH" > /dev/null
+printf 'run\trps\tdecisions_per_s\tp99_us\n' > "$OUT/batch.tsv"
+for run in $(seq "$RUNS"); do
+    read -r rps _ p99 _ <<<"$(measure hush-batch "$HUSH2_PID" 8 "$LOAD_CPU" "http://127.0.0.1:$P_HUSH" "$HERE/decisions.lua" "$CUSTOMERS" 42 "$BATCH")"
+    printf '%s\t%s\t%s\t%s\n' "$run" "$rps" "$((rps * BATCH))" "$p99" | tee -a "$OUT/batch.tsv" >&2
+done
+stop "$HUSH2_PID"
+
+python3 - "$OUT" "$BATCH" "$sends" <<'PY'
+import csv, statistics, sys
+out, batch, sends = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+rows = list(csv.DictReader(open(f"{out}/single.tsv"), delimiter="\t"))
+med = {}
+for name in ("nginx", "hb", "hush"):
+    r = [x for x in rows if x["server"] == name]
+    med[name] = {k: statistics.median(float(x[k]) for x in r) for k in ("rps", "p50_us", "p99_us", "cpu_us")}
+    lo, hi = min(float(x["rps"]) for x in r), max(float(x["rps"]) for x in r)
+    m = med[name]
+    label = {"nginx": "nginx return 200", "hb": "Hummingbird peer", "hush": "hush POST /v1/decisions"}[name]
+    print(f"{label:26} {m['rps']:>9,.0f} req/s (min {lo:,.0f}, max {hi:,.0f})  p50 {m['p50_us']:.0f} us  p99 {m['p99_us']:.0f} us  "
+          f"server CPU {m['cpu_us']:.1f} us/request")
+pairs = lambda a: [float(x["rps"]) for x in rows if x["server"] == a]
+print(f"hush / nginx: {med['hush']['rps'] / med['nginx']['rps']:.2f} (per run: {', '.join(f'{h / n:.2f}' for h, n in zip(pairs('hush'), pairs('nginx')))}); goal 0.6")
+print(f"hush / Hummingbird: {med['hush']['rps'] / med['hb']['rps']:.2f} (per run: {', '.join(f'{h / n:.2f}' for h, n in zip(pairs('hush'), pairs('hb')))}); goal 2.5")
+half = open(f"{out}/half.txt").read().split()
+print(f"hush at about half its peak ({half[1]} connections, 1 ms apart): {float(half[2]):,.0f} req/s, p50 {half[3]} us, p99 {half[4]} us; goal p99 < 2000 us")
+b = list(csv.DictReader(open(f"{out}/batch.tsv"), delimiter="\t"))
+d = statistics.median(float(x["decisions_per_s"]) for x in b)
+print(f"batch of {batch} on both cores: {d:,.0f} decisions/s median (runs: {', '.join(x['decisions_per_s'] for x in b)}); goal 300,000")
+print(f"sends: {sends}")
+PY
+echo "raw results: $OUT" >&2
