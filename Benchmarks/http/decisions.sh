@@ -51,7 +51,14 @@ if [[ ! -f "$DB" ]]; then
     seed_pid=$!; PIDS+=($seed_pid)
     wait_ready "http://127.0.0.1:$P_SEED/healthz"
     python3 "$HERE/seed.py" "$CUSTOMERS" "$OUT"
-    timeout 900 wrk -t1 -c64 -d900s -s "$HERE/seed_profiles.lua" "http://127.0.0.1:$P_SEED" -- "$CUSTOMERS" > "$OUT/seed-profiles.txt" 2>&1 || true
+    timeout 900 wrk -t1 -c64 -d900s -s "$HERE/seed_profiles.lua" "http://127.0.0.1:$P_SEED" -- "$CUSTOMERS" > "$OUT/seed-profiles.txt" 2>&1 &
+    wrk_pid=$!; PIDS+=($wrk_pid)
+    last=$(printf 'C%07d' "$CUSTOMERS")
+    for _ in $(seq 900); do
+        [[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$P_SEED/v1/customers/$last") == 200 ]] && break
+        sleep 1
+    done
+    stop "$wrk_pid"
     for kind in suppressions cases; do
         curl -sf -H 'Content-Type: text/csv' --data-binary "@$OUT/$kind.csv" "http://127.0.0.1:$P_SEED/v1/import/$kind" | tee "$OUT/seed-$kind.json"; echo
     done

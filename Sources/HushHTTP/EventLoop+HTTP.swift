@@ -178,7 +178,15 @@ extension EventLoop {
             writeResponse(connection, handler(request), isHead: isHead, keepAlive: keepAlive, version: parsed.head.version)
             finishExchange(connection, keepAlive: keepAlive)
         case .deferred(let handler):
-            handler(request, makeResponder(for: connection, keepAlive: keepAlive, isHead: isHead, version: parsed.head.version))
+            let responder = makeResponder(for: connection, keepAlive: keepAlive, isHead: isHead, version: parsed.head.version)
+            dispatching = responder.sequence
+            handler(request, responder)
+            dispatching = 0
+            if let answer = inlineAnswer {
+                inlineAnswer = nil
+                writeResponse(connection, answer, isHead: isHead, keepAlive: keepAlive, version: parsed.head.version)
+                finishExchange(connection, keepAlive: keepAlive)
+            }
         case .streaming:
             preconditionFailure("a streaming route's body goes to its sink, not to dispatch")
         }

@@ -37,6 +37,12 @@ final class EventLoop: @unchecked Sendable {
     /// of descriptors, so the backlog drains instead of waking the loop forever (libev/nginx's trick).
     private var spareFD: Int32 = -1
     private var nextSequence: UInt64 = 1
+    /// The loop's thread, set when `run` starts: a Responder used on it answers inline.
+    private(set) var thread: pthread_t?
+    /// The deferred request whose handler is running now, and the answer it gave before
+    /// returning, if it did: written at once, without a trip through the inbox.
+    var dispatching: UInt64 = 0
+    var inlineAnswer: Response?
     /// TLS connections whose read budget ran out while OpenSSL still held input: epoll would
     /// not report them again, so they are read again on the next turn of the loop.
     private var rereads: [Connection] = []
@@ -76,6 +82,7 @@ final class EventLoop: @unchecked Sendable {
     // MARK: - The loop
 
     func run() {
+        thread = pthread_self()
         var events = [epoll_event](repeating: epoll_event(), count: 256)
         while !(stopping || (draining && liveConnections == 0)) {
             now = monotonicNanos()
@@ -452,6 +459,11 @@ public struct Responder: Sendable {
     let sequence: UInt64
 
     public func send(_ response: Response) {
+        // Answered by the handler itself, on the loop's thread, before it returned: no hop.
+        if let thread = loop.thread, pthread_equal(thread, pthread_self()) != 0, loop.dispatching == sequence {
+            loop.inlineAnswer = response
+            return
+        }
         loop.post(.respond(fd: fd, sequence: sequence, response))
     }
 }

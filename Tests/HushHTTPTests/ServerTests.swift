@@ -222,4 +222,15 @@ import HushTestSupport
         #expect(answer.status == 403)
         #expect(answer.header("Connection") == "close")
     }
+
+    @Test func aDeferredHandlerThatAnswersAtOnce_IsAnsweredInline_InPipelineOrder() throws {
+        let server = try makeTestServer(threads: 1)
+        defer { server.shutdown() }
+        let client = try RawClient(port: server.port)
+        try client.send("GET /inline?n=1 HTTP/1.1\r\nHost: x\r\n\r\nGET /thread?n=2 HTTP/1.1\r\nHost: x\r\n\r\nGET /inline?n=3 HTTP/1.1\r\nHost: x\r\n\r\nGET /a HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(try client.readResponse().bodyText == "inline 1")
+        #expect(try client.readResponse().bodyText == "from thread 2")
+        #expect(try client.readResponse().bodyText == "inline 3")
+        #expect(try client.readResponse().bodyText == "a")
+    }
 }

@@ -36,6 +36,9 @@ func makeTestServer(limits: HTTPLimits = HTTPLimits(), threads: Int = 1, tls: TL
         Response(status: .ok, headers: [("X-Bad", "a\r\nSet-Cookie: x=1"), ("X-Good", "fine")], body: [])
     }
     router.addDeferred(.get, "/deferred") { _, responder in parked.park(responder) }
+    router.addDeferred(.get, "/inline") { request, responder in
+        responder.send(Response(status: .ok, body: Array("inline \(request.query.first("n") ?? "")".utf8)))
+    }
     router.addDeferred(.get, "/thread") { request, responder in
         let name = request.query.first("n") ?? ""
         Thread.detachNewThread { responder.send(Response(status: .ok, body: Array("from thread \(name)".utf8))) }
