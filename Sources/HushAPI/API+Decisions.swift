@@ -54,6 +54,7 @@ extension API {
     }
 
     func checkQuery(_ query: QueryParameters, allowed: Set<String>) throws(APIError) {
+        if query.isEmpty { return }
         for item in query.items where item.name != "pretty" && !allowed.contains(item.name) {
             throw .invalid(ValidationError(field: item.name, message: "is not a known query parameter"))
         }
@@ -97,7 +98,7 @@ extension API {
         let request = input.request
         do {
             let facts = try context.reader.facts(customerID: request.customerID, address: request.address, channel: request.channel,
-                                                 at: request.at ?? now, lookback: policy.longestWindow, holds: store.holds,
+                                                 at: request.at ?? now, lookback: lookback, holds: store.holds,
                                                  tombstoneHash: context.hasher.hash)
             let decision = decide(request, facts: facts, policy: policy, now: now)
             metrics.decision(decision)
@@ -111,10 +112,10 @@ extension API {
         }
     }
 
-    func writeDecision(_ w: inout JSONWriter, _ decision: Decision, _ request: DecisionRequest, id: String, reserved: Bool?) {
+    func writeDecision(_ w: inout JSONWriter, _ decision: Decision, _ request: DecisionRequest, id: DecisionID, reserved: Bool?) {
         w.objectStart()
         w.key("decision"); w.string(decision.allowed ? "allow" : "suppress")
-        w.key("decision_id"); w.string(id)
+        w.key("decision_id"); w.string(prefix: id.prefix, base36: id.counter)
         w.key("customer_id"); w.string(request.customerID)
         if let address = request.address { w.key("address"); w.string(address.value) }
         w.key("channel"); w.string(request.channel.rawValue)
@@ -263,7 +264,7 @@ extension API {
     /// `reserve: true`: decided and, when allowed, recorded by the writer in one transaction.
     func reserve(_ input: DecisionInput, request: Request, responder: Responder) {
         let policy = self.policy, hasher = writerHasher
-        let id = "d-\(String(UInt64.random(in: 0...UInt64.max), radix: 36))"
+        let id = randomDecisionID()
         let now = Date()
         store.write({ (w: WriteContext) throws(StoreError) -> (Decision, Bool) in
             let result = try w.reserve(input.request, policy: policy, now: now, campaignID: input.campaignID, tombstoneHash: hasher.hash)

@@ -9,6 +9,8 @@ import HushStore
 final class API: Sendable {
     let store: Store
     let policy: Policy
+    /// `policy.longestWindow`, computed once.
+    let lookback: TimeInterval
     let auth: Authenticator
     let erasureKey: [UInt8]
     /// The writer thread's hasher (reserve decides inside the writer's transaction).
@@ -23,6 +25,7 @@ final class API: Sendable {
         self.writerHasher = writerHasher
         self.store = store
         policy = config.policy
+        lookback = config.policy.longestWindow
         auth = Authenticator(keys: config.auth.keys)
         protectMetrics = config.auth.protectMetrics
         self.erasureKey = erasureKey
@@ -35,6 +38,7 @@ final class API: Sendable {
         let reader: FactsReader
         let hasher: TombstoneHasher
         var decisions: UInt64 = 0
+        var idPrefix: [UInt8] = []
 
         init(reader: FactsReader, hasher: TombstoneHasher) {
             self.reader = reader
@@ -65,10 +69,22 @@ final class API: Sendable {
     }
 
     /// An opaque id unique to this process run: the run's prefix, the loop, a counter.
-    func decisionID(_ context: LoopContext, loop: Int) -> String {
+    func decisionID(_ context: LoopContext, loop: Int) -> DecisionID {
         context.decisions &+= 1
-        return "d-\(idPrefix)-\(loop)-\(String(context.decisions, radix: 36))"
+        if context.idPrefix.isEmpty { context.idPrefix = Array("d-\(idPrefix)-\(loop)-".utf8) }
+        return DecisionID(prefix: context.idPrefix, counter: context.decisions)
     }
+
+    /// An id for a decision made off the loops (`reserve`, on the writer): random.
+    func randomDecisionID() -> DecisionID {
+        DecisionID(prefix: Array("d-r\(String(UInt32.random(in: 0...UInt32.max), radix: 36))-".utf8), counter: UInt64.random(in: 0...UInt64.max))
+    }
+}
+
+/// A decision's id, written as its prefix and a base-36 counter.
+struct DecisionID {
+    let prefix: [UInt8]
+    let counter: UInt64
 }
 
 /// Why a request is refused, mapped to API.md's error model.
@@ -130,14 +146,40 @@ extension API {
 
     /// Parses the body as JSON (any `Content-Type` that is JSON; a missing one is taken as JSON).
     func body(_ request: Request) throws(APIError) -> JSONValue {
-        if let type = request.headers.first("content-type") {
-            let media = type.split(separator: ";", maxSplits: 1)[0].trimmingCharacters(in: .whitespaces).lowercased()
-            guard media == "application/json" || media.hasSuffix("+json") else {
-                throw .unsupportedMediaType("the body must be application/json, not \(Validate.excerpt(media)) (with curl: -H 'Content-Type: application/json')")
-            }
+        if let type = request.headers.first("content-type"), !Self.isJSON(type) {
+            let media = Self.mediaType(type)
+            throw .unsupportedMediaType("the body must be application/json, not \(Validate.excerpt(media)) (with curl: -H 'Content-Type: application/json')")
         }
         do { return try JSONParser.parse(request.body) } catch {
             throw .malformed("the body is not valid JSON: \(error.description)")
+        }
+    }
+
+    /// The media type of a Content-Type value, lower-cased, without parameters.
+    static func mediaType(_ value: String) -> String {
+        var media = value.utf8.prefix { $0 != UInt8(ascii: ";") }[...]
+        while media.first == 0x20 || media.first == 0x09 { media = media.dropFirst() }
+        while media.last == 0x20 || media.last == 0x09 { media = media.dropLast() }
+        return String(decoding: media.map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }, as: UTF8.self)
+    }
+
+    /// `application/json` or any `+json` type, with any parameters: compared as bytes, since
+    /// it is checked on every request with a body.
+    static func isJSON(_ value: String) -> Bool {
+        var value = value
+        return value.withUTF8 { bytes in
+            var end = bytes.firstIndex(of: UInt8(ascii: ";")) ?? bytes.count
+            var start = 0
+            while start < end, bytes[start] == 0x20 || bytes[start] == 0x09 { start += 1 }
+            while end > start, bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 { end -= 1 }
+            func lower(_ b: UInt8) -> UInt8 { b >= 65 && b <= 90 ? b + 32 : b }
+            func endsWith(_ suffix: StaticString) -> Bool {
+                let n = suffix.utf8CodeUnitCount
+                guard end - start >= n else { return false }
+                for i in 0..<n where lower(bytes[end - n + i]) != suffix.utf8Start[i] { return false }
+                return true
+            }
+            return (end - start == 16 && endsWith("application/json")) || endsWith("+json")
         }
     }
 

@@ -310,8 +310,7 @@ extension API {
                         }
                         dryRun = value != "false"
                     }
-                    let media = (request.headers.first("content-type") ?? "").split(separator: ";", maxSplits: 1).first
-                        .map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+                    let media = API.mediaType(request.headers.first("content-type") ?? "")
                     let format: RecordSplitter.Format
                     switch media {
                     case "text/csv": format = .csv

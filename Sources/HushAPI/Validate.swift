@@ -85,32 +85,39 @@ enum Validate {
     static let maxIdentifierLength = 128
 
     /// An identifier: 1 to 128 printable characters (no control characters, no spaces at the ends).
-    static func identifier(_ text: String, field: String) throws(ValidationError) -> String {
-        guard !text.isEmpty else { throw ValidationError(field: field, message: "must not be empty") }
+    static func identifier(_ text: String, field: @autoclosure () -> String) throws(ValidationError) -> String {
+        // Printable ASCII, the common case, is checked on the bytes.
+        var copy = text
+        let ascii = copy.withUTF8 { bytes in
+            bytes.count <= maxIdentifierLength && !bytes.isEmpty && bytes.allSatisfy { $0 >= 0x20 && $0 < 0x7F }
+                && bytes.first != 0x20 && bytes.last != 0x20
+        }
+        if ascii { return text }
+        guard !text.isEmpty else { throw ValidationError(field: field(), message: "must not be empty") }
         guard text.unicodeScalars.count <= maxIdentifierLength else {
-            throw ValidationError(field: field, message: "must be at most \(maxIdentifierLength) characters")
+            throw ValidationError(field: field(), message: "must be at most \(maxIdentifierLength) characters")
         }
         for scalar in text.unicodeScalars where scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) {
-            throw ValidationError(field: field, message: "must hold printable characters only")
+            throw ValidationError(field: field(), message: "must hold printable characters only")
         }
         guard text.first?.isWhitespace == false, text.last?.isWhitespace == false else {
-            throw ValidationError(field: field, message: "must not start or end with a space")
+            throw ValidationError(field: field(), message: "must not start or end with a space")
         }
         return text
     }
 
-    static func channel(_ text: String, field: String, policy: Policy) throws(ValidationError) -> Channel {
+    static func channel(_ text: String, field: @autoclosure () -> String, policy: Policy) throws(ValidationError) -> Channel {
         let channel = Channel(text)
         guard policy.channels.contains(channel) else {
-            throw ValidationError(field: field, message: "must be one of: \(policy.channels.map(\.rawValue).joined(separator: ", "))")
+            throw ValidationError(field: field(), message: "must be one of: \(policy.channels.map(\.rawValue).joined(separator: ", "))")
         }
         return channel
     }
 
-    static func purpose(_ text: String, field: String, policy: Policy) throws(ValidationError) -> Purpose {
+    static func purpose(_ text: String, field: @autoclosure () -> String, policy: Policy) throws(ValidationError) -> Purpose {
         let purpose = Purpose(text)
         guard policy.purposes.contains(purpose) else {
-            throw ValidationError(field: field, message: "must be one of: \(policy.purposes.map(\.rawValue).joined(separator: ", "))")
+            throw ValidationError(field: field(), message: "must be one of: \(policy.purposes.map(\.rawValue).joined(separator: ", "))")
         }
         return purpose
     }

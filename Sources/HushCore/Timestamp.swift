@@ -4,13 +4,37 @@ import Foundation
 public enum Timestamp {
     /// `2026-11-24T10:00:00Z`.
     public static func format(_ date: Date) -> String {
+        withBytes(date) { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// The RFC 3339 text of `date` as bytes, handed to `body` without building a String (the
+    /// JSON writer copies them straight into a response). Years outside 0...9999 are written
+    /// with as many digits as they need.
+    public static func withBytes<R>(_ date: Date, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
         let seconds = Int64(floor(date.timeIntervalSince1970))
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secondOfDay = Int(seconds - days * 86_400)
         let (y, m, d) = civil(fromDays: days)
-        func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
-        let year = y < 0 ? "-" + String(-y) : String(repeating: "0", count: max(0, 4 - String(y).count)) + String(y)
-        return "\(year)-\(two(m))-\(two(d))T\(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60))Z"
+        guard (0...9999).contains(y) else {
+            let two = { (v: Int) in v < 10 ? "0\(v)" : "\(v)" }
+            let text = Array("\(y)-\(two(m))-\(two(d))T\(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60))Z".utf8)
+            return text.withUnsafeBufferPointer(body)
+        }
+        var buffer: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        return withUnsafeMutableBytes(of: &buffer) { raw in
+            let b = raw.bindMemory(to: UInt8.self)
+            func put(_ value: Int, _ at: Int, _ width: Int) {
+                var v = value
+                for i in stride(from: at + width - 1, through: at, by: -1) {
+                    b[i] = UInt8(v % 10) + 0x30
+                    v /= 10
+                }
+            }
+            put(y, 0, 4); b[4] = 0x2D; put(m, 5, 2); b[7] = 0x2D; put(d, 8, 2); b[10] = 0x54
+            put(secondOfDay / 3600, 11, 2); b[13] = 0x3A; put(secondOfDay / 60 % 60, 14, 2); b[16] = 0x3A
+            put(secondOfDay % 60, 17, 2); b[19] = 0x5A
+            return body(UnsafeBufferPointer(rebasing: b[0..<20]))
+        }
     }
 
     /// The first whole second at or after `date`.

@@ -176,15 +176,20 @@ public struct JSONParser {
         index += 1
         // Fast path: no escapes, so the bytes between the quotes are the string.
         var scan = index
+        var ascii = true
         while scan < bytes.count {
             let b = bytes[scan]
             if b == UInt8(ascii: "\"") {
-                guard let text = String(validating: UnsafeBufferPointer(rebasing: bytes[index..<scan]), as: UTF8.self) else {
+                let raw = UnsafeBufferPointer(rebasing: bytes[index..<scan])
+                index = scan + 1
+                // ASCII needs no validation, and decoding it is the fast path.
+                if ascii { return String(decoding: raw, as: UTF8.self) }
+                guard let text = String(validating: raw, as: UTF8.self) else {
                     throw JSONSyntaxError(message: "a string holds bytes that are not UTF-8", offset: start)
                 }
-                index = scan + 1
                 return text
             }
+            if b >= 0x80 { ascii = false }
             if b == UInt8(ascii: "\\") { break }
             if b < 0x20 { index = scan; throw fail("a control character must be escaped in a string") }
             scan += 1

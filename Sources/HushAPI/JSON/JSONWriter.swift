@@ -21,7 +21,8 @@ public struct JSONWriter {
         separate()
         bytes.append(UInt8(ascii: "\""))
         bytes.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
-        bytes.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: ":"))
         needsComma = false
     }
 
@@ -32,12 +33,16 @@ public struct JSONWriter {
         needsComma = false
     }
 
-    public mutating func null() { separate(); bytes.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C]); needsComma = true }
+    public mutating func null() { separate(); literal("null"); needsComma = true }
 
     public mutating func bool(_ value: Bool) {
         separate()
-        if value { bytes.append(contentsOf: [0x74, 0x72, 0x75, 0x65]) } else { bytes.append(contentsOf: [0x66, 0x61, 0x6C, 0x73, 0x65]) }
+        if value { literal("true") } else { literal("false") }
         needsComma = true
+    }
+
+    private mutating func literal(_ text: StaticString) {
+        bytes.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 
     public mutating func integer<I: BinaryInteger>(_ value: I) {
@@ -73,7 +78,28 @@ public struct JSONWriter {
     /// An RFC 3339 time (UTC, whole seconds), or null.
     public mutating func time(_ date: Date?) {
         guard let date else { null(); return }
-        string(Timestamp.format(date))
+        separate()
+        bytes.append(UInt8(ascii: "\""))
+        Timestamp.withBytes(date) { bytes.append(contentsOf: $0) }
+        bytes.append(UInt8(ascii: "\""))
+        needsComma = true
+    }
+
+    /// A string made of `prefix` (plain bytes that need no escaping) and `number` in base 36.
+    public mutating func string(prefix: [UInt8], base36 number: UInt64) {
+        separate()
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(contentsOf: prefix)
+        var digits: [UInt8] = []
+        var v = number
+        repeat {
+            let d = UInt8(v % 36)
+            digits.append(d < 10 ? d + 0x30 : d - 10 + 0x61)
+            v /= 36
+        } while v > 0
+        bytes.append(contentsOf: digits.reversed())
+        bytes.append(UInt8(ascii: "\""))
+        needsComma = true
     }
 
     public mutating func string(_ value: String?) {
