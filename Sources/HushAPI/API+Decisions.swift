@@ -193,14 +193,7 @@ extension API {
                             failed = failed || itemFailed
                             writeDecision(&w, decision, input.request, id: decisionID(context, loop: request.loop), reserved: nil)
                         } catch {
-                            w.objectStart()
-                            w.key("error")
-                            w.objectStart()
-                            w.key("code"); w.string("invalid_field")
-                            w.key("message"); w.string("\(error.field) \(error.message)")
-                            w.key("field"); w.string(error.field)
-                            w.objectEnd()
-                            w.objectEnd()
+                            Self.writeError(&w, code: "invalid_field", message: "\(error.field) \(error.message)", field: error.field)
                         }
                     }
                     w.arrayEnd()

@@ -132,16 +132,25 @@ extension API {
             }
         }
         return json(request, status) { w in
-            w.objectStart()
-            w.key("error")
-            w.objectStart()
-            w.key("code"); w.string(code)
-            w.key("message"); w.string(message)
-            if let field { w.key("field"); w.string(field) }
-            w.objectEnd()
-            if let current { w.key("current"); current(&w) }
-            w.objectEnd()
+            Self.writeError(&w, code: code, message: message, field: field, after: { w in
+                if let current { w.key("current"); current(&w) }
+            })
         }
+    }
+
+    /// `{"error": {"code", "message", "field"?, …more}, …after}`: the one shape of every error.
+    static func writeError(_ w: inout JSONWriter, code: String, message: String, field: String?,
+                           more: (inout JSONWriter) -> Void = { _ in }, after: (inout JSONWriter) -> Void = { _ in }) {
+        w.objectStart()
+        w.key("error")
+        w.objectStart()
+        w.key("code"); w.string(code)
+        w.key("message"); w.string(message)
+        if let field { w.key("field"); w.string(field) }
+        more(&w)
+        w.objectEnd()
+        after(&w)
+        w.objectEnd()
     }
 
     /// Parses the body as JSON (any `Content-Type` that is JSON; a missing one is taken as JSON).

@@ -249,24 +249,19 @@ final class ImportSink: BodySink {
         if badCount > 0 {
             let bad = self.bad, badCount = self.badCount
             return responder.send(api.json(request, .badRequest) { w in
-                w.objectStart()
-                w.key("error")
-                w.objectStart()
-                w.key("code"); w.string("invalid_field")
-                w.key("message"); w.string("\(badCount) line\(badCount == 1 ? " is" : "s are") invalid; nothing was imported")
-                if let first = bad.first?.field { w.key("field"); w.string(first) }
-                w.key("lines")
-                w.arrayStart()
-                for line in bad {
-                    w.objectStart()
-                    w.key("line"); w.integer(line.line)
-                    w.key("field"); w.string(line.field)
-                    w.key("message"); w.string(line.message)
-                    w.objectEnd()
-                }
-                w.arrayEnd()
-                w.objectEnd()
-                w.objectEnd()
+                API.writeError(&w, code: "invalid_field", message: "\(badCount) line\(badCount == 1 ? " is" : "s are") invalid; nothing was imported",
+                               field: bad.first?.field, more: { w in
+                    w.key("lines")
+                    w.arrayStart()
+                    for line in bad {
+                        w.objectStart()
+                        w.key("line"); w.integer(line.line)
+                        w.key("field"); w.string(line.field)
+                        w.key("message"); w.string(line.message)
+                        w.objectEnd()
+                    }
+                    w.arrayEnd()
+                })
             })
         }
         let kind = self.kind, dryRun = self.dryRun, now = self.now

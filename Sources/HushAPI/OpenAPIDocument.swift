@@ -22,14 +22,7 @@ enum OpenAPIDocument {
         "summary": "Liveness",
         "parameters": [
           {
-            "name": "pretty",
-            "in": "query",
-            "required": false,
-            "schema": {
-              "type": "string"
-            },
-            "allowEmptyValue": true,
-            "description": "Indent the JSON for people."
+            "$ref": "#/components/parameters/pretty"
           }
         ],
         "responses": {
@@ -44,14 +37,7 @@ enum OpenAPIDocument {
             }
           },
           "default": {
-            "description": "An error, in the shape every error has.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
+            "$ref": "#/components/responses/Error"
           }
         },
         "security": []
@@ -63,14 +49,7 @@ enum OpenAPIDocument {
         "summary": "Readiness: the database answers and the server is not draining",
         "parameters": [
           {
-            "name": "pretty",
-            "in": "query",
-            "required": false,
-            "schema": {
-              "type": "string"
-            },
-            "allowEmptyValue": true,
-            "description": "Indent the JSON for people."
+            "$ref": "#/components/parameters/pretty"
           }
         ],
         "responses": {
@@ -95,45 +74,7 @@ enum OpenAPIDocument {
             }
           },
           "default": {
-            "description": "An error, in the shape every error has.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
-          }
-        },
-        "security": []
-      }
-    },
-    "/metrics": {
-      "get": {
-        "operationId": "metrics",
-        "summary": "Prometheus metrics: requests by route and status, request durations, decisions by outcome and reason, open connections, store errors, writer queue depth",
-        "description": "No key, unless auth.protect_metrics puts it under the read scope.",
-        "parameters": [],
-        "responses": {
-          "200": {
-            "description": "Prometheus text format 0.0.4",
-            "content": {
-              "text/plain": {
-                "schema": {
-                  "type": "string"
-                }
-              }
-            }
-          },
-          "default": {
-            "description": "An error, in the shape every error has.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
+            "$ref": "#/components/responses/Error"
           }
         },
         "security": []
@@ -145,14 +86,7 @@ enum OpenAPIDocument {
         "summary": "This document",
         "parameters": [
           {
-            "name": "pretty",
-            "in": "query",
-            "required": false,
-            "schema": {
-              "type": "string"
-            },
-            "allowEmptyValue": true,
-            "description": "Indent the JSON for people."
+            "$ref": "#/components/parameters/pretty"
           }
         ],
         "responses": {
@@ -167,17 +101,34 @@ enum OpenAPIDocument {
             }
           },
           "default": {
-            "description": "An error, in the shape every error has.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
+            "$ref": "#/components/responses/Error"
           }
         },
         "security": []
+      }
+    },
+    "/metrics": {
+      "get": {
+        "operationId": "metrics",
+        "summary": "Prometheus metrics: requests by route and status, request durations, decisions by outcome and reason, open connections, store errors, writer queue depth",
+        "description": "No key, unless auth.protect_metrics puts it under the read scope.",
+        "parameters": [],
+        "security": [],
+        "responses": {
+          "200": {
+            "description": "Prometheus text format 0.0.4",
+            "content": {
+              "text/plain": {
+                "schema": {
+                  "type": "string"
+                }
+              }
+            }
+          },
+          "default": {
+            "$ref": "#/components/responses/Error"
+          }
+        }
       }
     },
     "/v1/decisions": {
@@ -186,14 +137,7 @@ enum OpenAPIDocument {
         "summary": "One decision",
         "parameters": [
           {
-            "name": "pretty",
-            "in": "query",
-            "required": false,
-            "schema": {
-              "type": "string"
-            },
-            "allowEmptyValue": true,
-            "description": "Indent the JSON for people."
+            "$ref": "#/components/parameters/pretty"
           }
         ],
         "responses": {
@@ -218,14 +162,7 @@ enum OpenAPIDocument {
             }
           },
           "default": {
-            "description": "An error, in the shape every error has.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
+            "$ref": "#/components/responses/Error"
           }
         },
         "security": [
@@ -250,14 +187,7 @@ enum OpenAPIDocument {
         "summary": "One decision, from query parameters",
         "parameters": [
           {
-            "name": "pretty",
-            "in": "query",
-            "required": false,
-            "schema": {
-              "type": "string"
-            },
-            "allowEmptyValue": true,
-            "description": "Indent the JSON for people."
+            "$ref": "#/components/parameters/pretty"
           },
           {
             "name": "customer_id",
@@ -375,14 +305,7 @@ enum OpenAPIDocument {
             }
           },
           "default": {
-            "description": "An error, in the shape every error has.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
+            "$ref": "#/components/responses/Error"
           }
         },
         "security": [
@@ -399,14 +322,7 @@ enum OpenAPIDocument {
         "summary": "Up to 10,000 decisions; an invalid item gets an error in its place",
         "parameters": [
           {
-            "name": "pretty",
-            "in": "query",
-            "required": false,
-            "schema": {
-              "type": "string"
-            },
-            "allowEmptyValue": true,
-            "description": "Indent the JSON for people."
+            "$ref": "#/components/parameters/pretty"
           }
         ],
         "responses": {
@@ -469,14 +385,7 @@ enum OpenAPIDocument {
             }
           },
           "default": {
-            "description": "An error, in the shape every error has.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
+            "$ref": "#/components/responses/Error"
           }
         },
         "security": [
@@ -516,14 +425,7 @@ enum OpenAPIDocument {
         "summary": "One decision per configured channel",
         "parameters": [
           {
-            "name": "pretty",
-            "in": "query",
-            "required": false,
-            "schema": {
-              "type": "string"
-            },
-            "allowEmptyValue": true,
-            "description": "Indent the JSON for people."
+            "$ref": "#/components/parameters/pretty"
           },
           {
             "name": "id",
@@ -633,14 +535,7 @@ enum OpenAPIDocument {
             }
           },
           "default": {
-            "description": "An error, in the shape every error has.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
+            "$ref": "#/components/responses/Error"
           }
         },
         "security": [
@@ -657,14 +552,7 @@ enum OpenAPIDocument {
         "summary": "Create or replace a profile",
         "parameters": [
           {
-            "name": "pretty",
-            "in": "query",
-            "required": false,
-            "schema": {
-              "type": "string"
-            },
-            "allowEmptyValue": true,
-            "description": "Indent the JSON for people."
+            "$ref": "#/components/parameters/pretty"
           },
           {
             "name": "id",
@@ -700,14 +588,7 @@ enum OpenAPIDocument {
             }
           },
           "default": {
-            "description": "An error, in the shape every error has.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
+            "$ref": "#/components/responses/Error"
           }
         },
         "security": [
@@ -732,14 +613,7 @@ enum OpenAPIDocument {
         "summary": "The single customer view",
         "parameters": [
           {
-            "name": "pretty",
-            "in": "query",
-            "required": false,
-            "schema": {
-              "type": "string"
-            },
-            "allowEmptyValue": true,
-            "description": "Indent the JSON for people."
+            "$ref": "#/components/parameters/pretty"
           },
           {
             "name": "id",
@@ -765,14 +639,7 @@ enum OpenAPIDocument {
             }
           },
           "default": {
-            "description": "An error, in the shape every error has.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
+            "$ref": "#/components/responses/Error"
           }
         },
         "security": [
@@ -787,14 +654,7 @@ enum OpenAPIDocument {
         "summary": "GDPR erasure: delete every row, keep HMAC tombstones",
         "parameters": [
           {
-            "name": "pretty",
-            "in": "query",
-            "required": false,
-            "schema": {
-              "type": "string"
-            },
-            "allowEmptyValue": true,
-            "description": "Indent the JSON for people."
+            "$ref": "#/components/parameters/pretty"
           },
           {
             "name": "id",
@@ -820,14 +680,7 @@ enum OpenAPIDocument {
             }
           },
           "default": {
-            "description": "An error, in the shape every error has.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
+            "$ref": "#/components/responses/Error"
           }
         },
         "security": [
@@ -844,14 +697,7 @@ enum OpenAPIDocument {
         "summary": "Create or replace a case (older updated_at: 409 with the stored case)",
         "parameters": [
           {
-            "name": "pretty",
-            "in": "query",
-            "required": false,
-            "schema": {
-              "type": "string"
-            },
-            "allowEmptyValue": true,
-            "description": "Indent the JSON for people."
+            "$ref": "#/components/parameters/pretty"
           },
           {
             "name": "case_id",
@@ -887,14 +733,7 @@ enum OpenAPIDocument {
             }
           },
           "default": {
-            "description": "An error, in the shape every error has.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
+            "$ref": "#/components/responses/Error"
           }
         },
         "security": [
@@ -919,14 +758,7 @@ enum OpenAPIDocument {
         "summary": "A case",
         "parameters": [
           {
-            "name": "pretty",
-            "in": "query",
-            "required": false,
-            "schema": {
-              "type": "string"
-            },
-            "allowEmptyValue": true,
-            "description": "Indent the JSON for people."
+            "$ref": "#/components/parameters/pretty"
           },
           {
             "name": "case_id",
@@ -952,14 +784,7 @@ enum OpenAPIDocument {
             }
           },
           "default": {
-            "description": "An error, in the shape every error has.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
+            "$ref": "#/components/responses/Error"
           }
         },
         "security": [
@@ -974,14 +799,7 @@ enum OpenAPIDocument {
         "summary": "Delete a case",
         "parameters": [
           {
-            "name": "pretty",
-            "in": "query",
-            "required": false,
-            "schema": {
-              "type": "string"
-            },
-            "allowEmptyValue": true,
-            "description": "Indent the JSON for people."
+            "$ref": "#/components/parameters/pretty"
           },
           {
             "name": "case_id",
@@ -1007,14 +825,7 @@ enum OpenAPIDocument {
             }
           },
           "default": {
-            "description": "An error, in the shape every error has.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
+            "$ref": "#/components/responses/Error"
           }
         },
         "security": [
@@ -1031,14 +842,7 @@ enum OpenAPIDocument {
         "summary": "Add a suppression (the same one again: 200 with it)",
         "parameters": [
           {
-            "name": "pretty",
-            "in": "query",
-            "required": false,
-            "schema": {
-              "type": "string"
-            },
-            "allowEmptyValue": true,
-            "description": "Indent the JSON for people."
+            "$ref": "#/components/parameters/pretty"
           }
         ],
         "responses": {
@@ -1063,14 +867,7 @@ enum OpenAPIDocument {
             }
           },
           "default": {
-            "description": "An error, in the shape every error has.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
+            "$ref": "#/components/responses/Error"
           }
         },
         "security": [
@@ -1095,14 +892,7 @@ enum OpenAPIDocument {
         "summary": "Suppressions in id order, paged",
         "parameters": [
           {
-            "name": "pretty",
-            "in": "query",
-            "required": false,
-            "schema": {
-              "type": "string"
-            },
-            "allowEmptyValue": true,
-            "description": "Indent the JSON for people."
+            "$ref": "#/components/parameters/pretty"
           },
           {
             "name": "customer_id",
@@ -1178,14 +968,7 @@ enum OpenAPIDocument {
             }
           },
           "default": {
-            "description": "An error, in the shape every error has.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
+            "$ref": "#/components/responses/Error"
           }
         },
         "security": [
@@ -1202,14 +985,7 @@ enum OpenAPIDocument {
         "summary": "A suppression",
         "parameters": [
           {
-            "name": "pretty",
-            "in": "query",
-            "required": false,
-            "schema": {
-              "type": "string"
-            },
-            "allowEmptyValue": true,
-            "description": "Indent the JSON for people."
+            "$ref": "#/components/parameters/pretty"
           },
           {
             "name": "id",
@@ -1235,14 +1011,7 @@ enum OpenAPIDocument {
             }
           },
           "default": {
-            "description": "An error, in the shape every error has.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
+            "$ref": "#/components/responses/Error"
           }
         },
         "security": [
@@ -1257,14 +1026,7 @@ enum OpenAPIDocument {
         "summary": "Change a suppression's scope, source, confirmation or expiry",
         "parameters": [
           {
-            "name": "pretty",
-            "in": "query",
-            "required": false,
-            "schema": {
-              "type": "string"
-            },
-            "allowEmptyValue": true,
-            "description": "Indent the JSON for people."
+            "$ref": "#/components/parameters/pretty"
           },
           {
             "name": "id",
@@ -1290,14 +1052,7 @@ enum OpenAPIDocument {
             }
           },
           "default": {
-            "description": "An error, in the shape every error has.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
+            "$ref": "#/components/responses/Error"
           }
         },
         "security": [
@@ -1322,14 +1077,7 @@ enum OpenAPIDocument {
         "summary": "Delete a suppression (opt back in)",
         "parameters": [
           {
-            "name": "pretty",
-            "in": "query",
-            "required": false,
-            "schema": {
-              "type": "string"
-            },
-            "allowEmptyValue": true,
-            "description": "Indent the JSON for people."
+            "$ref": "#/components/parameters/pretty"
           },
           {
             "name": "id",
@@ -1355,14 +1103,7 @@ enum OpenAPIDocument {
             }
           },
           "default": {
-            "description": "An error, in the shape every error has.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
+            "$ref": "#/components/responses/Error"
           }
         },
         "security": [
@@ -1379,14 +1120,7 @@ enum OpenAPIDocument {
         "summary": "Create an environmental hold (id in use: 409 with it)",
         "parameters": [
           {
-            "name": "pretty",
-            "in": "query",
-            "required": false,
-            "schema": {
-              "type": "string"
-            },
-            "allowEmptyValue": true,
-            "description": "Indent the JSON for people."
+            "$ref": "#/components/parameters/pretty"
           }
         ],
         "responses": {
@@ -1401,14 +1135,7 @@ enum OpenAPIDocument {
             }
           },
           "default": {
-            "description": "An error, in the shape every error has.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
+            "$ref": "#/components/responses/Error"
           }
         },
         "security": [
@@ -1433,14 +1160,7 @@ enum OpenAPIDocument {
         "summary": "Holds, by id",
         "parameters": [
           {
-            "name": "pretty",
-            "in": "query",
-            "required": false,
-            "schema": {
-              "type": "string"
-            },
-            "allowEmptyValue": true,
-            "description": "Indent the JSON for people."
+            "$ref": "#/components/parameters/pretty"
           },
           {
             "name": "active",
@@ -1484,14 +1204,7 @@ enum OpenAPIDocument {
             }
           },
           "default": {
-            "description": "An error, in the shape every error has.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
+            "$ref": "#/components/responses/Error"
           }
         },
         "security": [
@@ -1508,14 +1221,7 @@ enum OpenAPIDocument {
         "summary": "A hold",
         "parameters": [
           {
-            "name": "pretty",
-            "in": "query",
-            "required": false,
-            "schema": {
-              "type": "string"
-            },
-            "allowEmptyValue": true,
-            "description": "Indent the JSON for people."
+            "$ref": "#/components/parameters/pretty"
           },
           {
             "name": "id",
@@ -1541,14 +1247,7 @@ enum OpenAPIDocument {
             }
           },
           "default": {
-            "description": "An error, in the shape every error has.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
+            "$ref": "#/components/responses/Error"
           }
         },
         "security": [
@@ -1563,14 +1262,7 @@ enum OpenAPIDocument {
         "summary": "Change a hold (for example, end it now)",
         "parameters": [
           {
-            "name": "pretty",
-            "in": "query",
-            "required": false,
-            "schema": {
-              "type": "string"
-            },
-            "allowEmptyValue": true,
-            "description": "Indent the JSON for people."
+            "$ref": "#/components/parameters/pretty"
           },
           {
             "name": "id",
@@ -1596,14 +1288,7 @@ enum OpenAPIDocument {
             }
           },
           "default": {
-            "description": "An error, in the shape every error has.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
+            "$ref": "#/components/responses/Error"
           }
         },
         "security": [
@@ -1628,14 +1313,7 @@ enum OpenAPIDocument {
         "summary": "Delete a hold",
         "parameters": [
           {
-            "name": "pretty",
-            "in": "query",
-            "required": false,
-            "schema": {
-              "type": "string"
-            },
-            "allowEmptyValue": true,
-            "description": "Indent the JSON for people."
+            "$ref": "#/components/parameters/pretty"
           },
           {
             "name": "id",
@@ -1661,14 +1339,7 @@ enum OpenAPIDocument {
             }
           },
           "default": {
-            "description": "An error, in the shape every error has.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
+            "$ref": "#/components/responses/Error"
           }
         },
         "security": [
@@ -1685,14 +1356,7 @@ enum OpenAPIDocument {
         "summary": "Record a contact for frequency caps",
         "parameters": [
           {
-            "name": "pretty",
-            "in": "query",
-            "required": false,
-            "schema": {
-              "type": "string"
-            },
-            "allowEmptyValue": true,
-            "description": "Indent the JSON for people."
+            "$ref": "#/components/parameters/pretty"
           }
         ],
         "responses": {
@@ -1707,14 +1371,7 @@ enum OpenAPIDocument {
             }
           },
           "default": {
-            "description": "An error, in the shape every error has.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
+            "$ref": "#/components/responses/Error"
           }
         },
         "security": [
@@ -1741,14 +1398,7 @@ enum OpenAPIDocument {
         "summary": "Record an interaction for willingness",
         "parameters": [
           {
-            "name": "pretty",
-            "in": "query",
-            "required": false,
-            "schema": {
-              "type": "string"
-            },
-            "allowEmptyValue": true,
-            "description": "Indent the JSON for people."
+            "$ref": "#/components/parameters/pretty"
           }
         ],
         "responses": {
@@ -1763,14 +1413,7 @@ enum OpenAPIDocument {
             }
           },
           "default": {
-            "description": "An error, in the shape every error has.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
+            "$ref": "#/components/responses/Error"
           }
         },
         "security": [
@@ -1797,14 +1440,7 @@ enum OpenAPIDocument {
         "summary": "Bulk import, streamed, all or nothing",
         "parameters": [
           {
-            "name": "pretty",
-            "in": "query",
-            "required": false,
-            "schema": {
-              "type": "string"
-            },
-            "allowEmptyValue": true,
-            "description": "Indent the JSON for people."
+            "$ref": "#/components/parameters/pretty"
           },
           {
             "name": "dry_run",
@@ -1832,14 +1468,7 @@ enum OpenAPIDocument {
             }
           },
           "default": {
-            "description": "An error, in the shape every error has.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
+            "$ref": "#/components/responses/Error"
           }
         },
         "security": [
@@ -1871,14 +1500,7 @@ enum OpenAPIDocument {
         "summary": "Bulk import, streamed, all or nothing",
         "parameters": [
           {
-            "name": "pretty",
-            "in": "query",
-            "required": false,
-            "schema": {
-              "type": "string"
-            },
-            "allowEmptyValue": true,
-            "description": "Indent the JSON for people."
+            "$ref": "#/components/parameters/pretty"
           },
           {
             "name": "dry_run",
@@ -1906,14 +1528,7 @@ enum OpenAPIDocument {
             }
           },
           "default": {
-            "description": "An error, in the shape every error has.",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
+            "$ref": "#/components/responses/Error"
           }
         },
         "security": [
@@ -3173,6 +2788,30 @@ enum OpenAPIDocument {
           "willingness",
           "decisions"
         ]
+      }
+    },
+    "responses": {
+      "Error": {
+        "description": "An error, in the shape every error has.",
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/Error"
+            }
+          }
+        }
+      }
+    },
+    "parameters": {
+      "pretty": {
+        "name": "pretty",
+        "in": "query",
+        "required": false,
+        "schema": {
+          "type": "string"
+        },
+        "allowEmptyValue": true,
+        "description": "Indent the JSON for people."
       }
     },
     "securitySchemes": {
