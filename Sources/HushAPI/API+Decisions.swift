@@ -31,6 +31,35 @@ extension API {
         return input
     }
 
+    /// A decision request from fields read straight from the bytes (`DecisionBody`): the same
+    /// validation, in the same order, as the general path. Nil when `at` is not a time, so that
+    /// the general path reports it exactly as it would.
+    func decisionInput(fast body: DecisionBody) throws(ValidationError) -> DecisionInput? {
+        var at: Date?
+        if let text = body.at {
+            guard let date = RFC3339.parse(text) else { return nil }
+            at = date
+        }
+        return try decisionInput(customerID: body.customerID, channel: body.channel, purpose: body.purpose, categories: body.categories,
+                                 address: body.address, region: body.region, timezone: body.timezone, at: at, reserve: body.reserve,
+                                 campaignID: body.campaignID, path: { $0 })
+    }
+
+    /// The decision request in a POST body: straight from the bytes when the body is plain,
+    /// else through the general JSON path.
+    func decisionInput(body request: Request) throws(APIError) -> DecisionInput {
+        if request.headers.first("content-type").map(Self.isJSON) ?? true, let fields = DecisionBody.parse(request.body) {
+            do throws(ValidationError) {
+                if let input = try decisionInput(fast: fields) { return input }
+            } catch {
+                throw .invalid(error)
+            }
+        }
+        do { return try decisionInput(try body(request)) } catch let error as APIError { throw error } catch let error as ValidationError {
+            throw .invalid(error)
+        } catch { throw .malformed("\(error)") }
+    }
+
     /// A decision request from `GET /v1/decisions` query parameters (`category` may repeat).
     func decisionInput(query: QueryParameters) throws(APIError) -> DecisionInput {
         try checkQuery(query, allowed: ["customer_id", "channel", "purpose", "category", "address", "region", "timezone", "at", "campaign_id"])
@@ -143,15 +172,11 @@ extension API {
         router.addDeferred(.post, "/v1/decisions") { [self] request, responder in
             if case .refused(let response) = auth.check(request, needs: .decide) { return responder.send(withNoStore(response)) }
             let input: DecisionInput
-            do {
+            do throws(APIError) {
                 try checkQuery(request.query, allowed: [])
-                input = try decisionInput(try body(request))
-            } catch let error as APIError {
-                return responder.send(self.error(request, error))
-            } catch let error as ValidationError {
-                return responder.send(self.error(request, .invalid(error)))
+                input = try decisionInput(body: request)
             } catch {
-                return responder.send(self.error(request, .malformed("\(error)")))
+                return responder.send(self.error(request, error))
             }
             if input.reserve { return reserve(input, request: request, responder: responder) }
             responder.send(decisionResponse(input, request: request))

@@ -178,7 +178,8 @@ extension EventLoop {
             writeResponse(connection, handler(request), isHead: isHead, keepAlive: keepAlive, version: parsed.head.version)
             finishExchange(connection, keepAlive: keepAlive)
         case .deferred(let handler):
-            let responder = makeResponder(for: connection, keepAlive: keepAlive, isHead: isHead, version: parsed.head.version)
+            let responder = makeResponder(for: connection, keepAlive: keepAlive, isHead: isHead, version: parsed.head.version,
+                                          updatingInterest: false)
             dispatching = responder.sequence
             handler(request, responder)
             dispatching = 0
@@ -186,6 +187,9 @@ extension EventLoop {
                 inlineAnswer = nil
                 writeResponse(connection, answer, isHead: isHead, keepAlive: keepAlive, version: parsed.head.version)
                 finishExchange(connection, keepAlive: keepAlive)
+            } else {
+                // The answer comes later: read nothing more from this connection until then.
+                updateInterest(connection)
             }
         case .streaming:
             preconditionFailure("a streaming route's body goes to its sink, not to dispatch")

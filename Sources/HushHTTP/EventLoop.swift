@@ -425,11 +425,15 @@ final class EventLoop: @unchecked Sendable {
 
     // MARK: - Deferred answers
 
-    func makeResponder(for connection: Connection, keepAlive: Bool, isHead: Bool, version: HTTPVersion) -> Responder {
+    /// A responder for the connection's current request, which now waits for it. With
+    /// `updatingInterest: false` the caller updates the epoll interest itself, once it knows
+    /// whether the answer came at once (then nothing changes, and no epoll_ctl is spent).
+    func makeResponder(for connection: Connection, keepAlive: Bool, isHead: Bool, version: HTTPVersion,
+                       updatingInterest: Bool = true) -> Responder {
         let sequence = nextSequence
         nextSequence += 1
         connection.phase = .waiting(.init(sequence: sequence, isHead: isHead, keepAlive: keepAlive, version: version))
-        updateInterest(connection)
+        if updatingInterest { updateInterest(connection) }
         return Responder(loop: self, fd: connection.fd, sequence: sequence)
     }
 
