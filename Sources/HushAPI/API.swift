@@ -107,7 +107,7 @@ extension API {
         var writer = JSONWriter()
         write(&writer)
         let body = request.query.items.contains(where: { $0.name == "pretty" }) ? JSONPretty.format(writer.bytes) : writer.bytes
-        return Response(status: status, contentType: "application/json", headers: Self.noStore, body: body)
+        return Response(status: status, fixedFields: "\r\nContent-Type: application/json\r\nCache-Control: no-store", body: body)
     }
 
     func error(_ request: Request, _ error: APIError) -> Response {

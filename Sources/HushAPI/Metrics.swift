@@ -35,14 +35,20 @@ final class Metrics: Sendable {
 
     func name(routes: [String]) { self.routes.withLock { $0 = routes } }
 
+    /// The bucket bounds in nanoseconds, and each status's column, worked out once.
+    private let bucketNanos = Metrics.buckets.map { UInt64($0 * 1e9) }
+    private let statusColumn: [Int] = (0..<600).map { Metrics.statuses.firstIndex(of: $0) ?? Metrics.statuses.count }
+
     func request(route: Int?, status: Int, nanoseconds: UInt64) {
         let row = route.map { min($0, Self.maxRoutes) } ?? Self.maxRoutes
-        let column = Self.statuses.firstIndex(of: status) ?? Self.statuses.count
+        let column = status >= 0 && status < statusColumn.count ? statusColumn[status] : Self.statuses.count
         requests[row][column].add()
         durationCount.add()
         durationSumNanos.add(nanoseconds)
-        let seconds = Double(nanoseconds) / 1e9
-        if let bucket = Self.buckets.firstIndex(where: { seconds <= $0 }) { durationBuckets[bucket].add() }
+        for (bucket, bound) in bucketNanos.enumerated() where nanoseconds <= bound {
+            durationBuckets[bucket].add()
+            return
+        }
     }
 
     func decision(_ decision: Decision) {

@@ -237,6 +237,7 @@ extension EventLoop {
             out.append("\r\nContent-Length: " as StaticString)
             out.append(decimal: response.body.count)
         }
+        if let fixed = response.fixedFields { out.append(fixed) }
         if let contentType = response.contentType { appendField(out, "Content-Type", contentType) }
         for (name, value) in response.headers { appendField(out, name, value) }
         // RFC 9112 §9.3: HTTP/1.0 persists only when the answer says so.
