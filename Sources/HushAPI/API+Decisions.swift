@@ -48,7 +48,7 @@ extension API {
     /// The decision request in a POST body: straight from the bytes when the body is plain,
     /// else through the general JSON path.
     func decisionInput(body request: Request) throws(APIError) -> DecisionInput {
-        if request.headers.first("content-type").map(Self.isJSON) ?? true, let fields = DecisionBody.parse(request.body) {
+        if request.headers.first(lowercase: "content-type").map(Self.isJSON) ?? true, let fields = DecisionBody.parse(request.body) {
             do throws(ValidationError) {
                 if let input = try decisionInput(fast: fields) { return input }
             } catch {

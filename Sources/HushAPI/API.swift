@@ -155,7 +155,7 @@ extension API {
 
     /// Parses the body as JSON (any `Content-Type` that is JSON; a missing one is taken as JSON).
     func body(_ request: Request) throws(APIError) -> JSONValue {
-        if let type = request.headers.first("content-type"), !Self.isJSON(type) {
+        if let type = request.headers.first(lowercase: "content-type"), !Self.isJSON(type) {
             let media = Self.mediaType(type)
             throw .unsupportedMediaType("the body must be application/json, not \(Validate.excerpt(media)) (with curl: -H 'Content-Type: application/json')")
         }

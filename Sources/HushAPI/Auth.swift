@@ -17,7 +17,7 @@ public struct Authenticator: Sendable {
     func check(_ request: Request, needs scope: Config.Scope) -> Outcome {
         guard !keys.isEmpty else { return .allowed(name: nil) }
         let challenge = [("WWW-Authenticate", #"Bearer realm="hush""#)]
-        guard let field = request.headers.first("authorization") else {
+        guard let field = request.headers.first(lowercase: "authorization") else {
             return .refused(.error(.unauthorized, code: "unauthorized", message: "an API key is required: Authorization: Bearer <key>",
                                    headers: challenge))
         }

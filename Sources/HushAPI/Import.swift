@@ -305,7 +305,7 @@ extension API {
                         }
                         dryRun = value != "false"
                     }
-                    let media = API.mediaType(request.headers.first("content-type") ?? "")
+                    let media = API.mediaType(request.headers.first(lowercase: "content-type") ?? "")
                     let format: RecordSplitter.Format
                     switch media {
                     case "text/csv": format = .csv

@@ -36,6 +36,15 @@ public struct HeaderFields: Sendable, RandomAccessCollection {
         return nil
     }
 
+    /// The value of the first field named `name`, a lower-case literal: the fast form for the
+    /// fields looked up on every request.
+    public func first(lowercase name: StaticString) -> String? {
+        for slot in slots where nameEquals(slot, lowercase: name) {
+            return string(slot.valueStart, slot.valueEnd)
+        }
+        return nil
+    }
+
     /// The values of every field named `name`, in order.
     public func values(_ name: String) -> [String] {
         slots.filter { nameEquals($0, name) }.map { string($0.valueStart, $0.valueEnd) }
