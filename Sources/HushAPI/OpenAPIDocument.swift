@@ -331,26 +331,7 @@ enum OpenAPIDocument {
             "content": {
               "application/json": {
                 "schema": {
-                  "type": "object",
-                  "properties": {
-                    "results": {
-                      "type": "array",
-                      "items": {
-                        "oneOf": [
-                          {
-                            "$ref": "#/components/schemas/Decision"
-                          },
-                          {
-                            "$ref": "#/components/schemas/Error"
-                          }
-                        ]
-                      }
-                    }
-                  },
-                  "additionalProperties": false,
-                  "required": [
-                    "results"
-                  ]
+                  "$ref": "#/components/schemas/BatchResult"
                 }
               }
             }
@@ -360,26 +341,7 @@ enum OpenAPIDocument {
             "content": {
               "application/json": {
                 "schema": {
-                  "type": "object",
-                  "properties": {
-                    "results": {
-                      "type": "array",
-                      "items": {
-                        "oneOf": [
-                          {
-                            "$ref": "#/components/schemas/Decision"
-                          },
-                          {
-                            "$ref": "#/components/schemas/Error"
-                          }
-                        ]
-                      }
-                    }
-                  },
-                  "additionalProperties": false,
-                  "required": [
-                    "results"
-                  ]
+                  "$ref": "#/components/schemas/BatchResult"
                 }
               }
             }
@@ -479,27 +441,7 @@ enum OpenAPIDocument {
             "content": {
               "application/json": {
                 "schema": {
-                  "type": "object",
-                  "properties": {
-                    "customer_id": {
-                      "type": "string"
-                    },
-                    "purpose": {
-                      "type": "string"
-                    },
-                    "decisions": {
-                      "type": "array",
-                      "items": {
-                        "$ref": "#/components/schemas/Decision"
-                      }
-                    }
-                  },
-                  "additionalProperties": false,
-                  "required": [
-                    "customer_id",
-                    "purpose",
-                    "decisions"
-                  ]
+                  "$ref": "#/components/schemas/CustomerDecisions"
                 }
               }
             }
@@ -509,27 +451,7 @@ enum OpenAPIDocument {
             "content": {
               "application/json": {
                 "schema": {
-                  "type": "object",
-                  "properties": {
-                    "customer_id": {
-                      "type": "string"
-                    },
-                    "purpose": {
-                      "type": "string"
-                    },
-                    "decisions": {
-                      "type": "array",
-                      "items": {
-                        "$ref": "#/components/schemas/Decision"
-                      }
-                    }
-                  },
-                  "additionalProperties": false,
-                  "required": [
-                    "customer_id",
-                    "purpose",
-                    "decisions"
-                  ]
+                  "$ref": "#/components/schemas/CustomerDecisions"
                 }
               }
             }
@@ -2786,6 +2708,51 @@ enum OpenAPIDocument {
           "holds",
           "contacts",
           "willingness",
+          "decisions"
+        ]
+      },
+      "BatchResult": {
+        "type": "object",
+        "properties": {
+          "results": {
+            "type": "array",
+            "items": {
+              "oneOf": [
+                {
+                  "$ref": "#/components/schemas/Decision"
+                },
+                {
+                  "$ref": "#/components/schemas/Error"
+                }
+              ]
+            }
+          }
+        },
+        "additionalProperties": false,
+        "required": [
+          "results"
+        ]
+      },
+      "CustomerDecisions": {
+        "type": "object",
+        "properties": {
+          "customer_id": {
+            "type": "string"
+          },
+          "purpose": {
+            "type": "string"
+          },
+          "decisions": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/Decision"
+            }
+          }
+        },
+        "additionalProperties": false,
+        "required": [
+          "customer_id",
+          "purpose",
           "decisions"
         ]
       }
