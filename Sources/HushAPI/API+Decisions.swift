@@ -170,7 +170,7 @@ extension API {
 
     func addDecisionRoutes(to router: inout Router) {
         router.addDeferred(.post, "/v1/decisions") { [self] request, responder in
-            if case .refused(let response) = auth.check(request, needs: .decide) { return responder.send(withNoStore(response)) }
+            if case .refused(let response) = auth.check(request, needs: .decide) { return responder.send(response) }
             let input: DecisionInput
             do throws(APIError) {
                 try checkQuery(request.query, allowed: [])

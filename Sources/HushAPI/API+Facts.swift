@@ -14,7 +14,7 @@ extension API {
     func addWrite(_ router: inout Router, _ method: HTTPMethod, _ pattern: String, _ scope: Config.Scope,
                   query: Set<String> = [], _ prepare: @escaping @Sendable (Request) throws(APIError) -> WriteJob) {
         router.addDeferred(method, pattern) { [self] request, responder in
-            if case .refused(let response) = auth.check(request, needs: scope) { return responder.send(withNoStore(response)) }
+            if case .refused(let response) = auth.check(request, needs: scope) { return responder.send(response) }
             let job: WriteJob
             do throws(APIError) {
                 try checkQuery(request.query, allowed: query)

@@ -100,7 +100,6 @@ enum APIError: Error {
 }
 
 extension API {
-    static let noStore: [(name: String, value: String)] = [("Cache-Control", "no-store")]
 
     /// A JSON answer with `Cache-Control: no-store`, indented when the request asked `?pretty`.
     func json(_ request: Request, _ status: HTTPStatus = .ok, _ write: (inout JSONWriter) -> Void) -> Response {
@@ -194,14 +193,8 @@ extension API {
 
     /// Runs `body` after checking the key's scope; any `APIError` becomes its answer.
     func guarded(_ request: Request, _ scope: Config.Scope, _ body: () throws(APIError) -> Response) -> Response {
-        if case .refused(let response) = auth.check(request, needs: scope) { return withNoStore(response) }
+        if case .refused(let response) = auth.check(request, needs: scope) { return response }
         do { return try body() } catch { return self.error(request, error) }
-    }
-
-    func withNoStore(_ response: Response) -> Response {
-        var response = response
-        response.headers += Self.noStore
-        return response
     }
 
     func logLine(_ message: String) {

@@ -295,7 +295,7 @@ extension API {
     func addImportRoutes(to router: inout Router) {
         for (path, kind) in [("/v1/import/suppressions", ImportSink.Kind.suppressions), ("/v1/import/cases", .cases)] {
             router.addStreaming(.post, path) { [self] request in
-                if case .refused(let response) = auth.check(request, needs: .write) { return .refuse(withNoStore(response)) }
+                if case .refused(let response) = auth.check(request, needs: .write) { return .refuse(response) }
                 do throws(APIError) {
                     try checkQuery(request.query, allowed: ["dry_run"])
                     var dryRun = false

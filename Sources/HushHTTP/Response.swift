@@ -26,12 +26,15 @@ public struct Response: Sendable {
         Response(status: status, contentType: "application/json", headers: headers, body: Array(body.utf8))
     }
 
-    /// An error in the shape of API.md: `{"error":{"code":…,"message":…,"field":…}}`.
+    /// An error in the shape of API.md: `{"error":{"code":…,"message":…,"field":…}}`, never
+    /// to be cached (`Cache-Control: no-store`).
     public static func error(_ status: HTTPStatus, code: String, message: String, field: String? = nil, headers: [(name: String, value: String)] = []) -> Response {
         var json = #"{"error":{"code":"# + JSONText.quoted(code) + #","message":"# + JSONText.quoted(message)
         if let field { json += #","field":"# + JSONText.quoted(field) }
         json += "}}"
-        return .json(status, json, headers: headers)
+        var response = Response.json(status, json, headers: headers)
+        if !headers.contains(where: { $0.name.lowercased() == "cache-control" }) { response.headers.append(("Cache-Control", "no-store")) }
+        return response
     }
 
     /// The error answer for a request that could not be read.

@@ -149,5 +149,7 @@ private func hashKey(_ key: String) throws -> (status: Int32, out: String) {
         #expect(media.status == 415 && media.errorCode == "unsupported_media_type")
         let error = try api.get("/v1/decisions?channel=fax&customer_id=c")
         #expect(error.response.header("Cache-Control") == "no-store")
+        #expect(try api.get("/v1/nowhere").response.header("Cache-Control") == "no-store", "the router's own 404 too")
+        #expect(try api.call("DELETE", "/v1/decisions").response.header("Cache-Control") == "no-store")
     }
 }
