@@ -267,10 +267,13 @@ extension API {
             }
         }
 
-        addWrite(&router, .get, "/v1/cases/{case_id}", .read) { [self] (request) throws(APIError) -> WriteJob in
-            let id = try parameter(request, "case_id")
-            return { [self] (w) throws(StoreError) in
-                guard let found = try w.readCase(id) else { return error(request, .notFound("no case \(id)")) }
+        router.add(.get, "/v1/cases/{case_id}") { [self] request in
+            guarded(request, .read) { () throws(APIError) in
+                try checkQuery(request.query, allowed: [])
+                let id = try parameter(request, "case_id")
+                let found: ServiceCase?
+                do throws(StoreError) { found = try self.context(request.loop).reader.serviceCase(id: id) } catch { throw .store(error) }
+                guard let found else { throw .notFound("no case \(id)") }
                 return json(request) { writeCase(&$0, found) }
             }
         }
@@ -294,10 +297,13 @@ extension API {
             }
         }
 
-        addWrite(&router, .get, "/v1/suppressions/{id}", .read) { [self] (request) throws(APIError) -> WriteJob in
-            let id = try parameter(request, "id")
-            return { [self] (w) throws(StoreError) in
-                guard let found = try w.readSuppression(id) else { return error(request, .notFound("no suppression \(id)")) }
+        router.add(.get, "/v1/suppressions/{id}") { [self] request in
+            guarded(request, .read) { () throws(APIError) in
+                try checkQuery(request.query, allowed: [])
+                let id = try parameter(request, "id")
+                let found: Suppression?
+                do throws(StoreError) { found = try self.context(request.loop).reader.suppression(id: id) } catch { throw .store(error) }
+                guard let found else { throw .notFound("no suppression \(id)") }
                 return json(request) { writeSuppression(&$0, found) }
             }
         }

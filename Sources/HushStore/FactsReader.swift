@@ -7,7 +7,7 @@ import HushCore
 public final class FactsReader {
     let database: Database
     private let begin, commit, profile, cases, suppressionsByCustomer, suppressionsByAddress, contacts, interactions, record: Statement
-    private let pageAll, pageByCustomer, pageByAddress: Statement
+    private let pageAll, pageByCustomer, pageByAddress, caseByID, suppressionByID: Statement
     private let tombstones: TombstoneSet
     private var zones: [String: TimeZone] = [:]
     /// The writer's commit count; nil for the writer's own reader, which reads inside its
@@ -35,6 +35,8 @@ public final class FactsReader {
         contacts = try database.prepare("SELECT channel, purpose, at FROM contacts WHERE customer_id = ?1 AND at > ?2 AND at <= ?3")
         interactions = try database.prepare("SELECT type, score, at FROM interactions WHERE customer_id = ?1 AND at > ?2 AND at <= ?3")
         record = try database.prepare("SELECT facts FROM customer_facts WHERE customer_id = ?1")
+        caseByID = try database.prepare("SELECT \(WriteContext.caseColumns) FROM cases WHERE case_id = ?1")
+        suppressionByID = try database.prepare("SELECT \(suppressionColumns) FROM suppressions WHERE id = ?1")
         pageAll = try database.prepare("SELECT \(suppressionColumns) FROM suppressions WHERE id > ?1 ORDER BY id LIMIT ?2")
         pageByCustomer = try database.prepare("""
             SELECT \(suppressionColumns) FROM suppressions WHERE customer_id = ?3 AND id > ?1 ORDER BY id LIMIT ?2
@@ -70,7 +72,7 @@ public final class FactsReader {
             || !facts.contacts.isEmpty || !facts.interactions.isEmpty
         if let address, address != facts.profile?.address(for: channel) {
             try suppressionsByAddress.query([.text(address.value)]) { row throws(StoreError) in
-                let found = try suppression(row)
+                let found = try HushStore.suppression(row)
                 if !facts.suppressions.contains(where: { $0.id == found.id }) { facts.suppressions.append(found) }
             }
             if !tombstones.isEmpty, tombstones.contains(tombstoneHash(.address(address))) { facts.erasedAddresses.insert(address) }
@@ -110,7 +112,7 @@ public final class FactsReader {
         if let customerID {
             facts.profile = try readProfile(customerID)
             facts.cases = try readCases(customerID)
-            try suppressionsByCustomer.query([.text(customerID)]) { row throws(StoreError) in facts.suppressions.append(try suppression(row)) }
+            try suppressionsByCustomer.query([.text(customerID)]) { row throws(StoreError) in facts.suppressions.append(try HushStore.suppression(row)) }
             let window: [SQLValue] = [.text(customerID), .integer(Codec.millis(at.addingTimeInterval(-lookback))),
                                       .integer(Codec.millis(through ?? at))]
             try contacts.query(window) { row in
@@ -131,7 +133,7 @@ public final class FactsReader {
         }
         for candidate in addresses {
             try suppressionsByAddress.query([.text(candidate.value)]) { row throws(StoreError) in
-                let found = try suppression(row)
+                let found = try HushStore.suppression(row)
                 if !facts.suppressions.contains(where: { $0.id == found.id }) { facts.suppressions.append(found) }
             }
             if tombstones.contains(tombstoneHash(.address(candidate))) { facts.erasedAddresses.insert(candidate) }
@@ -144,6 +146,22 @@ public final class FactsReader {
     public func pointLookup(customerID: String) throws(StoreError) -> Bool {
         try enterSnapshot()
         return try record.queryFirst([.text(customerID)]) { _ in }
+    }
+
+    /// The case with this id, if any (on this reader's connection, not the writer's).
+    public func serviceCase(id: String) throws(StoreError) -> ServiceCase? {
+        try enterSnapshot()
+        var found: ServiceCase?
+        try caseByID.queryFirst([.text(id)]) { row in found = caseRow(row) }
+        return found
+    }
+
+    /// The suppression with this id, if any.
+    public func suppression(id: String) throws(StoreError) -> Suppression? {
+        try enterSnapshot()
+        var found: Suppression?
+        try suppressionByID.queryFirst([.text(id)]) { row throws(StoreError) in found = try HushStore.suppression(row) }
+        return found
     }
 
     /// One page of suppressions in id order, after `after` (exclusive): all of them, or those of
@@ -162,7 +180,7 @@ public final class FactsReader {
         } else {
             statement = pageAll
         }
-        try statement.query(values) { row throws(StoreError) in page.append(try suppression(row)) }
+        try statement.query(values) { row throws(StoreError) in page.append(try HushStore.suppression(row)) }
         return page
     }
 

@@ -56,7 +56,7 @@ public final class WriteContext {
         self.holdCache = holds
         self.tombstones = tombstones
         reader = try FactsReader(database: database, tombstones: tombstones)
-        let caseColumns = "case_id, customer_id, severity, status, opened_at, closed_at, resolution, updated_at"
+        let caseColumns = Self.caseColumns
         let suppressionColumns = "id, customer_id, address, address_kind, kind, channels, purposes, source, confirmed, expires_at"
         let holdColumns = "id, title, reason, regions, channels, purposes, categories, starts_at, ends_at"
         s = Statements(
@@ -154,12 +154,7 @@ public final class WriteContext {
 
     public func readCase(_ id: String) throws(StoreError) -> ServiceCase? {
         var result: ServiceCase?
-        try s.selectCase.query([.text(id)]) { row in
-            guard let severity = Severity(rawValue: row.text(2) ?? ""), let status = CaseStatus(rawValue: row.text(3) ?? "") else { return }
-            result = ServiceCase(id: id, customerID: row.text(1) ?? "", severity: severity, status: status,
-                                 openedAt: Codec.date(row.integer(4) ?? 0), closedAt: Codec.date(row.integer(5)),
-                                 resolution: row.text(6).flatMap(Resolution.init(rawValue:)), updatedAt: Codec.date(row.integer(7) ?? 0))
-        }
+        try s.selectCase.query([.text(id)]) { row in result = caseRow(row) }
         return result
     }
 
@@ -479,4 +474,17 @@ extension Suppression {
             throw StoreError(kind: .conflict, message: "\(error.field) \(error.message)")
         }
     }
+}
+
+extension WriteContext {
+    static let caseColumns = "case_id, customer_id, severity, status, opened_at, closed_at, resolution, updated_at"
+}
+
+/// A case row, with the columns in `WriteContext.caseColumns` order; nil when it holds an
+/// unknown severity or status.
+func caseRow(_ row: Row) -> ServiceCase? {
+    guard let severity = Severity(rawValue: row.text(2) ?? ""), let status = CaseStatus(rawValue: row.text(3) ?? "") else { return nil }
+    return ServiceCase(id: row.text(0) ?? "", customerID: row.text(1) ?? "", severity: severity, status: status,
+                       openedAt: Codec.date(row.integer(4) ?? 0), closedAt: Codec.date(row.integer(5)),
+                       resolution: row.text(6).flatMap(Resolution.init(rawValue:)), updatedAt: Codec.date(row.integer(7) ?? 0))
 }

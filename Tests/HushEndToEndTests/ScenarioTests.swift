@@ -40,6 +40,7 @@ import HushTestSupport
 
         let closed = try api.put("/v1/cases/8812", #"{"customer_id": "c-1042", "severity": "high", "status": "closed", "opened_at": "2026-11-20T09:12:00Z", "closed_at": "2026-11-24T10:00:00Z", "resolution": "positive", "updated_at": "2026-11-24T10:00:00Z"}"#)
         #expect(closed.status == 200)
+        #expect(try api.get("/v1/cases/8812")["status"] as? String == "closed", "read back on a loop's own connection")
         #expect(try decide("customer_id=c-1042&channel=email").decision == "allow")
         // An older update arriving late cannot reopen it.
         let stale = try api.put("/v1/cases/8812", #"{"customer_id": "c-1042", "severity": "high", "status": "open", "opened_at": "2026-11-20T09:12:00Z", "updated_at": "2026-11-21T00:00:00Z"}"#)
@@ -71,6 +72,8 @@ import HushTestSupport
         let id = try #require(added["id"] as? String)
         let confirmed = try api.call("PATCH", "/v1/suppressions/\(id)", #"{"confirmed": true}"#)
         #expect(confirmed.status == 200 && confirmed["confirmed"] as? Bool == true)
+        let read = try api.get("/v1/suppressions/\(id)")
+        #expect(read.status == 200 && read["confirmed"] as? Bool == true && read["customer_id"] as? String == "c-2")
         #expect(try decide("customer_id=c-2&channel=email").codes == ["opted_out"])
         #expect(try decide("customer_id=c-2&channel=push").decision == "allow", "confirmed: only what it names")
         #expect(try api.call("PATCH", "/v1/suppressions/\(id)", #"{"kind": "do_not_contact"}"#).errorField == "kind")
