@@ -32,14 +32,9 @@ extension API {
     }
 
     /// A decision request from fields read straight from the bytes (`DecisionBody`): the same
-    /// validation, in the same order, as the general path. Nil when `at` is not a time, so that
-    /// the general path reports it exactly as it would.
-    func decisionInput(fast body: DecisionBody) throws(ValidationError) -> DecisionInput? {
-        var at: Date?
-        if let text = body.at {
-            guard let date = RFC3339.parse(text) else { return nil }
-            at = date
-        }
+    /// checks, in the same order, as the general path (which reads `at` before the rest).
+    func decisionInput(fast body: DecisionBody) throws(ValidationError) -> DecisionInput {
+        let at = try body.at.map { text throws(ValidationError) in try Validate.time(text, field: "at") }
         return try decisionInput(customerID: body.customerID, channel: body.channel, purpose: body.purpose, categories: body.categories,
                                  address: body.address, region: body.region, timezone: body.timezone, at: at, reserve: body.reserve,
                                  campaignID: body.campaignID, path: { $0 })
@@ -49,11 +44,7 @@ extension API {
     /// else through the general JSON path.
     func decisionInput(body request: Request) throws(APIError) -> DecisionInput {
         if request.headers.first(lowercase: "content-type").map(Self.isJSON) ?? true, let fields = DecisionBody.parse(request.body) {
-            do throws(ValidationError) {
-                if let input = try decisionInput(fast: fields) { return input }
-            } catch {
-                throw .invalid(error)
-            }
+            do throws(ValidationError) { return try decisionInput(fast: fields) } catch { throw .invalid(error) }
         }
         do { return try decisionInput(try body(request)) } catch let error as APIError { throw error } catch let error as ValidationError {
             throw .invalid(error)
@@ -64,13 +55,7 @@ extension API {
     func decisionInput(query: QueryParameters) throws(APIError) -> DecisionInput {
         try checkQuery(query, allowed: ["customer_id", "channel", "purpose", "category", "address", "region", "timezone", "at", "campaign_id"])
         do throws(ValidationError) {
-            var at: Date?
-            if let text = query.first("at") {
-                guard let date = RFC3339.parse(text) else {
-                    throw ValidationError(field: "at", message: "must be an RFC 3339 time such as 2026-11-24T10:00:00Z, not \"\(Validate.excerpt(text))\"")
-                }
-                at = date
-            }
+            let at = try query.first("at").map { text throws(ValidationError) in try Validate.time(text, field: "at") }
             let categories = query.all("category")
             if categories.count > Self.maxCategories { throw ValidationError(field: "category", message: "may repeat at most \(Self.maxCategories) times") }
             return try decisionInput(customerID: query.first("customer_id"), channel: query.first("channel"), purpose: query.first("purpose"),
@@ -82,14 +67,18 @@ extension API {
         }
     }
 
+    /// Refuses query parameters other than `allowed` (and `pretty`, taken everywhere), and any
+    /// given twice but `category`, the one that may repeat.
     func checkQuery(_ query: QueryParameters, allowed: Set<String>) throws(APIError) {
         if query.isEmpty { return }
-        for item in query.items where item.name != "pretty" && !allowed.contains(item.name) {
-            throw .invalid(ValidationError(field: item.name, message: "is not a known query parameter"))
-        }
-        for name in ["customer_id", "channel", "purpose", "address", "region", "timezone", "at", "campaign_id", "limit", "cursor", "active", "dry_run"]
-        where query.all(name).count > 1 {
-            throw .invalid(ValidationError(field: name, message: "is given more than once"))
+        var seen: Set<String> = []
+        for item in query.items where item.name != "pretty" {
+            guard allowed.contains(item.name) else {
+                throw .invalid(ValidationError(field: item.name, message: "is not a known query parameter"))
+            }
+            guard item.name == "category" || seen.insert(item.name).inserted else {
+                throw .invalid(ValidationError(field: item.name, message: "is given more than once"))
+            }
         }
     }
 
@@ -133,7 +122,7 @@ extension API {
             metrics.decision(decision)
             return (decision, false)
         } catch {
-            logLine("decision read failed: \(error.message)")
+            log("decision read failed: \(error.message)")
             metrics.storeErrors.add()
             let decision = Decision.unavailable(at: request.at ?? now)
             metrics.decision(decision)
@@ -203,11 +192,10 @@ extension API {
                     try r.finish()
                     items = list
                 } catch let error as ValidationError { throw .invalid(error) } catch let error as APIError { throw error } catch { throw .malformed("\(error)") }
-                let context: LoopContext
-                do throws(StoreError) { context = try self.context(request.loop) } catch { throw .store(error) }
+                let context = try self.context(for: request)
                 let now = Date()
                 var failed = false
-                let response = json(request) { w in
+                var response = json(request) { w in
                     w.objectStart()
                     w.key("results")
                     w.arrayStart()
@@ -224,11 +212,7 @@ extension API {
                     w.arrayEnd()
                     w.objectEnd()
                 }
-                if failed {
-                    var unavailable = response
-                    unavailable.status = .serviceUnavailable
-                    return unavailable
-                }
+                if failed { response.status = .serviceUnavailable }
                 return response
             }
         }
@@ -239,12 +223,10 @@ extension API {
                 var base: DecisionInput
                 do {
                     let id = try Validate.identifier(request.pathParameters["id"] ?? "", field: "id")
-                    var query = QueryParameters(request.query.items.filter { $0.name != "pretty" })
-                    query = QueryParameters(query.items + [("customer_id", id), ("channel", policy.channels[0].rawValue)])
-                    base = try decisionInput(query: query)
+                    base = try decisionInput(query: QueryParameters(request.query.items.filter { $0.name != "pretty" }
+                        + [("customer_id", id), ("channel", policy.channels[0].rawValue)]))
                 } catch let error as APIError { throw error } catch let error as ValidationError { throw .invalid(error) } catch { throw .malformed("\(error)") }
-                let context: LoopContext
-                do throws(StoreError) { context = try self.context(request.loop) } catch { throw .store(error) }
+                let context = try self.context(for: request)
                 let now = Date()
                 var failed = false
                 var response = json(request) { w in
@@ -271,9 +253,7 @@ extension API {
     /// One decision on the loop that read it: 200, or 503 with `unavailable` when the store failed.
     func decisionResponse(_ input: DecisionInput, request: Request) -> Response {
         let context: LoopContext
-        do { context = try self.context(request.loop) } catch {
-            return self.error(request, .store(error))
-        }
+        do throws(APIError) { context = try self.context(for: request) } catch { return self.error(request, error) }
         let (decision, failed) = decideNow(input, context: context, now: Date())
         let id = decisionID(context, loop: request.loop)
         return json(request, failed ? .serviceUnavailable : .ok) { writeDecision(&$0, decision, input.request, id: id, reserved: nil) }
@@ -293,7 +273,7 @@ extension API {
                 metrics.decision(decision)
                 responder.send(json(request) { writeDecision(&$0, decision, input.request, id: id, reserved: reserved) })
             case .failure(let error):
-                logLine("reserve failed: \(error.message)")
+                log("reserve failed: \(error.message)")
                 metrics.storeErrors.add()
                 let decision = Decision.unavailable(at: input.request.at ?? now)
                 responder.send(json(request, .serviceUnavailable) { writeDecision(&$0, decision, input.request, id: id, reserved: false) })

@@ -17,11 +17,15 @@ final class API: Sendable {
     let writerHasher: SharedTombstoneHasher
     let protectMetrics: Bool
     let metrics = Metrics()
+    /// Where problems no client sees are reported (the server's log).
+    let log: @Sendable (String) -> Void
     private let loops: [LoopSlot]
     /// A random prefix for decision ids, so that ids from different runs never meet.
     private let idPrefix: String
 
-    init(store: Store, config: Config, erasureKey: [UInt8], writerHasher: SharedTombstoneHasher, loops: Int) {
+    init(store: Store, config: Config, erasureKey: [UInt8], writerHasher: SharedTombstoneHasher, loops: Int,
+         log: @escaping @Sendable (String) -> Void = ServerOptions().log) {
+        self.log = log
         self.writerHasher = writerHasher
         self.store = store
         policy = config.policy
@@ -63,6 +67,11 @@ final class API: Sendable {
         return context
     }
 
+    /// The context of the loop that read `request`, as an API error when it cannot be made.
+    func context(for request: Request) throws(APIError) -> LoopContext {
+        do throws(StoreError) { return try context(request.loop) } catch { throw .store(error) }
+    }
+
     /// Ends loop `index`'s read snapshot (the server calls this after every turn).
     func turnEnded(_ index: Int) {
         loops[index % loops.count].context?.reader.endSnapshot()
@@ -95,8 +104,6 @@ enum APIError: Error {
     case conflict(String, current: (inout JSONWriter) -> Void)
     case unsupportedMediaType(String)
     case store(StoreError)
-
-    init(_ error: ValidationError) { self = .invalid(error) }
 }
 
 extension API {
@@ -126,7 +133,7 @@ extension API {
             case .unavailable: (status, code, message) = (.serviceUnavailable, "unavailable", "the store cannot answer: \(e.message)")
             case .internalError:
                 let id = String(UInt64.random(in: 0...UInt64.max), radix: 36)
-                logLine("internal error \(id): \(e.message)")
+                log("internal error \(id): \(e.message)")
                 (status, code, message) = (.internalServerError, "internal", "internal error; request id \(id)")
             }
         }
@@ -165,10 +172,10 @@ extension API {
 
     /// The media type of a Content-Type value, lower-cased, without parameters.
     static func mediaType(_ value: String) -> String {
-        var media = value.utf8.prefix { $0 != UInt8(ascii: ";") }[...]
-        while media.first == 0x20 || media.first == 0x09 { media = media.dropFirst() }
-        while media.last == 0x20 || media.last == 0x09 { media = media.dropLast() }
-        return String(decoding: media.map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }, as: UTF8.self)
+        var value = value
+        return value.withUTF8 { bytes in
+            String(decoding: bytes[mediaRange(bytes)].map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }, as: UTF8.self)
+        }
     }
 
     /// `application/json` or any `+json` type, with any parameters: compared as bytes, since
@@ -176,29 +183,31 @@ extension API {
     static func isJSON(_ value: String) -> Bool {
         var value = value
         return value.withUTF8 { bytes in
-            var end = bytes.firstIndex(of: UInt8(ascii: ";")) ?? bytes.count
-            var start = 0
-            while start < end, bytes[start] == 0x20 || bytes[start] == 0x09 { start += 1 }
-            while end > start, bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 { end -= 1 }
+            let range = mediaRange(bytes)
             func lower(_ b: UInt8) -> UInt8 { b >= 65 && b <= 90 ? b + 32 : b }
             func endsWith(_ suffix: StaticString) -> Bool {
                 let n = suffix.utf8CodeUnitCount
-                guard end - start >= n else { return false }
-                for i in 0..<n where lower(bytes[end - n + i]) != suffix.utf8Start[i] { return false }
+                guard range.count >= n else { return false }
+                for i in 0..<n where lower(bytes[range.upperBound - n + i]) != suffix.utf8Start[i] { return false }
                 return true
             }
-            return (end - start == 16 && endsWith("application/json")) || endsWith("+json")
+            return (range.count == 16 && endsWith("application/json")) || endsWith("+json")
         }
+    }
+
+    /// Where the media type stands in a Content-Type value: before any `;`, without the
+    /// spaces and tabs around it.
+    private static func mediaRange(_ bytes: UnsafeBufferPointer<UInt8>) -> Range<Int> {
+        var end = bytes.firstIndex(of: UInt8(ascii: ";")) ?? bytes.count
+        var start = 0
+        while start < end, bytes[start] == 0x20 || bytes[start] == 0x09 { start += 1 }
+        while end > start, bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 { end -= 1 }
+        return start..<end
     }
 
     /// Runs `body` after checking the key's scope; any `APIError` becomes its answer.
     func guarded(_ request: Request, _ scope: Config.Scope, _ body: () throws(APIError) -> Response) -> Response {
         if case .refused(let response) = auth.check(request, needs: scope) { return response }
         do { return try body() } catch { return self.error(request, error) }
-    }
-
-    func logLine(_ message: String) {
-        let line = Array("hush: \(message)\n".utf8)
-        _ = line.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
     }
 }

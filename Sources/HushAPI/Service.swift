@@ -19,7 +19,7 @@ public final class Service: Sendable {
     private let draining = DrainFlag()
 
     /// Opens the store and starts serving. Throws with a one-line reason when it cannot.
-    public init(settings: Settings, log: @escaping @Sendable (String) -> Void = Service.standardError) throws {
+    public init(settings: Settings, log: @escaping @Sendable (String) -> Void = ServerOptions().log) throws {
         self.settings = settings
         let config = settings.config
         let loopback = Self.isLoopback(config.server.host)
@@ -46,7 +46,7 @@ public final class Service: Sendable {
         options.drainTimeout = .milliseconds(config.server.drainTimeoutMilliseconds)
         options.tls = config.server.tls.map { TLSOptions(certificatePath: $0.certificate, privateKeyPath: $0.privateKey) }
         options.log = log
-        let api = API(store: store, config: config, erasureKey: key, writerHasher: writerHasher, loops: options.threads)
+        let api = API(store: store, config: config, erasureKey: key, writerHasher: writerHasher, loops: options.threads, log: log)
         self.api = api
         options.turnEnded = { api.turnEnded($0) }
         let metrics = api.metrics
@@ -80,11 +80,6 @@ public final class Service: Sendable {
         if config.erasureKey == nil {
             log("no erasure key configured (erasure_key or HUSH_ERASURE_KEY); using the development key in \(config.server.database).erasure-key")
         }
-    }
-
-    public static let standardError: @Sendable (String) -> Void = { message in
-        let line = Array("hush: \(message)\n".utf8)
-        _ = line.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
     }
 
     /// `/healthz` and `/readyz`: no key, query parameters ignored.

@@ -106,6 +106,14 @@ enum Validate {
         return text
     }
 
+    /// An RFC 3339 time (`RFC3339.parse`), the error naming `field` and quoting the text.
+    static func time(_ text: String, field: @autoclosure () -> String) throws(ValidationError) -> Date {
+        guard let date = RFC3339.parse(text) else {
+            throw ValidationError(field: field(), message: "must be an RFC 3339 time such as 2026-11-24T10:00:00Z, not \"\(excerpt(text))\"")
+        }
+        return date
+    }
+
     static func channel(_ text: String, field: @autoclosure () -> String, policy: Policy) throws(ValidationError) -> Channel {
         let channel = Channel(text)
         guard policy.channels.contains(channel) else {

@@ -78,10 +78,7 @@ struct FieldReader {
 
     mutating func time(_ name: String) throws(ValidationError) -> Date? {
         guard let text = try string(name) else { return nil }
-        guard let date = RFC3339.parse(text) else {
-            throw fail(name, "must be an RFC 3339 time such as 2026-11-24T10:00:00Z, not \"\(Validate.excerpt(text))\"")
-        }
-        return date
+        return try Validate.time(text, field: path(name))
     }
 
     /// Refuses members no one asked for.
