@@ -36,9 +36,16 @@ extension API {
     }
 
     func object(_ request: Request) throws(APIError) -> FieldReader {
-        do { return try FieldReader(try body(request)) } catch let error as APIError { throw error } catch let error as ValidationError {
-            throw .invalid(error)
-        } catch { throw .malformed("\(error)") }
+        try object(try body(request))
+    }
+
+    func object(_ value: JSONValue) throws(APIError) -> FieldReader {
+        do throws(ValidationError) { return try FieldReader(value) } catch { throw .invalid(error) }
+    }
+
+    /// `{"deleted": true}`.
+    func deleted(_ request: Request) -> Response {
+        json(request) { $0.objectStart(); $0.key("deleted"); $0.bool(true); $0.objectEnd() }
     }
 
     func channels(_ names: [String]?, field: String) throws(ValidationError) -> Set<Channel>? {
@@ -271,8 +278,9 @@ extension API {
             guarded(request, .read) { () throws(APIError) in
                 try checkQuery(request.query, allowed: [])
                 let id = try parameter(request, "case_id")
+                let reader = try self.context(for: request).reader
                 let found: ServiceCase?
-                do throws(StoreError) { found = try self.context(request.loop).reader.serviceCase(id: id) } catch { throw .store(error) }
+                do throws(StoreError) { found = try reader.serviceCase(id: id) } catch { throw .store(error) }
                 guard let found else { throw .notFound("no case \(id)") }
                 return json(request) { writeCase(&$0, found) }
             }
@@ -282,7 +290,7 @@ extension API {
             let id = try parameter(request, "case_id")
             return { [self] (w) throws(StoreError) in
                 guard try w.deleteCase(id) else { return error(request, .notFound("no case \(id)")) }
-                return json(request) { $0.objectStart(); $0.key("deleted"); $0.bool(true); $0.objectEnd() }
+                return deleted(request)
             }
         }
 
@@ -301,8 +309,9 @@ extension API {
             guarded(request, .read) { () throws(APIError) in
                 try checkQuery(request.query, allowed: [])
                 let id = try parameter(request, "id")
+                let reader = try self.context(for: request).reader
                 let found: Suppression?
-                do throws(StoreError) { found = try self.context(request.loop).reader.suppression(id: id) } catch { throw .store(error) }
+                do throws(StoreError) { found = try reader.suppression(id: id) } catch { throw .store(error) }
                 guard let found else { throw .notFound("no suppression \(id)") }
                 return json(request) { writeSuppression(&$0, found) }
             }
@@ -310,14 +319,14 @@ extension API {
 
         addWrite(&router, .patch, "/v1/suppressions/{id}", .write) { [self] (request) throws(APIError) -> WriteJob in
             let id = try parameter(request, "id")
-            var r = try object(request)
+            // Parsed once: checked here against a placeholder, applied on the writer to the stored one.
+            let body = try self.body(request)
+            var r = try object(body)
             for identity in ["id", "customer_id", "address", "kind"] where r.has(identity) {
                 throw .invalid(ValidationError(field: identity, message: "cannot be changed; delete the suppression and add a new one"))
             }
-            // Validated against a placeholder first, so that a bad body is refused before the writer.
             var probe = Suppression(id: id, subject: .customer("-"), kind: .doNotContact)
             do throws(ValidationError) { try applyScope(&r, to: &probe, patch: true); try r.finish() } catch { throw .invalid(error) }
-            let body = try self.body(request)
             return { [self] (w) throws(StoreError) in
                 guard var current = try w.readSuppression(id) else { return error(request, .notFound("no suppression \(id)")) }
                 var reader = try! FieldReader(body)
@@ -331,7 +340,7 @@ extension API {
             let id = try parameter(request, "id")
             return { [self] (w) throws(StoreError) in
                 guard try w.deleteSuppression(id) else { return error(request, .notFound("no suppression \(id)")) }
-                return json(request) { $0.objectStart(); $0.key("deleted"); $0.bool(true); $0.objectEnd() }
+                return deleted(request)
             }
         }
 
@@ -384,7 +393,8 @@ extension API {
 
         addWrite(&router, .patch, "/v1/holds/{id}", .write) { [self] (request) throws(APIError) -> WriteJob in
             let id = try parameter(request, "id")
-            var r = try object(request)
+            let body = try self.body(request)
+            var r = try object(body)
             if r.has("id") { throw .invalid(ValidationError(field: "id", message: "cannot be changed")) }
             let now = Date()
             var probe = Hold(id: id, title: "-", startsAt: Date(timeIntervalSince1970: 0))
@@ -393,7 +403,6 @@ extension API {
                 if error.field != "ends_at" { throw .invalid(error) }
             }
             do throws(ValidationError) { try r.finish() } catch { throw .invalid(error) }
-            let body = try self.body(request)
             return { [self] (w) throws(StoreError) in
                 guard var current = try w.readHold(id) else { return error(request, .notFound("no hold \(id)")) }
                 var reader = try! FieldReader(body)
@@ -407,7 +416,7 @@ extension API {
             let id = try parameter(request, "id")
             return { [self] (w) throws(StoreError) in
                 guard try w.deleteHold(id) else { return error(request, .notFound("no hold \(id)")) }
-                return json(request) { $0.objectStart(); $0.key("deleted"); $0.bool(true); $0.objectEnd() }
+                return deleted(request)
             }
         }
 

@@ -27,8 +27,7 @@ extension API {
                     }
                     if let text = query.first("cursor") { cursor = try Validate.identifier(text, field: "cursor") }
                 } catch { throw .invalid(error) }
-                let context: LoopContext
-                do throws(StoreError) { context = try self.context(request.loop) } catch { throw .store(error) }
+                let context = try self.context(for: request)
                 let page: [Suppression]
                 do throws(StoreError) {
                     // One more than asked tells whether another page follows.
@@ -51,8 +50,7 @@ extension API {
             guarded(request, .read) { () throws(APIError) in
                 try checkQuery(request.query, allowed: [])
                 let id = try parameter(request, "id")
-                let context: LoopContext
-                do throws(StoreError) { context = try self.context(request.loop) } catch { throw .store(error) }
+                let context = try self.context(for: request)
                 let now = Date()
                 let facts: Facts
                 do throws(StoreError) {

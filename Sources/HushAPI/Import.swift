@@ -153,12 +153,9 @@ final class ImportSink: BodySink {
     static let listFields: Set<String> = ["channels", "purposes"]
     static let booleanFields: Set<String> = ["confirmed"]
 
-    var columns: [String] {
-        switch kind {
-        case .suppressions: ["customer_id", "address", "kind", "channels", "purposes", "source", "confirmed", "expires_at"]
-        case .cases: ["case_id", "customer_id", "severity", "status", "opened_at", "closed_at", "resolution", "updated_at"]
-        }
-    }
+    static let suppressionColumns = ["customer_id", "address", "kind", "channels", "purposes", "source", "confirmed", "expires_at"]
+    static let caseColumns = ["case_id", "customer_id", "severity", "status", "opened_at", "closed_at", "resolution", "updated_at"]
+    var columns: [String] { kind == .suppressions ? Self.suppressionColumns : Self.caseColumns }
 
     func consume(_ bytes: UnsafeRawBufferPointer) {
         splitter.feed(bytes) { handle($0) }
@@ -226,18 +223,14 @@ final class ImportSink: BodySink {
         switch kind {
         case .suppressions:
             let suppression = try api.suppression(&reader)
-            guard suppressions.count < Self.maxRows else { return refuseTooMany() }
+            guard suppressions.count < Self.maxRows else { tooMany = true; return }
             suppressions.append(suppression)
         case .cases:
             let id = try Validate.identifier(try reader.requiredString("case_id"), field: "case_id")
             let serviceCase = try api.serviceCase(&reader, id: id, now: now)
-            guard cases.count < Self.maxRows else { return refuseTooMany() }
+            guard cases.count < Self.maxRows else { tooMany = true; return }
             cases.append(serviceCase)
         }
-    }
-
-    private func refuseTooMany() {
-        if !tooMany { tooMany = true }
     }
 
     func finish(_ request: Request, _ responder: Responder) {

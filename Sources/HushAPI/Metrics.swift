@@ -64,7 +64,8 @@ final class Metrics: Sendable {
     func render(openConnections: Int, writerQueueDepth: Int) -> String {
         let routes = self.routes.withLock { $0 }
         var out = ""
-        out += "# HELP hush_http_requests_total HTTP answers by route and status.\n# TYPE hush_http_requests_total counter\n"
+        func family(_ name: String, _ type: String, _ help: String) { out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n" }
+        family("hush_http_requests_total", "counter", "HTTP answers by route and status.")
         for (r, row) in requests.enumerated() {
             let route = r < routes.count ? routes[r] : r < Self.maxRoutes ? "route \(r)" : "none"
             for (s, counter) in row.enumerated() where counter.current > 0 {
@@ -72,8 +73,7 @@ final class Metrics: Sendable {
                 out += "hush_http_requests_total{route=\"\(route)\",status=\"\(status)\"} \(counter.current)\n"
             }
         }
-        out += "# HELP hush_http_request_duration_seconds Time from a request's head to its answer.\n"
-        out += "# TYPE hush_http_request_duration_seconds histogram\n"
+        family("hush_http_request_duration_seconds", "histogram", "Time from a request's head to its answer.")
         var cumulative: UInt64 = 0
         for (i, bound) in Self.buckets.enumerated() {
             cumulative += durationBuckets[i].current
@@ -83,18 +83,18 @@ final class Metrics: Sendable {
         out += "hush_http_request_duration_seconds_bucket{le=\"+Inf\"} \(count)\n"
         out += "hush_http_request_duration_seconds_sum \(Double(durationSumNanos.current) / 1e9)\n"
         out += "hush_http_request_duration_seconds_count \(count)\n"
-        out += "# HELP hush_decisions_total Decisions by outcome.\n# TYPE hush_decisions_total counter\n"
+        family("hush_decisions_total", "counter", "Decisions by outcome.")
         out += "hush_decisions_total{decision=\"allow\"} \(allowed.current)\n"
         out += "hush_decisions_total{decision=\"suppress\"} \(suppressed.current)\n"
-        out += "# HELP hush_decision_reasons_total Reasons given in suppress decisions.\n# TYPE hush_decision_reasons_total counter\n"
+        family("hush_decision_reasons_total", "counter", "Reasons given in suppress decisions.")
         for code in ReasonCode.allCases {
             out += "hush_decision_reasons_total{reason=\"\(code.rawValue)\"} \(reasons[code.rank].current)\n"
         }
-        out += "# HELP hush_open_connections Connections open now.\n# TYPE hush_open_connections gauge\n"
+        family("hush_open_connections", "gauge", "Connections open now.")
         out += "hush_open_connections \(openConnections)\n"
-        out += "# HELP hush_store_errors_total Store failures (unavailable or internal).\n# TYPE hush_store_errors_total counter\n"
+        family("hush_store_errors_total", "counter", "Store failures (unavailable or internal).")
         out += "hush_store_errors_total \(storeErrors.current)\n"
-        out += "# HELP hush_writer_queue_depth Writes waiting for the writer.\n# TYPE hush_writer_queue_depth gauge\n"
+        family("hush_writer_queue_depth", "gauge", "Writes waiting for the writer.")
         out += "hush_writer_queue_depth \(writerQueueDepth)\n"
         return out
     }

@@ -26,9 +26,7 @@ public final class FactsReader {
         begin = try database.prepare("BEGIN")
         commit = try database.prepare("COMMIT")
         profile = try database.prepare("SELECT region, timezone, email, phone FROM profiles WHERE customer_id = ?1")
-        cases = try database.prepare("""
-            SELECT case_id, severity, status, opened_at, closed_at, resolution, updated_at FROM cases WHERE customer_id = ?1
-            """)
+        cases = try database.prepare("SELECT \(WriteContext.caseColumns) FROM cases WHERE customer_id = ?1")
         let suppressionColumns = "id, customer_id, address, address_kind, kind, channels, purposes, source, confirmed, expires_at"
         suppressionsByCustomer = try database.prepare("SELECT \(suppressionColumns) FROM suppressions WHERE customer_id = ?1")
         suppressionsByAddress = try database.prepare("SELECT \(suppressionColumns) FROM suppressions WHERE address = ?1")
@@ -222,12 +220,10 @@ public final class FactsReader {
     private func readCases(_ customerID: String) throws(StoreError) -> [ServiceCase] {
         var result: [ServiceCase] = []
         try cases.query([.text(customerID)]) { row throws(StoreError) in
-            guard let severity = Severity(rawValue: row.text(1) ?? ""), let status = CaseStatus(rawValue: row.text(2) ?? "") else {
+            guard let found = caseRow(row) else {
                 throw StoreError(kind: .internalError, message: "a case row holds an unknown severity or status")
             }
-            result.append(ServiceCase(id: row.text(0) ?? "", customerID: customerID, severity: severity, status: status,
-                                      openedAt: Codec.date(row.integer(3) ?? 0), closedAt: Codec.date(row.integer(4)),
-                                      resolution: row.text(5).flatMap(Resolution.init(rawValue:)), updatedAt: Codec.date(row.integer(6) ?? 0)))
+            result.append(found)
         }
         return result
     }

@@ -56,7 +56,6 @@ public final class WriteContext {
         self.holdCache = holds
         self.tombstones = tombstones
         reader = try FactsReader(database: database, tombstones: tombstones)
-        let caseColumns = Self.caseColumns
         let suppressionColumns = "id, customer_id, address, address_kind, kind, channels, purposes, source, confirmed, expires_at"
         let holdColumns = "id, title, reason, regions, channels, purposes, categories, starts_at, ends_at"
         s = Statements(
@@ -64,8 +63,8 @@ public final class WriteContext {
                 INSERT INTO profiles (customer_id, region, timezone, email, phone, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                 ON CONFLICT (customer_id) DO UPDATE SET region = ?2, timezone = ?3, email = ?4, phone = ?5, updated_at = ?6
                 """),
-            selectCase: try database.prepare("SELECT \(caseColumns) FROM cases WHERE case_id = ?1"),
-            insertCase: try database.prepare("INSERT INTO cases (\(caseColumns)) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+            selectCase: try database.prepare("SELECT \(Self.caseColumns) FROM cases WHERE case_id = ?1"),
+            insertCase: try database.prepare("INSERT INTO cases (\(Self.caseColumns)) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
             replaceCase: try database.prepare("""
                 UPDATE cases SET customer_id = ?2, severity = ?3, status = ?4, opened_at = ?5, closed_at = ?6, resolution = ?7, updated_at = ?8
                 WHERE case_id = ?1
