@@ -47,25 +47,23 @@ public struct JSONWriter {
 
     public mutating func integer<I: BinaryInteger>(_ value: I) {
         separate()
-        var v = Int64(value)
-        if v == 0 { bytes.append(0x30); needsComma = true; return }
-        if v < 0 {
-            bytes.append(UInt8(ascii: "-"))
-            if v == .min { bytes.append(contentsOf: Array("9223372036854775808".utf8)); needsComma = true; return }
-            v = -v
-        }
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var count = 0
-        withUnsafeMutableBytes(of: &digits) { buffer in
-            while v > 0 {
-                buffer[19 - count] = UInt8(truncatingIfNeeded: v % 10) + 0x30
-                v /= 10
-                count += 1
-            }
-            bytes.append(contentsOf: buffer[(20 - count)...])
-        }
+        let v = Int64(value)
+        if v < 0 { bytes.append(UInt8(ascii: "-")) }
+        digits(v.magnitude, radix: 10)
         needsComma = true
+    }
+
+    /// `value`'s digits in `radix` (lower-case letters past 9), appended and then turned
+    /// around in place: no temporary buffer.
+    private mutating func digits(_ value: UInt64, radix: UInt64) {
+        let start = bytes.count
+        var v = value
+        repeat {
+            let d = UInt8(v % radix)
+            bytes.append(d < 10 ? d + 0x30 : d - 10 + 0x61)
+            v /= radix
+        } while v > 0
+        bytes[start...].reverse()
     }
 
     public mutating func number(_ value: Double) {
@@ -90,14 +88,7 @@ public struct JSONWriter {
         separate()
         bytes.append(UInt8(ascii: "\""))
         bytes.append(contentsOf: prefix)
-        var digits: [UInt8] = []
-        var v = number
-        repeat {
-            let d = UInt8(v % 36)
-            digits.append(d < 10 ? d + 0x30 : d - 10 + 0x61)
-            v /= 36
-        } while v > 0
-        bytes.append(contentsOf: digits.reversed())
+        digits(number, radix: 36)
         bytes.append(UInt8(ascii: "\""))
         needsComma = true
     }
