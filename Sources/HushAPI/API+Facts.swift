@@ -354,6 +354,8 @@ extension API {
                 case .created: return json(request, .created) { writeHold(&$0, hold) }
                 case .exists(let current):
                     return error(request, .conflict("a hold with id \(hold.id) exists", current: { [self] in writeHold(&$0, current) }))
+                case .full(let limit):
+                    return error(request, .conflict("at most \(limit) holds may exist; delete ended ones first", current: nil))
                 }
             }
         }

@@ -101,7 +101,8 @@ enum APIError: Error {
     case invalid(ValidationError)
     case malformed(String)
     case notFound(String)
-    case conflict(String, current: (inout JSONWriter) -> Void)
+    /// A refusal by what is stored; `current` writes the stored record, when there is one.
+    case conflict(String, current: ((inout JSONWriter) -> Void)?)
     case unsupportedMediaType(String)
     case store(StoreError)
 }

@@ -34,7 +34,7 @@ public final class WriteContext {
     struct Statements {
         let upsertProfile, selectCase, insertCase, replaceCase, deleteCase: Statement
         let selectSuppressionByIdentity, selectSuppression, insertSuppression, deleteSuppression: Statement
-        let selectHold, insertHold, deleteHold, allHolds: Statement
+        let selectHold, insertHold, deleteHold, allHolds, countHolds: Statement
         let insertContact, insertInteraction, insertTombstone: Statement
         let profileAddresses, deleteProfile, deleteCases, deleteCustomerSuppressions, deleteAddressSuppressions: Statement
         let deleteContacts, deleteInteractions, pruneContacts, pruneInteractions: Statement
@@ -83,6 +83,7 @@ public final class WriteContext {
             insertHold: try database.prepare("INSERT INTO holds (\(holdColumns), updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
             deleteHold: try database.prepare("DELETE FROM holds WHERE id = ?1"),
             allHolds: try database.prepare("SELECT \(holdColumns) FROM holds ORDER BY id"),
+            countHolds: try database.prepare("SELECT count(*) FROM holds"),
             insertContact: try database.prepare("INSERT INTO contacts (customer_id, channel, purpose, at, campaign_id) VALUES (?1, ?2, ?3, ?4, ?5)"),
             insertInteraction: try database.prepare("INSERT INTO interactions (customer_id, type, score, at) VALUES (?1, ?2, ?3, ?4)"),
             insertTombstone: try database.prepare("INSERT OR IGNORE INTO tombstones (hash) VALUES (?1)"),
@@ -268,10 +269,19 @@ public final class WriteContext {
     public enum HoldWrite: Sendable, Equatable {
         case created
         case exists(current: Hold)
+        /// `limit` holds exist already: nothing was written.
+        case full(limit: Int)
     }
 
-    public func createHold(_ hold: Hold, now: Date) throws(StoreError) -> HoldWrite {
+    /// Most holds that may exist at once. Every decision checks every hold in memory, so their
+    /// number is bounded like everything else that grows; ended ones can be deleted.
+    public static let maxHolds = 1_000
+
+    public func createHold(_ hold: Hold, now: Date, limit: Int = WriteContext.maxHolds) throws(StoreError) -> HoldWrite {
         if let current = try readHold(hold.id) { return .exists(current: current) }
+        var count = 0
+        try s.countHolds.queryFirst([]) { row in count = Int(row.integer(0) ?? 0) }
+        guard count < limit else { return .full(limit: limit) }
         try s.insertHold.run([.text(hold.id), .text(hold.title), .text(hold.reason), Codec.list(hold.regions),
                               Codec.list(hold.channels?.map(\.rawValue)), Codec.list(hold.purposes?.map(\.rawValue)),
                               Codec.list(hold.categories), .integer(Codec.millis(hold.startsAt)),

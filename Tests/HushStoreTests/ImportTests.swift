@@ -78,3 +78,24 @@ import HushCore
         #expect(store.holds.isEmpty)
     }
 }
+
+@Suite struct HoldLimitTests {
+    @Test func holds_AreBounded_AndAFullStoreTakesOneAfterADeletion() throws {
+        let store = try Store(path: try makeStorePath(), clock: testClock, tombstoneHash: fakeHash)
+        defer { store.close() }
+        let now = date("2026-11-24T10:00:00Z")
+        func hold(_ id: String) -> Hold { Hold(id: id, title: id, startsAt: now) }
+        let results = try store.writeAndWait { w throws(StoreError) in
+            [try w.createHold(hold("a"), now: now, limit: 2), try w.createHold(hold("b"), now: now, limit: 2),
+             try w.createHold(hold("c"), now: now, limit: 2)]
+        }
+        #expect(results == [.created, .created, .full(limit: 2)])
+        #expect(store.holds.map(\.id) == ["a", "b"], "nothing was written for the third")
+        let after = try store.writeAndWait { w throws(StoreError) in
+            _ = try w.deleteHold("a")
+            return try w.createHold(hold("c"), now: now, limit: 2)
+        }
+        #expect(after == .created)
+        #expect(WriteContext.maxHolds == 1_000)
+    }
+}
