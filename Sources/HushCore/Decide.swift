@@ -5,39 +5,53 @@ import Foundation
 public func decide(_ request: DecisionRequest, facts: Facts, policy: Policy, now: Date) -> Decision {
     let at = request.at ?? now
     var reasons: [Reason] = []
-    let context = DecisionContext(request: request, facts: facts, policy: policy, at: at)
-    context.erasure(into: &reasons)
-    context.suppressions(into: &reasons)
-    context.cases(into: &reasons)
-    context.holds(into: &reasons)
-    context.quietHours(into: &reasons)
-    context.frequencyCaps(into: &reasons)
-    context.willingness(into: &reasons)
+    // The context points at the caller's values for the length of this call: copying `Facts`,
+    // the request and the policy would retain and release every array and string they hold.
+    withUnsafePointer(to: request) { request in
+        withUnsafePointer(to: facts) { facts in
+            withUnsafePointer(to: policy) { policy in
+                let context = DecisionContext(request: request, facts: facts, policy: policy, at: at)
+                context.erasure(into: &reasons)
+                context.suppressions(into: &reasons)
+                context.cases(into: &reasons)
+                context.holds(into: &reasons)
+                context.quietHours(into: &reasons)
+                context.frequencyCaps(into: &reasons)
+                context.willingness(into: &reasons)
+            }
+        }
+    }
     return Decision(reasons: reasons, evaluatedAt: at)
 }
 
 /// One decision's inputs, with the request's effective address, region and clock resolved.
+/// Lives only inside `decide`, which keeps what the pointers point at alive and unchanged.
 struct DecisionContext {
-    let request: DecisionRequest
-    let facts: Facts
-    let policy: Policy
+    private let requestPointer: UnsafePointer<DecisionRequest>
+    private let factsPointer: UnsafePointer<Facts>
+    private let policyPointer: UnsafePointer<Policy>
     let at: Date
     /// The addresses this send would go to: the request's, and the profile's for the channel.
     let addresses: [Address]
     /// The policy rules that apply to the request's purpose (`PolicyRule.bit`).
     let rules: UInt8
 
-    init(request: DecisionRequest, facts: Facts, policy: Policy, at: Date) {
-        self.request = request
-        self.facts = facts
-        self.policy = policy
+    init(request: UnsafePointer<DecisionRequest>, facts: UnsafePointer<Facts>, policy: UnsafePointer<Policy>, at: Date) {
+        requestPointer = request
+        factsPointer = facts
+        policyPointer = policy
         self.at = at
         var addresses: [Address] = []
-        if let address = request.address, address.channels.contains(request.channel) { addresses.append(address) }
-        if let address = facts.profile?.address(for: request.channel), !addresses.contains(address) { addresses.append(address) }
+        let channel = request.pointee.channel
+        if let address = request.pointee.address, address.channels.contains(channel) { addresses.append(address) }
+        if let address = facts.pointee.profile?.address(for: channel), !addresses.contains(address) { addresses.append(address) }
         self.addresses = addresses
-        rules = policy.rules(for: request.purpose)
+        rules = policy.pointee.rules(for: request.pointee.purpose)
     }
+
+    var request: DecisionRequest { _read { yield requestPointer.pointee } }
+    var facts: Facts { _read { yield factsPointer.pointee } }
+    var policy: Policy { _read { yield policyPointer.pointee } }
 
     var region: String? { request.region ?? facts.profile?.region }
     var timeZone: TimeZone { request.timeZone ?? facts.profile?.timeZone ?? policy.defaultTimeZone }

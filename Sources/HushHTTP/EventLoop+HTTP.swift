@@ -149,6 +149,14 @@ extension EventLoop {
                     failRequest(connection, .bodyTooLarge(limit: request.maxBodyBytes))
                     return
                 }
+                // The usual case: the whole body came with the head. Take it at once, without
+                // the body phase (which would copy the parsed request in and out of it).
+                if sink == nil, connection.input.readableBytes >= length, !head.expectContinue {
+                    let body = Array(UnsafeRawBufferPointer(rebasing: connection.input.readable[0..<length]))
+                    connection.input.consume(length)
+                    dispatch(connection, request, body: body)
+                    return
+                }
                 beginBody(connection, request, remaining: length, decoder: nil, sink: sink)
             case .chunked:
                 beginBody(connection, request, remaining: 0,
@@ -183,8 +191,7 @@ extension EventLoop {
             dispatching = responder.sequence
             handler(request, responder)
             dispatching = 0
-            if let answer = inlineAnswer {
-                inlineAnswer = nil
+            if let answer = inlineAnswer.take() {
                 writeResponse(connection, answer, isHead: isHead, keepAlive: keepAlive, version: parsed.head.version)
                 finishExchange(connection, keepAlive: keepAlive)
             } else {
@@ -220,7 +227,7 @@ extension EventLoop {
     }
 
     /// Appends the whole answer, head and body, to the output, so it leaves in one write.
-    func writeResponse(_ connection: Connection, _ response: Response, isHead: Bool, keepAlive: Bool, version: HTTPVersion = .http11) {
+    func writeResponse(_ connection: Connection, _ response: borrowing Response, isHead: Bool, keepAlive: Bool, version: HTTPVersion = .http11) {
         if let observe = shared.observe {
             // A request that failed before its head was read (a 408 or 431) started when its phase did.
             let started = connection.requestStarted == 0 ? now : connection.requestStarted

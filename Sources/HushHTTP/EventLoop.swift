@@ -462,10 +462,10 @@ public struct Responder: Sendable {
     let fd: Int32
     let sequence: UInt64
 
-    public func send(_ response: Response) {
+    public func send(_ response: consuming Response) {
         // Answered by the handler itself, on the loop's thread, before it returned: no hop.
         if let thread = loop.thread, pthread_equal(thread, pthread_self()) != 0, loop.dispatching == sequence {
-            loop.inlineAnswer = response
+            loop.inlineAnswer = consume response
             return
         }
         loop.post(.respond(fd: fd, sequence: sequence, response))

@@ -54,8 +54,10 @@ public final class FactsReader {
         // of the profile's addresses; a second only for an address the request names itself.
         var facts = Facts()
         if let customerID {
+            // The record is decoded into `facts` passed through, not captured: a captured `Facts`
+            // would be copied out of its box at the end.
             var decoded = false
-            let present = try record.queryFirst([.text(customerID)]) { row in
+            let present = try record.first(text: customerID, state: &facts) { row, facts in
                 decoded = row.withBlob(0) { FactsRecord.decode($0, customerID: customerID, zone: zone, into: &facts) }
             }
             if present, !decoded {
@@ -69,10 +71,7 @@ public final class FactsReader {
         let known = facts.profile != nil || !facts.suppressions.isEmpty || !facts.cases.isEmpty
             || !facts.contacts.isEmpty || !facts.interactions.isEmpty
         if let address, address != facts.profile?.address(for: channel) {
-            try suppressionsByAddress.query([.text(address.value)]) { row throws(StoreError) in
-                let found = try HushStore.suppression(row)
-                if !facts.suppressions.contains(where: { $0.id == found.id }) { facts.suppressions.append(found) }
-            }
+            try addSuppressions(of: address, to: &facts)
             if !tombstones.isEmpty, tombstones.contains(tombstoneHash(.address(address))) { facts.erasedAddresses.insert(address) }
         }
         // A record carries the erasure state of the id and the profile's addresses (the writer
@@ -81,6 +80,15 @@ public final class FactsReader {
             facts.customerErased = tombstones.contains(tombstoneHash(.customer(customerID)))
         }
         return facts
+    }
+
+    /// Adds the suppressions of `address` that `facts` does not hold yet. A function of its own
+    /// so that no closure in `facts(…)` captures its `Facts` (which would then be boxed and copied).
+    private func addSuppressions(of address: Address, to facts: inout Facts) throws(StoreError) {
+        try suppressionsByAddress.query([.text(address.value)]) { row throws(StoreError) in
+            let found = try HushStore.suppression(row)
+            if !facts.suppressions.contains(where: { $0.id == found.id }) { facts.suppressions.append(found) }
+        }
     }
 
     /// The facts from the source tables, in one read transaction: the fallback for a record that
@@ -143,7 +151,8 @@ public final class FactsReader {
     /// bare SQLite rate a benchmark compares decisions with. True when the record exists.
     public func pointLookup(customerID: String) throws(StoreError) -> Bool {
         try enterSnapshot()
-        return try record.queryFirst([.text(customerID)]) { _ in }
+        var none: Void = ()
+        return try record.first(text: customerID, state: &none) { _, _ in }
     }
 
     /// The case with this id, if any (on this reader's connection, not the writer's).

@@ -3,73 +3,124 @@ import HushCore
 
 /// Writes compact JSON straight into a byte buffer: no intermediate strings or dictionaries.
 /// The caller writes members in order; `comma` state is kept so that `key` and values can be
-/// written one after another without thinking about separators.
-public struct JSONWriter {
-    public private(set) var bytes: [UInt8] = []
+/// written one after another without thinking about separators. The buffer is its own memory,
+/// grown by doubling, so that a write is a bounds check and a store (an array would check that
+/// its storage is uniquely referenced on every append); not copyable, so it is freed once.
+public struct JSONWriter: ~Copyable {
+    private var base: UnsafeMutablePointer<UInt8>
+    private var count = 0
+    private var capacity: Int
     /// Whether the next member or element needs a comma before it.
     private var needsComma = false
 
-    public init(capacity: Int = 256) { bytes.reserveCapacity(capacity) }
+    public init(capacity: Int = 512) {
+        self.capacity = max(16, capacity)
+        base = .allocate(capacity: self.capacity)
+    }
 
-    public mutating func objectStart() { separate(); bytes.append(UInt8(ascii: "{")); needsComma = false }
-    public mutating func objectEnd() { bytes.append(UInt8(ascii: "}")); needsComma = true }
-    public mutating func arrayStart() { separate(); bytes.append(UInt8(ascii: "[")); needsComma = false }
-    public mutating func arrayEnd() { bytes.append(UInt8(ascii: "]")); needsComma = true }
+    deinit { base.deallocate() }
+
+    /// What has been written so far.
+    public var bytes: [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
+
+    /// The bytes written so far, valid only during `body`.
+    public func withBytes<T>(_ body: (UnsafeRawBufferPointer) -> T) -> T {
+        body(UnsafeRawBufferPointer(start: base, count: count))
+    }
+
+    @inline(__always) private mutating func reserve(_ more: Int) {
+        if count + more > capacity { grow(count + more) }
+    }
+
+    private mutating func grow(_ needed: Int) {
+        var newCapacity = capacity * 2
+        while newCapacity < needed { newCapacity *= 2 }
+        let newBase = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
+        newBase.update(from: base, count: count)
+        base.deallocate()
+        base = newBase
+        capacity = newCapacity
+    }
+
+    @inline(__always) private mutating func put(_ byte: UInt8) {
+        reserve(1)
+        base[count] = byte
+        count += 1
+    }
+
+    @inline(__always) private mutating func put(_ bytes: UnsafeBufferPointer<UInt8>) {
+        guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
+        reserve(bytes.count)
+        (base + count).update(from: source, count: bytes.count)
+        count += bytes.count
+    }
+
+    @inline(__always) private mutating func put(_ text: StaticString) {
+        put(UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    public mutating func objectStart() { separate(); put(UInt8(ascii: "{")); needsComma = false }
+    public mutating func objectEnd() { put(UInt8(ascii: "}")); needsComma = true }
+    public mutating func arrayStart() { separate(); put(UInt8(ascii: "[")); needsComma = false }
+    public mutating func arrayEnd() { put(UInt8(ascii: "]")); needsComma = true }
 
     /// A member's key; the value follows with any of the value methods.
     public mutating func key(_ name: StaticString) {
         separate()
-        bytes.append(UInt8(ascii: "\""))
-        bytes.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
-        bytes.append(UInt8(ascii: "\""))
-        bytes.append(UInt8(ascii: ":"))
+        reserve(name.utf8CodeUnitCount + 3)
+        base[count] = UInt8(ascii: "\"")
+        (base + count + 1).update(from: name.utf8Start, count: name.utf8CodeUnitCount)
+        count += name.utf8CodeUnitCount + 1
+        base[count] = UInt8(ascii: "\"")
+        base[count + 1] = UInt8(ascii: ":")
+        count += 2
         needsComma = false
     }
 
     /// A key that is not known in advance (escaped like any string).
     public mutating func key(dynamic name: String) {
         string(name)
-        bytes.append(UInt8(ascii: ":"))
+        put(UInt8(ascii: ":"))
         needsComma = false
     }
 
-    public mutating func null() { separate(); literal("null"); needsComma = true }
+    public mutating func null() { separate(); put("null"); needsComma = true }
 
     public mutating func bool(_ value: Bool) {
         separate()
-        if value { literal("true") } else { literal("false") }
+        if value { put("true") } else { put("false") }
         needsComma = true
-    }
-
-    private mutating func literal(_ text: StaticString) {
-        bytes.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 
     public mutating func integer<I: BinaryInteger>(_ value: I) {
         separate()
         let v = Int64(value)
-        if v < 0 { bytes.append(UInt8(ascii: "-")) }
+        if v < 0 { put(UInt8(ascii: "-")) }
         digits(v.magnitude, radix: 10)
         needsComma = true
     }
 
-    /// `value`'s digits in `radix` (lower-case letters past 9), appended and then turned
+    /// `value`'s digits in `radix` (lower-case letters past 9), written and then turned
     /// around in place: no temporary buffer.
     private mutating func digits(_ value: UInt64, radix: UInt64) {
-        let start = bytes.count
+        reserve(64)
+        let start = count
         var v = value
         repeat {
             let d = UInt8(v % radix)
-            bytes.append(d < 10 ? d + 0x30 : d - 10 + 0x61)
+            base[count] = d < 10 ? d + 0x30 : d - 10 + 0x61
+            count += 1
             v /= radix
         } while v > 0
-        bytes[start...].reverse()
+        var digits = UnsafeMutableBufferPointer(start: base + start, count: count - start)
+        digits.reverse()
     }
 
     public mutating func number(_ value: Double) {
         if value == value.rounded(), abs(value) < 1e15 { integer(Int64(value)); return }
         separate()
-        bytes.append(contentsOf: Array("\(value)".utf8))
+        var text = "\(value)"
+        text.withUTF8 { put($0) }
         needsComma = true
     }
 
@@ -77,48 +128,53 @@ public struct JSONWriter {
     public mutating func time(_ date: Date?) {
         guard let date else { null(); return }
         separate()
-        bytes.append(UInt8(ascii: "\""))
-        Timestamp.withBytes(date) { bytes.append(contentsOf: $0) }
-        bytes.append(UInt8(ascii: "\""))
+        put(UInt8(ascii: "\""))
+        Timestamp.withBytes(date) { put($0) }
+        put(UInt8(ascii: "\""))
         needsComma = true
     }
 
     /// A string made of `prefix` (plain bytes that need no escaping) and `number` in base 36.
     public mutating func string(prefix: [UInt8], base36 number: UInt64) {
         separate()
-        bytes.append(UInt8(ascii: "\""))
-        bytes.append(contentsOf: prefix)
+        put(UInt8(ascii: "\""))
+        prefix.withUnsafeBufferPointer { put($0) }
         digits(number, radix: 36)
-        bytes.append(UInt8(ascii: "\""))
+        put(UInt8(ascii: "\""))
         needsComma = true
     }
 
     public mutating func string(_ value: String?) {
         guard var text = value else { null(); return }
         separate()
-        bytes.append(UInt8(ascii: "\""))
-        text.withUTF8 { utf8 in
-            var start = 0
-            for i in 0..<utf8.count {
-                let b = utf8[i]
-                guard b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") else { continue }
-                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start..<i]))
-                start = i + 1
-                switch b {
-                case UInt8(ascii: "\""): bytes.append(contentsOf: [0x5C, 0x22])
-                case UInt8(ascii: "\\"): bytes.append(contentsOf: [0x5C, 0x5C])
-                case 0x0A: bytes.append(contentsOf: [0x5C, UInt8(ascii: "n")])
-                case 0x0D: bytes.append(contentsOf: [0x5C, UInt8(ascii: "r")])
-                case 0x09: bytes.append(contentsOf: [0x5C, UInt8(ascii: "t")])
-                default:
-                    let hex = Array("0123456789abcdef".utf8)
-                    bytes.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 0xF)]])
-                }
-            }
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start...]))
-        }
-        bytes.append(UInt8(ascii: "\""))
+        put(UInt8(ascii: "\""))
+        text.withUTF8 { escaped($0) }
+        put(UInt8(ascii: "\""))
         needsComma = true
+    }
+
+    /// `utf8` with the escapes of RFC 8259 §7: quote, backslash and control characters.
+    private mutating func escaped(_ utf8: UnsafeBufferPointer<UInt8>) {
+        var start = 0
+        for i in 0..<utf8.count {
+            let b = utf8[i]
+            guard b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") else { continue }
+            put(UnsafeBufferPointer(rebasing: utf8[start..<i]))
+            start = i + 1
+            switch b {
+            case UInt8(ascii: "\""): put("\\\"")
+            case UInt8(ascii: "\\"): put("\\\\")
+            case 0x0A: put("\\n")
+            case 0x0D: put("\\r")
+            case 0x09: put("\\t")
+            default:
+                let hex: StaticString = "0123456789abcdef"
+                put("\\u00")
+                put(hex.utf8Start[Int(b >> 4)])
+                put(hex.utf8Start[Int(b & 0xF)])
+            }
+        }
+        put(UnsafeBufferPointer(rebasing: utf8[start...]))
     }
 
     public mutating func strings<S: Sequence>(_ values: S?) where S.Element == String {
@@ -131,7 +187,7 @@ public struct JSONWriter {
     /// Bytes that are already JSON (one whole value).
     public mutating func raw(_ json: [UInt8]) {
         separate()
-        bytes.append(contentsOf: json)
+        json.withUnsafeBufferPointer { put($0) }
         needsComma = true
     }
 
@@ -156,8 +212,8 @@ public struct JSONWriter {
         }
     }
 
-    private mutating func separate() {
-        if needsComma { bytes.append(UInt8(ascii: ",")) }
+    @inline(__always) private mutating func separate() {
+        if needsComma { put(UInt8(ascii: ",")) }
     }
 }
 
