@@ -70,10 +70,13 @@ enum HeadSemantics {
     }
 
     /// 1*DIGIT, or a comma-separated list of equal ones; nil when malformed or past 2^63 - 1.
+    /// One pass over the bytes (no list of elements is built: this runs for every request with a body).
     static func parseContentLength(_ bytes: ArraySlice<UInt8>) -> Int? {
         var result: Int?
-        for element in bytes.split(separator: ASCII.comma, omittingEmptySubsequences: false) {
-            let trimmed = trimOWS(element)
+        var start = bytes.startIndex
+        while true {
+            let end = bytes[start...].firstIndex(of: ASCII.comma) ?? bytes.endIndex
+            let trimmed = trimOWS(bytes[start..<end])
             guard !trimmed.isEmpty, trimmed.count <= 19 else { return nil }
             var value = 0
             for b in trimmed {
@@ -85,8 +88,9 @@ enum HeadSemantics {
             }
             if let previous = result, previous != value { return nil }
             result = value
+            guard end < bytes.endIndex else { return result }
+            start = end + 1
         }
-        return result
     }
 
     /// The lower-cased, non-empty elements of a comma-separated list (RFC 9110 §5.6.1).

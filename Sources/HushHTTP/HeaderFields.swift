@@ -91,17 +91,13 @@ enum ASCII {
     static let colon = UInt8(ascii: ":"), semicolon = UInt8(ascii: ";"), comma = UInt8(ascii: ",")
 
     /// tchar: "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA
-    static let tchar: [Bool] = (0..<256).map { b in
-        switch UInt8(b) {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-             UInt8(ascii: "A")...UInt8(ascii: "Z"):
-            return true
-        default:
-            return "!#$%&'*+-.^_`|~".utf8.contains(UInt8(b))
-        }
-    }
+    /// (RFC 9110 §5.6.2), as two 64-bit masks (bytes 0–63 and 64–127): a test without a table lookup,
+    /// a lazy global or a bounds check, for the parser's per-byte loops.
+    static let tcharLow: UInt64 = 0x03FF_6CFA_0000_0000, tcharHigh: UInt64 = 0x57FF_FFFF_C7FF_FFFE
 
-    @inline(__always) static func isTchar(_ b: UInt8) -> Bool { tchar[Int(b)] }
+    @inline(__always) static func isTchar(_ b: UInt8) -> Bool {
+        b < 64 ? (tcharLow >> UInt64(b)) & 1 != 0 : b < 128 && (tcharHigh >> UInt64(b - 64)) & 1 != 0
+    }
     /// field-vchar / SP / HTAB: anything but CTLs (HTAB excepted) and DEL (RFC 9110 §5.5).
     @inline(__always) static func isFieldByte(_ b: UInt8) -> Bool { b == htab || (b >= 0x20 && b != 0x7F) }
     @inline(__always) static func isOWS(_ b: UInt8) -> Bool { b == sp || b == htab }

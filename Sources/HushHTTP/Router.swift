@@ -136,6 +136,7 @@ public struct Router: Sendable {
 
     /// Finds the route for `method` and the raw (percent-encoded) `path`.
     public func match(_ method: HTTPMethod, path: Substring) -> RouteMatch {
+        if let found = path.utf8.withContiguousStorageIfAvailable({ matchLiteral(method, $0) }) ?? nil { return found }
         let utf8 = path.utf8
         guard utf8.first == UInt8(ascii: "/") else { return .notFound }
         var node = root
@@ -170,5 +171,26 @@ public struct Router: Sendable {
         var allow = node.routes.keys.map(\.description)
         if node.routes[.get] != nil { allow.append("HEAD") }
         return .methodNotAllowed(allow: allow.sorted())
+    }
+
+    /// The route for a path made only of literal segments without escapes (most requests),
+    /// walked over the bytes; nil sends the request to the general path (parameters, escapes,
+    /// HEAD answered by GET, 404 and 405).
+    private func matchLiteral(_ method: HTTPMethod, _ bytes: UnsafeBufferPointer<UInt8>) -> RouteMatch? {
+        guard bytes.first == UInt8(ascii: "/") else { return nil }
+        var node = root
+        var start = 1
+        while true {
+            var end = start
+            while end < bytes.count, bytes[end] != UInt8(ascii: "/") {
+                if bytes[end] == UInt8(ascii: "%") { return nil }
+                end += 1
+            }
+            guard let child = node.literal(matching: UnsafeBufferPointer(rebasing: bytes[start..<end])) else { return nil }
+            node = child
+            if end == bytes.count { break }
+            start = end + 1
+        }
+        return node.routes[method].map { .found($0, parameters: [:]) }
     }
 }

@@ -159,4 +159,11 @@ func corpus(_ folder: String) -> [(name: String, bytes: [UInt8])] {
     #expect(parse("") == nil)
     #expect(parse("7,") == nil)
     #expect(parse(" 7 , 7 ") == 7)
+    #expect(parse("12,12,12") == 12)
+    #expect(parse("7,8") == nil)
+    #expect(parse(",7") == nil)
+    // A value is a slice of the header bytes: indices do not start at 0.
+    let line = Array("Content-Length: 42, 42".utf8)
+    #expect(HeadSemantics.parseContentLength(line[16...]) == 42)
+    #expect(HeadSemantics.parseContentLength(line[15...]) == 42)
 }

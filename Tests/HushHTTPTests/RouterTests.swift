@@ -75,3 +75,26 @@ private func router() -> Router {
     #expect(String(decoding: response.body, as: UTF8.self) == #"{"error":{"code":"invalid_field","message":"bad \"x\"\n\u0001","field":"x"}}"#)
     #expect(response.contentType == "application/json")
 }
+
+@Test func router_LiteralFastPathAgreesWithTheGeneralOne() {
+    // Plain literal paths take the byte walk; escaped or parameterised ones the general path.
+    for path in ["/v1/decisions/batch", "/v1/decisions/%62atch"] {
+        guard case .found(let route, let parameters) = router().match(.post, path: Substring(path)) else { Issue.record("\(path): no match"); continue }
+        #expect(route.pattern == "/v1/decisions/batch")
+        #expect(parameters.isEmpty)
+    }
+    // A segment that is no literal falls through to the parameter.
+    guard case .found(let route, let parameters) = router().match(.get, path: "/v1/customers/batch") else { Issue.record("no match"); return }
+    #expect(route.pattern == "/v1/customers/{id}")
+    #expect(parameters["id"] == "batch")
+    // The fast path never answers 404 or 405 itself.
+    guard case .methodNotAllowed = router().match(.get, path: "/v1/decisions/batch") else { Issue.record("no 405"); return }
+    guard case .notFound = router().match(.get, path: "/v1/decisions") else { Issue.record("matched"); return }
+}
+
+@Test func tokenCharacters_MaskMatchesRFC9110() {
+    let tchar = Set("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ".utf8)
+    for b in 0...255 {
+        #expect(ASCII.isTchar(UInt8(b)) == tchar.contains(UInt8(b)), "byte \(b)")
+    }
+}
