@@ -123,10 +123,15 @@ public struct RequestHeadParser: Sendable {
         let targetStart = i + 1
         i = targetStart
         // RFC 9112 §3.2: the target holds visible ASCII only (RFC 3986); no spaces, no CTLs.
-        while i < end, input[i] > 0x20, input[i] < 0x7F { i += 1 }
+        var fragment = false
+        while i < end, input[i] > 0x20, input[i] < 0x7F {
+            if input[i] == UInt8(ascii: "#") { fragment = true }
+            i += 1
+        }
         guard i > targetStart, i < end, input[i] == ASCII.sp else {
             return .failure(.malformed("the request target is missing or holds a byte that is not visible ASCII"))
         }
+        if fragment { return .failure(.malformed("the request target must not hold a fragment (#)")) }
         let target = String(decoding: UnsafeRawBufferPointer(rebasing: input[targetStart..<i]), as: UTF8.self)
         let versionStart = i + 1
         let versionBytes = UnsafeRawBufferPointer(rebasing: input[versionStart..<end])
@@ -145,9 +150,7 @@ public struct RequestHeadParser: Sendable {
 
     /// RFC 9112 §3.2: origin-form, absolute-form, and asterisk-form for OPTIONS; a fragment never.
     private func checkTarget(_ target: String, method: HTTPMethod) -> HTTPParseError? {
-        if target.utf8.contains(UInt8(ascii: "#")) {
-            return .malformed("the request target must not hold a fragment (#)")
-        }
+        // A fragment (#) was refused while the target's bytes were read.
         if target.utf8.first == UInt8(ascii: "/") { return nil }
         if target == "*" { return method == .options ? nil : .malformed("the target * is only for OPTIONS") }
         if RequestTarget.absolutePath(of: target) != nil { return nil }

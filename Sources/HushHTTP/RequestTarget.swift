@@ -23,7 +23,13 @@ public enum RequestTarget {
         } else {
             origin = absolutePath(of: target) ?? target[...]
         }
-        guard let q = origin.utf8.firstIndex(of: UInt8(ascii: "?")) else { return (origin, nil) }
+        // The byte offset of "?", found on the contiguous bytes (a String's are) rather than by
+        // walking the UTF-8 view's indices.
+        let offset = origin.utf8.withContiguousStorageIfAvailable { bytes in
+            bytes.firstIndex(of: UInt8(ascii: "?")) ?? -1
+        } ?? (origin.utf8.firstIndex(of: UInt8(ascii: "?")).map { origin.utf8.distance(from: origin.startIndex, to: $0) } ?? -1)
+        guard offset >= 0 else { return (origin, nil) }
+        let q = origin.utf8.index(origin.startIndex, offsetBy: offset)
         return (origin[..<q], origin[origin.utf8.index(after: q)...])
     }
 
