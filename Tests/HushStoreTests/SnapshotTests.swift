@@ -63,4 +63,26 @@ import HushCore
         #expect(try !reader.pointLookup(customerID: "c-1"), "the last lookup of the first snapshot")
         #expect(try reader.pointLookup(customerID: "c-1"), "past the limit a new snapshot begins")
     }
+
+    /// A record's key is bound where the string keeps its bytes (no copy by SQLite) and unbound
+    /// after the step: short keys (stored inline in the String) and long ones (on the heap),
+    /// alternating, each find their own record and never the previous key's.
+    @Test func keysBoundInPlace_FindTheirOwnRecords() throws {
+        let store = try Store(path: try makeStorePath(), clock: testClock, tombstoneHash: fakeHash)
+        defer { store.close() }
+        let long = "customer-" + String(repeating: "x", count: 110)
+        try store.writeAndWait { w throws(StoreError) in
+            try w.upsertProfile(Profile(customerID: "c-1", region: "US-CA"), now: now)
+            try w.upsertProfile(Profile(customerID: long, region: "DE-BE"), now: now)
+        }
+        let reader = try store.makeReader()
+        for _ in 0..<3 {
+            #expect(try facts(reader, store, long).profile?.region == "DE-BE")
+            #expect(try facts(reader, store, "c-1").profile?.region == "US-CA")
+            #expect(try facts(reader, store, "c-2").profile == nil)
+            #expect(try facts(reader, store, long + "y").profile == nil)
+            #expect(try reader.pointLookup(customerID: long))
+            #expect(try !reader.pointLookup(customerID: String(long.dropLast())))
+        }
+    }
 }
