@@ -150,8 +150,9 @@ extension EventLoop {
                     return
                 }
                 // The usual case: the whole body came with the head. Take it at once, without
-                // the body phase (which would copy the parsed request in and out of it).
-                if sink == nil, connection.input.readableBytes >= length, !head.expectContinue {
+                // the body phase (which would copy the parsed request in and out of it); a
+                // 100 Continue is owed only while no byte of the body has arrived.
+                if sink == nil, connection.input.readableBytes >= length {
                     let body = Array(UnsafeRawBufferPointer(rebasing: connection.input.readable[0..<length]))
                     connection.input.consume(length)
                     dispatch(connection, request, body: body)

@@ -143,7 +143,7 @@ final class Statement {
         var text = text
         let rc: Int32 = text.withUTF8 { bytes in
             defer { sqlite3_reset(statement); sqlite3_clear_bindings(statement) }
-            let start = UnsafeRawPointer(bytes.baseAddress ?? StaticString("").utf8Start).assumingMemoryBound(to: CChar.self)
+            let start = cText(bytes)
             let bound = sqlite3_bind_text(statement, 1, start, Int32(bytes.count), nil) // nil: SQLITE_STATIC
             guard bound == SQLITE_OK else { return bound }
             let rc = sqlite3_step(statement)
@@ -170,9 +170,8 @@ final class Statement {
             case .text(var v):
                 // From the string's UTF-8 storage with its length: passing a String where C wants a
                 // pointer would build a NUL-terminated copy first.
-                // An empty string may have no storage; a NULL pointer would bind NULL, not ''.
                 v.withUTF8 { bytes in
-                    let start = UnsafeRawPointer(bytes.baseAddress ?? StaticString("").utf8Start).assumingMemoryBound(to: CChar.self)
+                    let start = cText(bytes)
                     return sqlite3_bind_text(statement, index, start, Int32(bytes.count), SQLITE_TRANSIENT)
                 }
             case .blob(let v): v.withUnsafeBytes { sqlite3_bind_blob(statement, index, $0.baseAddress, Int32($0.count), SQLITE_TRANSIENT) }
@@ -180,6 +179,12 @@ final class Statement {
             guard rc == SQLITE_OK else { throw database.error(rc, sql: sql) }
         }
     }
+}
+
+/// A text parameter's bytes as SQLite takes them. An empty string may have no storage, and a
+/// NULL pointer would bind NULL rather than ''.
+func cText(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafePointer<CChar> {
+    UnsafeRawPointer(bytes.baseAddress ?? StaticString("").utf8Start).assumingMemoryBound(to: CChar.self)
 }
 
 /// SQLITE_TRANSIENT: SQLite copies the bytes before the bind returns.

@@ -23,11 +23,6 @@ public struct JSONWriter: ~Copyable {
     /// What has been written so far.
     public var bytes: [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
 
-    /// The bytes written so far, valid only during `body`.
-    public func withBytes<T>(_ body: (UnsafeRawBufferPointer) -> T) -> T {
-        body(UnsafeRawBufferPointer(start: base, count: count))
-    }
-
     @inline(__always) private mutating func reserve(_ more: Int) {
         if count + more > capacity { grow(count + more) }
     }
