@@ -57,9 +57,7 @@ extension API {
                     facts = try context.reader.facts(customerID: id, address: nil, channel: policy.channels[0], at: now,
                                                      lookback: policy.longestWindow, holds: store.holds, tombstoneHash: context.hasher.hash)
                 } catch { throw .store(error) }
-                let known = facts.profile != nil || !facts.cases.isEmpty || !facts.suppressions.isEmpty || !facts.contacts.isEmpty
-                    || !facts.interactions.isEmpty
-                guard known else {
+                guard facts.isKnown else {
                     throw .notFound(facts.customerErased ? "customer \(id) was erased" : "no customer \(id)")
                 }
                 return json(request) { w in writeCustomerView(&w, id: id, facts: facts, context: context, loop: request.loop, now: now) }

@@ -159,9 +159,22 @@ public struct Facts: Sendable {
     /// The addresses (of the request or the profile) that match an erasure tombstone.
     public var erasedAddresses: Set<Address>
 
+    /// No facts: what a decision about an unknown customer sees.
+    @inlinable public init() {
+        profile = nil; cases = []; suppressions = []; holds = []; contacts = []; interactions = []
+        customerErased = false; erasedAddresses = []
+    }
+
     public init(profile: Profile? = nil, cases: [ServiceCase] = [], suppressions: [Suppression] = [], holds: [Hold] = [],
                 contacts: [Contact] = [], interactions: [Interaction] = [], customerErased: Bool = false, erasedAddresses: Set<Address> = []) {
         self.profile = profile; self.cases = cases; self.suppressions = suppressions; self.holds = holds
         self.contacts = contacts; self.interactions = interactions; self.customerErased = customerErased; self.erasedAddresses = erasedAddresses
+    }
+
+    /// Whether anything is known of the customer: a profile, a case, a suppression, a contact
+    /// or an interaction (holds are not about the customer).
+    public var isKnown: Bool {
+        if case .some = profile { return true }
+        return !suppressions.isEmpty || !cases.isEmpty || !contacts.isEmpty || !interactions.isEmpty
     }
 }

@@ -9,7 +9,9 @@ public final class FactsReader {
     private let begin, commit, profile, cases, suppressionsByCustomer, suppressionsByAddress, contacts, interactions, record: Statement
     private let pageAll, pageByCustomer, pageByAddress, caseByID, suppressionByID: Statement
     private let tombstones: TombstoneSet
-    private var zones: [String: TimeZone] = [:]
+    private var zones = ZoneTable()
+    /// Where gathering starts: copying it costs less than building an empty `Facts`.
+    private static let noFacts = Facts()
     /// The writer's commit count; nil for the writer's own reader, which reads inside its
     /// transaction and never opens one.
     private let commits: CommitCounter?
@@ -49,10 +51,29 @@ public final class FactsReader {
     /// passed through from the in-memory cache.
     public func facts(customerID: String?, address: Address?, channel: Channel, at: Date, lookback: TimeInterval,
                       holds: [Hold], tombstoneHash: (Subject) -> [UInt8]) throws(StoreError) -> Facts {
+        var facts = Self.noFacts
+        try gather(into: &facts, customerID: customerID, address: address, channel: channel, at: at, lookback: lookback,
+                   holds: holds, tombstoneHash: tombstoneHash)
+        return facts
+    }
+
+    /// `facts(…)` lent to `body` instead of returned, so that a decision copies no `Facts`
+    /// (a copy retains and releases every list and string in it).
+    public func withFacts<Result>(customerID: String?, address: Address?, channel: Channel, at: Date, lookback: TimeInterval,
+                                  holds: [Hold], tombstoneHash: (Subject) -> [UInt8],
+                                  _ body: (borrowing Facts) -> Result) throws(StoreError) -> Result {
+        var facts = Self.noFacts
+        try gather(into: &facts, customerID: customerID, address: address, channel: channel, at: at, lookback: lookback,
+                   holds: holds, tombstoneHash: tombstoneHash)
+        return body(facts)
+    }
+
+    /// Gathers into `facts`, which is empty: the customer's record, else the source tables.
+    private func gather(into facts: inout Facts, customerID: String?, address: Address?, channel: Channel, at: Date, lookback: TimeInterval,
+                        holds: [Hold], tombstoneHash: (Subject) -> [UInt8]) throws(StoreError) {
         try enterSnapshot()
         // One lookup: the customer's record (FactsRecord), which already holds the suppressions
         // of the profile's addresses; a second only for an address the request names itself.
-        var facts = Facts()
         if let customerID {
             // The record is decoded into `facts` passed through, not captured: a captured `Facts`
             // would be copied out of its box at the end.
@@ -62,14 +83,14 @@ public final class FactsReader {
             }
             if present, !decoded {
                 // A record this version cannot read: answer from the source tables instead.
-                return try gatherInTransaction(customerID: customerID, address: address, channel: channel, at: at, lookback: lookback,
-                                               holds: holds, tombstoneHash: tombstoneHash)
+                facts = try gatherInTransaction(customerID: customerID, address: address, channel: channel, at: at, lookback: lookback,
+                                                holds: holds, tombstoneHash: tombstoneHash)
+                return
             }
             // No record means no facts at all: the writer deletes records that would be empty.
         }
         facts.holds = holds
-        let known = facts.profile != nil || !facts.suppressions.isEmpty || !facts.cases.isEmpty
-            || !facts.contacts.isEmpty || !facts.interactions.isEmpty
+        let known = facts.isKnown
         if let address, address != facts.profile?.address(for: channel) {
             try addSuppressions(of: address, to: &facts)
             if !tombstones.isEmpty, tombstones.contains(tombstoneHash(.address(address))) { facts.erasedAddresses.insert(address) }
@@ -79,7 +100,6 @@ public final class FactsReader {
         if let customerID, !known, !tombstones.isEmpty {
             facts.customerErased = tombstones.contains(tombstoneHash(.customer(customerID)))
         }
-        return facts
     }
 
     /// Adds the suppressions of `address` that `facts` does not hold yet. A function of its own
@@ -237,14 +257,9 @@ public final class FactsReader {
         return result
     }
 
-    /// Time zones by name, cached: `TimeZone(identifier:)` is too slow to call per decision.
-    /// Bounded by the IANA database (about 600 names).
-    private func zone(_ identifier: String) -> TimeZone? {
-        if let cached = zones[identifier] { return cached }
-        guard let zone = TimeZone(identifier: identifier) else { return nil }
-        if zones.count < 2048 { zones[identifier] = zone }
-        return zone
-    }
+    /// Time zones by name, cached (`TimeZone(identifier:)` is too slow to call per decision).
+    private func zone(_ name: UnsafeRawBufferPointer) -> TimeZone? { zones.zone(name) }
+    private func zone(_ name: String) -> TimeZone? { zones.zone(name) }
 }
 
 /// A suppression row (columns as FactsReader selects them).

@@ -54,23 +54,26 @@ enum FactsRecord {
     /// Decodes a record: its facts with `customerErased` and `erasedAddresses` (the profile's)
     /// filled in from the erasure flags. Nil when it is malformed or of another version (the
     /// caller then reads the source tables).
-    static func decode(_ bytes: UnsafeRawBufferPointer, customerID: String, zone: (String) -> TimeZone?) -> Facts? {
+    static func decode(_ bytes: UnsafeRawBufferPointer, customerID: String, zone: (UnsafeRawBufferPointer) -> TimeZone?) -> Facts? {
         var facts = Facts()
         return decode(bytes, customerID: customerID, zone: zone, into: &facts) ? facts : nil
     }
 
     /// Decodes a record into `facts` (which should be empty), without copying it; false when
     /// the record is malformed or of another version, leaving `facts` partly filled.
-    static func decode(_ bytes: UnsafeRawBufferPointer, customerID: String, zone: (String) -> TimeZone?, into facts: inout Facts) -> Bool {
+    static func decode(_ bytes: UnsafeRawBufferPointer, customerID: String, zone: (UnsafeRawBufferPointer) -> TimeZone?,
+                       into facts: inout Facts) -> Bool {
         var r = Reader(bytes: bytes)
         guard r.byte() == version else { return false }
         let erasure = Erasure(rawValue: r.byte())
         facts.customerErased = erasure.contains(.customer)
         if r.byte() == 1 {
-            let region = r.optional(), timeZone = r.optional(), email = r.optional(), phone = r.optional()
-            facts.profile = Profile(customerID: customerID, region: region, timeZone: timeZone.flatMap(zone), email: email, phone: phone)
-            if let email, erasure.contains(.email) { facts.erasedAddresses.insert(.email(email)) }
-            if let phone, erasure.contains(.phone) { facts.erasedAddresses.insert(.phone(phone)) }
+            // Read straight into place (arguments are evaluated in order; a profile built apart
+            // and then stored would be copied), the zone looked up by its name's bytes.
+            facts.profile = Profile(customerID: customerID, region: r.optional(), timeZone: r.optionalBytes().flatMap(zone),
+                                    email: r.optional(), phone: r.optional())
+            if erasure.contains(.email), let email = facts.profile?.email { facts.erasedAddresses.insert(.email(email)) }
+            if erasure.contains(.phone), let phone = facts.profile?.phone { facts.erasedAddresses.insert(.phone(phone)) }
         }
         for _ in 0..<r.count() {
             let id = r.string(), severity = Severity.allCases[safe: r.byte()], status = CaseStatus.allCases[safe: r.byte()]
@@ -95,12 +98,12 @@ enum FactsRecord {
                                                   source: source, confirmed: confirmed, expiresAt: expiresAt))
         }
         let contacts = r.count()
-        facts.contacts.reserveCapacity(contacts)
+        if contacts > 0 { facts.contacts.reserveCapacity(contacts) }
         for _ in 0..<contacts {
             facts.contacts.append(Contact(channel: Channel(rawValue: r.string()), purpose: Purpose(rawValue: r.string()), at: r.time()))
         }
         let interactions = r.count()
-        facts.interactions.reserveCapacity(interactions)
+        if interactions > 0 { facts.interactions.reserveCapacity(interactions) }
         for _ in 0..<interactions {
             let type = r.string(), score = Int(r.signed())
             facts.interactions.append(Interaction(type: type, score: score, at: r.time()))
@@ -166,6 +169,15 @@ enum FactsRecord {
             return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[index..<(index + length)]), as: UTF8.self)
         }
         mutating func string() -> String { raw(count()) }
+        /// An optional string's bytes, valid as long as the record's.
+        mutating func optionalBytes() -> UnsafeRawBufferPointer? {
+            let n = count()
+            guard n > 0 else { return nil }
+            let length = n - 1
+            guard index + length <= bytes.count else { failed = true; return nil }
+            defer { index += length }
+            return UnsafeRawBufferPointer(rebasing: bytes[index..<(index + length)])
+        }
         mutating func optional() -> String? {
             let n = count()
             return n == 0 ? nil : raw(n - 1)

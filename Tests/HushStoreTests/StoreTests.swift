@@ -364,6 +364,64 @@ func allText(in path: String) throws -> [String] {
         #expect(try facts(store, "c").suppressions.map(\.kind) == [.objection])
     }
 
+    @Test func lentFacts_AreTheFactsReturned() throws {
+        let path = try makeStorePath()
+        let store = try Store(path: path, clock: testClock, tombstoneHash: fakeHash)
+        defer { store.close() }
+        try store.writeAndWait { w throws(StoreError) in
+            try w.upsertProfile(Profile(customerID: "c-1", region: "US-CA", timeZone: TimeZone(identifier: "Europe/Berlin"),
+                                        email: "jo@example.com"), now: now)
+            _ = try w.addSuppression(Suppression(id: "", subject: .customer("c-1"), kind: .objection), now: now)
+            try w.recordContact(customerID: "c-1", Contact(channel: "sms", purpose: .marketing, at: date("2026-11-23T10:00:00Z")), campaignID: nil)
+        }
+        let reader = try store.makeReader()
+        for id in ["c-1", "nobody"] {
+            let returned = try reader.facts(customerID: id, address: nil, channel: "email", at: now, lookback: Policy.standard.longestWindow,
+                                            holds: store.holds, tombstoneHash: fakeHash)
+            let lent = try reader.withFacts(customerID: id, address: nil, channel: "email", at: now, lookback: Policy.standard.longestWindow,
+                                            holds: store.holds, tombstoneHash: fakeHash) { facts in
+                [facts.profile?.timeZone?.identifier ?? "-", "\(facts.suppressions.map(\.kind))", "\(facts.contacts.count)", "\(facts.isKnown)"]
+            }
+            #expect(lent == [returned.profile?.timeZone?.identifier ?? "-", "\(returned.suppressions.map(\.kind))",
+                             "\(returned.contacts.count)", "\(returned.isKnown)"], "\(id)")
+        }
+        let known = try reader.withFacts(customerID: "c-1", address: nil, channel: "email", at: now, lookback: 0,
+                                         holds: [], tombstoneHash: fakeHash) { $0.isKnown }
+        let unknown = try reader.withFacts(customerID: "nobody", address: nil, channel: "email", at: now, lookback: 0,
+                                           holds: [], tombstoneHash: fakeHash) { $0.isKnown }
+        #expect(known && !unknown)
+    }
+
+    @Test func theZoneTable_FindsEveryIANAName_AndNothingElse() {
+        var table = ZoneTable()
+        let names = TimeZone.knownTimeZoneIdentifiers
+        for round in 0..<2 {
+            for name in names {
+                #expect(table.zone(name)?.identifier == TimeZone(identifier: name)?.identifier, "\(name), round \(round)")
+            }
+        }
+        #expect(table.count == names.filter { TimeZone(identifier: $0) != nil }.count, "each name kept once")
+        for bogus in ["Mars/Olympus", "", "Europe/Berlin ", "europe/berlinx", "Europe/Berli"] {
+            #expect(table.zone(bogus) == nil, "\(bogus)")
+        }
+        // Names that share a prefix or differ in one byte are told apart.
+        #expect(table.zone("America/Indiana/Indianapolis")?.identifier == "America/Indiana/Indianapolis")
+        #expect(table.zone("America/Indianapolis")?.identifier == TimeZone(identifier: "America/Indianapolis")?.identifier)
+    }
+
+    @Test func theZoneTable_StaysBounded_AndStillAnswersPastItsLimit() {
+        var table = ZoneTable()
+        // Offsets are valid zone names without end: "GMT+0100", "GMT+0101", …
+        var names: [String] = []
+        for sign in ["+", "-"] { for hours in 0..<10 { for minutes in 0..<60 { names.append(String(format: "GMT%@%02d%02d", sign, hours, minutes)) } } }
+        let valid = names.filter { TimeZone(identifier: $0) != nil }
+        #expect(valid.count > ZoneTable.limit, "enough distinct names to pass the limit")
+        for name in valid { #expect(table.zone(name) != nil, "\(name)") }
+        #expect(table.count == ZoneTable.limit)
+        #expect(table.zone(valid.last!)?.secondsFromGMT() == TimeZone(identifier: valid.last!)?.secondsFromGMT(), "resolved past the limit")
+        #expect(table.zone(valid.first!)?.secondsFromGMT() == TimeZone(identifier: valid.first!)?.secondsFromGMT(), "kept below it")
+    }
+
     @Test func theCodec_RoundTripsEveryField() throws {
         let at = Date(timeIntervalSince1970: TimeInterval(1_795_514_400_123) / 1000) // as the codec builds it
         let facts = Facts(
@@ -375,7 +433,7 @@ func allText(in path: String) throws -> [String] {
             contacts: [Contact(channel: "sms", purpose: .service, at: at)],
             interactions: [Interaction(type: "complaint", score: -5, at: at)])
         let bytes = FactsRecord.encode(facts, erasure: [.customer, .phone])
-        let decoded = try #require(bytes.withUnsafeBytes { FactsRecord.decode($0, customerID: "c", zone: { TimeZone(identifier: $0) }) })
+        let decoded = try #require(bytes.withUnsafeBytes { FactsRecord.decode($0, customerID: "c", zone: { TimeZone(identifier: String(decoding: $0, as: UTF8.self)) }) })
         #expect(decoded.profile == facts.profile)
         #expect(decoded.cases == facts.cases)
         #expect(decoded.suppressions == facts.suppressions)
