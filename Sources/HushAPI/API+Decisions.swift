@@ -43,7 +43,7 @@ extension API {
     /// The decision request in a POST body: straight from the bytes when the body is plain,
     /// else through the general JSON path.
     func decisionInput(body request: Request) throws(APIError) -> DecisionInput {
-        if request.headers.first(lowercase: "content-type").map(Self.isJSON) ?? true, let fields = DecisionBody.parse(request.body) {
+        if Self.hasJSONBody(request), let fields = DecisionBody.parse(request.body) {
             do throws(ValidationError) { return try decisionInput(fast: fields) } catch { throw .invalid(error) }
         }
         do { return try decisionInput(try body(request)) } catch let error as APIError { throw error } catch let error as ValidationError {
@@ -92,15 +92,19 @@ extension API {
         guard customer != nil || parsedAddress != nil else {
             throw ValidationError(field: path("customer_id"), message: "or address is required")
         }
-        var request = DecisionRequest(customerID: customer, address: parsedAddress, channel: channel)
-        if let purpose { request.purpose = try Validate.purpose(purpose, field: path("purpose"), policy: policy) }
-        for (i, category) in (categories ?? []).enumerated() {
-            request.categories.insert(try Validate.identifier(category, field: path("categories") + "[\(i)]"))
+        // Built in place: a request assembled apart and then stored would be copied.
+        var input = DecisionInput(request: DecisionRequest(customerID: customer, address: parsedAddress, channel: channel), reserve: reserve ?? false)
+        if let purpose { input.request.purpose = try Validate.purpose(purpose, field: path("purpose"), policy: policy) }
+        if let categories {
+            input.request.categories.reserveCapacity(categories.count)
+            for (i, category) in categories.enumerated() {
+                let valid = try Validate.identifier(category, field: path("categories") + "[\(i)]")
+                if !input.request.categories.contains(valid) { input.request.categories.append(valid) }
+            }
         }
-        if let region { request.region = try Validate.region(region, field: path("region")) }
-        if let timezone { request.timeZone = try Validate.timeZone(timezone, field: path("timezone")) }
-        request.at = at
-        var input = DecisionInput(request: request, reserve: reserve ?? false)
+        if let region { input.request.region = try Validate.region(region, field: path("region")) }
+        if let timezone { input.request.timeZone = try Validate.timeZone(timezone, field: path("timezone")) }
+        input.request.at = at
         if let campaignID { input.campaignID = try Validate.identifier(campaignID, field: path("campaign_id")) }
         if input.reserve, customer == nil {
             throw ValidationError(field: path("reserve"), message: "needs customer_id: a contact is recorded against a customer")
@@ -112,19 +116,19 @@ extension API {
 
     /// Decides on the calling loop's own connection. A store failure answers `unavailable`:
     /// fail closed, never a silent allow.
-    func decideNow(_ input: DecisionInput, context: LoopContext, now: Date) -> (Decision, failed: Bool) {
-        let request = input.request
+    func decideNow(_ input: borrowing DecisionInput, context: LoopContext, now: Date) -> (Decision, failed: Bool) {
         do {
-            let facts = try context.reader.facts(customerID: request.customerID, address: request.address, channel: request.channel,
-                                                 at: request.at ?? now, lookback: lookback, holds: store.holds,
-                                                 tombstoneHash: context.hasher.hash)
-            let decision = decide(request, facts: facts, policy: policy, now: now)
+            let decision = try context.reader.withFacts(customerID: input.request.customerID, address: input.request.address,
+                                                        channel: input.request.channel, at: input.request.at ?? now, lookback: lookback,
+                                                        holds: store.holds, tombstoneHash: context.hasher.hash) { facts in
+                decide(input.request, facts: facts, policy: policy, now: now)
+            }
             metrics.decision(decision)
             return (decision, false)
         } catch {
             log("decision read failed: \(error.message)")
             metrics.storeErrors.add()
-            let decision = Decision.unavailable(at: request.at ?? now)
+            let decision = Decision.unavailable(at: input.request.at ?? now)
             metrics.decision(decision)
             return (decision, true)
         }

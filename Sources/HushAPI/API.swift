@@ -183,17 +183,24 @@ extension API {
     /// it is checked on every request with a body.
     static func isJSON(_ value: String) -> Bool {
         var value = value
-        return value.withUTF8 { bytes in
-            let range = mediaRange(bytes)
-            func lower(_ b: UInt8) -> UInt8 { b >= 65 && b <= 90 ? b + 32 : b }
-            func endsWith(_ suffix: StaticString) -> Bool {
-                let n = suffix.utf8CodeUnitCount
-                guard range.count >= n else { return false }
-                for i in 0..<n where lower(bytes[range.upperBound - n + i]) != suffix.utf8Start[i] { return false }
-                return true
-            }
-            return (range.count == 16 && endsWith("application/json")) || endsWith("+json")
+        return value.withUTF8 { isJSON($0) }
+    }
+
+    static func isJSON(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        let range = mediaRange(bytes)
+        func lower(_ b: UInt8) -> UInt8 { b >= 65 && b <= 90 ? b + 32 : b }
+        func endsWith(_ suffix: StaticString) -> Bool {
+            let n = suffix.utf8CodeUnitCount
+            guard range.count >= n else { return false }
+            for i in 0..<n where lower(bytes[range.upperBound - n + i]) != suffix.utf8Start[i] { return false }
+            return true
         }
+        return (range.count == 16 && endsWith("application/json")) || endsWith("+json")
+    }
+
+    /// Whether the request's Content-Type, if it has one, is JSON; read from the header's bytes.
+    static func hasJSONBody(_ request: Request) -> Bool {
+        request.headers.withFirstValue(lowercase: "content-type") { value in value.map(isJSON) ?? true }
     }
 
     /// Where the media type stands in a Content-Type value: before any `;`, without the

@@ -120,7 +120,9 @@ public struct DecisionRequest: Sendable {
     public var address: Address?
     public var channel: Channel
     public var purpose: Purpose
-    public var categories: Set<String>
+    /// The send's content categories, each once (a list: a request names a handful, and a
+    /// decision only asks whether a hold names one of them).
+    public var categories: [String]
     /// Overrides the profile's region.
     public var region: String?
     /// Overrides the profile's time zone.
@@ -129,7 +131,7 @@ public struct DecisionRequest: Sendable {
     public var at: Date?
 
     public init(customerID: String? = nil, address: Address? = nil, channel: Channel, purpose: Purpose = .marketing,
-                categories: Set<String> = [], region: String? = nil, timeZone: TimeZone? = nil, at: Date? = nil) {
+                categories: [String] = [], region: String? = nil, timeZone: TimeZone? = nil, at: Date? = nil) {
         self.customerID = customerID; self.address = address; self.channel = channel; self.purpose = purpose
         self.categories = categories; self.region = region; self.timeZone = timeZone; self.at = at
     }

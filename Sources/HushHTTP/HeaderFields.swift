@@ -45,6 +45,15 @@ public struct HeaderFields: Sendable, RandomAccessCollection {
         return nil
     }
 
+    /// The bytes of the value of the first field named `name` (a lower-case literal), or nil,
+    /// lent to `body`: for a check of a value that needs no String.
+    public func withFirstValue<Result>(lowercase name: StaticString, _ body: (UnsafeBufferPointer<UInt8>?) -> Result) -> Result {
+        for slot in slots where nameEquals(slot, lowercase: name) {
+            return bytes.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[Int(slot.valueStart)..<Int(slot.valueEnd)])) }
+        }
+        return body(nil)
+    }
+
     /// The values of every field named `name`, in order.
     public func values(_ name: String) -> [String] {
         slots.filter { nameEquals($0, name) }.map { string($0.valueStart, $0.valueEnd) }

@@ -28,6 +28,7 @@ import HushStore
         #"{}"#,
         #"[]"#,
         #"{"customer_id": "c", "channel": "email", "timezone": "Mars/Olympus"}"#,
+        #"{"customer_id": "c", "channel": "email", "categories": ["b", "a", "b", "a", "c"]}"#,
         "{\"customer_id\": \"c\", \"channel\": \"email\", \"categories\": [" + (0..<101).map { "\"k\($0)\"" }.joined(separator: ",") + "]}",
     ]
 
@@ -63,6 +64,11 @@ import HushStore
             #expect(general.map(describe) == describe(fast), "\(body)")
         }
         #expect(taken >= 7, "the plain bodies take the fast path")
+        // Categories are kept once each, in the order first given, on both paths.
+        let repeated = Array(#"{"customer_id": "c", "channel": "email", "categories": ["b", "a", "b", "a", "c"]}"#.utf8)
+        let fields = try #require(DecisionBody.parse(repeated))
+        #expect(try api.decisionInput(fast: fields).request.categories == ["b", "a", "c"])
+        #expect(try api.decisionInput(JSONParser.parse(repeated)).request.categories == ["b", "a", "c"])
         // The bodies the fast path must leave alone.
         for body in [#"{"customer_id": "c\u002d1", "channel": "email"}"#, #"{"customer_id": "c", "channel": "email", "colour": "red"}"#,
                      #"{"customer_id": "c", "channel": "email", "channel": "sms"}"#, #"{"customer_id": 7, "channel": "email"}"#] {

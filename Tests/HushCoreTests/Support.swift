@@ -23,6 +23,6 @@ extension Decision {
 }
 
 func customer(_ id: String = "c-1042", channel: Channel = "email", purpose: Purpose = .marketing,
-              categories: Set<String> = [], region: String? = nil, timeZone: TimeZone? = nil) -> DecisionRequest {
+              categories: [String] = [], region: String? = nil, timeZone: TimeZone? = nil) -> DecisionRequest {
     DecisionRequest(customerID: id, channel: channel, purpose: purpose, categories: categories, region: region, timeZone: timeZone)
 }
