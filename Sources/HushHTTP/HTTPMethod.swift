@@ -31,6 +31,23 @@ public enum HTTPMethod: Sendable, Hashable, CustomStringConvertible {
         else if equals("OPTIONS") { self = .options } else { self = .other(String(decoding: bytes, as: UTF8.self)) }
     }
 
+    /// The standard methods' positions 0 to `standardCount - 1`, for tables indexed without
+    /// hashing; nil for any other token.
+    var slot: Int? {
+        switch self {
+        case .get: 0
+        case .head: 1
+        case .post: 2
+        case .put: 3
+        case .patch: 4
+        case .delete: 5
+        case .options: 6
+        case .other: nil
+        }
+    }
+
+    static let standardCount = 7
+
     public var description: String {
         switch self {
         case .get: "GET"

@@ -39,14 +39,20 @@ public enum RouteAction: Sendable {
 }
 
 /// One route: a method, a pattern such as `/v1/customers/{id}`, its body limit and its action.
-public struct Route: Sendable {
+/// A class: a request carries its route from lookup to dispatch, and passing a reference costs
+/// one retain where a struct of strings and closures costs one per field.
+public final class Route: Sendable {
     /// The route's position in `Router.routes`.
-    public internal(set) var index = 0
+    public let index: Int
     public let method: HTTPMethod
     public let pattern: String
     /// The body limit for this route; nil means `HTTPLimits.maxBodyBytes`.
     public let maxBodyBytes: Int?
     public let action: RouteAction
+
+    init(index: Int, method: HTTPMethod, pattern: String, maxBodyBytes: Int?, action: RouteAction) {
+        self.index = index; self.method = method; self.pattern = pattern; self.maxBodyBytes = maxBodyBytes; self.action = action
+    }
 }
 
 /// The result of looking a request up.
@@ -63,25 +69,52 @@ public enum RouteMatch: Sendable {
 /// A GET route also answers HEAD.
 public struct Router: Sendable {
     private final class Node: @unchecked Sendable {
-        /// Literal children by their bytes, compared with memcmp: a route has a handful at most
-        /// per level, and no String is built to find one.
-        var literals: [(bytes: [UInt8], node: Node)] = []
+        // Written only while routes are added, before the server starts; read-only after, so
+        // the per-access exclusivity check of a class property buys nothing here.
+        /// Literal children: their names' bytes end to end in `names`, compared with memcmp, so
+        /// that finding one builds no String and retains nothing but the child found.
+        @exclusivity(unchecked) private var names: [UInt8] = []
+        @exclusivity(unchecked) private var spans: [(start: Int, count: Int)] = []
+        @exclusivity(unchecked) private var children: [Node] = []
+        @exclusivity(unchecked) var parameter: (name: String, node: Node)?
+        @exclusivity(unchecked) private(set) var routes: [HTTPMethod: Route] = [:]
+        /// `routes` of the standard methods by `HTTPMethod.slot`: found without hashing.
+        @exclusivity(unchecked) private var standard: [Route?] = Array(repeating: nil, count: HTTPMethod.standardCount)
 
         func literal(matching segment: UnsafeBufferPointer<UInt8>) -> Node? {
-            for (bytes, node) in literals where bytes.count == segment.count {
-                if segment.isEmpty || bytes.withUnsafeBufferPointer({ memcmp($0.baseAddress!, segment.baseAddress!, segment.count) == 0 }) {
-                    return node
+            let found: Int? = spans.withUnsafeBufferPointer { spans in
+                names.withUnsafeBufferPointer { names in
+                    for i in 0..<spans.count where spans[i].count == segment.count {
+                        if segment.isEmpty || memcmp(names.baseAddress! + spans[i].start, segment.baseAddress!, segment.count) == 0 { return i }
+                    }
+                    return nil
                 }
             }
-            return nil
+            return found.map { children[$0] }
         }
 
         func literal<S: StringProtocol>(_ segment: S) -> Node? {
             var text = String(segment)
             return text.withUTF8 { literal(matching: $0) }
         }
-        var parameter: (name: String, node: Node)?
-        var routes: [HTTPMethod: Route] = [:]
+
+        func addLiteral(_ segment: Substring) -> Node {
+            let child = Node()
+            spans.append((names.count, segment.utf8.count))
+            names.append(contentsOf: segment.utf8)
+            children.append(child)
+            return child
+        }
+
+        func route(_ method: HTTPMethod) -> Route? {
+            if let slot = method.slot { return standard[slot] }
+            return routes[method]
+        }
+
+        func setRoute(_ route: Route) {
+            routes[route.method] = route
+            if let slot = route.method.slot { standard[slot] = route }
+        }
     }
 
     private let root = Node()
@@ -92,22 +125,21 @@ public struct Router: Sendable {
     /// Adds a route. Traps on a pattern that does not start with `/`, on two routes for the same
     /// method and path, and on two parameter names at one position: all programming errors.
     public mutating func add(_ method: HTTPMethod, _ pattern: String, maxBodyBytes: Int? = nil, _ handler: @escaping Handler) {
-        add(Route(method: method, pattern: pattern, maxBodyBytes: maxBodyBytes, action: .immediate(handler)))
+        add(method, pattern, maxBodyBytes: maxBodyBytes, action: .immediate(handler))
     }
 
     /// Adds a route whose answer comes later through a `Responder`.
     public mutating func addDeferred(_ method: HTTPMethod, _ pattern: String, maxBodyBytes: Int? = nil, _ handler: @escaping DeferredHandler) {
-        add(Route(method: method, pattern: pattern, maxBodyBytes: maxBodyBytes, action: .deferred(handler)))
+        add(method, pattern, maxBodyBytes: maxBodyBytes, action: .deferred(handler))
     }
 
     /// Adds a route whose body is streamed to the `BodySink` that `handler` returns.
     public mutating func addStreaming(_ method: HTTPMethod, _ pattern: String, _ handler: @escaping StreamingHandler) {
-        add(Route(method: method, pattern: pattern, maxBodyBytes: Int.max, action: .streaming(handler)))
+        add(method, pattern, maxBodyBytes: Int.max, action: .streaming(handler))
     }
 
-    private mutating func add(_ route: Route) {
-        var route = route
-        route.index = routes.count
+    private mutating func add(_ method: HTTPMethod, _ pattern: String, maxBodyBytes: Int?, action: RouteAction) {
+        let route = Route(index: routes.count, method: method, pattern: pattern, maxBodyBytes: maxBodyBytes, action: action)
         precondition(route.pattern.hasPrefix("/"), "route pattern must start with /: \(route.pattern)")
         var node = root
         for segment in route.pattern.split(separator: "/", omittingEmptySubsequences: false).dropFirst() {
@@ -122,15 +154,11 @@ public struct Router: Sendable {
                     node = child
                 }
             } else {
-                if let child = node.literal(segment) { node = child } else {
-                    let child = Node()
-                    node.literals.append((Array(segment.utf8), child))
-                    node = child
-                }
+                node = node.literal(segment) ?? node.addLiteral(segment)
             }
         }
         precondition(node.routes[route.method] == nil, "duplicate route \(route.method) \(route.pattern)")
-        node.routes[route.method] = route
+        node.setRoute(route)
         routes.append(route)
     }
 
@@ -165,8 +193,8 @@ public struct Router: Sendable {
             if end == utf8.endIndex { break }
             start = utf8.index(after: end)
         }
-        if let route = node.routes[method] { return .found(route, parameters: parameters) }
-        if method == .head, let route = node.routes[.get] { return .found(route, parameters: parameters) }
+        if let route = node.route(method) { return .found(route, parameters: parameters) }
+        if method == .head, let route = node.route(.get) { return .found(route, parameters: parameters) }
         if node.routes.isEmpty { return .notFound }
         var allow = node.routes.keys.map(\.description)
         if node.routes[.get] != nil { allow.append("HEAD") }
@@ -191,6 +219,6 @@ public struct Router: Sendable {
             if end == bytes.count { break }
             start = end + 1
         }
-        return node.routes[method].map { .found($0, parameters: [:]) }
+        return node.route(method).map { .found($0, parameters: [:]) }
     }
 }
