@@ -33,18 +33,20 @@ extension API {
 
     /// A decision request from fields read straight from the bytes (`DecisionBody`): the same
     /// checks, in the same order, as the general path (which reads `at` before the rest).
-    func decisionInput(fast body: DecisionBody) throws(ValidationError) -> DecisionInput {
-        let at = try body.at.map { text throws(ValidationError) in try Validate.time(text, field: "at") }
-        return try decisionInput(customerID: body.customerID, channel: body.channel, purpose: body.purpose, categories: body.categories,
-                                 address: body.address, region: body.region, timezone: body.timezone, at: at, reserve: body.reserve,
-                                 campaignID: body.campaignID, path: { $0 })
+    func decisionInput(fast body: DecisionBody, in bytes: [UInt8]) throws(ValidationError) -> DecisionInput {
+        func text(_ range: Range<Int>?) -> String? { DecisionBody.text(range, in: bytes) }
+        let at = try text(body.at).map { text throws(ValidationError) in try Validate.time(text, field: "at") }
+        return try decisionInput(customerID: text(body.customerID), channel: text(body.channel), purpose: text(body.purpose),
+                                 categories: body.categories.map { $0.map { String(decoding: bytes[$0], as: UTF8.self) } },
+                                 address: text(body.address), region: text(body.region), timezone: text(body.timezone), at: at,
+                                 reserve: body.reserve, campaignID: text(body.campaignID), path: { $0 })
     }
 
     /// The decision request in a POST body: straight from the bytes when the body is plain,
     /// else through the general JSON path.
     func decisionInput(body request: Request) throws(APIError) -> DecisionInput {
         if Self.hasJSONBody(request), let fields = DecisionBody.parse(request.body) {
-            do throws(ValidationError) { return try decisionInput(fast: fields) } catch { throw .invalid(error) }
+            do throws(ValidationError) { return try decisionInput(fast: fields, in: request.body) } catch { throw .invalid(error) }
         }
         do { return try decisionInput(try body(request)) } catch let error as APIError { throw error } catch let error as ValidationError {
             throw .invalid(error)
@@ -96,10 +98,18 @@ extension API {
         var input = DecisionInput(request: DecisionRequest(customerID: customer, address: parsedAddress, channel: channel), reserve: reserve ?? false)
         if let purpose { input.request.purpose = try Validate.purpose(purpose, field: path("purpose"), policy: policy) }
         if let categories {
-            input.request.categories.reserveCapacity(categories.count)
+            // Validation returns each name unchanged; the list is taken as it came (no second
+            // array) unless a name repeats.
+            var repeats = false
             for (i, category) in categories.enumerated() {
-                let valid = try Validate.identifier(category, field: path("categories") + "[\(i)]")
-                if !input.request.categories.contains(valid) { input.request.categories.append(valid) }
+                _ = try Validate.identifier(category, field: path("categories") + "[\(i)]")
+                if !repeats, categories[..<i].contains(category) { repeats = true }
+            }
+            if repeats {
+                input.request.categories.reserveCapacity(categories.count)
+                for category in categories where !input.request.categories.contains(category) { input.request.categories.append(category) }
+            } else {
+                input.request.categories = categories
             }
         }
         if let region { input.request.region = try Validate.region(region, field: path("region")) }

@@ -195,6 +195,9 @@ extension API {
             for i in 0..<n where lower(bytes[range.upperBound - n + i]) != suffix.utf8Start[i] { return false }
             return true
         }
+        // The usual value, exactly as most clients send it, costs one memcmp.
+        let plain: StaticString = "application/json"
+        if range.count == 16, memcmp(bytes.baseAddress! + range.lowerBound, plain.utf8Start, 16) == 0 { return true }
         return (range.count == 16 && endsWith("application/json")) || endsWith("+json")
     }
 

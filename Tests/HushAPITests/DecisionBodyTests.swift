@@ -59,7 +59,7 @@ import HushStore
                 Result { () throws(ValidationError) in try api.decisionInput(value) }
             }
             guard let fields = DecisionBody.parse(bytes) else { continue }
-            let fast = Result { () throws(ValidationError) in try api.decisionInput(fast: fields) }
+            let fast = Result { () throws(ValidationError) in try api.decisionInput(fast: fields, in: bytes) }
             taken += 1
             #expect(general.map(describe) == describe(fast), "\(body)")
         }
@@ -67,7 +67,7 @@ import HushStore
         // Categories are kept once each, in the order first given, on both paths.
         let repeated = Array(#"{"customer_id": "c", "channel": "email", "categories": ["b", "a", "b", "a", "c"]}"#.utf8)
         let fields = try #require(DecisionBody.parse(repeated))
-        #expect(try api.decisionInput(fast: fields).request.categories == ["b", "a", "c"])
+        #expect(try api.decisionInput(fast: fields, in: repeated).request.categories == ["b", "a", "c"])
         #expect(try api.decisionInput(JSONParser.parse(repeated)).request.categories == ["b", "a", "c"])
         // The bodies the fast path must leave alone.
         for body in [#"{"customer_id": "c\u002d1", "channel": "email"}"#, #"{"customer_id": "c", "channel": "email", "colour": "red"}"#,

@@ -8,10 +8,18 @@ import Glibc
 /// gives nil, and the caller takes the general path (`JSONParser` and `FieldReader`), which
 /// accepts or refuses it with the precise error. So this path never decides what is valid; it
 /// only skips building a JSON tree when the body is plainly well-formed.
+///
+/// Strings are kept as byte ranges of the body, and made into Strings by `text(_:in:)` only
+/// for the fields that are used: a struct of ranges is copied and freed without retaining.
 struct DecisionBody {
-    var customerID, channel, purpose, address, region, timezone, at, campaignID: String?
-    var categories: [String]?
+    var customerID, channel, purpose, address, region, timezone, at, campaignID: Range<Int>?
+    var categories: [Range<Int>]?
     var reserve: Bool?
+
+    /// The text of a field read by `parse(_:)` from `body`.
+    static func text(_ range: Range<Int>?, in body: [UInt8]) -> String? {
+        range.map { String(decoding: body[$0], as: UTF8.self) }
+    }
 
     static func parse(_ body: [UInt8]) -> DecisionBody? {
         body.withUnsafeBufferPointer { parse($0) }
@@ -46,7 +54,7 @@ struct DecisionBody {
         var i = 0
         func ws() { while i < b.count, b[i] == 0x20 || b[i] == 0x0A || b[i] == 0x0D || b[i] == 0x09 { i += 1 } }
         /// A string of printable ASCII without escapes, as its byte range; nil otherwise.
-        func string() -> UnsafeBufferPointer<UInt8>? {
+        func string() -> Range<Int>? {
             guard i < b.count, b[i] == UInt8(ascii: "\"") else { return nil }
             i += 1
             let start = i
@@ -54,7 +62,7 @@ struct DecisionBody {
                 let c = b[i]
                 if c == UInt8(ascii: "\"") {
                     i += 1
-                    return UnsafeBufferPointer(rebasing: b[start..<(i - 1)])
+                    return start..<(i - 1)
                 }
                 guard c >= 0x20, c < 0x7F, c != UInt8(ascii: "\\") else { return nil }
                 i += 1
@@ -67,8 +75,6 @@ struct DecisionBody {
             i += n
             return true
         }
-        func text(_ bytes: UnsafeBufferPointer<UInt8>) -> String { String(decoding: bytes, as: UTF8.self) }
-
         var out = DecisionBody()
         var seen: UInt16 = 0
         ws()
@@ -80,7 +86,7 @@ struct DecisionBody {
         } else {
             while true {
                 ws()
-                guard let name = string(), let key = Key(name), seen & key.rawValue == 0 else { return nil }
+                guard let name = string(), let key = Key(UnsafeBufferPointer(rebasing: b[name])), seen & key.rawValue == 0 else { return nil }
                 seen |= key.rawValue
                 ws()
                 guard i < b.count, b[i] == UInt8(ascii: ":") else { return nil }
@@ -93,7 +99,7 @@ struct DecisionBody {
                 } else if key == .categories {
                     guard i < b.count, b[i] == UInt8(ascii: "[") else { return nil }
                     i += 1
-                    var list: [String] = []
+                    var list: [Range<Int>] = []
                     ws()
                     if i < b.count, b[i] == UInt8(ascii: "]") {
                         i += 1
@@ -101,7 +107,7 @@ struct DecisionBody {
                         while true {
                             ws()
                             guard let value = string(), list.count < 100 else { return nil }
-                            list.append(text(value))
+                            list.append(value)
                             ws()
                             guard i < b.count else { return nil }
                             if b[i] == UInt8(ascii: "]") { i += 1; break }
@@ -112,7 +118,7 @@ struct DecisionBody {
                     out.categories = list
                 } else {
                     guard let value = string() else { return nil }
-                    let s = text(value)
+                    let s = value
                     switch key {
                     case .customerID: out.customerID = s
                     case .channel: out.channel = s
