@@ -117,18 +117,16 @@ enum HeadSemantics {
     /// Host = uri-host [ ":" port ] (RFC 9110 §7.2), checked by bytes: reg-name, IPv4 or an IP literal.
     /// An empty Host is allowed by RFC 9112 §3.2 when the target has no authority.
     private static func isValidHost(_ bytes: ArraySlice<UInt8>) -> Bool {
-        for b in bytes where !hostByte[Int(b)] { return false }
+        for b in bytes where !isHostByte(b) { return false }
         return true
     }
 
-    /// unreserved / pct-encoded / sub-delims / ":" / "[" / "]" (RFC 3986 §3.2.2).
-    private static let hostByte: [Bool] = (0..<256).map { b in
-        switch UInt8(b) {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-            return true
-        default:
-            return "-._~%!$&'()*+,;=:[]".utf8.contains(UInt8(b))
-        }
+    /// unreserved / pct-encoded / sub-delims / ":" / "[" / "]" (RFC 3986 §3.2.2), as two 64-bit
+    /// masks (bytes 0–63 and 64–127), like `ASCII.isTchar`: no lazily built table to reach.
+    static let hostLow: UInt64 = 0x2FFF_7FF2_0000_0000, hostHigh: UInt64 = 0x47FF_FFFE_AFFF_FFFE
+
+    @inline(__always) static func isHostByte(_ b: UInt8) -> Bool {
+        b < 64 ? (hostLow >> UInt64(b)) & 1 != 0 : b < 128 && (hostHigh >> UInt64(b - 64)) & 1 != 0
     }
 }
 

@@ -135,7 +135,8 @@ public struct RequestHeadParser: Sendable {
         let target = String(decoding: UnsafeRawBufferPointer(rebasing: input[targetStart..<i]), as: UTF8.self)
         let versionStart = i + 1
         let versionBytes = UnsafeRawBufferPointer(rebasing: input[versionStart..<end])
-        guard versionBytes.count == 8, versionBytes.starts(with: "HTTP/".utf8),
+        let http: StaticString = "HTTP/"
+        guard versionBytes.count == 8, memcmp(versionBytes.baseAddress!, http.utf8Start, 5) == 0,
               isDigit(versionBytes[5]), versionBytes[6] == UInt8(ascii: "."), isDigit(versionBytes[7]) else {
             return .failure(.malformed("the request line must end in HTTP/1.1 or HTTP/1.0"))
         }
@@ -184,6 +185,17 @@ func parseFieldLine(_ input: UnsafeRawBufferPointer, _ start: Int, _ end: Int) -
     var valueEnd = end
     while valueEnd > valueStart, ASCII.isOWS(input[valueEnd - 1]) { valueEnd -= 1 }
     var j = valueStart
+    // Eight bytes at a time while none is a control or DEL (the usual value); the first word
+    // that holds one, tab included, is left to the byte loop below to judge.
+    let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+    while j + 8 <= valueEnd {
+        let w = UInt64(littleEndian: input.loadUnaligned(fromByteOffset: j, as: UInt64.self))
+        let below20 = (w &- ones &* 0x20) & ~w & highs
+        let x = w ^ (ones &* 0x7F)
+        let isDEL = (x &- ones) & ~x & highs
+        if below20 | isDEL != 0 { break }
+        j += 8
+    }
     while j < valueEnd {
         // RFC 9110 §5.5: CR, LF, NUL and other controls are never part of a field value.
         guard ASCII.isFieldByte(input[j]) else {

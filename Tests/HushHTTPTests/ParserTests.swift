@@ -167,3 +167,23 @@ func corpus(_ folder: String) -> [(name: String, bytes: [UInt8])] {
     #expect(HeadSemantics.parseContentLength(line[16...]) == 42)
     #expect(HeadSemantics.parseContentLength(line[15...]) == 42)
 }
+
+/// Field values are checked eight bytes at a time: a control byte or DEL at any position of a
+/// long value is still refused, and tabs, obs-text and every visible byte still pass.
+@Test func fieldValues_ControlBytesAreRefusedAtEveryPosition() {
+    let visible = (0x20...0x7E).map { UInt8($0) } + [0x09, 0x80, 0xFF]
+    for length in [7, 8, 9, 16, 23, 40] {
+        let fine = (0..<length).map { i in visible[(i * 7 + length) % visible.count] }
+        // A value may not start or end with whitespace in the parsed slot, but it may hold some.
+        let ok = Array("GET / HTTP/1.1\r\nHost: a\r\nX-Long: v".utf8) + fine + Array("v\r\n\r\n".utf8)
+        #expect(parseOnce(ok).head != nil, "length \(length)")
+        for position in 0..<length {
+            for bad: UInt8 in [0x00, 0x01, 0x0B, 0x1F, 0x7F] {
+                var value = fine
+                value[position] = bad
+                let bytes = Array("GET / HTTP/1.1\r\nHost: a\r\nX-Long: v".utf8) + value + Array("v\r\n\r\n".utf8)
+                #expect(parseOnce(bytes).error != nil, "byte \(bad) at \(position) of \(length)")
+            }
+        }
+    }
+}

@@ -92,6 +92,13 @@ private func router() -> Router {
     guard case .notFound = router().match(.get, path: "/v1/decisions") else { Issue.record("matched"); return }
 }
 
+@Test func hostCharacters_MaskMatchesRFC3986() {
+    let host = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~%!$&'()*+,;=:[]".utf8)
+    for b in 0...255 {
+        #expect(HeadSemantics.isHostByte(UInt8(b)) == host.contains(UInt8(b)), "byte \(b)")
+    }
+}
+
 @Test func tokenCharacters_MaskMatchesRFC9110() {
     let tchar = Set("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ".utf8)
     for b in 0...255 {
