@@ -24,9 +24,10 @@ public enum Timestamp {
         return withUnsafeMutableBytes(of: &buffer) { raw in
             let b = raw.bindMemory(to: UInt8.self)
             func put(_ value: Int, _ at: Int, _ width: Int) {
-                var v = value
-                for i in stride(from: at + width - 1, through: at, by: -1) {
-                    b[i] = UInt8(v % 10) + 0x30
+                var v = value, i = at + width
+                while i > at {
+                    i -= 1
+                    b[i] = UInt8(truncatingIfNeeded: v % 10) &+ 0x30
                     v /= 10
                 }
             }

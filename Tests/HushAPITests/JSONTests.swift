@@ -109,3 +109,25 @@ func rfc3339_RefusesWhatIsNotATime(text: String) {
     #expect(try Validate.timeZone("America/Los_Angeles", field: "timezone").identifier == "America/Los_Angeles")
     #expect { try Validate.timeZone("Mars/Olympus", field: "timezone") } throws: { ($0 as? ValidationError)?.message.contains("Mars/Olympus") == true }
 }
+
+/// Strings are scanned eight bytes at a time for bytes to escape: one at any position of a
+/// string of any length is still escaped, and the text still round-trips.
+@Test func jsonWriter_EscapesABytePlacedAnywhereInALongString() throws {
+    let plain = Array("abcdefghijklmnopqrstuvwxyz0123456789-é".utf8)
+    for length in [0, 1, 7, 8, 9, 15, 16, 17, 31, 33] {
+        let base = String(decoding: plain[0..<min(length, plain.count - 2)], as: UTF8.self)
+        var cases = [base]
+        for special in ["\"", "\\", "\n", "\u{01}", "\u{1F}"] where !base.isEmpty {
+            for position in 0...base.count {
+                var text = base
+                text.insert(contentsOf: special, at: text.index(text.startIndex, offsetBy: position))
+                cases.append(text)
+            }
+        }
+        for text in cases {
+            var w = JSONWriter()
+            w.string(text)
+            #expect(try JSONParser.parse(w.bytes) == .string(text), "\(text.debugDescription)")
+        }
+    }
+}

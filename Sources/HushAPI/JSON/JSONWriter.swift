@@ -150,8 +150,22 @@ public struct JSONWriter: ~Copyable {
 
     /// `utf8` with the escapes of RFC 8259 §7: quote, backslash and control characters.
     private mutating func escaped(_ utf8: UnsafeBufferPointer<UInt8>) {
+        // Most strings need no escape: find the first eight bytes that might (a control byte,
+        // quote or backslash; a false alarm only costs the byte loop), copying what precedes.
+        var clean = 0
+        if let base = utf8.baseAddress {
+            let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+            while clean + 8 <= utf8.count {
+                let w = UInt64(littleEndian: UnsafeRawPointer(base + clean).loadUnaligned(as: UInt64.self))
+                let quote = w ^ (ones &* 0x22), backslash = w ^ (ones &* 0x5C)
+                let hits = ((w &- ones &* 0x20) & ~w) | ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash)
+                if hits & highs != 0 { break }
+                clean += 8
+            }
+            if clean == utf8.count { put(utf8); return }
+        }
         var start = 0
-        for i in 0..<utf8.count {
+        for i in clean..<utf8.count {
             let b = utf8[i]
             guard b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") else { continue }
             put(UnsafeBufferPointer(rebasing: utf8[start..<i]))
