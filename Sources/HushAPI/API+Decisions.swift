@@ -37,7 +37,7 @@ extension API {
         func text(_ range: Range<Int>?) -> String? { DecisionBody.text(range, in: bytes) }
         let at = try text(body.at).map { text throws(ValidationError) in try Validate.time(text, field: "at") }
         return try decisionInput(customerID: text(body.customerID), channel: text(body.channel), purpose: text(body.purpose),
-                                 categories: body.categories.map { $0.map { String(decoding: bytes[$0], as: UTF8.self) } },
+                                 categories: body.categories,
                                  address: text(body.address), region: text(body.region), timezone: text(body.timezone), at: at,
                                  reserve: body.reserve, campaignID: text(body.campaignID), path: { $0 })
     }

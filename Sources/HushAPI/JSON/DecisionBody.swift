@@ -11,9 +11,11 @@ import Glibc
 ///
 /// Strings are kept as byte ranges of the body, and made into Strings by `text(_:in:)` only
 /// for the fields that are used: a struct of ranges is copied and freed without retaining.
+/// Categories are the exception.
 struct DecisionBody {
     var customerID, channel, purpose, address, region, timezone, at, campaignID: Range<Int>?
-    var categories: [Range<Int>]?
+    /// Made into Strings while parsing: the list is built once either way.
+    var categories: [String]?
     var reserve: Bool?
 
     /// The text of a field read by `parse(_:)` from `body`.
@@ -99,7 +101,7 @@ struct DecisionBody {
                 } else if key == .categories {
                     guard i < b.count, b[i] == UInt8(ascii: "[") else { return nil }
                     i += 1
-                    var list: [Range<Int>] = []
+                    var list: [String] = []
                     ws()
                     if i < b.count, b[i] == UInt8(ascii: "]") {
                         i += 1
@@ -107,7 +109,7 @@ struct DecisionBody {
                         while true {
                             ws()
                             guard let value = string(), list.count < 100 else { return nil }
-                            list.append(value)
+                            list.append(String(decoding: UnsafeBufferPointer(rebasing: b[value]), as: UTF8.self))
                             ws()
                             guard i < b.count else { return nil }
                             if b[i] == UInt8(ascii: "]") { i += 1; break }
