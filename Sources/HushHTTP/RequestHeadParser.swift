@@ -25,6 +25,14 @@ public struct RequestHeadParser: Sendable {
     private var leading = 0
     /// Offset just past the request line's CRLF, once seen.
     private var requestLineEnd = 0
+    /// The last head's field storage, shared with its `HeaderFields`. Once that request is
+    /// gone (the usual case on a keep-alive connection) the next head's fields are written
+    /// into it instead of two new allocations; while it is still in use, copy-on-write gives
+    /// the next head storage of its own. Dropped past `keptFieldBytes`, so an idle connection
+    /// keeps little.
+    private var fieldBytes: [UInt8] = []
+    private var fieldSlots: [HeaderFields.Slot] = []
+    static let keptFieldBytes = 2048, keptFieldSlots = 32
 
     public init(limits: HTTPLimits) {
         self.limits = limits
@@ -88,18 +96,19 @@ public struct RequestHeadParser: Sendable {
 
     // MARK: - The whole head is here
 
-    private func finish(_ input: UnsafeRawBufferPointer, end: Int) -> HeadParseResult {
+    private mutating func finish(_ input: UnsafeRawBufferPointer, end: Int) -> HeadParseResult {
         let line: RequestLine
         switch parseRequestLine(input, leading, requestLineEnd - 2) {
         case .success(let parsed): line = parsed
         case .failure(let error): return .invalid(error)
         }
         let fieldsStart = requestLineEnd, fieldsEnd = end - 2
-        let headers: HeaderFields
-        switch parseFields(input, fieldsStart, fieldsEnd, limits: limits) {
-        case .success(let fields): headers = fields
-        case .failure(let error): return .invalid(error)
+        fieldBytes.removeAll(keepingCapacity: fieldBytes.capacity <= Self.keptFieldBytes)
+        fieldSlots.removeAll(keepingCapacity: fieldSlots.capacity <= Self.keptFieldSlots)
+        if let error = parseFields(input, fieldsStart, fieldsEnd, limits: limits, bytes: &fieldBytes, slots: &fieldSlots) {
+            return .invalid(error)
         }
+        let headers = HeaderFields(bytes: fieldBytes, slots: fieldSlots)
         switch HeadSemantics.resolve(line: line, headers: headers) {
         case .success(let head): return .complete(head, consumed: end)
         case .failure(let error): return .invalid(error)
@@ -206,10 +215,11 @@ func parseFieldLine(_ input: UnsafeRawBufferPointer, _ start: Int, _ end: Int) -
     return .success(.init(nameStart: Int32(start), nameEnd: Int32(nameEnd), valueStart: Int32(valueStart), valueEnd: Int32(valueEnd)))
 }
 
-/// Parses the field lines in `input[start..<end]` (each ending in CRLF) into owned `HeaderFields`.
-func parseFields(_ input: UnsafeRawBufferPointer, _ start: Int, _ end: Int, limits: HTTPLimits) -> Result<HeaderFields, HTTPParseError> {
-    var slots: [HeaderFields.Slot] = []
-    slots.reserveCapacity(8)
+/// Parses the field lines in `input[start..<end]` (each ending in CRLF) into `bytes` and
+/// `slots` (both empty) for a `HeaderFields`; the error when a line is not a valid field.
+func parseFields(_ input: UnsafeRawBufferPointer, _ start: Int, _ end: Int, limits: HTTPLimits,
+                 bytes: inout [UInt8], slots: inout [HeaderFields.Slot]) -> HTTPParseError? {
+    if slots.capacity < 8 { slots.reserveCapacity(8) }
     var lineStart = start
     while lineStart < end {
         guard let hit = memchr(input.baseAddress! + lineStart, Int32(ASCII.lf), end - lineStart) else { break }
@@ -217,16 +227,17 @@ func parseFields(_ input: UnsafeRawBufferPointer, _ start: Int, _ end: Int, limi
         switch parseFieldLine(input, lineStart, lineEnd) {
         case .success(var slot):
             guard slots.count < limits.maxHeaderCount else {
-                return .failure(.headerTooLarge("more than \(limits.maxHeaderCount) header fields"))
+                return .headerTooLarge("more than \(limits.maxHeaderCount) header fields")
             }
             slot.nameStart -= Int32(start); slot.nameEnd -= Int32(start)
             slot.valueStart -= Int32(start); slot.valueEnd -= Int32(start)
             slots.append(slot)
         case .failure(let error):
-            return .failure(error)
+            return error
         }
         lineStart = lineEnd + 2
     }
     // A bare CR inside a line (not followed by LF) fails the control-character check above.
-    return .success(HeaderFields(bytes: Array(UnsafeRawBufferPointer(rebasing: input[start..<end])), slots: slots))
+    bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: input[start..<end]))
+    return nil
 }

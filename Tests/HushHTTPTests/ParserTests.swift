@@ -187,3 +187,29 @@ func corpus(_ folder: String) -> [(name: String, bytes: [UInt8])] {
         }
     }
 }
+
+/// A parser reuses its field storage for the next head: a head still held keeps its own fields
+/// while the next is parsed, and a head parsed after the first is dropped is read right too.
+@Test func fieldStorage_IsReused_WithoutChangingAHeadStillHeld() throws {
+    var parser = RequestHeadParser(limits: HTTPLimits())
+    func parse(_ text: String) throws -> RequestHead {
+        let bytes = Array(text.utf8)
+        let result = bytes.withUnsafeBytes { parser.parse($0) }
+        parser.reset()
+        return try #require(result.head, "\(text)")
+    }
+    let first = try parse("GET /a HTTP/1.1\r\nHost: one\r\nX-A: first value\r\n\r\n")
+    let second = try parse("POST /b HTTP/1.1\r\nHost: two.example\r\nContent-Length: 0\r\nX-B: 2\r\n\r\n")
+    #expect(first.headers.first("host") == "one" && first.headers.first("x-a") == "first value" && first.headers.count == 2)
+    #expect(second.headers.first("host") == "two.example" && second.headers.first("x-b") == "2" && second.headers.count == 3)
+    var third: RequestHead? = try parse("GET /c HTTP/1.1\r\nHost: three\r\n\r\n")
+    #expect(third?.headers.first("host") == "three" && third?.headers.count == 1)
+    third = nil
+    let fourth = try parse("GET /d HTTP/1.1\r\nHost: four\r\nAccept: */*\r\n\r\n")
+    #expect(fourth.headers.first("host") == "four" && fourth.headers.first("accept") == "*/*" && fourth.headers.count == 2)
+    #expect(second.headers.first("host") == "two.example", "an older head is untouched")
+    // A head larger than what is kept is read whole, and the next one after it too.
+    let big = try parse("GET /e HTTP/1.1\r\nHost: five\r\nX-Big: " + String(repeating: "b", count: 4000) + "\r\n\r\n")
+    #expect(big.headers.first("x-big")?.count == 4000)
+    #expect(try parse("GET /f HTTP/1.1\r\nHost: six\r\n\r\n").headers.first("host") == "six")
+}
