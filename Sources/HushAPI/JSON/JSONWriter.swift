@@ -15,10 +15,12 @@ public struct JSONWriter: ~Copyable {
 
     public init(capacity: Int = 512) {
         self.capacity = max(16, capacity)
-        base = .allocate(capacity: self.capacity)
+        // malloc, not `allocate`: that goes through posix_memalign, dearer for plain bytes.
+        guard let memory = malloc(self.capacity) else { fatalError("out of memory for a JSON buffer of \(self.capacity) bytes") }
+        base = memory.assumingMemoryBound(to: UInt8.self)
     }
 
-    deinit { base.deallocate() }
+    deinit { free(base) }
 
     /// What has been written so far.
     public var bytes: [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
@@ -30,9 +32,10 @@ public struct JSONWriter: ~Copyable {
     private mutating func grow(_ needed: Int) {
         var newCapacity = capacity * 2
         while newCapacity < needed { newCapacity *= 2 }
-        let newBase = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
+        guard let memory = malloc(newCapacity) else { fatalError("out of memory for a JSON buffer of \(newCapacity) bytes") }
+        let newBase = memory.assumingMemoryBound(to: UInt8.self)
         newBase.update(from: base, count: count)
-        base.deallocate()
+        free(base)
         base = newBase
         capacity = newCapacity
     }
