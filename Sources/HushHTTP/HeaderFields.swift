@@ -39,10 +39,7 @@ public struct HeaderFields: Sendable, RandomAccessCollection {
     /// The value of the first field named `name`, a lower-case literal: the fast form for the
     /// fields looked up on every request.
     public func first(lowercase name: StaticString) -> String? {
-        for slot in slots where nameEquals(slot, lowercase: name) {
-            return string(slot.valueStart, slot.valueEnd)
-        }
-        return nil
+        withFirstValue(lowercase: name) { value in value.map { String(decoding: $0, as: UTF8.self) } }
     }
 
     /// The bytes of the value of the first field named `name` (a lower-case literal), or nil,

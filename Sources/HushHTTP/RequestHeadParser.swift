@@ -28,8 +28,8 @@ public struct RequestHeadParser: Sendable {
     /// The last head's field storage, shared with its `HeaderFields`. Once that request is
     /// gone (the usual case on a keep-alive connection) the next head's fields are written
     /// into it instead of two new allocations; while it is still in use, copy-on-write gives
-    /// the next head storage of its own. Dropped past `keptFieldBytes`, so an idle connection
-    /// keeps little.
+    /// the next head storage of its own. Not kept past `keptFieldBytes` or `keptFieldSlots`,
+    /// so an idle connection holds little.
     private var fieldBytes: [UInt8] = []
     private var fieldSlots: [HeaderFields.Slot] = []
     static let keptFieldBytes = 2048, keptFieldSlots = 32

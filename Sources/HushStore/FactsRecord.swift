@@ -163,20 +163,18 @@ enum FactsRecord {
             return Int(n)
         }
         mutating func signed() -> Int64 { let v = varint(); return Int64(bitPattern: v >> 1) ^ -Int64(bitPattern: v & 1) }
-        mutating func raw(_ length: Int) -> String {
-            guard length >= 0, index + length <= bytes.count else { failed = true; return "" }
+        /// The next `length` bytes, valid as long as the record's; nil past the end.
+        mutating func rawBytes(_ length: Int) -> UnsafeRawBufferPointer? {
+            guard length >= 0, index + length <= bytes.count else { failed = true; return nil }
             defer { index += length }
-            return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[index..<(index + length)]), as: UTF8.self)
+            return UnsafeRawBufferPointer(rebasing: bytes[index..<(index + length)])
         }
+        mutating func raw(_ length: Int) -> String { rawBytes(length).map { String(decoding: $0, as: UTF8.self) } ?? "" }
         mutating func string() -> String { raw(count()) }
         /// An optional string's bytes, valid as long as the record's.
         mutating func optionalBytes() -> UnsafeRawBufferPointer? {
             let n = count()
-            guard n > 0 else { return nil }
-            let length = n - 1
-            guard index + length <= bytes.count else { failed = true; return nil }
-            defer { index += length }
-            return UnsafeRawBufferPointer(rebasing: bytes[index..<(index + length)])
+            return n == 0 ? nil : rawBytes(n - 1)
         }
         mutating func optional() -> String? {
             let n = count()

@@ -15,9 +15,14 @@ public struct JSONWriter: ~Copyable {
 
     public init(capacity: Int = 512) {
         self.capacity = max(16, capacity)
-        // malloc, not `allocate`: that goes through posix_memalign, dearer for plain bytes.
-        guard let memory = malloc(self.capacity) else { fatalError("out of memory for a JSON buffer of \(self.capacity) bytes") }
-        base = memory.assumingMemoryBound(to: UInt8.self)
+        base = Self.allocate(self.capacity)
+    }
+
+    /// malloc, not `UnsafeMutablePointer.allocate`: that goes through posix_memalign, dearer
+    /// for plain bytes.
+    private static func allocate(_ bytes: Int) -> UnsafeMutablePointer<UInt8> {
+        guard let memory = malloc(bytes) else { fatalError("out of memory for a JSON buffer of \(bytes) bytes") }
+        return memory.assumingMemoryBound(to: UInt8.self)
     }
 
     deinit { free(base) }
@@ -32,8 +37,7 @@ public struct JSONWriter: ~Copyable {
     private mutating func grow(_ needed: Int) {
         var newCapacity = capacity * 2
         while newCapacity < needed { newCapacity *= 2 }
-        guard let memory = malloc(newCapacity) else { fatalError("out of memory for a JSON buffer of \(newCapacity) bytes") }
-        let newBase = memory.assumingMemoryBound(to: UInt8.self)
+        let newBase = Self.allocate(newCapacity)
         newBase.update(from: base, count: count)
         free(base)
         base = newBase
