@@ -192,13 +192,15 @@ extension API {
         func endsWith(_ suffix: StaticString) -> Bool {
             let n = suffix.utf8CodeUnitCount
             guard range.count >= n else { return false }
+            // Sent in lower case, as most clients do, it costs one memcmp; else byte by byte.
+            if memcmp(bytes.baseAddress! + range.upperBound - n, suffix.utf8Start, n) == 0 { return true }
             for i in 0..<n where lower(bytes[range.upperBound - n + i]) != suffix.utf8Start[i] { return false }
             return true
         }
-        // The usual value, exactly as most clients send it, costs one memcmp.
-        let plain: StaticString = "application/json"
-        if range.count == 16, memcmp(bytes.baseAddress! + range.lowerBound, plain.utf8Start, 16) == 0 { return true }
-        return (range.count == 16 && endsWith("application/json")) || endsWith("+json")
+        if range.count == 16 && endsWith("application/json") { return true }
+        // type "/" subtype "+json", both names non-empty (RFC 6839 §3.1).
+        guard endsWith("+json"), let slash = bytes[range].firstIndex(of: UInt8(ascii: "/")) else { return false }
+        return slash > range.lowerBound && slash + 1 < range.upperBound - 5
     }
 
     /// Whether the request's Content-Type, if it has one, is JSON; read from the header's bytes.

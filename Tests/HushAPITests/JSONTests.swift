@@ -131,3 +131,16 @@ func rfc3339_RefusesWhatIsNotATime(text: String) {
         }
     }
 }
+
+/// The Content-Type check: application/json or any +json type, in any case, with parameters
+/// and spaces around; nothing else.
+@Test func contentType_IsJSON_InAnyCase_WithParameters() {
+    for value in ["application/json", "Application/JSON", " application/json ; charset=utf-8", "application/problem+json",
+                  "application/vnd.hush+JSON;v=1", "\tapplication/json\t"] {
+        #expect(API.isJSON(value), "\(value)")
+    }
+    for value in ["", "json", "+json", "text/plain", "application/jsonx", "application/xjson", "xapplication/json",
+                  "application/json-seq", "text/json; x=+json", "application/ json", "/x+json", "application/+json", "x+json"] {
+        #expect(!API.isJSON(value), "\(value)")
+    }
+}
