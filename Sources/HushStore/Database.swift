@@ -133,23 +133,18 @@ final class Statement {
         return true
     }
 
-    /// Binds `text` to `?1`, steps to the first row and hands it to `body` with `state`; false
-    /// when there is none: `queryFirst` for a lookup by one key, without a parameter array, and
-    /// with the result written into the caller's value rather than a captured one (which a large
-    /// struct would be copied out of). The text is bound in place (no copy) and unbound again
-    /// before its bytes go out of scope.
-    func first<State>(text: String, state: inout State, _ body: (Row, inout State) -> Void) throws(StoreError) -> Bool {
+    /// Binds `integer` to `?1`, steps to the first row and hands it to `body` with `state`;
+    /// false when there is none: `queryFirst` for a lookup by one key, without a parameter array,
+    /// and with the result written into the caller's value rather than a captured one (which a
+    /// large struct would be copied out of).
+    @discardableResult
+    func first<State>(integer: Int64, state: inout State, _ body: (Row, inout State) -> Void) throws(StoreError) -> Bool {
         database.checkThread()
-        var text = text
-        let rc: Int32 = text.withUTF8 { bytes in
-            defer { sqlite3_reset(statement); sqlite3_clear_bindings(statement) }
-            let start = cText(bytes)
-            let bound = sqlite3_bind_text(statement, 1, start, Int32(bytes.count), nil) // nil: SQLITE_STATIC
-            guard bound == SQLITE_OK else { return bound }
-            let rc = sqlite3_step(statement)
-            if rc == SQLITE_ROW { body(Row(statement: statement), &state) }
-            return rc
-        }
+        defer { sqlite3_reset(statement) }
+        let bound = sqlite3_bind_int64(statement, 1, integer)
+        guard bound == SQLITE_OK else { throw database.error(bound, sql: sql) }
+        let rc = sqlite3_step(statement)
+        if rc == SQLITE_ROW { body(Row(statement: statement), &state) }
         guard rc == SQLITE_ROW || rc == SQLITE_DONE else { throw database.error(rc, sql: sql) }
         return rc == SQLITE_ROW
     }

@@ -10,6 +10,8 @@ public final class FactsReader {
     private let pageAll, pageByCustomer, pageByAddress, caseByID, suppressionByID: Statement
     private let tombstones: TombstoneSet
     private var zones = ZoneTable()
+    /// Where records are found in `customer_records`.
+    let recordKey: RecordKey
     /// Where gathering starts: copying it costs less than building an empty `Facts`.
     private static let noFacts = Facts()
     /// The writer's commit count; nil for the writer's own reader, which reads inside its
@@ -21,8 +23,9 @@ public final class FactsReader {
     /// be checkpointed.
     public static let snapshotLimit = 1024
 
-    init(database: Database, tombstones: TombstoneSet, commits: CommitCounter? = nil) throws(StoreError) {
+    init(database: Database, tombstones: TombstoneSet, commits: CommitCounter? = nil, recordKeyBits: Int = 63) throws(StoreError) {
         self.database = database
+        recordKey = try Self.recordKey(database, bits: recordKeyBits)
         self.tombstones = tombstones
         self.commits = commits
         begin = try database.prepare("BEGIN")
@@ -34,7 +37,7 @@ public final class FactsReader {
         suppressionsByAddress = try database.prepare("SELECT \(suppressionColumns) FROM suppressions WHERE address = ?1")
         contacts = try database.prepare("SELECT channel, purpose, at FROM contacts WHERE customer_id = ?1 AND at > ?2 AND at <= ?3")
         interactions = try database.prepare("SELECT type, score, at FROM interactions WHERE customer_id = ?1 AND at > ?2 AND at <= ?3")
-        record = try database.prepare("SELECT facts FROM customer_facts WHERE customer_id = ?1")
+        record = try database.prepare("SELECT entries FROM customer_records WHERE key = ?1")
         caseByID = try database.prepare("SELECT \(WriteContext.caseColumns) FROM cases WHERE case_id = ?1")
         suppressionByID = try database.prepare("SELECT \(suppressionColumns) FROM suppressions WHERE id = ?1")
         pageAll = try database.prepare("SELECT \(suppressionColumns) FROM suppressions WHERE id > ?1 ORDER BY id LIMIT ?2")
@@ -42,6 +45,18 @@ public final class FactsReader {
             SELECT \(suppressionColumns) FROM suppressions WHERE customer_id = ?3 AND id > ?1 ORDER BY id LIMIT ?2
             """)
         pageByAddress = try database.prepare("SELECT \(suppressionColumns) FROM suppressions WHERE address = ?3 AND id > ?1 ORDER BY id LIMIT ?2")
+    }
+
+    /// The database's record key, made by the migration that made `customer_records`.
+    private static func recordKey(_ database: Database, bits: Int) throws(StoreError) -> RecordKey {
+        var halves: [String: Int64] = [:]
+        try database.prepare("SELECT key, value FROM meta WHERE key IN ('record_key_0', 'record_key_1')").query([]) { row in
+            if let name = row.text(0), let value = row.integer(1) { halves[name] = value }
+        }
+        guard let k0 = halves["record_key_0"], let k1 = halves["record_key_1"] else {
+            throw StoreError(kind: .unavailable, message: "database \(database.path) has no record key (meta record_key_0 and record_key_1)")
+        }
+        return RecordKey(k0: UInt64(bitPattern: k0), k1: UInt64(bitPattern: k1), bits: bits)
     }
 
     /// The facts about `customerID` and/or `address` that a decision on `channel` at `at` needs:
@@ -77,9 +92,18 @@ public final class FactsReader {
         if let customerID {
             // The record is decoded into `facts` passed through, not captured: a captured `Facts`
             // would be copied out of its box at the end.
-            var decoded = false
-            let present = try record.first(text: customerID, state: &facts) { row, facts in
-                decoded = row.withBlob(0) { FactsRecord.decode($0, customerID: customerID, zone: zone, into: &facts) }
+            var present = false, decoded = false
+            try record.first(integer: recordKey(customerID), state: &facts) { row, facts in
+                row.withBlob(0) { entries in
+                    var id = customerID
+                    switch id.withUTF8({ RecordRow.find(entries, customerID: UnsafeRawBufferPointer($0)) }) {
+                    case .found(let bytes):
+                        present = true
+                        decoded = FactsRecord.decode(bytes, customerID: customerID, zone: zone, into: &facts)
+                    case .malformed: present = true
+                    case .absent: break
+                    }
+                }
             }
             if present, !decoded {
                 // A record this version cannot read: answer from the source tables instead.
@@ -171,8 +195,14 @@ public final class FactsReader {
     /// bare SQLite rate a benchmark compares decisions with. True when the record exists.
     public func pointLookup(customerID: String) throws(StoreError) -> Bool {
         try enterSnapshot()
-        var none: Void = ()
-        return try record.first(text: customerID, state: &none) { _, _ in }
+        var found = false
+        _ = try record.first(integer: recordKey(customerID), state: &found) { row, found in
+            row.withBlob(0) { entries in
+                var id = customerID
+                if case .found = id.withUTF8({ RecordRow.find(entries, customerID: UnsafeRawBufferPointer($0)) }) { found = true }
+            }
+        }
+        return found
     }
 
     /// The case with this id, if any (on this reader's connection, not the writer's).

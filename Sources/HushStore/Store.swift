@@ -9,6 +9,7 @@ public final class Store: Sendable {
     let tombstones: TombstoneSet
     let commits: CommitCounter
     private let writer: Writer
+    let recordKeyBits: Int
 
     /// Opens (creating if missing) the database at `path`, applies migrations, loads the holds
     /// and tombstones, and starts the writer. `lookback` is the longest window decisions look
@@ -20,10 +21,18 @@ public final class Store: Sendable {
     /// bounds the writes waiting for the writer; past it a write fails at once as unavailable. `tombstoneHash` is
     /// the caller's keyed hash of an erased subject: the writer uses it to mark records of
     /// erased ids and addresses, so that decisions about known customers need no hashing.
-    public init(path: String, lookback: TimeInterval = Policy.standard.longestWindow,
-                clock: @escaping @Sendable () -> Date = { Date() }, maxQueuedWrites: Int = 100_000,
-                tombstoneHash: @escaping @Sendable (Subject) -> [UInt8]) throws(StoreError) {
+    public convenience init(path: String, lookback: TimeInterval = Policy.standard.longestWindow,
+                            clock: @escaping @Sendable () -> Date = { Date() }, maxQueuedWrites: Int = 100_000,
+                            tombstoneHash: @escaping @Sendable (Subject) -> [UInt8]) throws(StoreError) {
+        try self.init(path: path, lookback: lookback, clock: clock, maxQueuedWrites: maxQueuedWrites, tombstoneHash: tombstoneHash,
+                      recordKeyBits: 63)
+    }
+
+    /// `recordKeyBits`: the bits of `RecordKey` kept, fewer only in tests (to make ids share rows).
+    init(path: String, lookback: TimeInterval, clock: @escaping @Sendable () -> Date, maxQueuedWrites: Int,
+         tombstoneHash: @escaping @Sendable (Subject) -> [UInt8], recordKeyBits: Int) throws(StoreError) {
         self.path = path
+        self.recordKeyBits = recordKeyBits
         let cache = HoldCache(), tombstones = TombstoneSet(), commits = CommitCounter()
         holdCache = cache
         self.tombstones = tombstones
@@ -32,7 +41,7 @@ public final class Store: Sendable {
             let database = try Database(path: path, mode: .readWrite)
             try Migrations.apply(to: database)
             let context = try WriteContext(database: database, holds: cache, tombstones: tombstones, recordLookback: lookback,
-                                           clock: clock, tombstoneHash: tombstoneHash)
+                                           clock: clock, tombstoneHash: tombstoneHash, recordKeyBits: recordKeyBits)
             context.reloadHolds()
             try context.loadTombstones()
             try context.rebuildAllRecordsIfNeeded(now: clock())
@@ -45,7 +54,7 @@ public final class Store: Sendable {
     /// write commits, or `FactsReader.snapshotLimit` lookups: a write acknowledged before a
     /// lookup began is always seen.
     public func makeReader() throws(StoreError) -> FactsReader {
-        try FactsReader(database: Database(path: path, mode: .readOnly), tombstones: tombstones, commits: commits)
+        try FactsReader(database: Database(path: path, mode: .readOnly), tombstones: tombstones, commits: commits, recordKeyBits: recordKeyBits)
     }
 
     /// The environmental holds, as of the last committed write.

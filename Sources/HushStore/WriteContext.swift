@@ -39,7 +39,7 @@ public final class WriteContext {
         let profileAddresses, deleteProfile, deleteCases, deleteCustomerSuppressions, deleteAddressSuppressions: Statement
         let deleteContacts, deleteInteractions, pruneContacts, pruneInteractions: Statement
         let updateSuppression, updateHold: Statement
-        let upsertRecord, deleteRecord, profilesByAddress: Statement
+        let selectRecord, upsertRecord, deleteRecord, profilesByAddress: Statement
     }
 
     /// The writer's clock.
@@ -48,14 +48,14 @@ public final class WriteContext {
     let tombstoneHash: @Sendable (Subject) -> [UInt8]
 
     init(database: Database, holds: HoldCache, tombstones: TombstoneSet, recordLookback: TimeInterval,
-         clock: @escaping @Sendable () -> Date, tombstoneHash: @escaping @Sendable (Subject) -> [UInt8]) throws(StoreError) {
+         clock: @escaping @Sendable () -> Date, tombstoneHash: @escaping @Sendable (Subject) -> [UInt8], recordKeyBits: Int = 63) throws(StoreError) {
         self.recordLookback = recordLookback
         self.clock = clock
         self.tombstoneHash = tombstoneHash
         self.database = database
         self.holdCache = holds
         self.tombstones = tombstones
-        reader = try FactsReader(database: database, tombstones: tombstones)
+        reader = try FactsReader(database: database, tombstones: tombstones, recordKeyBits: recordKeyBits)
         let suppressionColumns = "id, customer_id, address, address_kind, kind, channels, purposes, source, confirmed, expires_at"
         let holdColumns = "id, title, reason, regions, channels, purposes, categories, starts_at, ends_at"
         s = Statements(
@@ -103,10 +103,11 @@ public final class WriteContext {
                 UPDATE holds SET title = ?2, reason = ?3, regions = ?4, channels = ?5, purposes = ?6, categories = ?7,
                 starts_at = ?8, ends_at = ?9, updated_at = ?10 WHERE id = ?1
                 """),
+            selectRecord: try database.prepare("SELECT entries FROM customer_records WHERE key = ?1"),
             upsertRecord: try database.prepare("""
-                INSERT INTO customer_facts (customer_id, facts) VALUES (?1, ?2) ON CONFLICT (customer_id) DO UPDATE SET facts = ?2
+                INSERT INTO customer_records (key, entries) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET entries = ?2
                 """),
-            deleteRecord: try database.prepare("DELETE FROM customer_facts WHERE customer_id = ?1"),
+            deleteRecord: try database.prepare("DELETE FROM customer_records WHERE key = ?1"),
             profilesByAddress: try database.prepare("""
                 SELECT customer_id FROM profiles WHERE email = ?1 UNION SELECT customer_id FROM profiles WHERE phone = ?1
                 """))
@@ -410,7 +411,7 @@ public final class WriteContext {
             var facts = try reader.gather(customerID: customerID, address: nil, channel: .email, at: now, lookback: recordLookback,
                                           holds: [], tombstoneHash: { _ in [] }, through: .distantFuture, allAddresses: true)
             if facts.profile == nil, facts.cases.isEmpty, facts.suppressions.isEmpty, facts.contacts.isEmpty, facts.interactions.isEmpty {
-                try s.deleteRecord.run([.text(customerID)])
+                try putRecord(nil, of: customerID)
                 continue
             }
             facts.contacts = Array(facts.contacts.sorted { $0.at > $1.at }.prefix(Self.recordEntryLimit))
@@ -419,7 +420,22 @@ public final class WriteContext {
             if isTombstoned(.customer(customerID)) { erasure.insert(.customer) }
             if let email = facts.profile?.email, isTombstoned(.address(.email(email))) { erasure.insert(.email) }
             if let phone = facts.profile?.phone, isTombstoned(.address(.phone(phone))) { erasure.insert(.phone) }
-            try s.upsertRecord.run([.text(customerID), .blob(FactsRecord.encode(facts, erasure: erasure))])
+            try putRecord(FactsRecord.encode(facts, erasure: erasure), of: customerID)
+        }
+    }
+
+    /// Sets (or with nil removes) the record of `customerID` in its row of `customer_records`,
+    /// keeping the entries of other ids that share the row. A row that does not parse loses
+    /// them: every record is then rebuilt at the next start.
+    private func putRecord(_ record: [UInt8]?, of customerID: String) throws(StoreError) {
+        let key = reader.recordKey(customerID)
+        var row: [UInt8]?
+        try s.selectRecord.queryFirst([.integer(key)]) { row = $0.blob(0) }
+        if let row, RecordRow.entries(row) == nil { try database.exec("DELETE FROM meta WHERE key = 'facts_lookback_ms'") }
+        if let updated = RecordRow.replacing(row, customerID: customerID, record: record) {
+            try s.upsertRecord.run([.integer(key), .blob(updated)])
+        } else if row != nil {
+            try s.deleteRecord.run([.integer(key)])
         }
     }
 
@@ -439,7 +455,7 @@ public final class WriteContext {
         guard built != wanted else { return }
         try database.exec("BEGIN IMMEDIATE")
         do {
-            try database.exec("DELETE FROM customer_facts")
+            try database.exec("DELETE FROM customer_records")
             try database.prepare("""
                 SELECT customer_id FROM profiles UNION SELECT customer_id FROM cases
                 UNION SELECT customer_id FROM suppressions WHERE customer_id IS NOT NULL

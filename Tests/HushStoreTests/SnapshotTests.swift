@@ -58,16 +58,15 @@ import HushCore
         #expect(try !reader.pointLookup(customerID: "c-1"))
         // A write behind the writer's back (it moves no commit count): only the limit ends the snapshot.
         let other = try Database(path: path, mode: .readWrite)
-        try other.exec("INSERT INTO customer_facts (customer_id, facts) VALUES ('c-1', x'00')")
+        try other.exec("INSERT INTO customer_records (key, entries) VALUES (\(reader.recordKey("c-1")), x'03632D310100')")
         for _ in 2..<FactsReader.snapshotLimit { #expect(try !reader.pointLookup(customerID: "c-1")) }
         #expect(try !reader.pointLookup(customerID: "c-1"), "the last lookup of the first snapshot")
         #expect(try reader.pointLookup(customerID: "c-1"), "past the limit a new snapshot begins")
     }
 
-    /// A record's key is bound where the string keeps its bytes (no copy by SQLite) and unbound
-    /// after the step: short keys (stored inline in the String) and long ones (on the heap),
-    /// alternating, each find their own record and never the previous key's.
-    @Test func keysBoundInPlace_FindTheirOwnRecords() throws {
+    /// Short ids (stored inline in the String) and long ones (on the heap), alternating, each
+    /// find their own record and never the previous id's.
+    @Test func shortAndLongIds_FindTheirOwnRecords() throws {
         let store = try Store(path: try makeStorePath(), clock: testClock, tombstoneHash: fakeHash)
         defer { store.close() }
         let long = "customer-" + String(repeating: "x", count: 110)

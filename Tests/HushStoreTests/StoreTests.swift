@@ -64,7 +64,7 @@ func allText(in path: String) throws -> [String] {
         #expect(try Migrations.userVersion(db) == Migrations.all.count)
         var tables: [String] = []
         try db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").query([]) { tables.append($0.text(0)!) }
-        #expect(tables == ["cases", "contacts", "customer_facts", "holds", "interactions", "meta", "profiles", "suppressions", "tombstones"])
+        #expect(tables == ["cases", "contacts", "customer_records", "holds", "interactions", "meta", "profiles", "suppressions", "tombstones"])
         var mode = ""
         try db.prepare("PRAGMA journal_mode").query([]) { mode = $0.text(0)! }
         #expect(mode == "wal")
@@ -360,7 +360,9 @@ func allText(in path: String) throws -> [String] {
         try store.writeAndWait { w throws(StoreError) in
             _ = try w.addSuppression(Suppression(id: "", subject: .customer("c"), kind: .objection), now: now)
         }
-        try Database(path: path, mode: .readWrite).exec("UPDATE customer_facts SET facts = x'FF00' WHERE customer_id = 'c'")
+        // An entry for "c" whose record is not one this version reads.
+        let key = try store.makeReader().recordKey("c")
+        try Database(path: path, mode: .readWrite).exec("UPDATE customer_records SET entries = x'016301FF' WHERE key = \(key)")
         #expect(try facts(store, "c").suppressions.map(\.kind) == [.objection])
     }
 
