@@ -10,8 +10,9 @@ final class Connection {
         case idle
         /// Some bytes of a request head have arrived.
         case head
-        /// The head is parsed and its body is arriving.
-        case body(PendingBody)
+        /// The head is parsed and its body is arriving. Boxed: the phase is read on every
+        /// event, and an unboxed request would make each read a copy of it.
+        indirect case body(PendingBody)
         /// A deferred handler has the request; nothing more is read until it answers.
         case waiting(DeferredRequest)
         /// The last answer is queued; close once it is written.
