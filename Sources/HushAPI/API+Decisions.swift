@@ -160,8 +160,9 @@ extension API {
         for reason in decision.reasons {
             w.objectStart()
             w.key("code"); w.string(reason.code.rawValue)
-            w.key("message"); w.string(reason.message)
-            w.key("ref"); w.string(reason.ref)
+            w.key("message"); w.string { reason.writeMessage($0) }
+            w.key("ref")
+            if reason.hasRef { w.string { reason.writeRef($0) } } else { w.null() }
             w.key("until"); w.time(reason.until)
             w.objectEnd()
         }

@@ -61,56 +61,129 @@ public struct Reason: Sendable, Equatable {
 
     /// For people: what and why.
     public var message: String {
-        switch detail {
-        case .erasedCustomer:
-            return "the customer's data was erased at their request"
-        case .erasedAddress:
-            return "the address belongs to a customer whose data was erased"
-        case .suppression(let suppression):
-            let whom = switch suppression.subject {
-            case .customer: "the customer"
-            case .address(let address): address.value
-            }
-            var message = "\(suppression.kind.rawValue) for \(whom)"
-            if let source = suppression.source { message += " (source: \(source))" }
-            if !suppression.confirmed { message += ", not yet confirmed" }
-            return message
-        case .openCase(let serviceCase):
-            return "service case \(serviceCase.id) (\(serviceCase.severity.rawValue)) \(serviceCase.status.rawValue) since \(Timestamp.format(serviceCase.openedAt))"
-        case .caseCooloff(let serviceCase, let closedAt):
-            return "service case \(serviceCase.id) (\(serviceCase.severity.rawValue)) closed at \(Timestamp.format(closedAt)); cooling off"
-        case .hold(let hold):
-            return hold.reason.isEmpty ? hold.title : "\(hold.title): \(hold.reason)"
-        case .quietHours(let channel, let window, let zone):
-            return "quiet hours for \(channel) are \(window.start)–\(window.end) in \(zone.identifier)"
-        case .frequencyCap(let cap, let count):
-            let scope = cap.channel.map { "\($0)" } ?? "all channels"
-            return "\(count) \(cap.purpose) contacts on \(scope) in the last \(Self.days(cap.window)) (cap \(cap.max))"
-        case .lowWillingness(let score, let window, let threshold):
-            return "willingness score \(score) over the last \(Self.days(window)) is below \(threshold)"
-        case .text(let message, _):
-            return message
-        }
+        var text = ""
+        writeMessage { text += String(decoding: $0, as: UTF8.self) }
+        return text
     }
 
     /// The record or policy entry behind it (`case:8812`, `hold:wildfire-ca`), when there is one.
     public var ref: String? {
+        guard hasRef else { return nil }
+        var text = ""
+        writeRef { text += String(decoding: $0, as: UTF8.self) }
+        return text
+    }
+
+    /// Whether there is a `ref`.
+    public var hasRef: Bool {
+        if case .text(_, nil) = detail { return false }
+        return true
+    }
+
+    /// `message`, handed to `part` piece by piece (UTF-8): an answer takes the words without a
+    /// String being built for them.
+    public func writeMessage(_ part: (UnsafeBufferPointer<UInt8>) -> Void) {
+        withoutActuallyEscaping(part) { writeMessage(to: TextPieces(part: $0)) }
+    }
+
+    private func writeMessage(to out: TextPieces) {
         switch detail {
-        case .erasedCustomer, .erasedAddress: "erasure"
-        case .suppression(let suppression): "suppression:\(suppression.id)"
-        case .openCase(let serviceCase), .caseCooloff(let serviceCase, _): "case:\(serviceCase.id)"
-        case .hold(let hold): "hold:\(hold.id)"
-        case .quietHours(let channel, _, _): "policy:quiet_hours:\(channel)"
-        case .frequencyCap(let cap, _): "policy:frequency_cap:\(cap.purpose):\(cap.channel.map(\.rawValue) ?? "*")"
-        case .lowWillingness: "policy:willingness"
-        case .text(_, let ref): ref
+        case .erasedCustomer:
+            out.put("the customer's data was erased at their request")
+        case .erasedAddress:
+            out.put("the address belongs to a customer whose data was erased")
+        case .suppression(let suppression):
+            out.put(suppression.kind.rawValue); out.put(" for ")
+            switch suppression.subject {
+            case .customer: out.put("the customer")
+            case .address(let address): out.put(address.value)
+            }
+            if let source = suppression.source { out.put(" (source: "); out.put(source); out.put(")") }
+            if !suppression.confirmed { out.put(", not yet confirmed") }
+        case .openCase(let serviceCase):
+            out.put("service case "); out.put(serviceCase.id); out.put(" ("); out.put(serviceCase.severity.rawValue); out.put(") ")
+            out.put(serviceCase.status.rawValue); out.put(" since "); out.put(time: serviceCase.openedAt)
+        case .caseCooloff(let serviceCase, let closedAt):
+            out.put("service case "); out.put(serviceCase.id); out.put(" ("); out.put(serviceCase.severity.rawValue)
+            out.put(") closed at "); out.put(time: closedAt); out.put("; cooling off")
+        case .hold(let hold):
+            out.put(hold.title)
+            if !hold.reason.isEmpty { out.put(": "); out.put(hold.reason) }
+        case .quietHours(let channel, let window, let zone):
+            out.put("quiet hours for "); out.put(channel.rawValue); out.put(" are "); out.put(window.start); out.put("–")
+            out.put(window.end); out.put(" in "); out.put(zone.identifier)
+        case .frequencyCap(let cap, let count):
+            out.put(count); out.put(" "); out.put(cap.purpose.rawValue); out.put(" contacts on ")
+            if let channel = cap.channel { out.put(channel.rawValue) } else { out.put("all channels") }
+            out.put(" in the last "); out.put(days: cap.window); out.put(" (cap "); out.put(cap.max); out.put(")")
+        case .lowWillingness(let score, let window, let threshold):
+            out.put("willingness score "); out.put(score); out.put(" over the last "); out.put(days: window)
+            out.put(" is below "); out.put(threshold)
+        case .text(let message, _):
+            out.put(message)
         }
     }
 
-    static func days(_ interval: TimeInterval) -> String {
+    /// `ref` piece by piece, as `writeMessage`; nothing when there is none.
+    public func writeRef(_ part: (UnsafeBufferPointer<UInt8>) -> Void) {
+        withoutActuallyEscaping(part) { writeRef(to: TextPieces(part: $0)) }
+    }
+
+    private func writeRef(to out: TextPieces) {
+        switch detail {
+        case .erasedCustomer, .erasedAddress: out.put("erasure")
+        case .suppression(let suppression): out.put("suppression:"); out.put(suppression.id)
+        case .openCase(let serviceCase), .caseCooloff(let serviceCase, _): out.put("case:"); out.put(serviceCase.id)
+        case .hold(let hold): out.put("hold:"); out.put(hold.id)
+        case .quietHours(let channel, _, _): out.put("policy:quiet_hours:"); out.put(channel.rawValue)
+        case .frequencyCap(let cap, _):
+            out.put("policy:frequency_cap:"); out.put(cap.purpose.rawValue); out.put(":")
+            if let channel = cap.channel { out.put(channel.rawValue) } else { out.put("*") }
+        case .lowWillingness: out.put("policy:willingness")
+        case .text(_, let ref): if let ref { out.put(ref) }
+        }
+    }
+}
+
+/// Text written in pieces to a closure: static words, strings, integers, times of day,
+/// RFC 3339 times and window lengths, each without building a String.
+/// Lives only inside `writeMessage` and `writeRef`, whose closure it holds.
+private struct TextPieces {
+    let part: (UnsafeBufferPointer<UInt8>) -> Void
+
+    func put(_ text: StaticString) { part(UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount)) }
+    func put(_ text: String) { var text = text; text.withUTF8(part) }
+    func put(time: Date) { Timestamp.withBytes(time, part) }
+
+    func put(_ value: Int) {
+        var buffer: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        withUnsafeMutableBytes(of: &buffer) { raw in
+            let b = raw.bindMemory(to: UInt8.self)
+            var v = value.magnitude, i = b.count
+            repeat { i -= 1; b[i] = UInt8(v % 10) &+ 0x30; v /= 10 } while v > 0
+            if value < 0 { i -= 1; b[i] = UInt8(ascii: "-") }
+            part(UnsafeBufferPointer(rebasing: b[i...]))
+        }
+    }
+
+    /// `21:00`.
+    func put(_ time: LocalTime) {
+        let h = time.secondsOfDay / 3600, m = time.secondsOfDay / 60 % 60
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 5) { b in
+            b[0] = UInt8(h / 10) &+ 0x30; b[1] = UInt8(h % 10) &+ 0x30; b[2] = UInt8(ascii: ":")
+            b[3] = UInt8(m / 10) &+ 0x30; b[4] = UInt8(m % 10) &+ 0x30
+            part(UnsafeBufferPointer(b))
+        }
+    }
+
+    /// `day`, `7 days`, or `36 hours` when the window is not whole days.
+    func put(days interval: TimeInterval) {
         let days = interval / 86_400
-        if days == days.rounded() { return Int(days) == 1 ? "day" : "\(Int(days)) days" }
-        return "\(Int(interval / 3600)) hours"
+        if days == days.rounded() {
+            if Int(days) == 1 { put("day") } else { put(Int(days)); put(" days") }
+        } else {
+            put(Int(interval / 3600)); put(" hours")
+        }
     }
 }
 

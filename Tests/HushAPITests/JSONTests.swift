@@ -132,6 +132,18 @@ func rfc3339_RefusesWhatIsNotATime(text: String) {
     }
 }
 
+/// A string given in pieces is one JSON string, each piece escaped (a quote split from its
+/// neighbours, a piece that is all escapes, an empty piece).
+@Test func jsonWriter_AStringInPieces_IsOneEscapedString() throws {
+    let pieces = ["Storm \"", "Ida\"", "", "\\\n", ": stay safe"]
+    var w = JSONWriter()
+    w.arrayStart()
+    w.string { part in for piece in pieces { var piece = piece; piece.withUTF8(part) } }
+    w.string { _ in }
+    w.arrayEnd()
+    #expect(try JSONParser.parse(w.bytes) == .array([.string(pieces.joined()), .string("")]))
+}
+
 /// The Content-Type check: application/json or any +json type, in any case, with parameters
 /// and spaces around; nothing else.
 @Test func contentType_IsJSON_InAnyCase_WithParameters() {

@@ -229,6 +229,24 @@ import Testing
         #expect(Timestamp.format(Date(timeIntervalSince1970: 0)) == "1970-01-01T00:00:00Z")
         #expect(Timestamp.format(t("2024-02-29T23:59:59Z")) == "2024-02-29T23:59:59Z")
         #expect(Timestamp.format(Date(timeIntervalSince1970: -1)) == "1969-12-31T23:59:59Z")
+        #expect(Timestamp.format(Date(timeIntervalSince1970: 253_402_300_799)) == "9999-12-31T23:59:59Z")
+        #expect(Timestamp.format(Date(timeIntervalSince1970: 253_402_300_800)) == "10000-01-01T00:00:00Z")
+        #expect(Timestamp.format(Date(timeIntervalSince1970: -62_135_596_800)) == "0001-01-01T00:00:00Z")
+    }
+
+    /// Against Foundation's formatter, at 5,000 seconds spread over 1600–9999 (Foundation's
+    /// calendar turns Julian before 1582; ours is proleptic Gregorian throughout).
+    @Test func timestamps_AgreeWithFoundationAcrossTheYears() {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.calendar = Calendar(identifier: .gregorian)
+        formatter.dateFormat = "yyyy-MM-dd'T'HH:mm:ss'Z'"
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<5_000 {
+            let date = Date(timeIntervalSince1970: TimeInterval(Int64.random(in: -11_676_096_000...253_402_300_799, using: &generator)))
+            #expect(Timestamp.format(date) == formatter.string(from: date))
+        }
     }
 
     @Test func localTimes_ParseStrictly() throws {

@@ -155,6 +155,15 @@ public struct JSONWriter: ~Copyable {
         needsComma = true
     }
 
+    /// A string handed over in pieces by `write`, each escaped as it comes.
+    public mutating func string(_ write: ((UnsafeBufferPointer<UInt8>) -> Void) -> Void) {
+        separate()
+        put(UInt8(ascii: "\""))
+        write { escaped($0) }
+        put(UInt8(ascii: "\""))
+        needsComma = true
+    }
+
     /// `utf8` with the escapes of RFC 8259 §7: quote, backslash and control characters.
     private mutating func escaped(_ utf8: UnsafeBufferPointer<UInt8>) {
         // Most strings need no escape: find the first eight bytes that might (a control byte,
