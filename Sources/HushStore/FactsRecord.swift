@@ -141,12 +141,12 @@ enum FactsRecord {
         var index = 0
         var failed = false
 
-        mutating func byte() -> UInt8 {
+        @inline(__always) mutating func byte() -> UInt8 {
             guard index < bytes.count else { failed = true; return 0 }
             defer { index += 1 }
             return bytes[index]
         }
-        mutating func varint() -> UInt64 {
+        @inline(__always) mutating func varint() -> UInt64 {
             var result: UInt64 = 0, shift: UInt64 = 0
             while shift < 64 {
                 let b = byte()
@@ -157,32 +157,32 @@ enum FactsRecord {
             failed = true
             return 0
         }
-        mutating func count() -> Int {
+        @inline(__always) mutating func count() -> Int {
             let n = varint()
             guard n <= UInt64(bytes.count - min(index, bytes.count)) else { failed = true; return 0 }
             return Int(n)
         }
-        mutating func signed() -> Int64 { let v = varint(); return Int64(bitPattern: v >> 1) ^ -Int64(bitPattern: v & 1) }
+        @inline(__always) mutating func signed() -> Int64 { let v = varint(); return Int64(bitPattern: v >> 1) ^ -Int64(bitPattern: v & 1) }
         /// The next `length` bytes, valid as long as the record's; nil past the end.
-        mutating func rawBytes(_ length: Int) -> UnsafeRawBufferPointer? {
+        @inline(__always) mutating func rawBytes(_ length: Int) -> UnsafeRawBufferPointer? {
             guard length >= 0, index + length <= bytes.count else { failed = true; return nil }
             defer { index += length }
             return UnsafeRawBufferPointer(rebasing: bytes[index..<(index + length)])
         }
-        mutating func raw(_ length: Int) -> String { rawBytes(length).map { String(decoding: $0, as: UTF8.self) } ?? "" }
-        mutating func string() -> String { raw(count()) }
+        @inline(__always) mutating func raw(_ length: Int) -> String { rawBytes(length).map { String(decoding: $0, as: UTF8.self) } ?? "" }
+        @inline(__always) mutating func string() -> String { raw(count()) }
         /// An optional string's bytes, valid as long as the record's.
-        mutating func optionalBytes() -> UnsafeRawBufferPointer? {
+        @inline(__always) mutating func optionalBytes() -> UnsafeRawBufferPointer? {
             let n = count()
             return n == 0 ? nil : rawBytes(n - 1)
         }
-        mutating func optional() -> String? {
+        @inline(__always) mutating func optional() -> String? {
             let n = count()
             return n == 0 ? nil : raw(n - 1)
         }
-        mutating func time() -> Date { Codec.date(signed()) }
-        mutating func optionalTime() -> Date? { byte() == 1 ? time() : nil }
-        mutating func optionalList() -> [String]? {
+        @inline(__always) mutating func time() -> Date { Codec.date(signed()) }
+        @inline(__always) mutating func optionalTime() -> Date? { byte() == 1 ? time() : nil }
+        @inline(__always) mutating func optionalList() -> [String]? {
             let n = count()
             guard n > 0 else { return nil }
             return (0..<(n - 1)).map { _ in string() }
