@@ -49,7 +49,9 @@ extension EventLoop {
                         let keepAlive = parsed.head.keepAlive && !draining
                         sink.finish(request, makeResponder(for: connection, keepAlive: keepAlive, isHead: false, version: parsed.head.version))
                     } else {
-                        dispatch(connection, pending.request, body: pending.body)
+                        let parsed = pending.request
+                        dispatch(connection, parsed.route, Request(head: parsed.head, path: parsed.path, pathParameters: parsed.parameters,
+                                                                   query: parsed.query, body: pending.body, loop: index))
                     }
                 }
             case .waiting, .closing, .lingering:
@@ -94,16 +96,18 @@ extension EventLoop {
         return pending.remaining == 0 ? .complete : .needMore
     }
 
-    private func startRequest(_ connection: Connection, _ head: RequestHead) {
+    private func startRequest(_ connection: Connection, _ head: consuming RequestHead) {
         connection.routeIndex = nil
         if shared.observe != nil { connection.requestStarted = monotonicNanos() }
         let (rawPath, rawQuery) = RequestTarget.split(head.target)
         let hasBody = head.framing != .none && head.framing != .length(0)
+        let method = head.method, version = head.version, keepAlive = head.keepAlive
         // An error before the body is read closes the connection if a body follows: its bytes
-        // would otherwise be read as the next request.
+        // would otherwise be read as the next request. (The head itself is not captured: it is
+        // moved into the request below.)
         func refuse(_ response: Response) {
-            writeResponse(connection, response, isHead: head.method == .head, keepAlive: head.keepAlive && !hasBody && !draining, version: head.version)
-            finishExchange(connection, keepAlive: head.keepAlive && !hasBody && !draining)
+            writeResponse(connection, response, isHead: method == .head, keepAlive: keepAlive && !hasBody && !draining, version: version)
+            finishExchange(connection, keepAlive: keepAlive && !hasBody && !draining)
         }
         var query = QueryParameters()
         if let rawQuery {
@@ -123,12 +127,10 @@ extension EventLoop {
             refuse(.error(.badRequest, code: "malformed_request", message: why))
         case .found(let route, let parameters):
             connection.routeIndex = route.index
-            let request = Connection.ParsedRequest(
-                head: head, route: route, path: String(rawPath), parameters: parameters, query: query,
-                maxBodyBytes: route.maxBodyBytes ?? shared.limits.maxBodyBytes)
+            let maxBodyBytes = route.maxBodyBytes ?? shared.limits.maxBodyBytes
             var sink: BodySink?
             if case .streaming(let start) = route.action {
-                switch start(Request(head: head, path: String(rawPath), pathParameters: parameters, query: query, loop: index)) {
+                switch start(Request(head: copy head, path: String(rawPath), pathParameters: parameters, query: query, loop: index)) {
                 case .refuse(let response):
                     refuse(response)
                     return
@@ -137,31 +139,36 @@ extension EventLoop {
                 }
                 if !hasBody {
                     sink!.finish(Request(head: head, path: String(rawPath), pathParameters: parameters, query: query, loop: index),
-                                 makeResponder(for: connection, keepAlive: head.keepAlive && !draining, isHead: false, version: head.version))
+                                 makeResponder(for: connection, keepAlive: keepAlive && !draining, isHead: false, version: version))
                     return
                 }
             }
             switch head.framing {
             case .none, .length(0):
-                dispatch(connection, request, body: [])
+                dispatch(connection, route, Request(head: head, path: String(rawPath), pathParameters: parameters, query: query, loop: index))
             case .length(let length):
-                guard length <= request.maxBodyBytes else {
-                    failRequest(connection, .bodyTooLarge(limit: request.maxBodyBytes))
+                guard length <= maxBodyBytes else {
+                    failRequest(connection, .bodyTooLarge(limit: maxBodyBytes))
                     return
                 }
                 // The usual case: the whole body came with the head. Take it at once, without
-                // the body phase (which would copy the parsed request in and out of it); a
-                // 100 Continue is owed only while no byte of the body has arrived.
+                // the body phase and its parsed request; a 100 Continue is owed only while no
+                // byte of the body has arrived.
                 if sink == nil, connection.input.readableBytes >= length {
                     let body = Array(UnsafeRawBufferPointer(rebasing: connection.input.readable[0..<length]))
                     connection.input.consume(length)
-                    dispatch(connection, request, body: body)
+                    dispatch(connection, route, Request(head: head, path: String(rawPath), pathParameters: parameters, query: query, body: body,
+                                                        loop: index))
                     return
                 }
-                beginBody(connection, request, remaining: length, decoder: nil, sink: sink)
+                // The parsed request is kept while its body arrives in parts.
+                beginBody(connection, Connection.ParsedRequest(head: head, route: route, path: String(rawPath), parameters: parameters,
+                                                               query: query, maxBodyBytes: maxBodyBytes),
+                          remaining: length, decoder: nil, sink: sink)
             case .chunked:
-                beginBody(connection, request, remaining: 0,
-                          decoder: ChunkedDecoder(maxBodyBytes: request.maxBodyBytes, limits: shared.limits), sink: sink)
+                beginBody(connection, Connection.ParsedRequest(head: head, route: route, path: String(rawPath), parameters: parameters,
+                                                               query: query, maxBodyBytes: maxBodyBytes),
+                          remaining: 0, decoder: ChunkedDecoder(maxBodyBytes: maxBodyBytes, limits: shared.limits), sink: sink)
             }
         }
     }
@@ -178,22 +185,22 @@ extension EventLoop {
         setPhaseDeadline(connection, now + shared.bodyTimeoutNanos)
     }
 
-    private func dispatch(_ connection: Connection, _ parsed: Connection.ParsedRequest, body: [UInt8]) {
-        let request = Request(head: parsed.head, path: parsed.path, pathParameters: parsed.parameters, query: parsed.query, body: body, loop: index)
-        let keepAlive = parsed.head.keepAlive && !draining
-        let isHead = parsed.head.method == .head
-        switch parsed.route.action {
+    private func dispatch(_ connection: Connection, _ route: Route, _ request: Request) {
+        let keepAlive = request.head.keepAlive && !draining
+        let isHead = request.head.method == .head
+        let version = request.head.version
+        switch route.action {
         case .immediate(let handler):
-            writeResponse(connection, handler(request), isHead: isHead, keepAlive: keepAlive, version: parsed.head.version)
+            writeResponse(connection, handler(request), isHead: isHead, keepAlive: keepAlive, version: version)
             finishExchange(connection, keepAlive: keepAlive)
         case .deferred(let handler):
-            let responder = makeResponder(for: connection, keepAlive: keepAlive, isHead: isHead, version: parsed.head.version,
+            let responder = makeResponder(for: connection, keepAlive: keepAlive, isHead: isHead, version: version,
                                           updatingInterest: false)
             dispatching = responder.sequence
             handler(request, responder)
             dispatching = 0
             if let answer = inlineAnswer.take() {
-                writeResponse(connection, answer, isHead: isHead, keepAlive: keepAlive, version: parsed.head.version)
+                writeResponse(connection, answer, isHead: isHead, keepAlive: keepAlive, version: version)
                 finishExchange(connection, keepAlive: keepAlive)
             } else {
                 // The answer comes later: read nothing more from this connection until then.
