@@ -183,7 +183,11 @@ extension API {
                 return responder.send(self.error(request, error))
             }
             if input.reserve { return reserve(input, request: request, responder: responder) }
-            responder.send(decisionResponse(input, request: request))
+            let decided: (Decision, failed: Bool, id: DecisionID)
+            do throws(APIError) { decided = try decideOnLoop(input, request: request) } catch { return responder.send(self.error(request, error)) }
+            sendJSON(request, responder, decided.failed ? .serviceUnavailable : .ok) {
+                writeDecision(&$0, decided.0, input.request, id: decided.id, reserved: nil)
+            }
         }
 
         router.add(.get, "/v1/decisions") { [self] request in
@@ -267,11 +271,16 @@ extension API {
 
     /// One decision on the loop that read it: 200, or 503 with `unavailable` when the store failed.
     func decisionResponse(_ input: DecisionInput, request: Request) -> Response {
-        let context: LoopContext
-        do throws(APIError) { context = try self.context(for: request) } catch { return self.error(request, error) }
+        let decided: (Decision, failed: Bool, id: DecisionID)
+        do throws(APIError) { decided = try decideOnLoop(input, request: request) } catch { return self.error(request, error) }
+        return json(request, decided.failed ? .serviceUnavailable : .ok) { writeDecision(&$0, decided.0, input.request, id: decided.id, reserved: nil) }
+    }
+
+    /// One decision on the loop that read it, and its id.
+    private func decideOnLoop(_ input: DecisionInput, request: Request) throws(APIError) -> (Decision, failed: Bool, id: DecisionID) {
+        let context = try self.context(for: request)
         let (decision, failed) = decideNow(input, context: context, now: Date())
-        let id = decisionID(context, loop: request.loop)
-        return json(request, failed ? .serviceUnavailable : .ok) { writeDecision(&$0, decision, input.request, id: id, reserved: nil) }
+        return (decision, failed, decisionID(context, loop: request.loop))
     }
 
     /// `reserve: true`: decided and, when allowed, recorded by the writer in one transaction.

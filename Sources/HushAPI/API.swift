@@ -109,12 +109,27 @@ enum APIError: Error {
 
 extension API {
 
+    static let jsonFields: StaticString = "\r\nContent-Type: application/json\r\nCache-Control: no-store"
+
     /// A JSON answer with `Cache-Control: no-store`, indented when the request asked `?pretty`.
     func json(_ request: Request, _ status: HTTPStatus = .ok, _ write: (inout JSONWriter) -> Void) -> Response {
         var writer = JSONWriter()
         write(&writer)
-        let body = request.query.items.contains(where: { $0.name == "pretty" }) ? JSONPretty.format(writer.bytes) : writer.bytes
-        return Response(status: status, fixedFields: "\r\nContent-Type: application/json\r\nCache-Control: no-store", body: body)
+        let body = Self.wantsPretty(request) ? JSONPretty.format(writer.bytes) : writer.bytes
+        return Response(status: status, fixedFields: Self.jsonFields, body: body)
+    }
+
+    /// `json(…)` sent through `responder`: when the handler answers before it returns, the
+    /// body goes from the writer straight into the connection's output.
+    func sendJSON(_ request: Request, _ responder: Responder, _ status: HTTPStatus = .ok, _ write: (inout JSONWriter) -> Void) {
+        if Self.wantsPretty(request) { return responder.send(json(request, status, write)) }
+        var writer = JSONWriter()
+        write(&writer)
+        writer.withBytes { responder.send(status, fixedFields: Self.jsonFields, body: $0) }
+    }
+
+    static func wantsPretty(_ request: Request) -> Bool {
+        !request.query.isEmpty && request.query.items.contains(where: { $0.name == "pretty" })
     }
 
     func error(_ request: Request, _ error: APIError) -> Response {

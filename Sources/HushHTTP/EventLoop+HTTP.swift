@@ -199,7 +199,12 @@ extension EventLoop {
             dispatching = responder.sequence
             handler(request, responder)
             dispatching = 0
-            if let answer = inlineAnswer.take() {
+            if answeredInline {
+                // A second answer from the same handler is dropped, as any answer after the first.
+                answeredInline = false
+                inlineAnswer = nil
+                finishExchange(connection, keepAlive: keepAlive)
+            } else if let answer = inlineAnswer.take() {
                 writeResponse(connection, answer, isHead: isHead, keepAlive: keepAlive, version: version)
                 finishExchange(connection, keepAlive: keepAlive)
             } else {
@@ -236,25 +241,33 @@ extension EventLoop {
 
     /// Appends the whole answer, head and body, to the output, so it leaves in one write.
     func writeResponse(_ connection: Connection, _ response: borrowing Response, isHead: Bool, keepAlive: Bool, version: HTTPVersion = .http11) {
+        writeHead(connection, response.status, bodyCount: response.body.count, fixedFields: response.fixedFields,
+                  contentType: response.contentType, headers: response.headers, keepAlive: keepAlive, version: version)
+        // RFC 9110 §9.3.2: a HEAD answer has the GET answer's fields and no content.
+        if !isHead, response.status.hasBody { connection.output.append(response.body) }
+    }
+
+    /// An answer's head: status line, `Date`, `Content-Length`, the fields, `Connection`. Also
+    /// reports the answer to `observe`.
+    func writeHead(_ connection: Connection, _ status: HTTPStatus, bodyCount: Int, fixedFields: StaticString?, contentType: String? = nil,
+                   headers: [(name: String, value: String)] = [], keepAlive: Bool, version: HTTPVersion) {
         if let observe = shared.observe {
             // A request that failed before its head was read (a 408 or 431) started when its phase did.
             let started = connection.requestStarted == 0 ? now : connection.requestStarted
-            observe(connection.routeIndex, response.status.code, monotonicNanos() &- started)
+            observe(connection.routeIndex, status.code, monotonicNanos() &- started)
             connection.routeIndex = nil
             connection.requestStarted = 0
         }
         let out = connection.output
-        out.append(response.status.statusLine)
+        out.append(status.statusLine)
         out.append(date.bytes)
-        // RFC 9110 §8.6: no Content-Length on 1xx and 204.
-        let bodyless = response.status.code == 204 || response.status.code < 200
-        if !bodyless {
+        if status.hasBody {
             out.append("\r\nContent-Length: " as StaticString)
-            out.append(decimal: response.body.count)
+            out.append(decimal: bodyCount)
         }
-        if let fixed = response.fixedFields { out.append(fixed) }
-        if let contentType = response.contentType { appendField(out, "Content-Type", contentType) }
-        for (name, value) in response.headers { appendField(out, name, value) }
+        if let fixedFields { out.append(fixedFields) }
+        if let contentType { appendField(out, "Content-Type", contentType) }
+        for (name, value) in headers { appendField(out, name, value) }
         // RFC 9112 §9.3: HTTP/1.0 persists only when the answer says so.
         if !keepAlive {
             out.append("\r\nConnection: close\r\n\r\n" as StaticString)
@@ -263,8 +276,6 @@ extension EventLoop {
         } else {
             out.append("\r\n\r\n" as StaticString)
         }
-        // RFC 9110 §9.3.2: a HEAD answer has the GET answer's fields and no content.
-        if !isHead, !bodyless { out.append(response.body) }
     }
 
     /// Appends `\r\nname: value`, or nothing when the name is not a token or the value holds

@@ -43,6 +43,8 @@ final class EventLoop: @unchecked Sendable {
     /// returning, if it did: written at once, without a trip through the inbox.
     var dispatching: UInt64 = 0
     var inlineAnswer: Response?
+    /// The handler being dispatched wrote its answer into the output itself (`Responder.send(_:fixedFields:body:)`).
+    var answeredInline = false
     /// TLS connections whose read budget ran out while OpenSSL still held input: epoll would
     /// not report them again, so they are read again on the next turn of the loop.
     private var rereads: [Connection] = []
@@ -437,6 +439,18 @@ final class EventLoop: @unchecked Sendable {
         return Responder(loop: self, fd: connection.fd, sequence: sequence)
     }
 
+    /// Writes an inline answer for the request `sequence` on `fd`; false when that request is
+    /// not the one waiting there (it never happens inside its own handler, but is checked).
+    func answerInline(fd: Int32, sequence: UInt64, _ status: HTTPStatus, fixedFields: StaticString, body: UnsafeRawBufferPointer) -> Bool {
+        guard !answeredInline, inlineAnswer == nil, Int(fd) < connections.count, let connection = connections[Int(fd)],
+              case .waiting(let pending) = connection.phase, pending.sequence == sequence else { return false }
+        writeHead(connection, status, bodyCount: body.count, fixedFields: fixedFields, keepAlive: pending.keepAlive && !draining,
+                  version: pending.version)
+        if !pending.isHead, status.hasBody { connection.output.append(body) }
+        answeredInline = true
+        return true
+    }
+
     private func deliverDeferred(fd: Int32, sequence: UInt64, _ response: Response) {
         guard Int(fd) < connections.count, let connection = connections[Int(fd)],
               case .waiting(let pending) = connection.phase, pending.sequence == sequence else { return }
@@ -464,10 +478,24 @@ public struct Responder: Sendable {
 
     public func send(_ response: consuming Response) {
         // Answered by the handler itself, on the loop's thread, before it returned: no hop.
-        if let thread = loop.thread, pthread_equal(thread, pthread_self()) != 0, loop.dispatching == sequence {
+        if isInline {
             loop.inlineAnswer = consume response
             return
         }
         loop.post(.respond(fd: fd, sequence: sequence, response))
+    }
+
+    /// An answer whose body is `body` and whose fields are `fixedFields` (each starting with
+    /// CRLF, as `Response.fixedFields`). Given before the handler returned, it is written
+    /// straight into the connection's output: no `Response`, no copy of the body but that one.
+    public func send(_ status: HTTPStatus, fixedFields: StaticString, body: UnsafeRawBufferPointer) {
+        if isInline, loop.answerInline(fd: fd, sequence: sequence, status, fixedFields: fixedFields, body: body) { return }
+        send(Response(status: status, fixedFields: fixedFields, body: Array(body)))
+    }
+
+    /// On the loop's thread, inside the handler that got this responder.
+    private var isInline: Bool {
+        if let thread = loop.thread, pthread_equal(thread, pthread_self()) != 0, loop.dispatching == sequence { return true }
+        return false
     }
 }

@@ -16,6 +16,9 @@ public struct HTTPStatus: Sendable, Equatable, Hashable, CustomStringConvertible
 
     public var description: String { "\(code) \(reason)" }
 
+    /// RFC 9110 §8.6, §15.3.5: 1xx and 204 answers have no content and no Content-Length.
+    var hasBody: Bool { code >= 200 && code != 204 }
+
     public static let `continue` = HTTPStatus(code: 100, reason: "Continue")
     public static let ok = HTTPStatus(code: 200, reason: "OK")
     public static let created = HTTPStatus(code: 201, reason: "Created")

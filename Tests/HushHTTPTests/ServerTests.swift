@@ -223,6 +223,34 @@ import HushTestSupport
         #expect(answer.header("Connection") == "close")
     }
 
+    /// An answer given as status, fixed fields and body bytes: written straight into the output
+    /// when given inside the handler, posted like any answer when given from another thread;
+    /// HEAD gets the fields and no body; a second answer from the same handler is dropped.
+    @Test func aDirectAnswer_IsWrittenInline_OrPosted_InPipelineOrder() throws {
+        let server = try makeTestServer(threads: 1)
+        defer { server.shutdown() }
+        let client = try RawClient(port: server.port)
+        try client.send("GET /direct?n=1 HTTP/1.1\r\nHost: x\r\n\r\nGET /direct-thread?n=2 HTTP/1.1\r\nHost: x\r\n\r\n"
+                        + "HEAD /direct?n=3 HTTP/1.1\r\nHost: x\r\n\r\nGET /direct?n=4&twice HTTP/1.1\r\nHost: x\r\n\r\nGET /a HTTP/1.1\r\nHost: x\r\n\r\n")
+        let first = try client.readResponse()
+        #expect(first.status == 200)
+        #expect(first.bodyText == "direct 1")
+        #expect(first.header("X-Direct") == "yes")
+        #expect(first.header("Content-Length") == "8")
+        let second = try client.readResponse()
+        #expect(second.status == 201)
+        #expect(second.bodyText == "direct from thread 2")
+        #expect(second.header("X-Direct") == "yes")
+        let head = try client.readResponse(head: true)
+        #expect(head.status == 200)
+        #expect(head.header("Content-Length") == "8")
+        #expect(head.bodyText == "")
+        let fourth = try client.readResponse()
+        #expect(fourth.status == 200)
+        #expect(fourth.bodyText == "direct 4")
+        #expect(try client.readResponse().bodyText == "a")
+    }
+
     @Test func aDeferredHandlerThatAnswersAtOnce_IsAnsweredInline_InPipelineOrder() throws {
         let server = try makeTestServer(threads: 1)
         defer { server.shutdown() }

@@ -39,6 +39,15 @@ func makeTestServer(limits: HTTPLimits = HTTPLimits(), threads: Int = 1, tls: TL
     router.addDeferred(.get, "/inline") { request, responder in
         responder.send(Response(status: .ok, body: Array("inline \(request.query.first("n") ?? "")".utf8)))
     }
+    router.addDeferred(.get, "/direct") { request, responder in
+        var body = "direct \(request.query.first("n") ?? "")"
+        body.withUTF8 { responder.send(.ok, fixedFields: "\r\nX-Direct: yes", body: UnsafeRawBufferPointer($0)) }
+        if request.query.first("twice") != nil { responder.send(Response(status: .internalServerError, body: Array("second".utf8))) }
+    }
+    router.addDeferred(.get, "/direct-thread") { request, responder in
+        let body = Array("direct from thread \(request.query.first("n") ?? "")".utf8)
+        Thread.detachNewThread { body.withUnsafeBytes { responder.send(.created, fixedFields: "\r\nX-Direct: yes", body: $0) } }
+    }
     router.addDeferred(.get, "/thread") { request, responder in
         let name = request.query.first("n") ?? ""
         Thread.detachNewThread { responder.send(Response(status: .ok, body: Array("from thread \(name)".utf8))) }

@@ -30,6 +30,11 @@ public struct JSONWriter: ~Copyable {
     /// What has been written so far.
     public var bytes: [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
 
+    /// What has been written so far, lent to `body` without a copy.
+    public func withBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
+        body(UnsafeRawBufferPointer(start: base, count: count))
+    }
+
     @inline(__always) private mutating func reserve(_ more: Int) {
         if count + more > capacity { grow(count + more) }
     }
