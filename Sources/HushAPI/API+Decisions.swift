@@ -94,9 +94,8 @@ extension API {
         guard customer != nil || parsedAddress != nil else {
             throw ValidationError(field: path("customer_id"), message: "or address is required")
         }
-        // Built in place: a request assembled apart and then stored would be copied.
-        var input = DecisionInput(request: DecisionRequest(customerID: customer, address: parsedAddress, channel: channel), reserve: reserve ?? false)
-        if let purpose { input.request.purpose = try Validate.purpose(purpose, field: path("purpose"), policy: policy) }
+        let purposeValue = try purpose.map { name throws(ValidationError) in try Validate.purpose(name, field: path("purpose"), policy: policy) }
+        var uniqueCategories: [String] = []
         if let categories {
             // Validation returns each name unchanged; the list is taken as it came (no second
             // array) unless a name repeats.
@@ -106,20 +105,23 @@ extension API {
                 if !repeats, categories[..<i].contains(category) { repeats = true }
             }
             if repeats {
-                input.request.categories.reserveCapacity(categories.count)
-                for category in categories where !input.request.categories.contains(category) { input.request.categories.append(category) }
+                uniqueCategories.reserveCapacity(categories.count)
+                for category in categories where !uniqueCategories.contains(category) { uniqueCategories.append(category) }
             } else {
-                input.request.categories = categories
+                uniqueCategories = categories
             }
         }
-        if let region { input.request.region = try Validate.region(region, field: path("region")) }
-        if let timezone { input.request.timeZone = try Validate.timeZone(timezone, field: path("timezone")) }
-        input.request.at = at
-        if let campaignID { input.campaignID = try Validate.identifier(campaignID, field: path("campaign_id")) }
-        if input.reserve, customer == nil {
+        let regionValue = try region.map { text throws(ValidationError) in try Validate.region(text, field: path("region")) }
+        let zone = try timezone.map { name throws(ValidationError) in try Validate.timeZone(name, field: path("timezone")) }
+        let campaign = try campaignID.map { id throws(ValidationError) in try Validate.identifier(id, field: path("campaign_id")) }
+        if reserve == true, customer == nil {
             throw ValidationError(field: path("reserve"), message: "needs customer_id: a contact is recorded against a customer")
         }
-        return input
+        // Built in one expression, after every check: a request assembled apart and then
+        // stored, or changed after it was made, would be copied.
+        return DecisionInput(request: DecisionRequest(customerID: customer, address: parsedAddress, channel: channel, purpose: purposeValue ?? .marketing,
+                                                      categories: uniqueCategories, region: regionValue, timeZone: zone, at: at),
+                             reserve: reserve ?? false, campaignID: campaign)
     }
 
     // MARK: Deciding
@@ -175,19 +177,7 @@ extension API {
     func addDecisionRoutes(to router: inout Router) {
         router.addDeferred(.post, "/v1/decisions") { [self] request, responder in
             if case .refused(let response) = auth.check(request, needs: .decide) { return responder.send(response) }
-            let input: DecisionInput
-            do throws(APIError) {
-                try checkQuery(request.query, allowed: [])
-                input = try decisionInput(body: request)
-            } catch {
-                return responder.send(self.error(request, error))
-            }
-            if input.reserve { return reserve(input, request: request, responder: responder) }
-            let decided: (Decision, failed: Bool, id: DecisionID)
-            do throws(APIError) { decided = try decideOnLoop(input, request: request) } catch { return responder.send(self.error(request, error)) }
-            sendJSON(request, responder, decided.failed ? .serviceUnavailable : .ok) {
-                writeDecision(&$0, decided.0, input.request, id: decided.id, reserved: nil)
-            }
+            do throws(APIError) { try postDecision(request, responder) } catch { responder.send(self.error(request, error)) }
         }
 
         router.add(.get, "/v1/decisions") { [self] request in
@@ -267,6 +257,15 @@ extension API {
                 return response
             }
         }
+    }
+
+    /// `POST /v1/decisions` once authorized; throws only before anything was sent.
+    private func postDecision(_ request: Request, _ responder: Responder) throws(APIError) {
+        try checkQuery(request.query, allowed: [])
+        let input = try decisionInput(body: request)
+        if input.reserve { return reserve(input, request: request, responder: responder) }
+        let (decision, failed, id) = try decideOnLoop(input, request: request)
+        sendJSON(request, responder, failed ? .serviceUnavailable : .ok) { writeDecision(&$0, decision, input.request, id: id, reserved: nil) }
     }
 
     /// One decision on the loop that read it: 200, or 503 with `unavailable` when the store failed.

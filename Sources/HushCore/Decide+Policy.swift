@@ -3,7 +3,12 @@ import Foundation
 /// The rules that come from the policy rather than a record: quiet hours, caps, willingness.
 extension DecisionContext {
     func quietHours(into reasons: inout [Reason]) {
-        guard applies(.quietHours), let window = policy.quietHours[request.channel] else { return }
+        guard applies(.quietHours) else { return }
+        // A walk over the handful of channels that have quiet hours costs less than hashing
+        // the channel's name for a dictionary lookup.
+        var found: QuietHours?
+        for (channel, window) in policy.quietHours where channel == request.channel { found = window; break }
+        guard let window = found else { return }
         let zone = timeZone
         guard let ends = QuietClock.end(of: window, at: at, in: zone) else { return }
         reasons.append(Reason(code: .quietHours, detail: .quietHours(channel: request.channel, window: window, zone: zone),

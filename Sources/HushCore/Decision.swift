@@ -203,6 +203,7 @@ public struct DecisionRequest: Sendable {
     /// When the send would happen; nil means now.
     public var at: Date?
 
+    @inlinable
     public init(customerID: String? = nil, address: Address? = nil, channel: Channel, purpose: Purpose = .marketing,
                 categories: [String] = [], region: String? = nil, timeZone: TimeZone? = nil, at: Date? = nil) {
         self.customerID = customerID; self.address = address; self.channel = channel; self.purpose = purpose

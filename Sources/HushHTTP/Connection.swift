@@ -51,8 +51,9 @@ final class Connection {
     let fd: Int32
     let input: ByteBuffer
     let output: ByteBuffer
-    var parser: RequestHeadParser
-    var phase: Phase = .idle
+    // Touched only by the owning loop's thread, several times a request: see `EventLoop.connections`.
+    @exclusivity(unchecked) var parser: RequestHeadParser
+    @exclusivity(unchecked) var phase: Phase = .idle
     var tls: TLSSession?
     /// When the current phase times out (monotonic ns; 0: never).
     var phaseDeadline: UInt64 = 0

@@ -24,7 +24,9 @@ final class EventLoop: @unchecked Sendable {
     private let inbox = Mutex<[Message]>([])
 
     // Everything below is touched by the loop thread only.
-    var connections: [Connection?] = []
+    // Loop state is touched only by its own thread, several times a request: the per-access
+    // exclusivity check of a class property buys nothing here.
+    @exclusivity(unchecked) var connections: [Connection?] = []
     var liveConnections = 0
     var now: UInt64 = 0
     var nextDeadline: UInt64 = .max
@@ -42,9 +44,9 @@ final class EventLoop: @unchecked Sendable {
     /// The deferred request whose handler is running now, and the answer it gave before
     /// returning, if it did: written at once, without a trip through the inbox.
     var dispatching: UInt64 = 0
-    var inlineAnswer: Response?
+    @exclusivity(unchecked) var inlineAnswer: Response?
     /// The handler being dispatched wrote its answer into the output itself (`Responder.send(_:fixedFields:body:)`).
-    var answeredInline = false
+    @exclusivity(unchecked) var answeredInline = false
     /// TLS connections whose read budget ran out while OpenSSL still held input: epoll would
     /// not report them again, so they are read again on the next turn of the loop.
     private var rereads: [Connection] = []

@@ -9,7 +9,8 @@ public final class FactsReader {
     private let begin, commit, profile, cases, suppressionsByCustomer, suppressionsByAddress, contacts, interactions, record: Statement
     private let pageAll, pageByCustomer, pageByAddress, caseByID, suppressionByID: Statement
     private let tombstones: TombstoneSet
-    private var zones = ZoneTable()
+    /// Used by one thread only (see above): no per-access exclusivity check.
+    @exclusivity(unchecked) private var zones = ZoneTable()
     /// Where records are found in `customer_records`.
     let recordKey: RecordKey
     /// Where gathering starts: copying it costs less than building an empty `Facts`.
