@@ -25,7 +25,7 @@ public final class Store: Sendable {
                             clock: @escaping @Sendable () -> Date = { Date() }, maxQueuedWrites: Int = 100_000,
                             tombstoneHash: @escaping @Sendable (Subject) -> [UInt8]) throws(StoreError) {
         try self.init(path: path, lookback: lookback, clock: clock, maxQueuedWrites: maxQueuedWrites, tombstoneHash: tombstoneHash,
-                      recordKeyBits: 63)
+                      recordKeyBits: RecordKey.standardBits)
     }
 
     /// `recordKeyBits`: the bits of `RecordKey` kept, fewer only in tests (to make ids share rows).
