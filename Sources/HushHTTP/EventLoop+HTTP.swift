@@ -98,7 +98,9 @@ extension EventLoop {
 
     private func startRequest(_ connection: Connection, _ head: consuming RequestHead) {
         connection.routeIndex = nil
-        if shared.observe != nil { connection.requestStarted = monotonicNanos() }
+        // When the loop woke to the bytes that completed the head: the time a request waited
+        // behind others in the same turn counts, as the client waited it too.
+        if shared.observe != nil { connection.requestStarted = now }
         let (rawPath, rawQuery) = RequestTarget.split(head.target)
         let hasBody = head.framing != .none && head.framing != .length(0)
         let method = head.method, version = head.version, keepAlive = head.keepAlive
