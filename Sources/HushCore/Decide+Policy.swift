@@ -70,13 +70,13 @@ enum QuietClock {
         let inside = start < end ? (secondOfDay >= start && secondOfDay < end) : (secondOfDay >= start || secondOfDay < end)
         guard inside else { return nil }
         let endDay = secondOfDay < end ? day : day + 1
-        return instant(ofLocal: endDay * 86_400 + Int64(end), in: zone, after: at)
+        return instant(ofLocal: endDay * 86_400 + Int64(end), in: zone, offsetAfter: offset)
     }
 
     /// The first instant whose local time is `local` (seconds since the local epoch) or, when that
-    /// local time does not exist (clocks jumped over it), the instant of the jump.
-    static func instant(ofLocal local: Int64, in zone: TimeZone, after: Date) -> Date {
-        let first = zone.secondsFromGMT(for: after)
+    /// local time does not exist (clocks jumped over it), the instant of the jump. `first` is the
+    /// zone's offset at the instant the search starts from (already known to the caller).
+    static func instant(ofLocal local: Int64, in zone: TimeZone, offsetAfter first: Int) -> Date {
         var guess = Date(timeIntervalSince1970: TimeInterval(local - Int64(first)))
         let second = zone.secondsFromGMT(for: guess)
         if second != first {
