@@ -15,6 +15,8 @@ final class EventLoop: @unchecked Sendable {
         case drain
         /// Close everything now.
         case stop
+        /// A connection another loop accepted for this one.
+        case adopt(fd: Int32)
     }
 
     let index: Int
@@ -71,6 +73,8 @@ final class EventLoop: @unchecked Sendable {
     }
 
     deinit {
+        // Connections handed over after the loop stopped reading its inbox.
+        for case .adopt(let fd) in inbox.withLock({ $0 }) { dropAssigned(fd) }
         closeFD(epollFD)
         closeFD(wakeFD)
         if spareFD >= 0 { closeFD(spareFD) }
@@ -149,6 +153,8 @@ final class EventLoop: @unchecked Sendable {
                 beginDrain()
             case .stop:
                 stopping = true
+            case .adopt(let fd):
+                if draining || stopping { dropAssigned(fd) } else { register(fd) }
             }
         }
     }
@@ -189,17 +195,33 @@ final class EventLoop: @unchecked Sendable {
                 closeFD(fd)
                 continue
             }
+            let target = shared.assignConnection(preferring: index)
+            if target != index {
+                if let other = shared.loop(target) {
+                    other.post(.adopt(fd: fd))
+                    continue
+                }
+                shared.loopLoads[target].count.subtract(1, ordering: .relaxed)
+                shared.loopLoads[index].count.add(1, ordering: .relaxed)
+            }
             register(fd)
         }
     }
 
+    /// Closes a connection given to this loop that it will not serve.
+    private func dropAssigned(_ fd: Int32) {
+        shared.openConnections.subtract(1, ordering: .relaxed)
+        shared.loopLoads[index].count.subtract(1, ordering: .relaxed)
+        closeFD(fd)
+    }
+
+    /// Serves `fd`, already counted in `openConnections` and this loop's load.
     private func register(_ fd: Int32) {
         Socket.setNoDelay(fd)
         var session: TLSSession?
         if let context = shared.tls {
             guard let created = TLSSession(context: context, fd: fd) else {
-                shared.openConnections.subtract(1, ordering: .relaxed)
-                closeFD(fd)
+                dropAssigned(fd)
                 return
             }
             session = created
@@ -382,6 +404,7 @@ final class EventLoop: @unchecked Sendable {
         connections[Int(fd)] = nil
         liveConnections -= 1
         shared.openConnections.subtract(1, ordering: .relaxed)
+        shared.loopLoads[index].count.subtract(1, ordering: .relaxed)
         _ = epoll_ctl(epollFD, EPOLL_CTL_DEL, fd, nil)
         connection.tls = nil
         closeFD(fd)

@@ -49,13 +49,19 @@ final class ServerShared: Sendable {
     let observe: (@Sendable (Int?, Int, UInt64) -> Void)?
     let tls: TLSContext?
     let openConnections = Atomic<Int>(0)
+    /// The connections each loop holds (by loop index), counted when a connection is given to a
+    /// loop and until it closes: where the next one goes.
+    let loopLoads: [LoopLoad]
+    /// The loops, for handing a connection to another; set once, before any loop runs.
+    private let loops = Mutex<[WeakLoop]>([])
     // The timeouts in nanoseconds, converted once: Duration arithmetic per request is not free.
     let headerTimeoutNanos: UInt64, bodyTimeoutNanos: UInt64, idleTimeoutNanos: UInt64, writeTimeoutNanos: UInt64
     private let logSink: @Sendable (String) -> Void
     private let lastThrottledLog = Atomic<UInt64>(0)
 
     init(listenerFD: Int32, limits: HTTPLimits, router: Router, tls: TLSContext?, log: @escaping @Sendable (String) -> Void,
-         turnEnded: (@Sendable (Int) -> Void)? = nil, observe: (@Sendable (Int?, Int, UInt64) -> Void)? = nil) {
+         turnEnded: (@Sendable (Int) -> Void)? = nil, observe: (@Sendable (Int?, Int, UInt64) -> Void)? = nil, loops: Int = 1) {
+        loopLoads = (0..<max(1, loops)).map { _ in LoopLoad() }
         self.turnEnded = turnEnded
         self.observe = observe
         self.listenerFD = listenerFD
@@ -71,6 +77,21 @@ final class ServerShared: Sendable {
 
     func log(_ message: String) { logSink(message) }
 
+    func setLoops(_ all: [EventLoop]) { loops.withLock { $0 = all.map { WeakLoop(loop: $0) } } }
+
+    func loop(_ index: Int) -> EventLoop? { loops.withLock { index < $0.count ? $0[index].loop : nil } }
+
+    /// The loop with the fewest connections, `preferred` among equals; counts the new one.
+    func assignConnection(preferring preferred: Int) -> Int {
+        var best = preferred, least = loopLoads[preferred].count.load(ordering: .relaxed)
+        for (i, load) in loopLoads.enumerated() where i != preferred {
+            let n = load.count.load(ordering: .relaxed)
+            if n < least { best = i; least = n }
+        }
+        loopLoads[best].count.add(1, ordering: .relaxed)
+        return best
+    }
+
     /// Logs at most once a second, for conditions that can repeat thousands of times.
     func logThrottled(_ message: String) {
         let now = monotonicNanos()
@@ -81,8 +102,18 @@ final class ServerShared: Sendable {
     }
 }
 
-/// The HTTP/1.1 server: one listening socket, watched by N event loops (each accepts for
-/// itself, `EPOLLEXCLUSIVE` waking one per connection), each on its own thread.
+final class LoopLoad: Sendable {
+    let count = Atomic<Int>(0)
+}
+
+struct WeakLoop: @unchecked Sendable {
+    weak var loop: EventLoop?
+}
+
+/// The HTTP/1.1 server: one listening socket, watched by N event loops, each on its own
+/// thread. The loop that `EPOLLEXCLUSIVE` wakes accepts, and gives each new connection to the
+/// loop holding the fewest (itself among equals): a burst of connections, as a client opening
+/// its pool makes, would otherwise all land on the loop that woke first.
 ///
 /// `SIGPIPE` is ignored for the whole process when a server starts: writes to a closed peer
 /// fail with `EPIPE` instead of killing the process.
@@ -102,7 +133,7 @@ public final class Server: Sendable {
         let tls = try options.tls.map { try TLSContext($0) }
         let (fd, port) = try Socket.listen(host: options.host, port: options.port, backlog: options.backlog)
         let shared = ServerShared(listenerFD: fd, limits: options.limits, router: router, tls: tls, log: options.log, turnEnded: options.turnEnded,
-                                  observe: options.observe)
+                                  observe: options.observe, loops: max(1, options.threads))
         var loops: [EventLoop] = []
         do {
             for i in 0..<max(1, options.threads) { loops.append(try EventLoop(index: i, shared: shared)) }
@@ -110,6 +141,7 @@ public final class Server: Sendable {
             closeFD(fd)
             throw error
         }
+        shared.setLoops(loops)
         var threads: [pthread_t] = []
         for loop in loops {
             threads.append(try spawnThread(name: "hush-loop-\(loop.index)") { loop.run() })

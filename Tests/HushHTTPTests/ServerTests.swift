@@ -251,6 +251,29 @@ import HushTestSupport
         #expect(try client.readResponse().bodyText == "a")
     }
 
+    /// Connections opened together (a client filling its pool) are spread over the loops, not
+    /// all served by the loop that woke first; a connection that closes frees its place.
+    @Test func connectionsOpenedTogether_AreSpreadOverTheLoops() throws {
+        let server = try makeTestServer(threads: 2)
+        defer { server.shutdown() }
+        func loops(of clients: [RawClient]) throws -> [Int] {
+            try clients.map { client in
+                try client.send("GET /loop HTTP/1.1\r\nHost: x\r\n\r\n")
+                return Int(try client.readResponse().bodyText)!
+            }
+        }
+        var clients = try (0..<8).map { _ in try RawClient(port: server.port) }
+        let first = try loops(of: clients)
+        // Four each, or five and three when both loops accepted at the same instant.
+        #expect((3...5).contains(first.filter { $0 == 0 }.count), "loops: \(first)")
+        // Close those on loop 0: the next ones go there.
+        for i in (0..<8).reversed() where first[i] == 0 { clients.remove(at: i) }
+        Thread.sleep(forTimeInterval: 0.2)
+        let more = try loops(of: try (0..<3).map { _ in try RawClient(port: server.port) })
+        #expect(more == [0, 0, 0], "loops: \(more)")
+        _ = clients
+    }
+
     @Test func aDeferredHandlerThatAnswersAtOnce_IsAnsweredInline_InPipelineOrder() throws {
         let server = try makeTestServer(threads: 1)
         defer { server.shutdown() }

@@ -20,6 +20,7 @@ func makeTestServer(limits: HTTPLimits = HTTPLimits(), threads: Int = 1, tls: TL
     var router = Router()
     router.add(.get, "/healthz") { _ in .json(.ok, #"{"status":"ok"}"#) }
     router.add(.get, "/a") { _ in Response(status: .ok, body: Array("a".utf8)) }
+    router.add(.get, "/loop") { request in Response(status: .ok, body: Array("\(request.loop)".utf8)) }
     router.add(.get, "/b") { _ in Response(status: .ok, body: Array("b".utf8)) }
     router.add(.get, "/") { _ in Response(status: .ok) }
     router.add(.post, "/") { request in Response(status: .ok, body: request.body) }
