@@ -96,8 +96,7 @@ public final class FactsReader {
             var present = false, decoded = false
             try record.first(integer: recordKey(customerID), state: &facts) { row, facts in
                 row.withBlob(0) { entries in
-                    var id = customerID
-                    switch id.withUTF8({ RecordRow.find(entries, customerID: UnsafeRawBufferPointer($0)) }) {
+                    switch RecordRow.find(entries, customerID: customerID) {
                     case .found(let bytes):
                         present = true
                         decoded = FactsRecord.decode(bytes, customerID: customerID, zone: zone, into: &facts)
@@ -199,8 +198,7 @@ public final class FactsReader {
         var found = false
         _ = try record.first(integer: recordKey(customerID), state: &found) { row, found in
             row.withBlob(0) { entries in
-                var id = customerID
-                if case .found = id.withUTF8({ RecordRow.find(entries, customerID: UnsafeRawBufferPointer($0)) }) { found = true }
+                if case .found = RecordRow.find(entries, customerID: customerID) { found = true }
             }
         }
         return found

@@ -67,7 +67,12 @@ extension UInt64 {
 enum RecordRow {
     enum Lookup { case found(UnsafeRawBufferPointer), absent, malformed }
 
-    /// The record of `customerID` in `row`.
+    /// The record of `customerID` in `row` (found: bytes of `row`, valid as long as it is).
+    static func find(_ row: UnsafeRawBufferPointer, customerID: String) -> Lookup {
+        var id = customerID
+        return id.withUTF8 { find(row, customerID: UnsafeRawBufferPointer($0)) }
+    }
+
     static func find(_ row: UnsafeRawBufferPointer, customerID: UnsafeRawBufferPointer) -> Lookup {
         var r = FactsRecord.Reader(bytes: row)
         while r.index < row.count {

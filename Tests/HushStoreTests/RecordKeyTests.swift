@@ -32,14 +32,11 @@ import HushCore
 
     func find(_ row: [UInt8]?, _ id: String) -> String {
         guard let row else { return "no row" }
-        var id = id
         return row.withUnsafeBytes { bytes in
-            id.withUTF8 { idBytes in
-                switch RecordRow.find(bytes, customerID: UnsafeRawBufferPointer(idBytes)) {
-                case .found(let record): String(decoding: record, as: UTF8.self)
-                case .absent: "absent"
-                case .malformed: "malformed"
-                }
+            switch RecordRow.find(bytes, customerID: id) {
+            case .found(let record): String(decoding: record, as: UTF8.self)
+            case .absent: "absent"
+            case .malformed: "malformed"
             }
         }
     }
