@@ -177,8 +177,8 @@ extension API {
 
     /// Parses the body as JSON (any `Content-Type` that is JSON; a missing one is taken as JSON).
     func body(_ request: Request) throws(APIError) -> JSONValue {
-        if let type = request.headers.first(lowercase: "content-type"), !Self.isJSON(type) {
-            let media = Self.mediaType(type)
+        if !Self.hasJSONBody(request) {
+            let media = Self.mediaType(request.headers.first(lowercase: "content-type") ?? "")
             throw .unsupportedMediaType("the body must be application/json, not \(Validate.excerpt(media)) (with curl: -H 'Content-Type: application/json')")
         }
         do { return try JSONParser.parse(request.body) } catch {

@@ -168,10 +168,10 @@ private struct TextPieces {
 
     /// `21:00`.
     func put(_ time: LocalTime) {
-        let h = time.secondsOfDay / 3600, m = time.secondsOfDay / 60 % 60
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 5) { b in
-            b[0] = UInt8(h / 10) &+ 0x30; b[1] = UInt8(h % 10) &+ 0x30; b[2] = UInt8(ascii: ":")
-            b[3] = UInt8(m / 10) &+ 0x30; b[4] = UInt8(m % 10) &+ 0x30
+            Timestamp.twoDigits(time.secondsOfDay / 3600, b.baseAddress!)
+            b[2] = UInt8(ascii: ":")
+            Timestamp.twoDigits(time.secondsOfDay / 60 % 60, b.baseAddress! + 3)
             part(UnsafeBufferPointer(b))
         }
     }

@@ -159,12 +159,6 @@ public struct Facts: Sendable {
     /// The addresses (of the request or the profile) that match an erasure tombstone.
     public var erasedAddresses: Set<Address>
 
-    /// No facts: what a decision about an unknown customer sees.
-    @inlinable public init() {
-        profile = nil; cases = []; suppressions = []; holds = []; contacts = []; interactions = []
-        customerErased = false; erasedAddresses = []
-    }
-
     public init(profile: Profile? = nil, cases: [ServiceCase] = [], suppressions: [Suppression] = [], holds: [Hold] = [],
                 contacts: [Contact] = [], interactions: [Interaction] = [], customerErased: Bool = false, erasedAddresses: Set<Address> = []) {
         self.profile = profile; self.cases = cases; self.suppressions = suppressions; self.holds = holds

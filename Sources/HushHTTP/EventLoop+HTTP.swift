@@ -145,9 +145,11 @@ extension EventLoop {
                     return
                 }
             }
+            let remaining: Int, decoder: ChunkedDecoder?
             switch head.framing {
             case .none, .length(0):
                 dispatch(connection, route, Request(head: head, path: String(rawPath), pathParameters: parameters, query: query, loop: index))
+                return
             case .length(let length):
                 guard length <= maxBodyBytes else {
                     failRequest(connection, .bodyTooLarge(limit: maxBodyBytes))
@@ -163,15 +165,14 @@ extension EventLoop {
                                                         loop: index))
                     return
                 }
-                // The parsed request is kept while its body arrives in parts.
-                beginBody(connection, Connection.ParsedRequest(head: head, route: route, path: String(rawPath), parameters: parameters,
-                                                               query: query, maxBodyBytes: maxBodyBytes),
-                          remaining: length, decoder: nil, sink: sink)
+                (remaining, decoder) = (length, nil)
             case .chunked:
-                beginBody(connection, Connection.ParsedRequest(head: head, route: route, path: String(rawPath), parameters: parameters,
-                                                               query: query, maxBodyBytes: maxBodyBytes),
-                          remaining: 0, decoder: ChunkedDecoder(maxBodyBytes: maxBodyBytes, limits: shared.limits), sink: sink)
+                (remaining, decoder) = (0, ChunkedDecoder(maxBodyBytes: maxBodyBytes, limits: shared.limits))
             }
+            // The parsed request is kept while its body arrives in parts.
+            beginBody(connection, Connection.ParsedRequest(head: head, route: route, path: String(rawPath), parameters: parameters,
+                                                           query: query, maxBodyBytes: maxBodyBytes),
+                      remaining: remaining, decoder: decoder, sink: sink)
         }
     }
 

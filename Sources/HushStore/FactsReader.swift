@@ -24,7 +24,7 @@ public final class FactsReader {
     /// be checkpointed.
     public static let snapshotLimit = 1024
 
-    init(database: Database, tombstones: TombstoneSet, commits: CommitCounter? = nil, recordKeyBits: Int = RecordKey.standardBits) throws(StoreError) {
+    init(database: Database, tombstones: TombstoneSet, commits: CommitCounter? = nil, recordKeyBits: Int) throws(StoreError) {
         self.database = database
         recordKey = try Self.recordKey(database, bits: recordKeyBits)
         self.tombstones = tombstones

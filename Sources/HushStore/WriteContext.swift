@@ -48,7 +48,7 @@ public final class WriteContext {
     let tombstoneHash: @Sendable (Subject) -> [UInt8]
 
     init(database: Database, holds: HoldCache, tombstones: TombstoneSet, recordLookback: TimeInterval,
-         clock: @escaping @Sendable () -> Date, tombstoneHash: @escaping @Sendable (Subject) -> [UInt8], recordKeyBits: Int = RecordKey.standardBits) throws(StoreError) {
+         clock: @escaping @Sendable () -> Date, tombstoneHash: @escaping @Sendable (Subject) -> [UInt8], recordKeyBits: Int) throws(StoreError) {
         self.recordLookback = recordLookback
         self.clock = clock
         self.tombstoneHash = tombstoneHash
