@@ -117,6 +117,7 @@ extension API {
         if reserve == true, customer == nil {
             throw ValidationError(field: path("reserve"), message: "needs customer_id: a contact is recorded against a customer")
         }
+        if reserve == true, let at { _ = try Validate.counted(at, field: path("at"), now: Date(), policy: policy) }
         // Built in one expression, after every check: a request assembled apart and then
         // stored, or changed after it was made, would be copied.
         return DecisionInput(request: DecisionRequest(customerID: customer, address: parsedAddress, channel: channel, purpose: purposeValue ?? .marketing,

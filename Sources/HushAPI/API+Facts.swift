@@ -429,7 +429,9 @@ extension API {
                 customer = try Validate.identifier(try r.requiredString("customer_id"), field: "customer_id")
                 let channel = try Validate.channel(try r.requiredString("channel"), field: "channel", policy: policy)
                 let purpose = try r.string("purpose").map { v throws(ValidationError) in try Validate.purpose(v, field: "purpose", policy: policy) } ?? .marketing
-                contact = Contact(channel: channel, purpose: purpose, at: try r.time("at") ?? Date())
+                let now = Date()
+                let at = try r.time("at").map { t throws(ValidationError) in try Validate.counted(t, field: "at", now: now, policy: policy) }
+                contact = Contact(channel: channel, purpose: purpose, at: at ?? now)
                 campaign = try r.string("campaign_id").map { v throws(ValidationError) in try Validate.identifier(v, field: "campaign_id") }
                 try r.finish()
             } catch { throw .invalid(error) }
@@ -461,7 +463,9 @@ extension API {
                 } else {
                     throw ValidationError(field: "score", message: "is required for type \"\(type)\", which has no configured score")
                 }
-                interaction = Interaction(type: type, score: score, at: try r.time("at") ?? Date())
+                let now = Date()
+                let at = try r.time("at").map { t throws(ValidationError) in try Validate.counted(t, field: "at", now: now, policy: policy) }
+                interaction = Interaction(type: type, score: score, at: at ?? now)
                 try r.finish()
             } catch { throw .invalid(error) }
             return { [self] (w) throws(StoreError) in

@@ -114,6 +114,19 @@ enum Validate {
         return date
     }
 
+    /// The time of a contact or interaction (or a reserve's `at`). Decisions count these inside
+    /// the policy's windows, which reach back at most `policy.longestWindow` from now, and hush
+    /// keeps none older: one dated earlier could never count, so it is refused, not dropped.
+    static func counted(_ at: Date, field: @autoclosure () -> String, now: Date, policy: Policy) throws(ValidationError) -> Date {
+        let window = policy.longestWindow
+        guard at > now.addingTimeInterval(-window) else {
+            let days = window / 86_400
+            let span = days == days.rounded() ? "\(Int(days)) days" : "\(Int(window / 3600)) hours"
+            throw ValidationError(field: field(), message: "is more than \(span) ago: the policy's windows look back \(span) from now, so it could never count")
+        }
+        return at
+    }
+
     static func channel(_ text: String, field: @autoclosure () -> String, policy: Policy) throws(ValidationError) -> Channel {
         let channel = Channel(text)
         guard policy.channels.contains(channel) else {

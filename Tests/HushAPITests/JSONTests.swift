@@ -156,3 +156,16 @@ func rfc3339_RefusesWhatIsNotATime(text: String) {
         #expect(!API.isJSON(value), "\(value)")
     }
 }
+
+@Test func aCountedTime_MustFallInsideTheLongestWindowBackFromNow() throws {
+    let now = Date(timeIntervalSince1970: 1_800_000_000)
+    let policy = Policy.standard
+    #expect(policy.longestWindow == 7 * 86_400)
+    let edge = now.addingTimeInterval(-7 * 86_400)
+    #expect(try Validate.counted(edge.addingTimeInterval(0.001), field: "at", now: now, policy: policy) == edge.addingTimeInterval(0.001))
+    #expect(try Validate.counted(now.addingTimeInterval(86_400), field: "at", now: now, policy: policy) > now, "a later time is kept")
+    #expect { try Validate.counted(edge, field: "at", now: now, policy: policy) } throws: { error in
+        let e = error as? ValidationError
+        return e?.field == "at" && e?.message.contains("more than 7 days ago") == true
+    }
+}

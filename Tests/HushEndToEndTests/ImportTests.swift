@@ -12,15 +12,16 @@ import HushTestSupport
         api = try APIClient(port: hush.port)
     }
 
-    func decide(_ query: String) throws -> APIClient.Answer { try api.get("/v1/decisions?\(query)&at=2026-11-24T20:00:00Z") }
+    func decide(_ query: String) throws -> APIClient.Answer { try api.get("/v1/decisions?\(query)&at=\(TestTime.iso())") }
 
     @Test func aHundredThousandSuppressions_AreImported_AndDecisionsSeeThem() throws {
+        let expiry = TestTime.iso(days: 60)
         var csv = "customer_id,address,kind,channels,purposes,source,confirmed,expires_at\n"
         for i in 0..<100_000 {
             if i % 2 == 0 {
                 csv += "cust-\(i),,do_not_contact,email;sms,,dnc-list,true,\n"
             } else {
-                csv += ",user\(i)@example.com,opt_out,,,\"pref, centre\",,2027-01-01T00:00:00Z\r\n"
+                csv += ",user\(i)@example.com,opt_out,,,\"pref, centre\",,\(expiry)\r\n"
             }
         }
         let imported = try api.call("POST", "/v1/import/suppressions", csv, contentType: "text/csv")
@@ -52,7 +53,8 @@ import HushTestSupport
     }
 
     @Test func aDryRun_ValidatesAndCounts_ButWritesNothing() throws {
-        let csv = "case_id,customer_id,severity,status,opened_at,closed_at,resolution,updated_at\nk-1,c-1,high,open,2026-11-20T00:00:00Z,,,2026-11-20T00:00:00Z\n"
+        let opened = TestTime.iso(days: -4)
+        let csv = "case_id,customer_id,severity,status,opened_at,closed_at,resolution,updated_at\nk-1,c-1,high,open,\(opened),,,\(opened)\n"
         let dry = try api.call("POST", "/v1/import/cases?dry_run=true", csv, contentType: "text/csv; charset=utf-8")
         #expect(dry.status == 200 && dry["imported"] as? Int == 1)
         #expect(try api.get("/v1/cases/k-1").status == 404)
@@ -60,7 +62,7 @@ import HushTestSupport
         #expect(real["imported"] as? Int == 1)
         #expect(try decide("customer_id=c-1&channel=email").codes == ["open_case"])
         // Cases as NDJSON, with an older update that the updated_at guard counts as unchanged.
-        let ndjson = #"{"case_id": "k-1", "customer_id": "c-1", "severity": "high", "status": "closed", "opened_at": "2026-11-20T00:00:00Z", "closed_at": "2026-11-19T00:00:00Z", "resolution": "positive", "updated_at": "2026-11-19T00:00:00Z"}"#
+        let ndjson = #"{"case_id": "k-1", "customer_id": "c-1", "severity": "high", "status": "closed", "opened_at": "\#(opened)", "closed_at": "\#(TestTime.iso(days: -5))", "resolution": "positive", "updated_at": "\#(TestTime.iso(days: -5))"}"#
         let older = try api.call("POST", "/v1/import/cases", ndjson, contentType: "application/x-ndjson")
         #expect(older.status == 400, "closed before it opened")
     }

@@ -21,29 +21,32 @@ import HushTestSupport
         #expect(answer.status == 201, "\(answer.response.bodyText)")
     }
 
-    /// A decision at noon on the US west coast (outside every quiet window) unless `at` says otherwise.
-    func decide(_ query: String, at: String = "2026-11-24T20:00:00Z") throws -> APIClient.Answer {
+    /// A decision at `TestTime.anchor` (within the last day, afternoon on the US west coast and
+    /// outside every quiet window there) unless `at` says otherwise. Dated facts are placed
+    /// relative to the same anchor.
+    func decide(_ query: String, at: String = TestTime.iso()) throws -> APIClient.Answer {
         try api.get("/v1/decisions?\(query)&at=\(at)")
     }
 
     @Test func aComplaintStopsMarketingButNotServiceMail_AndAPositiveResolutionResumesIt() throws {
         try customer("c-1042", email: "jo.doe@example.com")
-        let opened = try api.put("/v1/cases/8812", #"{"customer_id": "c-1042", "severity": "high", "status": "open", "opened_at": "2026-11-20T09:12:00Z", "updated_at": "2026-11-20T09:12:00Z"}"#)
+        let openedAt = TestTime.iso(days: -4), closedAt = TestTime.iso(hours: -10)
+        let opened = try api.put("/v1/cases/8812", #"{"customer_id": "c-1042", "severity": "high", "status": "open", "opened_at": "\#(openedAt)", "updated_at": "\#(openedAt)"}"#)
         #expect(opened.status == 201)
         let marketing = try decide("customer_id=c-1042&channel=email")
         #expect(marketing.decision == "suppress" && marketing.codes == ["open_case"])
         let reason = (marketing["reasons"] as? [[String: Any]])?.first
         #expect(reason?["ref"] as? String == "case:8812")
-        #expect(reason?["message"] as? String == "service case 8812 (high) open since 2026-11-20T09:12:00Z")
+        #expect(reason?["message"] as? String == "service case 8812 (high) open since \(openedAt)")
         #expect(marketing["retry_after"] is NSNull)
         #expect(try decide("customer_id=c-1042&channel=email&purpose=service").decision == "allow")
 
-        let closed = try api.put("/v1/cases/8812", #"{"customer_id": "c-1042", "severity": "high", "status": "closed", "opened_at": "2026-11-20T09:12:00Z", "closed_at": "2026-11-24T10:00:00Z", "resolution": "positive", "updated_at": "2026-11-24T10:00:00Z"}"#)
+        let closed = try api.put("/v1/cases/8812", #"{"customer_id": "c-1042", "severity": "high", "status": "closed", "opened_at": "\#(openedAt)", "closed_at": "\#(closedAt)", "resolution": "positive", "updated_at": "\#(closedAt)"}"#)
         #expect(closed.status == 200)
         #expect(try api.get("/v1/cases/8812")["status"] as? String == "closed", "read back on a loop's own connection")
         #expect(try decide("customer_id=c-1042&channel=email").decision == "allow")
         // An older update arriving late cannot reopen it.
-        let stale = try api.put("/v1/cases/8812", #"{"customer_id": "c-1042", "severity": "high", "status": "open", "opened_at": "2026-11-20T09:12:00Z", "updated_at": "2026-11-21T00:00:00Z"}"#)
+        let stale = try api.put("/v1/cases/8812", #"{"customer_id": "c-1042", "severity": "high", "status": "open", "opened_at": "\#(openedAt)", "updated_at": "\#(TestTime.iso(days: -3))"}"#)
         #expect(stale.status == 409 && stale.errorCode == "conflict")
         #expect((stale["current"] as? [String: Any])?["status"] as? String == "closed")
         #expect(try decide("customer_id=c-1042&channel=email").decision == "allow")
@@ -51,11 +54,13 @@ import HushTestSupport
 
     @Test func aNeutralClosureCoolsOffFor72Hours() throws {
         try customer("c-7")
-        try api.put("/v1/cases/k-7", #"{"customer_id": "c-7", "severity": "critical", "status": "closed", "opened_at": "2026-11-20T00:00:00Z", "closed_at": "2026-11-24T10:00:00Z", "resolution": "neutral", "updated_at": "2026-11-24T10:00:00Z"}"#)
+        let closedAt = TestTime.iso(days: -1)
+        try api.put("/v1/cases/k-7", #"{"customer_id": "c-7", "severity": "critical", "status": "closed", "opened_at": "\#(TestTime.iso(days: -4))", "closed_at": "\#(closedAt)", "resolution": "neutral", "updated_at": "\#(closedAt)"}"#)
         let during = try decide("customer_id=c-7&channel=email")
         #expect(during.codes == ["case_cooloff"])
-        #expect(during["retry_after"] as? String == "2026-11-27T10:00:00Z")
-        #expect(try decide("customer_id=c-7&channel=email", at: "2026-11-27T10:00:00Z").decision == "allow", "expiry at the exact second")
+        #expect(during["retry_after"] as? String == TestTime.iso(days: 2))
+        #expect(try decide("customer_id=c-7&channel=email", at: TestTime.iso(days: 2, seconds: -1)).codes == ["case_cooloff"], "a second before")
+        #expect(try decide("customer_id=c-7&channel=email", at: TestTime.iso(days: 2)).decision == "allow", "expiry at the exact second")
     }
 
     @Test func anUnconfirmedDoNotEmail_StopsEveryMarketingChannel_UntilConfirmed() throws {
@@ -93,9 +98,9 @@ import HushTestSupport
 
     @Test func anErasureLeavesNoTrace_ButKeepsTheCustomerSuppressed() throws {
         try customer("c-4", email: "gone@example.com", phone: "+14155550199")
-        try api.put("/v1/cases/k-4", #"{"customer_id": "c-4", "severity": "low", "status": "open", "opened_at": "2026-11-20T00:00:00Z"}"#)
-        try api.post("/v1/interactions", #"{"customer_id": "c-4", "type": "purchase", "at": "2026-11-23T00:00:00Z"}"#)
-        try api.post("/v1/contacts", #"{"customer_id": "c-4", "channel": "email", "at": "2026-11-23T00:00:00Z"}"#)
+        try api.put("/v1/cases/k-4", #"{"customer_id": "c-4", "severity": "low", "status": "open", "opened_at": "\#(TestTime.iso(days: -4))"}"#)
+        try api.post("/v1/interactions", #"{"customer_id": "c-4", "type": "purchase", "at": "\#(TestTime.iso(days: -1))"}"#)
+        try api.post("/v1/contacts", #"{"customer_id": "c-4", "channel": "email", "at": "\#(TestTime.iso(days: -1))"}"#)
         let erased = try api.call("DELETE", "/v1/customers/c-4")
         #expect(erased.status == 200)
         let removed = erased["removed"] as? [String: Int]
@@ -123,23 +128,26 @@ import HushTestSupport
     @Test func aWildfireHold_StopsGrillingAdsInTheRegion_AndNowhereElse() throws {
         try customer("c-ca", region: "US-CA")
         try customer("c-ny", region: "US-NY", timezone: "America/New_York")
-        let created = try api.post("/v1/holds", #"{"id": "wildfire-ca", "title": "California wildfire", "reason": "no grilling promotions", "regions": ["US-CA"], "categories": ["grilling", "outdoor"], "starts_at": "2026-11-20T00:00:00Z", "ends_at": "2026-12-01T00:00:00Z"}"#)
+        let endsAt = TestTime.iso(days: 7)
+        let created = try api.post("/v1/holds", #"{"id": "wildfire-ca", "title": "California wildfire", "reason": "no grilling promotions", "regions": ["US-CA"], "categories": ["grilling", "outdoor"], "starts_at": "\#(TestTime.iso(days: -4))", "ends_at": "\#(endsAt)"}"#)
         #expect(created.status == 201)
         let inCA = try decide("customer_id=c-ca&channel=ads&category=grilling")
         #expect(inCA.codes == ["environmental_hold"])
-        #expect((inCA["reasons"] as? [[String: Any]])?.first?["until"] as? String == "2026-12-01T00:00:00Z")
+        #expect((inCA["reasons"] as? [[String: Any]])?.first?["until"] as? String == endsAt)
+        #expect(try decide("customer_id=c-ca&channel=ads&category=grilling", at: endsAt).decision == "allow", "ended at the exact second")
         #expect(try decide("customer_id=c-ny&channel=ads&category=grilling").decision == "allow")
         #expect(try decide("customer_id=c-ca&channel=ads&category=books").decision == "allow")
         #expect(try decide("customer_id=c-ca&channel=ads").decision == "allow", "no categories: only holds without categories")
         #expect(try decide("customer_id=c-ny&channel=ads&category=grilling&region=US").decision == "allow", "US does not fall inside US-CA")
         #expect(try api.post("/v1/holds", #"{"id": "wildfire-ca", "title": "again"}"#).status == 409)
-        let ended = try api.call("PATCH", "/v1/holds/wildfire-ca", #"{"ends_at": "2026-11-24T00:00:00Z"}"#)
+        let ended = try api.call("PATCH", "/v1/holds/wildfire-ca", #"{"ends_at": "\#(TestTime.iso(days: -1))"}"#)
         #expect(ended.status == 200)
         #expect(try decide("customer_id=c-ca&channel=ads&category=grilling").decision == "allow")
         #expect(try api.post("/v1/holds", #"{"id": "h2", "title": "x", "regions": []}"#).errorField == "regions")
         #expect(try api.post("/v1/holds", #"{"id": "h3", "title": "x", "purposes": ["transactional"]}"#).errorField == "purposes")
     }
 
+    /// No dated facts: a fixed winter date keeps London on GMT, so 03:00 UTC is 03:00 local.
     @Test func anSMSAt3AMLocal_IsHeldUntil8() throws {
         try customer("c-5", region: "GB-LND", timezone: "Europe/London")
         let night = try decide("customer_id=c-5&channel=sms", at: "2026-11-24T03:00:00Z")
@@ -153,20 +161,21 @@ import HushTestSupport
 
     @Test func aCustomerWhoComplainedTwiceThisWeek_IsNotSoldTo() throws {
         try customer("c-6")
-        try api.post("/v1/interactions", #"{"customer_id": "c-6", "type": "complaint", "at": "2026-11-20T10:00:00Z"}"#)
+        try api.post("/v1/interactions", #"{"customer_id": "c-6", "type": "complaint", "at": "\#(TestTime.iso(days: -4))"}"#)
         #expect(try decide("customer_id=c-6&channel=email").decision == "allow", "-5 is not below -6")
-        let second = try api.post("/v1/interactions", #"{"customer_id": "c-6", "type": "complaint", "at": "2026-11-22T10:00:00Z"}"#)
+        let second = try api.post("/v1/interactions", #"{"customer_id": "c-6", "type": "complaint", "at": "\#(TestTime.iso(days: -2))"}"#)
         #expect(second.status == 201 && second["score"] as? Int == -5)
         let answer = try decide("customer_id=c-6&channel=email")
         #expect(answer.codes == ["low_willingness"])
-        #expect(answer["retry_after"] as? String == "2026-11-27T10:00:00Z", "when the first complaint leaves the window")
+        #expect(answer["retry_after"] as? String == TestTime.iso(days: 3), "when the first complaint leaves the window")
+        #expect(try decide("customer_id=c-6&channel=email", at: TestTime.iso(days: 3)).decision == "allow", "left at the exact second")
         #expect(try decide("customer_id=c-6&channel=email&purpose=service").decision == "allow")
     }
 
     @Test func aCustomerOnHoldWithAnOpenCase_GetsNoSalesCallOnIVR_WithEveryReason() throws {
         try customer("c-8", region: "US-CA")
-        try api.post("/v1/holds", #"{"id": "storm", "title": "Storm", "regions": ["US"], "starts_at": "2026-11-01T00:00:00Z"}"#)
-        try api.put("/v1/cases/k-8", #"{"customer_id": "c-8", "severity": "high", "status": "pending", "opened_at": "2026-11-23T00:00:00Z"}"#)
+        try api.post("/v1/holds", #"{"id": "storm", "title": "Storm", "regions": ["US"], "starts_at": "\#(TestTime.iso(days: -10))"}"#)
+        try api.put("/v1/cases/k-8", #"{"customer_id": "c-8", "severity": "high", "status": "pending", "opened_at": "\#(TestTime.iso(days: -1))"}"#)
         let answer = try decide("customer_id=c-8&channel=ivr")
         #expect(answer.codes == ["open_case", "environmental_hold"])
         #expect(answer["retry_after"] is NSNull)
@@ -176,7 +185,7 @@ import HushTestSupport
         try customer("c-9")
         var reserved = 0
         for _ in 0..<5 {
-            let answer = try api.post("/v1/decisions", #"{"customer_id": "c-9", "channel": "sms", "at": "2026-11-24T20:00:00Z", "reserve": true, "campaign_id": "bf"}"#)
+            let answer = try api.post("/v1/decisions", #"{"customer_id": "c-9", "channel": "sms", "at": "\#(TestTime.iso())", "reserve": true, "campaign_id": "bf"}"#)
             #expect(answer.status == 200)
             if answer["reserved"] as? Bool == true { reserved += 1 }
         }
@@ -186,8 +195,8 @@ import HushTestSupport
 
     @Test func theBatch_DecidesValidItems_AndNamesTheBadOnes() throws {
         try customer("c-10")
-        try api.put("/v1/cases/k-10", #"{"customer_id": "c-10", "severity": "high", "status": "open", "opened_at": "2026-11-23T00:00:00Z"}"#)
-        let answer = try api.post("/v1/decisions/batch", #"{"requests": [{"customer_id": "c-10", "channel": "email", "at": "2026-11-24T20:00:00Z"}, {"customer_id": "c-10", "channel": "fax"}, {"channel": "email"}, {"customer_id": "c-11", "channel": "email", "colour": 1}, {"customer_id": "c-11", "channel": "email"}]}"#)
+        try api.put("/v1/cases/k-10", #"{"customer_id": "c-10", "severity": "high", "status": "open", "opened_at": "\#(TestTime.iso(days: -1))"}"#)
+        let answer = try api.post("/v1/decisions/batch", #"{"requests": [{"customer_id": "c-10", "channel": "email", "at": "\#(TestTime.iso())"}, {"customer_id": "c-10", "channel": "fax"}, {"channel": "email"}, {"customer_id": "c-11", "channel": "email", "colour": 1}, {"customer_id": "c-11", "channel": "email"}]}"#)
         #expect(answer.status == 200)
         let results = try #require(answer["results"] as? [[String: Any]])
         #expect(results.count == 5)
@@ -210,7 +219,7 @@ import HushTestSupport
 
     @Test func theSingleCustomerView_ShowsWhatHushKnows_AndWhatItWouldAnswer() throws {
         try customer("c-13", email: "view@example.com")
-        try api.put("/v1/cases/k-13", #"{"customer_id": "c-13", "severity": "high", "status": "open", "opened_at": "2026-11-23T00:00:00Z"}"#)
+        try api.put("/v1/cases/k-13", #"{"customer_id": "c-13", "severity": "high", "status": "open", "opened_at": "\#(TestTime.iso(days: -1))"}"#)
         try api.post("/v1/suppressions", #"{"address": "view@example.com", "kind": "objection"}"#)
         try api.post("/v1/interactions", #"{"customer_id": "c-13", "type": "purchase"}"#)
         let view = try api.get("/v1/customers/c-13")
@@ -259,5 +268,39 @@ import HushTestSupport
         #expect(text.contains(#"hush_decision_reasons_total{reason="quiet_hours"} 3"#))
         #expect(text.contains("hush_http_request_duration_seconds_count 5"))
         #expect(text.contains("hush_writer_queue_depth 0"))
+    }
+}
+
+/// Contacts and interactions count only inside the policy's windows back from now (7 days by
+/// default); older ones are refused naming `at`, and a refused one leaves nothing behind.
+@Suite struct LookbackTests {
+    let hush: HushProcess
+    let api: APIClient
+
+    init() throws {
+        hush = try HushProcess([], environment: ["HUSH_ERASURE_KEY": String(repeating: "l", count: 32)])
+        api = try APIClient(port: hush.port)
+    }
+
+    @Test func contactsInteractionsAndReservations_OlderThanTheLongestWindow_AreRefusedNamingAt() throws {
+        #expect(try api.put("/v1/customers/c-old", #"{"region": "US-CA"}"#).status == 201)
+        let old = TestTime.rfc3339(Date().addingTimeInterval(-8 * 86_400))
+        for (path, body) in [
+            ("/v1/interactions", #"{"customer_id": "c-old", "type": "complaint", "at": "\#(old)"}"#),
+            ("/v1/contacts", #"{"customer_id": "c-old", "channel": "email", "at": "\#(old)"}"#),
+            ("/v1/decisions", #"{"customer_id": "c-old", "channel": "email", "at": "\#(old)", "reserve": true}"#),
+        ] {
+            let answer = try api.post(path, body)
+            #expect(answer.status == 400 && answer.errorField == "at", "\(path): \(answer.response.bodyText)")
+            #expect(((answer["error"] as? [String: Any])?["message"] as? String)?.contains("more than 7 days ago") == true)
+        }
+        // Six days back is inside the window: kept, and counted by a decision at that instant's day.
+        let recent = TestTime.rfc3339(Date().addingTimeInterval(-6 * 86_400))
+        #expect(try api.post("/v1/interactions", #"{"customer_id": "c-old", "type": "complaint", "at": "\#(recent)"}"#).status == 201)
+        let view = try api.get("/v1/customers/c-old")
+        #expect((view["willingness"] as? [String: Any])?["score"] as? Int == -5, "the refused complaint left nothing")
+        #expect((view["contacts"] as? [Any])?.isEmpty == true)
+        // A decision about the past still asks nothing of the refused facts: without a reserve, an old `at` is fine.
+        #expect(try api.post("/v1/decisions", #"{"customer_id": "c-old", "channel": "email", "at": "\#(old)"}"#).status == 200)
     }
 }
