@@ -70,6 +70,15 @@ public struct Config: Equatable, Sendable {
 
     /// Decodes and validates a configuration file's bytes.
     public static func parse(_ data: Data) throws(ConfigError) -> Config {
+        // The strict parser first: Foundation's decoder takes trailing commas, comments and
+        // repeated keys, which in a file of settings are typos to point at, not to guess through.
+        let bytes = [UInt8](data)
+        do throws(JSONSyntaxError) { _ = try JSONParser.parse(bytes) } catch {
+            let before = bytes.prefix(error.offset)
+            let line = before.reduce(1) { $1 == 0x0A ? $0 + 1 : $0 }
+            let column = before.count - (before.lastIndex(of: 0x0A).map { $0 + 1 } ?? 0) + 1
+            throw ConfigError(message: "the configuration is not valid JSON: \(error.message) at byte \(error.offset) (line \(line), column \(column))")
+        }
         let raw: RawConfig
         do {
             raw = try JSONDecoder().decode(RawConfig.self, from: data)
@@ -128,9 +137,11 @@ public struct Config: Equatable, Sendable {
     }
 
     /// Checks every value's range; the error names the key.
-    public func validate() throws(ConfigError) {
+    /// Checks every setting's range. `origin` names where an overridden setting came from
+    /// (`"--port 70000"`, `"HUSH_PORT=70000"`), so that the error names what was typed.
+    public func validate(naming origin: [String: String] = [:]) throws(ConfigError) {
         func check(_ ok: Bool, _ key: String, _ rule: String) throws(ConfigError) {
-            if !ok { throw ConfigError(message: "\(key) must be \(rule)") }
+            if !ok { throw ConfigError(message: "\(origin[key].map { "\($0): \(key)" } ?? key) must be \(rule)") }
         }
         try check(!server.host.isEmpty, "server.host", "a host name or IP address")
         try check((0...65535).contains(server.port), "server.port", "between 0 and 65535")

@@ -7,7 +7,7 @@ enum OpenAPIDocument {
   "openapi": "3.1.0",
   "info": {
     "title": "hush",
-    "version": "1.0.0",
+    "version": "\#(Hush.version)",
     "description": "May we contact this customer, on this channel, for this purpose, now? Every /v1/ answer carries Cache-Control: no-store."
   },
   "servers": [

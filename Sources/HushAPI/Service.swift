@@ -26,6 +26,17 @@ public final class Service: Sendable {
         if config.auth.keys.isEmpty, !loopback {
             throw ConfigError(message: "auth.keys is empty: without API keys hush serves only on a loopback address, not \(config.server.host)")
         }
+        var options = ServerOptions()
+        options.host = config.server.host
+        options.port = config.server.port
+        if config.server.threads > 0 { options.threads = config.server.threads }
+        options.limits = config.httpLimits
+        options.drainTimeout = .milliseconds(config.server.drainTimeoutMilliseconds)
+        options.tls = config.server.tls.map { TLSOptions(certificatePath: $0.certificate, privateKeyPath: $0.privateKey) }
+        options.log = log
+        // Bound first: a port in use or a bad certificate stops start-up before any database
+        // or key file exists.
+        let listener = try Listener(options: options)
         try DatabaseFile.prepare(path: config.server.database)
         let key: [UInt8]
         if let configured = config.erasureKey {
@@ -38,14 +49,6 @@ public final class Service: Sendable {
         let writerHasher: SharedTombstoneHasher
         do { writerHasher = try SharedTombstoneHasher(key: key) } catch { throw ConfigError(message: "erasure_key \(error.message)") }
         store = try Store(path: config.server.database, lookback: config.policy.longestWindow, tombstoneHash: writerHasher.hash)
-        var options = ServerOptions()
-        options.host = config.server.host
-        options.port = config.server.port
-        if config.server.threads > 0 { options.threads = config.server.threads }
-        options.limits = config.httpLimits
-        options.drainTimeout = .milliseconds(config.server.drainTimeoutMilliseconds)
-        options.tls = config.server.tls.map { TLSOptions(certificatePath: $0.certificate, privateKeyPath: $0.privateKey) }
-        options.log = log
         let api = API(store: store, config: config, erasureKey: key, writerHasher: writerHasher, loops: options.threads, log: log)
         self.api = api
         options.turnEnded = { api.turnEnded($0) }
@@ -71,7 +74,7 @@ public final class Service: Sendable {
         routes = router.routes.map { "\($0.method) \($0.pattern)" }
         metrics.name(routes: routes)
         do {
-            server = try Server(options: options, router: router)
+            server = try Server(listener: listener, options: options, router: router)
         } catch {
             store.close()
             throw error

@@ -17,7 +17,7 @@ public struct CommandLineOptions: Equatable, Sendable {
     public static let usage = """
         usage: hush [serve] [options]
                hush hash-key        reads an API key on standard input, prints the sha256 for auth.keys
-               hush version | help
+               hush version | help  (also --version, --help)
 
         options (each overrides HUSH_* in the environment, which overrides the config file):
           --config PATH      configuration file (HUSH_CONFIG; default Config/hush.json,
@@ -28,6 +28,11 @@ public struct CommandLineOptions: Equatable, Sendable {
           --threads N        event loops, 0 for one per core (HUSH_THREADS; default one per core)
           --tls-cert PATH    PEM certificate chain; with --tls-key, serve HTTPS (HUSH_TLS_CERT)
           --tls-key PATH     PEM private key (HUSH_TLS_KEY)
+
+        environment only:
+          HUSH_ERASURE_KEY   the secret of erasure tombstones, at least 32 bytes (or erasure_key
+                             in the config file). Required off loopback; on loopback without one
+                             hush keeps a development key in <database>.erasure-key
         """
 
     /// Parses the arguments after the program name. Throws naming the flag that is wrong.
@@ -43,6 +48,7 @@ public struct CommandLineOptions: Equatable, Sendable {
         }
         while let flag = rest.popFirst() {
             if flag == "-h" || flag == "--help" { options.command = .help; continue }
+            if flag == "--version" { options.command = .version; continue }
             var name = flag, inline: String?
             if let eq = flag.firstIndex(of: "=") { name = String(flag[..<eq]); inline = String(flag[flag.index(after: eq)...]) }
             func value() throws(ConfigError) -> String {
@@ -102,20 +108,26 @@ public struct Settings: Equatable, Sendable {
             }
             source = path
         }
-        if let host = env("HUSH_HOST") { config.server.host = host }
-        if let port = env("HUSH_PORT") { config.server.port = try CommandLineOptions.integer(port, "HUSH_PORT") }
-        if let database = env("HUSH_DATABASE") { config.server.database = database }
-        if let threads = env("HUSH_THREADS") { config.server.threads = try CommandLineOptions.integer(threads, "HUSH_THREADS") }
+        // Where each overridden setting came from, so that an error names what the user typed.
+        var origin: [String: String] = [:]
+        if let host = env("HUSH_HOST") { config.server.host = host; origin["server.host"] = "HUSH_HOST=\(host)" }
+        if let port = env("HUSH_PORT") {
+            config.server.port = try CommandLineOptions.integer(port, "HUSH_PORT"); origin["server.port"] = "HUSH_PORT=\(port)"
+        }
+        if let database = env("HUSH_DATABASE") { config.server.database = database; origin["server.database"] = "HUSH_DATABASE=\(database)" }
+        if let threads = env("HUSH_THREADS") {
+            config.server.threads = try CommandLineOptions.integer(threads, "HUSH_THREADS"); origin["server.threads"] = "HUSH_THREADS=\(threads)"
+        }
         if let key = env("HUSH_ERASURE_KEY") {
             guard key.utf8.count >= 32 else { throw ConfigError(message: "HUSH_ERASURE_KEY must be at least 32 bytes") }
             config.erasureKey = key
         }
         var certificate = env("HUSH_TLS_CERT"), key = env("HUSH_TLS_KEY")
 
-        if let host = options.host { config.server.host = host }
-        if let port = options.port { config.server.port = port }
-        if let database = options.database { config.server.database = database }
-        if let threads = options.threads { config.server.threads = threads }
+        if let host = options.host { config.server.host = host; origin["server.host"] = "--host \(host)" }
+        if let port = options.port { config.server.port = port; origin["server.port"] = "--port \(port)" }
+        if let database = options.database { config.server.database = database; origin["server.database"] = "--database \(database)" }
+        if let threads = options.threads { config.server.threads = threads; origin["server.threads"] = "--threads \(threads)" }
         certificate = options.tlsCertificate ?? certificate
         key = options.tlsKey ?? key
         switch (certificate, key) {
@@ -124,7 +136,7 @@ public struct Settings: Equatable, Sendable {
         case (_?, nil): throw ConfigError(message: "--tls-cert needs --tls-key (or HUSH_TLS_KEY)")
         case (nil, _?): throw ConfigError(message: "--tls-key needs --tls-cert (or HUSH_TLS_CERT)")
         }
-        try config.validate()
+        try config.validate(naming: origin)
         return Settings(config: config, configSource: source)
     }
 }

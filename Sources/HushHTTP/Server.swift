@@ -128,10 +128,14 @@ public final class Server: Sendable {
 
     /// Binds and starts serving. Throws `SysError` when the address cannot be bound,
     /// `TLSError` when the certificate or key is unusable.
-    public init(options: ServerOptions, router: Router) throws {
+    public convenience init(options: ServerOptions, router: Router) throws {
+        try self.init(listener: try Listener(options: options), options: options, router: router)
+    }
+
+    /// Starts serving on a socket bound beforehand; the server owns it from here on.
+    public init(listener: Listener, options: ServerOptions, router: Router) throws {
         signal(SIGPIPE, SIG_IGN)
-        let tls = try options.tls.map { try TLSContext($0) }
-        let (fd, port) = try Socket.listen(host: options.host, port: options.port, backlog: options.backlog)
+        let (fd, port, tls) = (try listener.take(), listener.port, listener.tls)
         let shared = ServerShared(listenerFD: fd, limits: options.limits, router: router, tls: tls, log: options.log, turnEnded: options.turnEnded,
                                   observe: options.observe, loops: max(1, options.threads))
         var loops: [EventLoop] = []
@@ -181,5 +185,31 @@ public final class Server: Sendable {
         for loop in loops { loop.post(.stop) }
         for thread in threads { pthread_join(thread, nil) }
         closeFD(shared.listenerFD)
+    }
+}
+
+/// A bound, listening socket and the TLS context to serve it with: made first, so that a
+/// start-up that cannot bind (a port in use) or load its certificate fails before anything
+/// else (a database, a key file) is created. Closed when dropped unless a server took it.
+public final class Listener: Sendable {
+    /// The port actually bound (the chosen one when the options said 0).
+    public let port: Int
+    let tls: TLSContext?
+    private let fd: Int32
+    private let taken = Atomic<Bool>(false)
+
+    public init(options: ServerOptions) throws {
+        tls = try options.tls.map { try TLSContext($0) }
+        (fd, port) = try Socket.listen(host: options.host, port: options.port, backlog: options.backlog)
+    }
+
+    /// The descriptor, for the one server that serves it.
+    func take() throws(SysError) -> Int32 {
+        guard !taken.exchange(true, ordering: .relaxed) else { throw SysError(call: "listen", errno: EBADF) }
+        return fd
+    }
+
+    deinit {
+        if !taken.load(ordering: .relaxed) { closeFD(fd) }
     }
 }

@@ -1,5 +1,6 @@
-/// Opening checks on the database file, run before the server binds so that a wrong path or
-/// a read-only directory stops hush at start with a clear message, not at the first write.
+/// Opening checks on the database file, run at start (after the server bound its port, so that
+/// a start-up that cannot bind creates no file) so that a wrong path or a read-only directory
+/// stops hush with a clear message, not at the first write.
 public enum DatabaseFile {
     /// Creates the file if missing, opens it as the writer does (WAL and the other pragmas) and
     /// checks that a write transaction can start.

@@ -17,7 +17,7 @@ case .help:
     print(CommandLineOptions.usage)
     exit(0)
 case .version:
-    print("hush 0.1.0 (SQLite \(SQLiteLibrary.version))")
+    print("hush \(Hush.version) (SQLite \(SQLiteLibrary.version))")
     exit(0)
 case .hashKey:
     // The key comes on standard input, not as an argument: arguments end up in shell history

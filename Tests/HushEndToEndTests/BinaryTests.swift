@@ -60,7 +60,8 @@ import Glibc
 
     @Test(arguments: [
         (["--port", "abc"], "--port must be an integer"),
-        (["--port", "70000"], "server.port must be between 0 and 65535"),
+        (["--port", "70000"], "--port 70000: server.port must be between 0 and 65535"),
+        (["--threads", "5000"], "--threads 5000: server.threads must be between 0 (one per core) and 1024"),
         (["--bogus"], "unknown option --bogus"),
         (["--tls-cert", "/x.pem"], "--tls-cert needs --tls-key"),
         (["--tls-cert", "/nonexistent.pem", "--tls-key", "/nonexistent.key"], "/nonexistent.pem"),
@@ -81,29 +82,54 @@ import Glibc
         #expect(result.err.split(separator: "\n").count == 1, "stderr: \(result.err)")
     }
 
-    @Test func badConfigFile_NamesTheKey() throws {
+    @Test(arguments: [
+        (#"{"limits": {"max_header_bytez": 1}}"#, "unknown configuration key limits.max_header_bytez"),
+        (#"{"server": {"port": 8082,}}"#, "not valid JSON: expected a key in quotes at byte 25 (line 1, column 26)"),
+        ("{\n  \"server\": {\"port\": 8082},\n  \"server\": {}\n}", #"the key "server" appears twice at byte 32 (line 3, column 3)"#),
+        (#"{"server": {"port": 8082}} // local"#, "not valid JSON: unexpected text after the value at byte 27 (line 1, column 28)"),
+    ])
+    func badConfigFile_IsRefused_NamingTheKeyOrTheByte(text: String, message: String) throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hush-badcfg-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let config = directory.appendingPathComponent("hush.json")
-        try Data(#"{"limits": {"max_header_bytez": 1}}"#.utf8).write(to: config)
-        let result = try HushProcess.run(["--config", config.path], directory: directory)
+        try Data(text.utf8).write(to: config)
+        let result = try HushProcess.run(["--config", config.path, "--port", "0"], directory: directory)
         #expect(result.status != 0)
-        #expect(result.err.contains("unknown configuration key limits.max_header_bytez"), "stderr: \(result.err)")
+        #expect(result.err.contains(message), "stderr: \(result.err)")
+        #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("hush.db").path))
     }
 
-    @Test func portInUse_ExitsNonZero() throws {
+    @Test func aBadEnvironmentVariable_IsNamedWithItsValue() throws {
+        let result = try HushProcess.run(["--port", "0"], environment: ["HUSH_THREADS": "-1"])
+        #expect(result.status != 0)
+        #expect(result.err.contains("HUSH_THREADS=-1: server.threads must be between 0 (one per core) and 1024"), "stderr: \(result.err)")
+    }
+
+    @Test func portInUse_ExitsNonZero_AndLeavesNoFileBehind() throws {
         let first = try HushProcess()
+        let before = try FileManager.default.contentsOfDirectory(atPath: first.directory.path).sorted()
+        // No erasure key: on loopback a development key file would be made beside the database.
         let result = try HushProcess.run(["--port", String(first.port), "--database", first.directory.appendingPathComponent("b.db").path])
         #expect(result.status != 0)
         #expect(result.err.contains("Address already in use"), "stderr: \(result.err)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: first.directory.path).sorted() == before, "no b.db, b.db-wal or b.db.erasure-key")
         #expect(first.stop() == 0)
     }
 
-    @Test func help_AndVersion() throws {
+    @Test func help_AndVersion_AndTheDocumentCarriesTheSameVersion() throws {
         let help = try HushProcess.run(["help"])
         #expect(help.status == 0 && help.out.contains("--database PATH"))
+        #expect(help.out.contains("HUSH_ERASURE_KEY"))
+        #expect(try HushProcess.run(["--help"]).out == help.out)
         let version = try HushProcess.run(["version"])
         #expect(version.status == 0 && version.out.hasPrefix("hush "))
+        let flag = try HushProcess.run(["--version"])
+        #expect(flag.status == 0 && flag.out == version.out)
+        let number = version.out.split(separator: " ").dropFirst().first.map(String.init)
+        let hush = try HushProcess()
+        let document = try APIClient(port: hush.port).get("/openapi.json")
+        #expect((document["info"] as? [String: Any])?["version"] as? String == number)
+        #expect(number?.split(separator: ".").count == 3)
     }
 
     @Test func runningOutOfFileDescriptors_DoesNotKillOrSpinTheServer() throws {
