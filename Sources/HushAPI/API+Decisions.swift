@@ -27,6 +27,9 @@ extension API {
         if !allowReserve, r.has("reserve") {
             throw ValidationError(field: r.path("reserve"), message: "is not taken in a batch: reserve with POST /v1/decisions, one at a time")
         }
+        if r.has("category") {
+            throw ValidationError(field: r.path("category"), message: "is the query parameter's name: in a JSON body use categories, a list")
+        }
         try r.finish()
         return input
     }
@@ -74,8 +77,17 @@ extension API {
     func checkQuery(_ query: QueryParameters, allowed: Set<String>) throws(APIError) {
         if query.isEmpty { return }
         var seen: Set<String> = []
-        for item in query.items where item.name != "pretty" {
+        for item in query.items {
+            if item.name == "pretty" {
+                guard item.value.isEmpty || item.value == "true" || item.value == "false" else {
+                    throw .invalid(ValidationError(field: "pretty", message: "must be true or false (or no value)"))
+                }
+                continue
+            }
             guard allowed.contains(item.name) else {
+                if item.name == "categories", allowed.contains("category") {
+                    throw .invalid(ValidationError(field: "categories", message: "is the JSON body's name: in a query use category, once for each"))
+                }
                 throw .invalid(ValidationError(field: item.name, message: "is not a known query parameter"))
             }
             guard item.name == "category" || seen.insert(item.name).inserted else {

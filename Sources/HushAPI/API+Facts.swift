@@ -68,7 +68,7 @@ extension API {
         w.objectStart()
         w.key("customer_id"); w.string(p.customerID)
         w.key("region"); w.string(p.region)
-        w.key("timezone"); w.string(p.timeZone?.identifier)
+        w.key("timezone"); w.string(p.timeZone?.name)
         w.key("email"); w.string(p.email)
         w.key("phone"); w.string(p.phone)
         w.objectEnd()

@@ -128,8 +128,9 @@ extension API {
         writer.withBytes { responder.send(status, fixedFields: Self.jsonFields, body: $0) }
     }
 
+    /// `?pretty`, `?pretty=true`; not `?pretty=false`.
     static func wantsPretty(_ request: Request) -> Bool {
-        !request.query.isEmpty && request.query.items.contains(where: { $0.name == "pretty" })
+        !request.query.isEmpty && request.query.items.contains(where: { $0.name == "pretty" && $0.value != "false" })
     }
 
     func error(_ request: Request, _ error: APIError) -> Response {

@@ -273,7 +273,14 @@ final class ImportSink: BodySink {
             case .success(let counts):
                 responder.send(api.json(request) { w in
                     w.objectStart()
-                    w.key("imported"); w.integer(counts.imported)
+                    if dryRun {
+                        // Nothing was written: the count of what would be is named for it.
+                        w.key("dry_run"); w.bool(true)
+                        w.key("imported"); w.integer(0)
+                        w.key("would_import"); w.integer(counts.imported)
+                    } else {
+                        w.key("imported"); w.integer(counts.imported)
+                    }
                     w.key("unchanged"); w.integer(counts.unchanged)
                     w.objectEnd()
                 })

@@ -2579,12 +2579,20 @@ enum OpenAPIDocument {
       },
       "ImportResult": {
         "type": "object",
+        "description": "imported: rows written; unchanged: rows equal to what is stored. A dry run writes nothing: imported is 0, would_import says how many rows the same file would write, and dry_run is true.",
         "properties": {
           "imported": {
             "type": "integer",
             "minimum": 0
           },
           "unchanged": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "dry_run": {
+            "type": "boolean"
+          },
+          "would_import": {
             "type": "integer",
             "minimum": 0
           }

@@ -87,19 +87,20 @@ public final class Service: Sendable {
 
     /// `/healthz` and `/readyz`: no key, query parameters ignored.
     static func addOperations(to router: inout Router, api: API, isDraining: @escaping @Sendable () -> Bool) {
-        router.add(.get, "/healthz") { _ in
-            .json(.ok, #"{"status":"ok"}"#, headers: [("Cache-Control", "no-store")])
+        /// A fixed JSON answer, indented on `?pretty` like every other.
+        @Sendable func status(_ request: Request, _ status: HTTPStatus, _ body: String) -> Response {
+            let bytes = Array(body.utf8)
+            return Response(status: status, fixedFields: API.jsonFields, body: API.wantsPretty(request) ? JSONPretty.format(bytes) : bytes)
         }
+        router.add(.get, "/healthz") { request in status(request, .ok, #"{"status":"ok"}"#) }
         router.add(.get, "/readyz") { request in
-            if isDraining() {
-                return .json(.serviceUnavailable, #"{"status":"unavailable","failing":"draining"}"#, headers: [("Cache-Control", "no-store")])
-            }
+            if isDraining() { return status(request, .serviceUnavailable, #"{"status":"unavailable","failing":"draining"}"#) }
             do {
                 let context = try api.context(request.loop)
                 _ = try context.reader.pointLookup(customerID: "")
-                return .json(.ok, #"{"status":"ok"}"#, headers: [("Cache-Control", "no-store")])
+                return status(request, .ok, #"{"status":"ok"}"#)
             } catch {
-                return .json(.serviceUnavailable, #"{"status":"unavailable","failing":"database"}"#, headers: [("Cache-Control", "no-store")])
+                return status(request, .serviceUnavailable, #"{"status":"unavailable","failing":"database"}"#)
             }
         }
     }

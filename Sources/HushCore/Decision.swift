@@ -111,7 +111,7 @@ public struct Reason: Sendable, Equatable {
             if !hold.reason.isEmpty { out.put(": "); out.put(hold.reason) }
         case .quietHours(let channel, let window, let zone):
             out.put("quiet hours for "); out.put(channel.rawValue); out.put(" are "); out.put(window.start); out.put("–")
-            out.put(window.end); out.put(" in "); out.put(zone.identifier)
+            out.put(window.end); out.put(" in "); out.put(zone.name)
         case .frequencyCap(let cap, let count):
             out.put(count); out.put(" "); out.put(cap.purpose.rawValue); out.put(" contacts on ")
             if let channel = cap.channel { out.put(channel.rawValue) } else { out.put("all channels") }

@@ -60,3 +60,13 @@ public enum Timestamp {
         return (Int(yoe + era * 400 + (m <= 2 ? 1 : 0)), Int(m), Int(d))
     }
 }
+
+extension TimeZone {
+    /// The zone's name as hush writes it. Foundation calls UTC "GMT" (`TimeZone(identifier:
+    /// "UTC")` is the GMT zone); the two are one zone, and hush names it UTC, as its
+    /// configuration and API do.
+    public var name: String {
+        let id = identifier
+        return id == "GMT" ? "UTC" : id
+    }
+}

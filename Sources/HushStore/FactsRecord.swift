@@ -22,7 +22,7 @@ enum FactsRecord {
         w.byte(erasure.rawValue)
         if let profile = facts.profile {
             w.byte(1)
-            w.optional(profile.region); w.optional(profile.timeZone?.identifier); w.optional(profile.email); w.optional(profile.phone)
+            w.optional(profile.region); w.optional(profile.timeZone?.name); w.optional(profile.email); w.optional(profile.phone)
         } else {
             w.byte(0)
         }

@@ -120,7 +120,7 @@ public final class WriteContext {
     public func upsertProfile(_ profile: Profile, now: Date) throws(StoreError) -> Bool {
         var existed = false
         try s.profileAddresses.query([.text(profile.customerID)]) { _ in existed = true }
-        try s.upsertProfile.run([.text(profile.customerID), .optional(profile.region), .optional(profile.timeZone?.identifier),
+        try s.upsertProfile.run([.text(profile.customerID), .optional(profile.region), .optional(profile.timeZone?.name),
                                  .optional(profile.email), .optional(profile.phone), .integer(Codec.millis(now))])
         touched.insert(profile.customerID)
         return !existed

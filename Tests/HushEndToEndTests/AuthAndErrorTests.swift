@@ -112,6 +112,9 @@ private func hashKey(_ key: String) throws -> (status: Int32, out: String) {
         ("POST", "/v1/decisions", #"[1, 2]"#, 400, "invalid_field", nil),
         ("GET", "/v1/decisions?customer_id=c&channel=email&colour=red", nil, 400, "invalid_field", "colour"),
         ("GET", "/v1/decisions?customer_id=c&channel=email&channel=sms", nil, 400, "invalid_field", "channel"),
+        ("GET", "/v1/decisions?customer_id=c&channel=email&categories=grilling", nil, 400, "invalid_field", "categories"),
+        ("POST", "/v1/decisions", #"{"customer_id": "c", "channel": "email", "category": "grilling"}"#, 400, "invalid_field", "category"),
+        ("GET", "/v1/decisions?customer_id=c&channel=email&pretty=yes", nil, 400, "invalid_field", "pretty"),
         ("PUT", "/v1/customers/c", #"{"email": "nobody"}"#, 400, "invalid_field", "email"),
         ("PUT", "/v1/customers/c", #"{"phone": "0123"}"#, 400, "invalid_field", "phone"),
         ("PUT", "/v1/customers/c", #"{"region": "California"}"#, 400, "invalid_field", "region"),
@@ -132,6 +135,17 @@ private func hashKey(_ key: String) throws -> (status: Int32, out: String) {
         #expect(answer.errorField == field)
     }
 
+    @Test func categoryAndCategories_AreEachRefusedUnderTheOthersName_PointingToTheRightOne() throws {
+        let query = try api.get("/v1/decisions?customer_id=c&channel=email&categories=grilling")
+        #expect(((query["error"] as? [String: Any])?["message"] as? String)?.contains("in a query use category") == true)
+        let body = try api.post("/v1/decisions", #"{"customer_id": "c", "channel": "email", "category": "grilling"}"#)
+        #expect(((body["error"] as? [String: Any])?["message"] as? String)?.contains("in a JSON body use categories") == true)
+        let batch = try api.post("/v1/decisions/batch", #"{"requests": [{"customer_id": "c", "channel": "email", "category": "grilling"}]}"#)
+        let item = (batch["results"] as? [[String: Any]])?.first?["error"] as? [String: Any]
+        #expect(item?["field"] as? String == "requests[0].category")
+        #expect((item?["message"] as? String)?.contains("in a JSON body use categories") == true)
+    }
+
     @Test func aRejectedRequest_WritesNothing() throws {
         #expect(try api.put("/v1/customers/c-1", #"{"region": "US-CA", "timezone": "Nowhere/Else"}"#).status == 400)
         #expect(try api.get("/v1/customers/c-1/decisions?at=2026-11-24T10:00:00Z").status == 200)
@@ -145,6 +159,13 @@ private func hashKey(_ key: String) throws -> (status: Int32, out: String) {
         #expect(!plain.response.bodyText.contains("\n"))
         let pretty = try api.get("/v1/decisions?customer_id=c&channel=email&pretty")
         #expect(pretty.response.bodyText.contains("\n  \"decision\": \"allow\""))
+        #expect(try api.get("/v1/decisions?customer_id=c&channel=email&pretty=true").response.bodyText.contains("\n  \"decision\""))
+        #expect(!(try api.get("/v1/decisions?customer_id=c&channel=email&pretty=false").response.bodyText.contains("\n")))
+        for path in ["/healthz", "/readyz"] {
+            #expect(try api.get(path + "?pretty").response.bodyText == "{\n  \"status\": \"ok\"\n}\n", "\(path)")
+            #expect(try api.get(path + "?pretty=false").response.bodyText == #"{"status":"ok"}"#, "\(path)")
+        }
+        #expect(try api.get("/healthz?pretty").response.header("Cache-Control") == "no-store")
         let media = try api.call("POST", "/v1/decisions", #"{"customer_id": "c", "channel": "email"}"#, contentType: "text/plain")
         #expect(media.status == 415 && media.errorCode == "unsupported_media_type")
         let error = try api.get("/v1/decisions?channel=fax&customer_id=c")

@@ -56,10 +56,13 @@ import HushTestSupport
         let opened = TestTime.iso(days: -4)
         let csv = "case_id,customer_id,severity,status,opened_at,closed_at,resolution,updated_at\nk-1,c-1,high,open,\(opened),,,\(opened)\n"
         let dry = try api.call("POST", "/v1/import/cases?dry_run=true", csv, contentType: "text/csv; charset=utf-8")
-        #expect(dry.status == 200 && dry["imported"] as? Int == 1)
+        #expect(dry.status == 200 && dry["dry_run"] as? Bool == true, "\(dry.response.bodyText)")
+        #expect(dry["imported"] as? Int == 0 && dry["would_import"] as? Int == 1 && dry["unchanged"] as? Int == 0)
         #expect(try api.get("/v1/cases/k-1").status == 404)
         let real = try api.call("POST", "/v1/import/cases", csv, contentType: "text/csv")
-        #expect(real["imported"] as? Int == 1)
+        #expect(real["imported"] as? Int == 1 && real["dry_run"] == nil && real["would_import"] == nil)
+        let again = try api.call("POST", "/v1/import/cases?dry_run=true", csv, contentType: "text/csv")
+        #expect(again["would_import"] as? Int == 0 && again["unchanged"] as? Int == 1, "the same rows again would change nothing")
         #expect(try decide("customer_id=c-1&channel=email").codes == ["open_case"])
         // Cases as NDJSON, with an older update that the updated_at guard counts as unchanged.
         let ndjson = #"{"case_id": "k-1", "customer_id": "c-1", "severity": "high", "status": "closed", "opened_at": "\#(opened)", "closed_at": "\#(TestTime.iso(days: -5))", "resolution": "positive", "updated_at": "\#(TestTime.iso(days: -5))"}"#

@@ -159,6 +159,15 @@ import HushTestSupport
         #expect(try decide("customer_id=c-5&channel=email", at: "2026-11-24T03:00:00Z").decision == "allow")
     }
 
+    @Test func theDefaultZone_IsNamedUTC_InQuietHoursAndInTheProfile() throws {
+        try customer("c-utc", region: "GB", timezone: "UTC")
+        #expect((try api.get("/v1/customers/c-utc")["profile"] as? [String: Any])?["timezone"] as? String == "UTC")
+        for id in ["c-utc", "c-nozone"] {
+            let night = try decide("customer_id=\(id)&channel=sms", at: "2026-11-24T23:00:00Z")
+            #expect((night["reasons"] as? [[String: Any]])?.first?["message"] as? String == "quiet hours for sms are 21:00–08:00 in UTC", "\(id)")
+        }
+    }
+
     @Test func aCustomerWhoComplainedTwiceThisWeek_IsNotSoldTo() throws {
         try customer("c-6")
         try api.post("/v1/interactions", #"{"customer_id": "c-6", "type": "complaint", "at": "\#(TestTime.iso(days: -4))"}"#)
