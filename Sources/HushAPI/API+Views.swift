@@ -72,7 +72,8 @@ extension API {
         w.key("profile")
         if let profile = facts.profile { writeProfile(&w, profile) } else { w.null() }
         w.key("erased"); w.bool(facts.customerErased)
-        // Open and pending cases, and closed ones still inside the cool-off or the lookback.
+        // Open and pending cases, and closed ones still inside the cool-off or the lookback
+        // (a positive resolution has no cool-off, but is shown for the lookback all the same).
         w.key("cases")
         w.arrayStart()
         for c in facts.cases where c.status != .closed || (c.closedAt.map { now.timeIntervalSince($0) < max(policy.caseCoolOff, policy.longestWindow) } ?? true) {
@@ -103,12 +104,24 @@ extension API {
             w.objectEnd()
         }
         w.arrayEnd()
+        // The window a decision now counts, `(now - window, now]`, and what falls in it.
         let from = now.addingTimeInterval(-policy.willingnessWindow)
+        let counted = facts.interactions.filter { $0.at > from && $0.at <= now }.sorted { $0.at > $1.at }
         w.key("willingness")
         w.objectStart()
-        w.key("score"); w.integer(facts.interactions.filter { $0.at > from && $0.at <= now }.reduce(0) { $0 + $1.score })
+        w.key("score"); w.integer(counted.reduce(0) { $0 + $1.score })
         w.key("threshold"); w.integer(policy.willingnessThreshold)
         w.key("window_days"); w.number(policy.willingnessWindow / 86_400)
+        w.key("interactions")
+        w.arrayStart()
+        for interaction in counted {
+            w.objectStart()
+            w.key("type"); w.string(interaction.type)
+            w.key("score"); w.integer(interaction.score)
+            w.key("at"); w.time(interaction.at)
+            w.objectEnd()
+        }
+        w.arrayEnd()
         w.objectEnd()
         w.key("decisions")
         w.arrayStart()

@@ -2690,13 +2690,39 @@ enum OpenAPIDocument {
               },
               "window_days": {
                 "type": "number"
+              },
+              "interactions": {
+                "type": "array",
+                "description": "The interactions inside the window, newest first; their scores add up to score.",
+                "items": {
+                  "type": "object",
+                  "properties": {
+                    "type": {
+                      "type": "string"
+                    },
+                    "score": {
+                      "type": "integer"
+                    },
+                    "at": {
+                      "type": "string",
+                      "format": "date-time"
+                    }
+                  },
+                  "additionalProperties": false,
+                  "required": [
+                    "type",
+                    "score",
+                    "at"
+                  ]
+                }
               }
             },
             "additionalProperties": false,
             "required": [
               "score",
               "threshold",
-              "window_days"
+              "window_days",
+              "interactions"
             ]
           },
           "decisions": {
