@@ -48,3 +48,22 @@ private let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().d
         #expect(patterns.contains(needed), "\(needed)")
     }
 }
+
+/// The README is what a clone has: it names no file outside the repository, and every path of
+/// the repository it names exists.
+@Test func readme_StandsOnItsOwn() throws {
+    let text = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
+    for outside in ["API.md", "DESIGN.md", "STYLE.md", "bench/anchors", "../shared", "RESULTS.md"] {
+        #expect(!text.contains(outside), "\(outside)")
+    }
+    var named = 0
+    for piece in text.components(separatedBy: "`").enumerated() where piece.offset % 2 == 1 {
+        let token = piece.element
+        guard ["Sources/", "Tests/", "Benchmarks/", "Config/", ".ci/"].contains(where: token.hasPrefix), !token.contains(" "),
+              !token.contains("*"), !token.contains(".build") else { continue }
+        let path = token.hasSuffix("/") ? String(token.dropLast()) : token
+        #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent(path).path), "README names \(token)")
+        named += 1
+    }
+    #expect(named >= 5)
+}

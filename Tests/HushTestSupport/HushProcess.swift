@@ -70,9 +70,17 @@ public final class HushProcess {
     }
 
     /// Runs `hush` to completion (for commands and start-up failures): status, stdout, stderr.
-    public static func run(_ arguments: [String], environment: [String: String] = [:], directory: URL? = nil) throws -> (status: Int32, out: String, err: String) {
+    /// `input`, when given, is its standard input.
+    public static func run(_ arguments: [String], environment: [String: String] = [:], directory: URL? = nil,
+                           input: String? = nil) throws -> (status: Int32, out: String, err: String) {
         let (process, out, err) = makeProcess(binary, arguments, environment, directory)
+        let stdin = Pipe()
+        if input != nil { process.standardInput = stdin }
         try process.run()
+        if let input {
+            stdin.fileHandleForWriting.write(Data(input.utf8))
+            try stdin.fileHandleForWriting.close()
+        }
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         let errData = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
