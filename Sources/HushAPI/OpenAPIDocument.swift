@@ -2809,10 +2809,15 @@ enum OpenAPIDocument {
         "in": "query",
         "required": false,
         "schema": {
-          "type": "string"
+          "type": "string",
+          "enum": [
+            "",
+            "true",
+            "false"
+          ]
         },
         "allowEmptyValue": true,
-        "description": "Indent the JSON for people."
+        "description": "Indent the JSON for people: ?pretty or pretty=true; pretty=false does not. Another value is 400 on /v1/ routes."
       }
     },
     "securitySchemes": {

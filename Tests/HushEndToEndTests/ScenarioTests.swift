@@ -312,7 +312,7 @@ import HushTestSupport
             #expect(answer.status == 400 && answer.errorField == "at", "\(path): \(answer.response.bodyText)")
             #expect(((answer["error"] as? [String: Any])?["message"] as? String)?.contains("more than 7 days ago") == true)
         }
-        // Six days back is inside the window: kept, and counted by a decision at that instant's day.
+        // Six days back is inside the window: kept, and counted in the customer view's score.
         let recent = TestTime.rfc3339(Date().addingTimeInterval(-6 * 86_400))
         #expect(try api.post("/v1/interactions", #"{"customer_id": "c-old", "type": "complaint", "at": "\#(recent)"}"#).status == 201)
         let view = try api.get("/v1/customers/c-old")
