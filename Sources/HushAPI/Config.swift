@@ -136,9 +136,8 @@ public struct Config: Equatable, Sendable {
         return config
     }
 
-    /// Checks every value's range; the error names the key.
-    /// Checks every setting's range. `origin` names where an overridden setting came from
-    /// (`"--port 70000"`, `"HUSH_PORT=70000"`), so that the error names what was typed.
+    /// Checks every setting's range; the error names the key and, for a setting overridden by a
+    /// flag or variable, what was typed (`origin`: `"--port 70000"`, `"HUSH_PORT=70000"`).
     public func validate(naming origin: [String: String] = [:]) throws(ConfigError) {
         func check(_ ok: Bool, _ key: String, _ rule: String) throws(ConfigError) {
             if !ok { throw ConfigError(message: "\(origin[key].map { "\($0): \(key)" } ?? key) must be \(rule)") }
