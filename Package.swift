@@ -29,7 +29,7 @@ let package = Package(
         .executableTarget(name: "hush-fuzz-http", dependencies: ["HushHTTP"], path: "Tests/Fuzz/HTTPParserFuzz"),
 
         // Raw-socket client and process helpers shared by the test targets.
-        .target(name: "HushTestSupport", path: "Tests/HushTestSupport"),
+        .target(name: "HushTestSupport", dependencies: ["CLinux"], path: "Tests/HushTestSupport"),
         .testTarget(name: "HushHTTPTests", dependencies: ["HushHTTP", "HushTestSupport", "COpenSSL"], exclude: ["Corpus"]),
         .testTarget(name: "HushCoreTests", dependencies: ["HushCore"]),
         .testTarget(name: "HushStoreTests", dependencies: ["HushStore", "CSQLite"]),

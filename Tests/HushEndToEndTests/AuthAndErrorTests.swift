@@ -4,19 +4,8 @@ import HushTestSupport
 
 /// Runs `hush hash-key` with `key` on standard input.
 private func hashKey(_ key: String) throws -> (status: Int32, out: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: HushProcess.binary)
-    process.arguments = ["hash-key"]
-    let input = Pipe(), output = Pipe()
-    process.standardInput = input
-    process.standardOutput = output
-    process.standardError = Pipe()
-    try process.run()
-    input.fileHandleForWriting.write(Data((key + "\n").utf8))
-    try input.fileHandleForWriting.close()
-    let out = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: out, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+    let result = try HushProcess.run(["hash-key"], input: key + "\n")
+    return (result.status, result.out.trimmingCharacters(in: .whitespacesAndNewlines))
 }
 
 @Suite struct AuthTests {

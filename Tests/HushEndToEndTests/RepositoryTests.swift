@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import HushTestSupport
 
 private let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
@@ -28,19 +29,10 @@ private let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().d
 
 /// A development database and its key stay out of `git status` and out of an image's context.
 @Test func databasesAndKeys_AreIgnoredByGit_AndLeftOutOfTheDockerContext() throws {
-    let git = Process()
-    git.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    git.arguments = ["git", "-C", root.path, "check-ignore", "--no-index", "--stdin"]
-    let input = Pipe(), output = Pipe()
-    git.standardInput = input
-    git.standardOutput = output
-    try git.run()
     let paths = ["hush.db", "hush.db-wal", "hush.db-shm", "hush.db.erasure-key", "data/other.db.erasure-key", ".build"]
-    input.fileHandleForWriting.write(Data(paths.joined(separator: "\n").utf8 + [10]))
-    try input.fileHandleForWriting.close()
-    let ignored = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n").map(String.init)
-    git.waitUntilExit()
-    #expect(ignored == paths)
+    let git = try Command.run("git", ["-C", root.path, "check-ignore", "--no-index", "--stdin"], input: paths.joined(separator: "\n") + "\n")
+    let ignored = git.out.split(separator: "\n").map(String.init)
+    #expect(ignored == paths, "\(git.err)")
 
     let docker = try String(contentsOf: root.appendingPathComponent(".dockerignore"), encoding: .utf8)
     let patterns = Set(docker.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.hasPrefix("#") })

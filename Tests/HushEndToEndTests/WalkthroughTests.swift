@@ -61,18 +61,9 @@ private let readme = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         #expect(steps.count >= 20, "the walkthrough's checked commands")
         try Data(script.utf8).write(to: work.appendingPathComponent("walkthrough.sh"))
 
-        let bash = Process()
-        bash.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        bash.arguments = ["bash", "walkthrough.sh"]
-        bash.currentDirectoryURL = work
-        bash.environment = ProcessInfo.processInfo.environment.merging(["OUT": out.path, "CURL_HOME": work.path]) { $1 }
-        let errors = Pipe()
-        bash.standardError = errors
-        bash.standardOutput = FileHandle.nullDevice
-        try bash.run()
-        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        bash.waitUntilExit()
-        #expect(bash.terminationStatus == 0, "the walkthrough failed: \(stderr)")
+        let bash = try Command.run("bash", ["walkthrough.sh"], environment: ["OUT": out.path, "CURL_HOME": work.path],
+                                   directory: work.path, seconds: 300)
+        #expect(bash.status == 0, "the walkthrough failed: \(bash.err)")
 
         for (n, step) in steps.enumerated() {
             let context = "README walkthrough line \(step.line): \(step.command.trimmingCharacters(in: .whitespaces))"

@@ -9,15 +9,9 @@ func makeCertificate() throws -> TLSOptions {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hush-tls-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     let cert = directory.appendingPathComponent("cert.pem").path, key = directory.appendingPathComponent("key.pem").path
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
-                         "-days", "1", "-subj", "/CN=localhost"]
-    process.standardOutput = FileHandle.nullDevice
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else { throw ClientError("openssl req failed") }
+    let openssl = try Command.run("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                                              "-days", "1", "-subj", "/CN=localhost"])
+    guard openssl.status == 0 else { throw ClientError("openssl req failed: \(openssl.err)") }
     return TLSOptions(certificatePath: cert, privateKeyPath: key)
 }
 

@@ -71,20 +71,13 @@ public final class HushProcess {
 
     /// Runs `hush` to completion (for commands and start-up failures): status, stdout, stderr.
     /// `input`, when given, is its standard input.
+    /// The environment is this process's less any `HUSH_*` variable, plus `environment`.
     public static func run(_ arguments: [String], environment: [String: String] = [:], directory: URL? = nil,
-                           input: String? = nil) throws -> (status: Int32, out: String, err: String) {
-        let (process, out, err) = makeProcess(binary, arguments, environment, directory)
-        let stdin = Pipe()
-        if input != nil { process.standardInput = stdin }
-        try process.run()
-        if let input {
-            stdin.fileHandleForWriting.write(Data(input.utf8))
-            try stdin.fileHandleForWriting.close()
-        }
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+                           input: String = "") throws -> CommandResult {
+        var env: [String: String?] = [:]
+        for key in ProcessInfo.processInfo.environment.keys where key.hasPrefix("HUSH_") { env[key] = .some(nil) }
+        for (key, value) in environment { env[key] = value }
+        return try Command.run(binary, arguments, environment: env, directory: directory?.path, input: input, seconds: 60)
     }
 
     /// A child process with piped output and this process's environment less any `HUSH_*`
