@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 // hush: may we contact this customer, on this channel, for this purpose, now?
 //
 // Dependencies point one way: hush → HushAPI → {HushHTTP, HushStore, HushCore},
@@ -15,14 +15,25 @@ let package = Package(
         .library(name: "HushStore", targets: ["HushStore"]),
         .library(name: "HushAPI", targets: ["HushAPI"]),
     ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // For the tests only: validates the OpenAPI document as OpenAPI 3.1.
+        .package(url: "https://github.com/mattpolzin/OpenAPIKit", from: "6.4.0", traits: []),
+    ],
     targets: [
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CLinux", path: "Sources/CLinux"),
         .target(name: "HushHTTP", dependencies: ["CLinux", "COpenSSL"]),
         .target(name: "HushCore"),
-        .target(name: "HushStore", dependencies: ["HushCore", "CSQLite"]),
-        .target(name: "HushAPI", dependencies: ["HushHTTP", "HushStore", "HushCore", "COpenSSL"]),
+        .target(name: "HushStore", dependencies: ["HushCore", "CSQLite"], resources: [
+            .embedInCode("Migrations/migration-0001-facts.sql"),
+            .embedInCode("Migrations/migration-0002-customer-records.sql"),
+            .embedInCode("Migrations/migration-0003-record-keys.sql"),
+        ]),
+        // The OpenAPI document is a file, embedded in the binary and served at /openapi.json.
+        .target(name: "HushAPI", dependencies: ["HushHTTP", "HushStore", "HushCore", "COpenSSL"],
+                resources: [.embedInCode("Resources/openapi.json")]),
         .executableTarget(name: "hush", dependencies: ["HushAPI"]),
         // libFuzzer target for the HTTP parser when built with -DFUZZING (see README, "Fuzzing");
         // a corpus replayer otherwise.
@@ -33,7 +44,8 @@ let package = Package(
         .testTarget(name: "HushHTTPTests", dependencies: ["HushHTTP", "HushTestSupport", "COpenSSL"], exclude: ["Corpus"]),
         .testTarget(name: "HushCoreTests", dependencies: ["HushCore"]),
         .testTarget(name: "HushStoreTests", dependencies: ["HushStore", "CSQLite"]),
-        .testTarget(name: "HushAPITests", dependencies: ["HushAPI", "HushTestSupport"]),
+        .testTarget(name: "HushAPITests", dependencies: ["HushAPI", "HushTestSupport",
+                                                         .product(name: "OpenAPIKit", package: "OpenAPIKit")]),
         // Starts the built `hush` binary and talks to it over sockets; imports nothing of ours.
         .testTarget(name: "HushEndToEndTests", dependencies: ["hush", "HushTestSupport"]),
     ]

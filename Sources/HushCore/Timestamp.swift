@@ -1,6 +1,9 @@
 import Foundation
 
-/// RFC 3339 text for API times: UTC, `Z`, whole seconds, fractions truncated.
+/// RFC 3339 times: written in UTC with `Z` and whole seconds, fractions truncated; read with
+/// any offset (`+05:30`, `-08:00`), with or without a fraction of a second (kept to the
+/// millisecond, as the store keeps times, and truncated), `t` and `z` in either case (RFC 3339
+/// §5.6 note). The calendar arithmetic both ways is here and nowhere else.
 public enum Timestamp {
     /// `2026-11-24T10:00:00Z`.
     public static func format(_ date: Date) -> String {
@@ -39,6 +42,85 @@ public enum Timestamp {
         let two = { (v: Int) in v < 10 ? "0\(v)" : "\(v)" }
         let text = Array("\(y)-\(two(m))-\(two(d))T\(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60))Z".utf8)
         return text.withUnsafeBufferPointer(body)
+    }
+
+    /// The time `text` names, or nil when it is not RFC 3339 (or longer than 64 bytes).
+    public static func parse(_ text: String) -> Date? {
+        var text = text
+        return text.withUTF8 { parse(bytes: $0) }
+    }
+
+    public static func parse(bytes b: UnsafeBufferPointer<UInt8>) -> Date? {
+        guard b.count >= 20, b.count <= 64 else { return nil }
+        func digits(_ at: Int, _ count: Int) -> Int? {
+            var value = 0
+            for i in at..<(at + count) {
+                let d = b[i]
+                guard d >= 0x30, d <= 0x39 else { return nil }
+                value = value * 10 + Int(d - 0x30)
+            }
+            return value
+        }
+        guard let year = digits(0, 4), b[4] == UInt8(ascii: "-"), let month = digits(5, 2), b[7] == UInt8(ascii: "-"),
+              let day = digits(8, 2), b[10] == UInt8(ascii: "T") || b[10] == UInt8(ascii: "t"),
+              let hour = digits(11, 2), b[13] == UInt8(ascii: ":"), let minute = digits(14, 2), b[16] == UInt8(ascii: ":"),
+              let second = digits(17, 2) else { return nil }
+        guard (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year), hour <= 23, minute <= 59, second <= 60 else {
+            return nil
+        }
+        var i = 19
+        // The fraction as whole milliseconds, the precision hush keeps: later digits are dropped.
+        var milliseconds = 0
+        if b[i] == UInt8(ascii: ".") {
+            i += 1
+            let start = i
+            while i < b.count, b[i] >= 0x30, b[i] <= 0x39 {
+                if i - start < 3 { milliseconds = milliseconds * 10 + Int(b[i] - 0x30) }
+                i += 1
+            }
+            guard i > start else { return nil }
+            for _ in min(i - start, 3)..<3 { milliseconds *= 10 }
+        }
+        guard i < b.count else { return nil }
+        var offset = 0
+        switch b[i] {
+        case UInt8(ascii: "Z"), UInt8(ascii: "z"):
+            i += 1
+        case UInt8(ascii: "+"), UInt8(ascii: "-"):
+            guard i + 6 == b.count, let h = digits(i + 1, 2), b[i + 3] == UInt8(ascii: ":"), let m = digits(i + 4, 2), h <= 23, m <= 59 else {
+                return nil
+            }
+            offset = (h * 3600 + m * 60) * (b[i] == UInt8(ascii: "-") ? -1 : 1)
+            i += 6
+        default:
+            return nil
+        }
+        guard i == b.count else { return nil }
+        let days = days(year: year, month: month, day: day)
+        let seconds = days * 86_400 + Int64(hour * 3600 + minute * 60 + second - offset)
+        // At most .999 s past a whole second: a Double near 2026 resolves about 0.24 µs, so this
+        // can never round into the next second (59.999999999 taken whole would, and be written a
+        // second late).
+        return Date(timeIntervalSince1970: Double(seconds) + Double(milliseconds) / 1000)
+    }
+
+    static func daysIn(month: Int, year: Int) -> Int {
+        switch month {
+        case 2: (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
+    }
+
+    /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+    static func days(year: Int, month: Int, day: Int) -> Int64 {
+        let y = Int64(month <= 2 ? year - 1 : year)
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let mp = Int64(month > 2 ? month - 3 : month + 9)
+        let doy = (153 * mp + 2) / 5 + Int64(day) - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
     }
 
     /// The first whole second at or after `date`.

@@ -68,26 +68,6 @@ func jsonParser_RefusesInvalidDocuments_SayingWhy(text: String, reason: String) 
             == "{\n  \"a\": [\n    1,\n    {}\n  ],\n  \"b\": \"x,y:{\"\n}\n")
 }
 
-@Test(arguments: [
-    ("2026-11-24T10:00:00Z", 1_795_514_400.0),
-    ("2026-11-24t10:00:00z", 1_795_514_400.0),
-    ("2026-11-24T10:00:00.750Z", 1_795_514_400.75),
-    ("2026-11-24T11:30:00+01:30", 1_795_514_400.0),
-    ("2026-11-24T02:00:00-08:00", 1_795_514_400.0),
-    ("2024-02-29T00:00:00Z", 1_709_164_800.0),
-    ("1970-01-01T00:00:00Z", 0.0),
-])
-func rfc3339_ParsesOffsetsAndFractions(text: String, seconds: Double) {
-    #expect(RFC3339.parse(text)?.timeIntervalSince1970 == seconds)
-}
-
-@Test(arguments: ["2026-11-24", "2026-11-24T10:00:00", "2026-13-01T00:00:00Z", "2025-02-29T00:00:00Z", "2026-11-24T24:00:00Z",
-                  "2026-11-24T10:00:00+2400", "2026-11-24T10:00:00+24:00", "2026-11-24T10:00:00.Z", "2026-11-24 10:00:00Z",
-                  "2026-11-24T10:00:00Zjunk", "２０２６-11-24T10:00:00Z", "2026-04-31T00:00:00Z"])
-func rfc3339_RefusesWhatIsNotATime(text: String) {
-    #expect(RFC3339.parse(text) == nil)
-}
-
 @Test func fieldReader_NamesTheField_AndRefusesUnknownOnes() throws {
     var reader = try FieldReader(try JSONParser.parse(Array(#"{"channel": 3, "chanel": "email"}"#.utf8)), prefix: "requests[2].")
     #expect { try reader.string("channel") } throws: { ($0 as? ValidationError) == ValidationError(field: "requests[2].channel", message: "must be a string, not a number") }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import HushAPI
+import OpenAPIKit
 
 /// The OpenAPI document and the router describe the same API.
 @Test func theOpenAPIDocument_AndTheRouter_ListTheSameRoutes() throws {
@@ -47,4 +48,15 @@ import Testing
     let defined = Set(schemas.map(\.key))
     #expect(refs.subtracting(defined).sorted() == [])
     #expect(!refs.isEmpty)
+}
+
+/// The document is OpenAPI 3.1 as OpenAPIKit reads it: it decodes, and passes OpenAPIKit's
+/// validation (unique operation ids, references that resolve, parameters that fit their paths,
+/// at least one response per operation). Its version is the binary's.
+@Test func theOpenAPIDocument_IsValidOpenAPI31() throws {
+    let document = try JSONDecoder().decode(OpenAPI.Document.self, from: Data(OpenAPIDocument.json.utf8))
+    #expect(document.openAPIVersion == .v3_1_0)
+    #expect(document.info.version == Hush.version)
+    try document.validate()
+    #expect(document.allOperationIds.count == document.routes.reduce(0) { $0 + $1.pathItem.endpoints.count })
 }

@@ -277,3 +277,45 @@ import Testing
         #expect(decision(customer(purpose: .service), facts, policy: policy, at: "2026-11-24T10:00:00Z").codes == [.openCase])
     }
 }
+
+@Test(arguments: [
+    ("2026-11-24T10:00:00Z", 1_795_514_400.0),
+    ("2026-11-24t10:00:00z", 1_795_514_400.0),
+    ("2026-11-24T10:00:00.750Z", 1_795_514_400.75),
+    ("2026-11-24T11:30:00+01:30", 1_795_514_400.0),
+    ("2026-11-24T02:00:00-08:00", 1_795_514_400.0),
+    ("2024-02-29T00:00:00Z", 1_709_164_800.0),
+    ("1970-01-01T00:00:00Z", 0.0),
+])
+func rfc3339_ParsesOffsetsAndFractions(text: String, seconds: Double) {
+    #expect(Timestamp.parse(text)?.timeIntervalSince1970 == seconds)
+}
+
+@Test(arguments: ["2026-11-24", "2026-11-24T10:00:00", "2026-13-01T00:00:00Z", "2025-02-29T00:00:00Z", "2026-11-24T24:00:00Z",
+                  "2026-11-24T10:00:00+2400", "2026-11-24T10:00:00+24:00", "2026-11-24T10:00:00.Z", "2026-11-24 10:00:00Z",
+                  "2026-11-24T10:00:00Zjunk", "２０２６-11-24T10:00:00Z", "2026-04-31T00:00:00Z"])
+func rfc3339_RefusesWhatIsNotATime(text: String) {
+    #expect(Timestamp.parse(text) == nil)
+}
+
+/// Fractions are truncated, never rounded: a Double cannot hold 59.999999999 s near 2026, and
+/// parsing through one moved such a time into the next second. hush keeps milliseconds.
+@Test(arguments: 1...12)
+func rfc3339_TruncatesFractionsOf1To12Nines(digits: Int) throws {
+    let text = "2026-01-15T08:00:59." + String(repeating: "9", count: digits) + "Z"
+    let date = try #require(Timestamp.parse(text))
+    #expect(Timestamp.format(date) == "2026-01-15T08:00:59Z", "\(text)")
+    #expect(date < Timestamp.parse("2026-01-15T08:01:00Z")!)
+    #expect(date >= Timestamp.parse("2026-01-15T08:00:59Z")!)
+    // The same second before 1970, where truncation must still go towards the earlier second.
+    let early = try #require(Timestamp.parse("1969-12-31T23:59:59." + String(repeating: "9", count: digits) + "Z"))
+    #expect(Timestamp.format(early) == "1969-12-31T23:59:59Z")
+}
+
+@Test func rfc3339_KeepsAFractionsValue() throws {
+    let half = try #require(Timestamp.parse("2026-01-15T08:00:59.5+01:00"))
+    #expect(half.timeIntervalSince1970 == Timestamp.parse("2026-01-15T07:00:59Z")!.timeIntervalSince1970 + 0.5)
+    let milli = try #require(Timestamp.parse("2026-01-15T08:00:59.0019Z"))
+    #expect(milli.timeIntervalSince1970 == Timestamp.parse("2026-01-15T08:00:59Z")!.timeIntervalSince1970 + 0.001)
+    #expect(Timestamp.parse("2026-01-15T08:00:59.0009Z") == Timestamp.parse("2026-01-15T08:00:59Z"), "under a millisecond: truncated")
+}

@@ -159,6 +159,17 @@ import HushTestSupport
         #expect(try decide("customer_id=c-5&channel=email", at: "2026-11-24T03:00:00Z").decision == "allow")
     }
 
+    /// A fraction of a second is truncated: 07:59:59.999999999 is still quiet hours, and is
+    /// written back as 07:59:59 (it was rounded into 08:00:00 and allowed).
+    @Test func aTimeWithNineFractionalDigits_IsTruncated_NotRounded() throws {
+        try customer("c-frac", region: "GB-LND", timezone: "Europe/London")
+        let answer = try decide("customer_id=c-frac&channel=sms", at: "2026-01-15T07:59:59.999999999Z")
+        #expect(answer["evaluated_at"] as? String == "2026-01-15T07:59:59Z")
+        #expect(answer.codes == ["quiet_hours"], "\(answer.response.bodyText)")
+        let posted = try api.post("/v1/decisions", #"{"customer_id": "c-frac", "channel": "sms", "at": "2026-01-15T07:59:59.9999Z"}"#)
+        #expect(posted["evaluated_at"] as? String == "2026-01-15T07:59:59Z")
+    }
+
     @Test func theDefaultZone_IsNamedUTC_InQuietHoursAndInTheProfile() throws {
         try customer("c-utc", region: "GB", timezone: "UTC")
         #expect((try api.get("/v1/customers/c-utc")["profile"] as? [String: Any])?["timezone"] as? String == "UTC")
