@@ -362,7 +362,8 @@ extension API {
 
         router.add(.get, "/v1/holds") { [self] request in
             guarded(request, .read) { () throws(APIError) in
-                try checkQuery(request.query, allowed: ["active"])
+                try checkQuery(request.query, allowed: ["active", "limit", "cursor"])
+                let (limit, cursor) = try page(request.query)
                 var activeOnly = false
                 if let active = request.query.first("active") {
                     guard active == "true" || active == "false" else {
@@ -371,14 +372,17 @@ extension API {
                     activeOnly = active == "true"
                 }
                 let now = Date()
-                let holds = store.holds.filter { !activeOnly || ($0.startsAt <= now && ($0.endsAt.map { now < $0 } ?? true)) }
+                // In id order (bytewise, as SQLite orders the suppressions), after the cursor.
+                let holds = store.holds.filter { cursor.utf8.lexicographicallyPrecedes($0.id.utf8) && (!activeOnly || $0.isActive(at: now)) }
+                    .sorted { $0.id.utf8.lexicographicallyPrecedes($1.id.utf8) }
+                let items = holds.prefix(limit)
                 return json(request) { w in
                     w.objectStart()
                     w.key("items")
                     w.arrayStart()
-                    for hold in holds.sorted(by: { $0.id < $1.id }) { writeHold(&w, hold) }
+                    for hold in items { writeHold(&w, hold) }
                     w.arrayEnd()
-                    w.key("next_cursor"); w.null()
+                    w.key("next_cursor"); w.string(holds.count > limit ? items.last?.id : nil)
                     w.objectEnd()
                 }
             }

@@ -7,25 +7,35 @@ import HushStore
 extension API {
     static let defaultPageSize = 100, maxPageSize = 1000
 
+    /// A listing's `limit` (1 to `maxPageSize`, default `defaultPageSize`) and `cursor` (the
+    /// last id of the page before; empty for the first page). Every listing pages by id.
+    func page(_ query: QueryParameters) throws(APIError) -> (limit: Int, cursor: String) {
+        var limit = Self.defaultPageSize, cursor = ""
+        do throws(ValidationError) {
+            if let text = query.first("limit") {
+                guard let value = Int(text), (1...Self.maxPageSize).contains(value) else {
+                    throw ValidationError(field: "limit", message: "must be a whole number from 1 to \(Self.maxPageSize)")
+                }
+                limit = value
+            }
+            if let text = query.first("cursor") { cursor = try Validate.identifier(text, field: "cursor") }
+        } catch { throw .invalid(error) }
+        return (limit, cursor)
+    }
+
     func addViewRoutes(to router: inout Router) {
         router.add(.get, "/v1/suppressions") { [self] request in
             guarded(request, .read) { () throws(APIError) in
                 try checkQuery(request.query, allowed: ["customer_id", "address", "limit", "cursor"])
                 let query = request.query
-                var customer: String?, address: String?, limit = Self.defaultPageSize, cursor = ""
+                var customer: String?, address: String?
+                let (limit, cursor) = try page(query)
                 do throws(ValidationError) {
                     if let id = query.first("customer_id") { customer = try Validate.identifier(id, field: "customer_id") }
                     if let text = query.first("address") { address = try Address.parse(text, field: "address").value }
                     if customer != nil, address != nil {
                         throw ValidationError(field: "address", message: "cannot be combined with customer_id")
                     }
-                    if let text = query.first("limit") {
-                        guard let value = Int(text), (1...Self.maxPageSize).contains(value) else {
-                            throw ValidationError(field: "limit", message: "must be a whole number from 1 to \(Self.maxPageSize)")
-                        }
-                        limit = value
-                    }
-                    if let text = query.first("cursor") { cursor = try Validate.identifier(text, field: "cursor") }
                 } catch { throw .invalid(error) }
                 let context = try self.context(for: request)
                 let page: [Suppression]
@@ -87,7 +97,7 @@ extension API {
         let region = facts.profile?.region
         w.key("holds")
         w.arrayStart()
-        for hold in facts.holds where hold.startsAt <= now && (hold.endsAt.map { now < $0 } ?? true) {
+        for hold in facts.holds where hold.isActive(at: now) {
             if let regions = hold.regions {
                 guard let region, regions.contains(where: { Region.covers($0, region) }) else { continue }
             }

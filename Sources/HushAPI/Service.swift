@@ -62,7 +62,10 @@ public final class Service: Sendable {
         api.addViewRoutes(to: &router)
         api.addImportRoutes(to: &router)
         let document = Array(OpenAPIDocument.json.utf8)
-        router.add(.get, "/openapi.json") { _ in Response(status: .ok, contentType: "application/json", body: document) }
+        router.add(.get, "/openapi.json") { request in
+            do throws(APIError) { try api.checkQuery(request.query, allowed: []) } catch { return api.error(request, error) }
+            return Response(status: .ok, contentType: "application/json", body: document)
+        }
         let store = self.store
         let serverBox = ServerBox()
         router.add(.get, "/metrics") { request in

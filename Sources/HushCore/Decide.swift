@@ -31,7 +31,8 @@ struct DecisionContext {
     private let factsPointer: UnsafePointer<Facts>
     private let policyPointer: UnsafePointer<Policy>
     let at: Date
-    /// The addresses this send would go to: the request's, and the profile's for the channel.
+    /// The addresses this send would go to: the request's (on whatever channel it names), and
+    /// the profile's for the channel.
     let addresses: [Address]
     /// The policy rules that apply to the request's purpose (`PolicyRule.bit`).
     let rules: UInt8
@@ -43,7 +44,7 @@ struct DecisionContext {
         self.at = at
         var addresses: [Address] = []
         let channel = request.pointee.channel
-        if let address = request.pointee.address, address.channels.contains(channel) { addresses.append(address) }
+        if let address = request.pointee.address { addresses.append(address) }
         if let address = facts.pointee.profile?.address(for: channel), !addresses.contains(address) { addresses.append(address) }
         self.addresses = addresses
         rules = policy.pointee.rules(for: request.pointee.purpose)
@@ -60,11 +61,13 @@ struct DecisionContext {
 
     // MARK: Records
 
-    /// An erasure tombstone covers every purpose, for the customer id and for any address it names.
+    /// An erasure tombstone covers every purpose, for the customer id and for any address it
+    /// names, on the channels that use that address.
     func erasure(into reasons: inout [Reason]) {
         if facts.customerErased, request.customerID != nil {
             reasons.append(Reason(code: .erased, detail: .erasedCustomer))
-        } else if !facts.erasedAddresses.isEmpty, addresses.contains(where: { facts.erasedAddresses.contains($0) }) {
+        } else if !facts.erasedAddresses.isEmpty,
+                  addresses.contains(where: { facts.erasedAddresses.contains($0) && $0.channels.contains(request.channel) }) {
             reasons.append(Reason(code: .erased, detail: .erasedAddress))
         }
     }
@@ -84,16 +87,20 @@ struct DecisionContext {
     /// reading of an unconfirmed single-channel opt-out.
     func covers(_ suppression: Suppression) -> Bool {
         if let expiresAt = suppression.expiresAt, at >= expiresAt { return false }
-        let subjectChannels: [Channel]?
+        // Whether the broad reading below may reach the request's channel: every channel of a
+        // customer, and of an address the channels that use it.
+        let broadReaches: Bool
         switch suppression.subject {
         case .customer(let id):
             guard id == request.customerID else { return false }
-            subjectChannels = nil
+            broadReaches = true
         case .address(let address):
             guard addresses.contains(address) else { return false }
-            subjectChannels = address.channels
+            broadReaches = address.channels.contains(request.channel)
+            // The profile's addresses are matched by channel; the request's own on any channel
+            // (an e-mail address named on a push still meets its suppressions).
+            if !broadReaches, address != request.address { return false }
         }
-        if let subjectChannels, !subjectChannels.contains(request.channel) { return false }
         let purposes = suppression.purposes ?? suppression.kind.defaultPurposes
         // transactional only where named, only by a do_not_contact, and only once confirmed.
         let purposeCovered = request.purpose == .transactional
@@ -102,7 +109,7 @@ struct DecisionContext {
         if purposeCovered, suppression.channels?.contains(request.channel) ?? true { return true }
         // Read broadly until confirmed: every channel of the subject, for marketing.
         let broad = !suppression.confirmed && policy.broadUnconfirmedOptOut && suppression.kind == .optOut && suppression.channels != nil
-        return broad && request.purpose == .marketing
+        return broad && broadReaches && request.purpose == .marketing
     }
 
     func cases(into reasons: inout [Reason]) {
@@ -127,7 +134,7 @@ struct DecisionContext {
     }
 
     func matches(_ hold: Hold) -> Bool {
-        guard hold.startsAt <= at, hold.endsAt.map({ at < $0 }) ?? true else { return false }
+        guard hold.isActive(at: at) else { return false }
         if let channels = hold.channels, !channels.contains(request.channel) { return false }
         guard request.purpose != .transactional, hold.purposes?.contains(request.purpose) ?? (request.purpose == .marketing) else { return false }
         if let regions = hold.regions {

@@ -92,6 +92,11 @@ public struct Hold: Sendable, Equatable {
         self.purposes = purposes; self.categories = categories; self.startsAt = startsAt; self.endsAt = endsAt
     }
 
+    /// Whether the hold is in force at `time`: `[startsAt, endsAt)`, open-ended without an end.
+    public func isActive(at time: Date) -> Bool {
+        startsAt <= time && (endsAt.map { time < $0 } ?? true)
+    }
+
     /// Scope rules: no empty lists; a hold never covers transactional sends; it ends after it starts.
     public func validate() throws(ValidationError) {
         if regions?.isEmpty == true { throw ValidationError(field: "regions", message: "must not be empty; omit it to mean everywhere") }

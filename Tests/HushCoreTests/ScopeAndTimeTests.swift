@@ -64,6 +64,29 @@ import Testing
         #expect(decision(byAddress, Facts(suppressions: [suppression]), at: at).codes == [.doNotContact])
     }
 
+    /// The request's own address meets its suppressions on whatever channel the request names;
+    /// only the profile's addresses are matched by channel (DESIGN.md, "What a record covers").
+    @Test func theRequestsAddress_MeetsItsSuppressions_OnAnyChannel() {
+        let address = Address.email("jo.doe@example.com")
+        let everywhere = Suppression(id: "a", subject: .address(address), kind: .doNotContact)
+        let pushRequest = DecisionRequest(address: address, channel: "push")
+        #expect(decision(pushRequest, Facts(suppressions: [everywhere]), at: at).codes == [.doNotContact], "omitted channels: all")
+        let emailOnly = Suppression(id: "b", subject: .address(address), kind: .doNotContact, channels: ["email"])
+        #expect(decision(pushRequest, Facts(suppressions: [emailOnly]), at: at).allowed, "its own channel list still holds")
+        // The broad reading of an unconfirmed opt-out reaches the channels that use the address only.
+        let unconfirmed = Suppression(id: "c", subject: .address(address), kind: .optOut, channels: ["in_app"], confirmed: false)
+        #expect(decision(pushRequest, Facts(suppressions: [unconfirmed]), at: at).allowed)
+        #expect(decision(DecisionRequest(address: address, channel: "email"), Facts(suppressions: [unconfirmed]), at: at).codes == [.optedOut])
+        // With a customer id too: the profile's phone is not the request's address, so its
+        // suppression is still matched by channel.
+        let phone = Suppression(id: "d", subject: .address(.phone("+14155550100")), kind: .doNotContact)
+        let facts = Facts(profile: Profile(customerID: "c-1042", email: "jo@example.com", phone: "+14155550100"), suppressions: [everywhere, phone])
+        var both = customer(channel: "push")
+        both.address = address
+        #expect(decision(both, facts, at: at).codes == [.doNotContact])
+        #expect(decision(both, facts, at: at).reasons.count == 1, "the phone's suppression does not reach push")
+    }
+
     @Test func anUnconfirmedPhoneOptOut_CoversSMSAndVoice_ForMarketing() {
         let optOut = Suppression(id: "p", subject: .address(.phone("+14155550100")), kind: .optOut, channels: ["sms"], confirmed: false)
         let facts = Facts(profile: Profile(customerID: "c-1042", email: "jo@example.com", phone: "+14155550100"), suppressions: [optOut])

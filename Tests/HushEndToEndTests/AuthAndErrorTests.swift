@@ -116,6 +116,9 @@ private func hashKey(_ key: String) throws -> (status: Int32, out: String) {
         ("GET", "/v1/cases/nothing", nil, 404, "not_found", nil),
         ("GET", "/v1/nowhere", nil, 404, "not_found", nil),
         ("DELETE", "/v1/decisions", nil, 405, "method_not_allowed", nil),
+        ("GET", "/openapi.json?x=1", nil, 400, "invalid_field", "x"),
+        ("GET", "/v1/holds?limit=0", nil, 400, "invalid_field", "limit"),
+        ("GET", "/v1/holds?cursor=", nil, 400, "invalid_field", "cursor"),
     ] as [(String, String, String?, Int, String, String?)])
     func badRequests_GetTheirStatus_AndNameTheField(method: String, path: String, body: String?, status: Int, code: String, field: String?) throws {
         let answer = try api.call(method, path, body)

@@ -96,6 +96,16 @@ import HushTestSupport
         #expect(try decide("address=pat@example.com&channel=email").codes == ["do_not_contact"])
     }
 
+    /// An e-mail address named on a push decision still meets that address's suppressions
+    /// (they were skipped, as if the address were the profile's, matched by channel).
+    @Test func anAddressOnAChannelThatDoesNotUseIt_StillMeetsItsSuppressions() throws {
+        try api.post("/v1/suppressions", #"{"address": "lee@example.com", "kind": "do_not_contact", "source": "complaint"}"#)
+        #expect(try decide("address=lee@example.com&channel=push").codes == ["do_not_contact"])
+        let posted = try api.post("/v1/decisions", #"{"address": "lee@example.com", "channel": "in_app", "at": "\#(TestTime.iso())"}"#)
+        #expect(posted.codes == ["do_not_contact"], "\(posted.response.bodyText)")
+        #expect(try decide("address=other@example.com&channel=push").decision == "allow")
+    }
+
     @Test func anErasureLeavesNoTrace_ButKeepsTheCustomerSuppressed() throws {
         try customer("c-4", email: "gone@example.com", phone: "+14155550199")
         try api.put("/v1/cases/k-4", #"{"customer_id": "c-4", "severity": "low", "status": "open", "opened_at": "\#(TestTime.iso(days: -4))"}"#)
@@ -281,6 +291,30 @@ import HushTestSupport
         #expect((one["items"] as? [[String: Any]])?.count == 3)
         #expect(try api.get("/v1/suppressions?limit=0").errorField == "limit")
         #expect(try api.get("/v1/suppressions?limit=1001").errorField == "limit")
+    }
+
+    /// Holds page like every listing: `limit` and `cursor`, in id order, `active` kept.
+    @Test func holds_ArePagedInIDOrder_WithLimitAndCursor() throws {
+        for id in ["h-c", "h-a", "h-e", "h-b", "h-d"] {
+            // h-b starts the day after tomorrow: not active yet.
+            let start = TestTime.iso(days: id == "h-b" ? 2 : -1)
+            #expect(try api.post("/v1/holds", #"{"id": "\#(id)", "title": "t", "starts_at": "\#(start)"}"#).status == 201)
+        }
+        func ids(_ answer: APIClient.Answer) -> [String] { (answer["items"] as? [[String: Any]])?.compactMap { $0["id"] as? String } ?? [] }
+        let first = try api.get("/v1/holds?limit=2")
+        #expect(ids(first) == ["h-a", "h-b"])
+        #expect(first["next_cursor"] as? String == "h-b")
+        let second = try api.get("/v1/holds?limit=2&cursor=h-b")
+        #expect(ids(second) == ["h-c", "h-d"])
+        let last = try api.get("/v1/holds?limit=2&cursor=h-d")
+        #expect(ids(last) == ["h-e"])
+        #expect(last["next_cursor"] is NSNull)
+        #expect(ids(try api.get("/v1/holds")) == ["h-a", "h-b", "h-c", "h-d", "h-e"])
+        let active = try api.get("/v1/holds?active=true&limit=10")
+        #expect(ids(active) == ["h-a", "h-c", "h-d", "h-e"], "\(active.response.bodyText)")
+        let activePage = try api.get("/v1/holds?active=true&limit=2&cursor=h-a")
+        #expect(ids(activePage) == ["h-c", "h-d"])
+        #expect(activePage["next_cursor"] as? String == "h-d")
     }
 
     @Test func metrics_CountAnswersAndDecisions() throws {
