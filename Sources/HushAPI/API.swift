@@ -2,6 +2,7 @@ import Foundation
 import HushCore
 import HushHTTP
 import HushStore
+import Synchronization
 
 /// The v1 routes of API.md over one store and one policy. Each event loop gets its own
 /// read connection and tombstone hasher, made on that loop's thread the first time it needs
@@ -19,6 +20,18 @@ final class API: Sendable {
     let metrics = Metrics()
     /// Where problems no client sees are reported (the server's log).
     let log: @Sendable (String) -> Void
+    /// The server, once it runs (`/metrics` reads its connection count).
+    var server: Server? {
+        get { serverBox.withLock { $0 } }
+        set { serverBox.withLock { $0 = newValue } }
+    }
+    private let serverBox = Mutex<Server?>(nil)
+    /// Set once shutdown begins, so that `/readyz` sends load balancers elsewhere.
+    var isDraining: Bool {
+        get { draining.load(ordering: .relaxed) }
+        set { draining.store(newValue, ordering: .relaxed) }
+    }
+    private let draining = Atomic<Bool>(false)
     private let loops: [LoopSlot]
     /// A random prefix for decision ids, so that ids from different runs never meet.
     private let idPrefix: String
@@ -96,27 +109,19 @@ struct DecisionID {
     let counter: UInt64
 }
 
-/// Why a request is refused, mapped to API.md's error model.
-enum APIError: Error {
-    case invalid(ValidationError)
-    case malformed(String)
-    case notFound(String)
-    /// A refusal by what is stored; `current` writes the stored record, when there is one.
-    case conflict(String, current: ((inout JSONWriter) -> Void)?)
-    case unsupportedMediaType(String)
-    case store(StoreError)
-}
-
 extension API {
 
     static let jsonFields: StaticString = "\r\nContent-Type: application/json\r\nCache-Control: no-store"
 
     /// A JSON answer with `Cache-Control: no-store`, indented when the request asked `?pretty`.
     func json(_ request: Request, _ status: HTTPStatus = .ok, _ write: (inout JSONWriter) -> Void) -> Response {
+        json(pretty: Self.wantsPretty(request), status, write)
+    }
+
+    func json(pretty: Bool, _ status: HTTPStatus = .ok, _ write: (inout JSONWriter) -> Void) -> Response {
         var writer = JSONWriter()
         write(&writer)
-        let body = Self.wantsPretty(request) ? JSONPretty.format(writer.bytes) : writer.bytes
-        return Response(status: status, fixedFields: Self.jsonFields, body: body)
+        return Response(status: status, fixedFields: Self.jsonFields, body: pretty ? JSONPretty.format(writer.bytes) : writer.bytes)
     }
 
     /// `json(…)` sent through `responder`: when the handler answers before it returns, the
@@ -131,49 +136,6 @@ extension API {
     /// `?pretty`, `?pretty=true`; not `?pretty=false`.
     static func wantsPretty(_ request: Request) -> Bool {
         !request.query.isEmpty && request.query.items.contains(where: { $0.name == "pretty" && $0.value != "false" })
-    }
-
-    func error(_ request: Request, _ error: APIError) -> Response {
-        let status: HTTPStatus, code: String, message: String
-        var field: String?
-        var current: ((inout JSONWriter) -> Void)?
-        switch error {
-        case .invalid(let e): (status, code, message, field) = (.badRequest, "invalid_field", e.field.isEmpty ? e.message : "\(e.field) \(e.message)", e.field.isEmpty ? nil : e.field)
-        case .malformed(let m): (status, code, message) = (.badRequest, "malformed_request", m)
-        case .notFound(let m): (status, code, message) = (.notFound, "not_found", m)
-        case .conflict(let m, let c): (status, code, message, current) = (.conflict, "conflict", m, c)
-        case .unsupportedMediaType(let m): (status, code, message) = (.unsupportedMediaType, "unsupported_media_type", m)
-        case .store(let e):
-            if e.kind != .conflict { metrics.storeErrors.add() }
-            switch e.kind {
-            case .conflict: (status, code, message) = (.conflict, "conflict", "the write conflicts with what is stored")
-            case .unavailable: (status, code, message) = (.serviceUnavailable, "unavailable", "the store cannot answer: \(e.message)")
-            case .internalError:
-                let id = String(UInt64.random(in: 0...UInt64.max), radix: 36)
-                log("internal error \(id): \(e.message)")
-                (status, code, message) = (.internalServerError, "internal", "internal error; request id \(id)")
-            }
-        }
-        return json(request, status) { w in
-            Self.writeError(&w, code: code, message: message, field: field, after: { w in
-                if let current { w.key("current"); current(&w) }
-            })
-        }
-    }
-
-    /// `{"error": {"code", "message", "field"?, …more}, …after}`: the one shape of every error.
-    static func writeError(_ w: inout JSONWriter, code: String, message: String, field: String?,
-                           more: (inout JSONWriter) -> Void = { _ in }, after: (inout JSONWriter) -> Void = { _ in }) {
-        w.objectStart()
-        w.key("error")
-        w.objectStart()
-        w.key("code"); w.string(code)
-        w.key("message"); w.string(message)
-        if let field { w.key("field"); w.string(field) }
-        more(&w)
-        w.objectEnd()
-        after(&w)
-        w.objectEnd()
     }
 
     /// Parses the body as JSON (any `Content-Type` that is JSON; a missing one is taken as JSON).
@@ -232,11 +194,5 @@ extension API {
         while start < end, bytes[start] == 0x20 || bytes[start] == 0x09 { start += 1 }
         while end > start, bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 { end -= 1 }
         return start..<end
-    }
-
-    /// Runs `body` after checking the key's scope; any `APIError` becomes its answer.
-    func guarded(_ request: Request, _ scope: Config.Scope, _ body: () throws(APIError) -> Response) -> Response {
-        if case .refused(let response) = auth.check(request, needs: scope) { return response }
-        do { return try body() } catch { return self.error(request, error) }
     }
 }

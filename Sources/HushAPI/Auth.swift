@@ -9,23 +9,18 @@ public struct Authenticator: Sendable {
     /// Without keys, everything is open: the service then refuses to start off loopback.
     var isOpen: Bool { keys.isEmpty }
 
-    enum Outcome {
-        case allowed(name: String?)
-        case refused(Response)
-    }
-
-    func check(_ request: Request, needs scope: Config.Scope) -> Outcome {
-        guard !keys.isEmpty else { return .allowed(name: nil) }
-        let challenge = [("WWW-Authenticate", #"Bearer realm="hush""#)]
+    /// Returns the name of the key that may do `scope` (nil when no keys are configured), or
+    /// throws `.unauthorized` or `.forbidden`.
+    @discardableResult
+    func check(_ request: Request, needs scope: Config.Scope) throws(APIError) -> String? {
+        guard !keys.isEmpty else { return nil }
         guard let field = request.headers.first(lowercase: "authorization") else {
-            return .refused(.error(.unauthorized, code: "unauthorized", message: "an API key is required: Authorization: Bearer <key>",
-                                   headers: challenge))
+            throw .unauthorized("an API key is required: Authorization: Bearer <key>", challenge: #"Bearer realm="hush""#)
         }
         let utf8 = Array(field.utf8)
         // The scheme is case-insensitive (RFC 9110 §11.1); exactly one space before the token.
         guard utf8.count > 7, String(decoding: utf8[0..<7], as: UTF8.self).lowercased() == "bearer ", utf8.count - 7 <= 512 else {
-            return .refused(.error(.unauthorized, code: "unauthorized", message: "the Authorization field must be: Bearer <key>",
-                                   headers: [("WWW-Authenticate", #"Bearer realm="hush", error="invalid_request""#)]))
+            throw .unauthorized("the Authorization field must be: Bearer <key>", challenge: #"Bearer realm="hush", error="invalid_request""#)
         }
         let digest = Self.sha256(Array(utf8[7...]))
         // Every key is compared, and every byte of each, whatever matches: the time taken says
@@ -37,13 +32,12 @@ public struct Authenticator: Sendable {
             if difference == 0 { found = key }
         }
         guard let key = found else {
-            return .refused(.error(.unauthorized, code: "unauthorized", message: "the API key is not known",
-                                   headers: [("WWW-Authenticate", #"Bearer realm="hush", error="invalid_token""#)]))
+            throw .unauthorized("the API key is not known", challenge: #"Bearer realm="hush", error="invalid_token""#)
         }
         guard key.scopes.contains(scope) || key.scopes.contains(.admin) else {
-            return .refused(.error(.forbidden, code: "forbidden", message: "the key \"\(key.name)\" lacks the \(scope.rawValue) scope"))
+            throw .forbidden("the key \"\(key.name)\" lacks the \(scope.rawValue) scope")
         }
-        return .allowed(name: key.name)
+        return key.name
     }
 
     static func sha256(_ bytes: [UInt8]) -> [UInt8] {

@@ -239,85 +239,60 @@ final class ImportSink: BodySink {
         if tooMany {
             return responder.send(api.error(request, .invalid(ValidationError(field: "", message: "an import holds at most \(Self.maxRows) rows; split the file"))))
         }
-        if badCount > 0 {
-            let bad = self.bad, badCount = self.badCount
-            return responder.send(api.json(request, .badRequest) { w in
-                API.writeError(&w, code: "invalid_field", message: "\(badCount) line\(badCount == 1 ? " is" : "s are") invalid; nothing was imported",
-                               field: bad.first?.field, more: { w in
-                    w.key("lines")
-                    w.arrayStart()
-                    for line in bad {
-                        w.objectStart()
-                        w.key("line"); w.integer(line.line)
-                        w.key("field"); w.string(line.field)
-                        w.key("message"); w.string(line.message)
-                        w.objectEnd()
-                    }
-                    w.arrayEnd()
-                })
-            })
-        }
+        if badCount > 0 { return responder.send(badLinesResponse(request)) }
         let kind = self.kind, dryRun = self.dryRun, now = self.now
         let suppressions = self.suppressions, cases = self.cases
         self.suppressions = []
         self.cases = []
-        api.store.write({ (w: WriteContext) throws(StoreError) -> (imported: Int, unchanged: Int) in
+        PreparedWrite({ w throws(StoreError) -> ImportCounts in
             let counts = switch kind {
             case .suppressions: try w.importSuppressions(suppressions, now: now)
             case .cases: try w.importCases(cases)
             }
             if dryRun { w.discardChanges() }
-            return counts
-        }) { result in
-            switch result {
-            case .success(let counts):
-                responder.send(api.json(request) { w in
-                    w.objectStart()
-                    if dryRun {
-                        // Nothing was written: the count of what would be is named for it.
-                        w.key("dry_run"); w.bool(true)
-                        w.key("imported"); w.integer(0)
-                        w.key("would_import"); w.integer(counts.imported)
-                    } else {
-                        w.key("imported"); w.integer(counts.imported)
-                    }
-                    w.key("unchanged"); w.integer(counts.unchanged)
-                    w.objectEnd()
-                })
-            case .failure(let error):
-                responder.send(api.error(request, .store(error)))
+            return ImportCounts(imported: counts.imported, unchanged: counts.unchanged)
+        }) { counts in
+            api.json(request) { w in
+                w.objectStart()
+                if dryRun {
+                    // Nothing was written: the count of what would be is named for it.
+                    w.key("dry_run"); w.bool(true)
+                    w.key("imported"); w.integer(0)
+                    w.key("would_import"); w.integer(counts.imported)
+                } else {
+                    w.key("imported"); w.integer(counts.imported)
+                }
+                w.key("unchanged"); w.integer(counts.unchanged)
+                w.objectEnd()
             }
+        }.submit(api, request, responder)
+    }
+
+    /// 400 naming the first bad lines (`{"line", "field", "message"}`, numbered as in the file).
+    private func badLinesResponse(_ request: Request) -> Response {
+        let bad = self.bad, badCount = self.badCount
+        return api.json(request, .badRequest) { w in
+            w.objectStart()
+            API.writeError(&w, code: .invalidField, message: "\(badCount) line\(badCount == 1 ? " is" : "s are") invalid; nothing was imported",
+                           field: bad.first?.field, more: { w in
+                w.key("lines")
+                w.arrayStart()
+                for line in bad {
+                    w.objectStart()
+                    w.key("line"); w.integer(line.line)
+                    w.key("field"); w.string(line.field)
+                    w.key("message"); w.string(line.message)
+                    w.objectEnd()
+                }
+                w.arrayEnd()
+            })
+            w.objectEnd()
         }
     }
 }
 
-extension API {
-    func addImportRoutes(to router: inout Router) {
-        for (path, kind) in [("/v1/import/suppressions", ImportSink.Kind.suppressions), ("/v1/import/cases", .cases)] {
-            router.addStreaming(.post, path) { [self] request in
-                if case .refused(let response) = auth.check(request, needs: .write) { return .refuse(response) }
-                do throws(APIError) {
-                    try checkQuery(request.query, allowed: ["dry_run"])
-                    var dryRun = false
-                    if let value = request.query.first("dry_run") {
-                        guard value == "true" || value == "false" || value.isEmpty else {
-                            throw .invalid(ValidationError(field: "dry_run", message: "must be true or false"))
-                        }
-                        dryRun = value != "false"
-                    }
-                    let media = API.mediaType(request.headers.first(lowercase: "content-type") ?? "")
-                    let format: RecordSplitter.Format
-                    switch media {
-                    case "text/csv": format = .csv
-                    case "application/x-ndjson", "application/ndjson", "application/jsonl": format = .ndjson
-                    default:
-                        throw .unsupportedMediaType("an import must be text/csv or application/x-ndjson, not \(media.isEmpty ? "unlabelled" : Validate.excerpt(media))")
-                    }
-                    return .accept(ImportSink(api: self, kind: kind, format: format, dryRun: dryRun))
-                } catch {
-                    return .refuse(self.error(request, error))
-                }
-            }
-        }
-    }
+/// What an import wrote, or with `dry_run` would write.
+struct ImportCounts: Sendable {
+    let imported: Int
+    let unchanged: Int
 }

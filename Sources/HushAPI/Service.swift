@@ -16,7 +16,6 @@ public final class Service: Sendable {
     public let routes: [String]
     let store: Store
     let api: API
-    private let draining = DrainFlag()
 
     /// Opens the store and starts serving. Throws with a one-line reason when it cannot.
     public init(settings: Settings, log: @escaping @Sendable (String) -> Void = ServerOptions().log) throws {
@@ -54,57 +53,18 @@ public final class Service: Sendable {
         options.turnEnded = { api.turnEnded($0) }
         let metrics = api.metrics
         options.observe = { route, status, nanoseconds in metrics.request(route: route, status: status, nanoseconds: nanoseconds) }
-        var router = Router()
-        let draining = self.draining
-        Self.addOperations(to: &router, api: api, isDraining: { draining.value.load(ordering: .relaxed) })
-        api.addDecisionRoutes(to: &router)
-        api.addFactRoutes(to: &router)
-        api.addViewRoutes(to: &router)
-        api.addImportRoutes(to: &router)
-        let document = Array(OpenAPIDocument.json.utf8)
-        router.add(.get, "/openapi.json") { request in
-            do throws(APIError) { try api.checkQuery(request.query, allowed: []) } catch { return api.error(request, error) }
-            return Response(status: .ok, contentType: "application/json", body: document)
-        }
-        let store = self.store
-        let serverBox = ServerBox()
-        router.add(.get, "/metrics") { request in
-            if api.protectMetrics, case .refused(let response) = api.auth.check(request, needs: .read) { return response }
-            let text = metrics.render(openConnections: serverBox.server?.openConnections ?? 0, writerQueueDepth: store.writerQueueDepth)
-            return Response(status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8", headers: [("Cache-Control", "no-store")],
-                            body: Array(text.utf8))
-        }
-        routes = router.routes.map { "\($0.method) \($0.pattern)" }
+        options.failureResponse = { failure in api.errorResponse(.http(failure), pretty: false) }
+        routes = API.routes.map(\.name)
         metrics.name(routes: routes)
         do {
-            server = try Server(listener: listener, options: options, router: router)
+            server = try Server(listener: listener, options: options, router: api.makeRouter())
         } catch {
             store.close()
             throw error
         }
-        serverBox.server = server
+        api.server = server
         if config.erasureKey == nil {
             log("no erasure key configured (erasure_key or HUSH_ERASURE_KEY); using the development key in \(config.server.database).erasure-key")
-        }
-    }
-
-    /// `/healthz` and `/readyz`: no key, query parameters ignored.
-    static func addOperations(to router: inout Router, api: API, isDraining: @escaping @Sendable () -> Bool) {
-        /// A fixed JSON answer, indented on `?pretty` like every other.
-        @Sendable func status(_ request: Request, _ status: HTTPStatus, _ body: String) -> Response {
-            let bytes = Array(body.utf8)
-            return Response(status: status, fixedFields: API.jsonFields, body: API.wantsPretty(request) ? JSONPretty.format(bytes) : bytes)
-        }
-        router.add(.get, "/healthz") { request in status(request, .ok, #"{"status":"ok"}"#) }
-        router.add(.get, "/readyz") { request in
-            if isDraining() { return status(request, .serviceUnavailable, #"{"status":"unavailable","failing":"draining"}"#) }
-            do {
-                let context = try api.context(request.loop)
-                _ = try context.reader.pointLookup(customerID: "")
-                return status(request, .ok, #"{"status":"ok"}"#)
-            } catch {
-                return status(request, .serviceUnavailable, #"{"status":"unavailable","failing":"database"}"#)
-            }
         }
     }
 
@@ -117,7 +77,7 @@ public final class Service: Sendable {
 
     /// Drains and stops; returns when every connection is closed and the writer finished.
     public func shutdown() {
-        draining.value.store(true, ordering: .relaxed)
+        api.isDraining = true
         server.shutdown()
         store.close()
     }
@@ -153,19 +113,5 @@ public final class Service: Sendable {
         let written = hex.utf8CString.withUnsafeBufferPointer { write(fd, $0.baseAddress, $0.count - 1) }
         guard written == hex.utf8.count, fsync(fd) == 0 else { throw ConfigError(message: "cannot write \(path)") }
         return bytes
-    }
-}
-
-/// Set once shutdown begins, so that `/readyz` sends load balancers elsewhere.
-final class DrainFlag: Sendable {
-    let value = Atomic<Bool>(false)
-}
-
-/// The server, for routes built before it exists (`/metrics` reads its connection count).
-final class ServerBox: Sendable {
-    private let value = Mutex<Server?>(nil)
-    var server: Server? {
-        get { value.withLock { $0 } }
-        set { value.withLock { $0 = newValue } }
     }
 }

@@ -114,19 +114,19 @@ extension EventLoop {
         var query = QueryParameters()
         if let rawQuery {
             do throws(HTTPParseError) { query = try QueryParameters(decoding: rawQuery) } catch {
-                refuse(.error(error))
+                refuse(shared.failureResponse(.unreadable(error)))
                 return
             }
         }
         switch shared.router.match(head.method, path: rawPath) {
         case .notFound:
-            refuse(.error(.notFound, code: "not_found", message: "no route for \(head.method) \(String(rawPath).prefix(200))"))
+            refuse(shared.failureResponse(.noRoute(method: head.method.description, path: String(rawPath))))
         case .methodNotAllowed(let allow):
-            refuse(.error(.methodNotAllowed, code: "method_not_allowed",
-                          message: "\(head.method) is not allowed here; allowed: \(allow.joined(separator: ", "))",
-                          headers: [("Allow", allow.joined(separator: ", "))]))
+            var response = shared.failureResponse(.methodNotAllowed(method: head.method.description, allow: allow))
+            response.headers.append(("Allow", allow.joined(separator: ", ")))
+            refuse(response)
         case .invalidPath(let why):
-            refuse(.error(.badRequest, code: "malformed_request", message: why))
+            refuse(shared.failureResponse(.invalidPath(why)))
         case .found(let route, let parameters):
             connection.routeIndex = route.index
             let maxBodyBytes = route.maxBodyBytes ?? shared.limits.maxBodyBytes
@@ -236,7 +236,7 @@ extension EventLoop {
 
     /// Answers a request that cannot be read and closes the connection after the answer.
     func failRequest(_ connection: Connection, _ error: HTTPParseError) {
-        writeResponse(connection, .error(error), isHead: false, keepAlive: false)
+        writeResponse(connection, shared.failureResponse(.unreadable(error)), isHead: false, keepAlive: false)
         connection.phase = .closing
         connection.input.consume(connection.input.readableBytes)
         updateInterest(connection)

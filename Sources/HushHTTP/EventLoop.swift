@@ -11,6 +11,8 @@ final class EventLoop: @unchecked Sendable {
     enum Message: Sendable {
         /// A deferred handler's answer.
         case respond(fd: Int32, sequence: UInt64, Response)
+        /// A deferred handler's answer, made on the loop's thread.
+        case render(fd: Int32, sequence: UInt64, @Sendable () -> Response)
         /// Stop accepting, close idle connections, finish the others.
         case drain
         /// Close everything now.
@@ -149,6 +151,8 @@ final class EventLoop: @unchecked Sendable {
             switch message {
             case .respond(let fd, let sequence, let response):
                 deliverDeferred(fd: fd, sequence: sequence, response)
+            case .render(let fd, let sequence, let make):
+                deliverDeferred(fd: fd, sequence: sequence, make())
             case .drain:
                 beginDrain()
             case .stop:
@@ -508,6 +512,13 @@ public struct Responder: Sendable {
             return
         }
         loop.post(.respond(fd: fd, sequence: sequence, response))
+    }
+
+    /// The answer `make` returns, made on the loop's thread (at once when called there, inside
+    /// the handler): for answers rendered after work done on another thread.
+    public func send(rendering make: @escaping @Sendable () -> Response) {
+        if isInline { return send(make()) }
+        loop.post(.render(fd: fd, sequence: sequence, make))
     }
 
     /// An answer whose body is `body` and whose fields are `fixedFields` (each starting with

@@ -1,6 +1,6 @@
-/// Why a request could not be read. Each case knows the status and the error code
-/// (API.md, "Errors") it is answered with; after any of them the connection is closed,
-/// because the framing of what follows can no longer be trusted.
+/// Why a request could not be read. Each case knows the status it is answered with; after any
+/// of them the connection is closed, because the framing of what follows can no longer be
+/// trusted.
 public enum HTTPParseError: Error, Equatable, Sendable {
     /// Bad syntax or framing; the message says what was wrong.
     case malformed(String)
@@ -29,19 +29,6 @@ public enum HTTPParseError: Error, Equatable, Sendable {
         }
     }
 
-    /// The error code of API.md's error body.
-    public var code: String {
-        switch self {
-        case .malformed: "malformed_request"
-        case .requestLineTooLong: "uri_too_long"
-        case .headerTooLarge: "header_too_large"
-        case .bodyTooLarge: "payload_too_large"
-        case .unsupportedVersion: "http_version_not_supported"
-        case .unsupportedTransferCoding: "not_implemented"
-        case .timeout: "request_timeout"
-        }
-    }
-
     public var message: String {
         switch self {
         case .malformed(let why): why
@@ -51,6 +38,37 @@ public enum HTTPParseError: Error, Equatable, Sendable {
         case .unsupportedVersion: "only HTTP/1.0 and HTTP/1.1 are supported"
         case .unsupportedTransferCoding(let coding): "transfer coding \"\(coding)\" is not supported; only chunked is"
         case .timeout: "the request did not arrive in time"
+        }
+    }
+}
+
+/// Why the server answered a request itself rather than a route: a value, so that the layer
+/// above renders it (`ServerOptions.failureResponse`) in its own error format.
+public enum HTTPFailure: Equatable, Sendable {
+    /// The request, or its query, cannot be read.
+    case unreadable(HTTPParseError)
+    /// No route has this path.
+    case noRoute(method: String, path: String)
+    /// The path exists for the methods in `allow`, not for `method`.
+    case methodNotAllowed(method: String, allow: [String])
+    /// The path is not valid (a malformed percent-encoding, bytes that are not UTF-8).
+    case invalidPath(String)
+
+    public var status: HTTPStatus {
+        switch self {
+        case .unreadable(let error): error.status
+        case .noRoute: .notFound
+        case .methodNotAllowed: .methodNotAllowed
+        case .invalidPath: .badRequest
+        }
+    }
+
+    public var message: String {
+        switch self {
+        case .unreadable(let error): error.message
+        case .noRoute(let method, let path): "no route for \(method) \(path.prefix(200))"
+        case .methodNotAllowed(let method, let allow): "\(method) is not allowed here; allowed: \(allow.joined(separator: ", "))"
+        case .invalidPath(let why): why
         }
     }
 }

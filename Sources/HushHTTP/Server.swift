@@ -24,6 +24,13 @@ public struct ServerOptions: Sendable {
     /// `Router.routes` (nil when no route matched), the status code, and the nanoseconds since
     /// the request's head was read. For metrics; it must be quick.
     public var observe: (@Sendable (_ route: Int?, _ status: Int, _ nanoseconds: UInt64) -> Void)?
+    /// The answer to a request the server refuses itself, before or instead of a route (a
+    /// request it cannot read, no route, a method the path does not allow). The server adds
+    /// `Allow` to a 405 and closes the connection where the framing is lost; the body is the
+    /// caller's: plain text unless told otherwise.
+    public var failureResponse: @Sendable (HTTPFailure) -> Response = { failure in
+        Response(status: failure.status, contentType: "text/plain; charset=utf-8", body: Array((failure.message + "\n").utf8))
+    }
     /// The listen(2) backlog.
     public var backlog: Int32 = 1024
     /// Where the server reports problems that no client sees (accept failures, descriptor exhaustion).
@@ -48,6 +55,7 @@ final class ServerShared: Sendable {
     let turnEnded: (@Sendable (Int) -> Void)?
     let observe: (@Sendable (Int?, Int, UInt64) -> Void)?
     let tls: TLSContext?
+    let failureResponse: @Sendable (HTTPFailure) -> Response
     let openConnections = Atomic<Int>(0)
     /// The connections each loop holds (by loop index), counted when a connection is given to a
     /// loop and until it closes: where the next one goes.
@@ -59,12 +67,13 @@ final class ServerShared: Sendable {
     private let logSink: @Sendable (String) -> Void
     private let lastThrottledLog = Atomic<UInt64>(0)
 
-    init(listenerFD: Int32, limits: HTTPLimits, router: Router, tls: TLSContext?, log: @escaping @Sendable (String) -> Void,
-         turnEnded: (@Sendable (Int) -> Void)? = nil, observe: (@Sendable (Int?, Int, UInt64) -> Void)? = nil, loops: Int = 1) {
-        loopLoads = (0..<max(1, loops)).map { _ in LoopLoad() }
-        self.turnEnded = turnEnded
-        self.observe = observe
+    init(listenerFD: Int32, options: ServerOptions, router: Router, tls: TLSContext?) {
+        loopLoads = (0..<max(1, options.threads)).map { _ in LoopLoad() }
+        turnEnded = options.turnEnded
+        observe = options.observe
+        failureResponse = options.failureResponse
         self.listenerFD = listenerFD
+        let limits = options.limits
         self.limits = limits
         headerTimeoutNanos = limits.headerTimeout.nanoseconds
         bodyTimeoutNanos = limits.bodyTimeout.nanoseconds
@@ -72,7 +81,7 @@ final class ServerShared: Sendable {
         writeTimeoutNanos = limits.writeTimeout.nanoseconds
         self.router = router
         self.tls = tls
-        self.logSink = log
+        logSink = options.log
     }
 
     func log(_ message: String) { logSink(message) }
@@ -136,8 +145,7 @@ public final class Server: Sendable {
     public init(listener: Listener, options: ServerOptions, router: Router) throws {
         signal(SIGPIPE, SIG_IGN)
         let (fd, port, tls) = (try listener.take(), listener.port, listener.tls)
-        let shared = ServerShared(listenerFD: fd, limits: options.limits, router: router, tls: tls, log: options.log, turnEnded: options.turnEnded,
-                                  observe: options.observe, loops: max(1, options.threads))
+        let shared = ServerShared(listenerFD: fd, options: options, router: router, tls: tls)
         var loops: [EventLoop] = []
         do {
             for i in 0..<max(1, options.threads) { loops.append(try EventLoop(index: i, shared: shared)) }

@@ -70,12 +70,6 @@ private func router() -> Router {
     #expect(RequestTarget.split("http://h?q").query == "q")
 }
 
-@Test func errorBody_IsAPIShapedAndEscaped() {
-    let response = Response.error(.badRequest, code: "invalid_field", message: "bad \"x\"\n\u{1}", field: "x")
-    #expect(String(decoding: response.body, as: UTF8.self) == #"{"error":{"code":"invalid_field","message":"bad \"x\"\n\u0001","field":"x"}}"#)
-    #expect(response.contentType == "application/json")
-}
-
 @Test func router_LiteralFastPathAgreesWithTheGeneralOne() {
     // Plain literal paths take the byte walk; escaped or parameterised ones the general path.
     for path in ["/v1/decisions/batch", "/v1/decisions/%62atch"] {

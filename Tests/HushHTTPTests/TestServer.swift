@@ -10,7 +10,7 @@ final class ParkedResponders: Sendable {
     var count: Int { parked.withLock { $0.count } }
     func releaseAll(_ body: String) {
         let all = parked.withLock { p in defer { p.removeAll() }; return p }
-        for responder in all { responder.send(.json(.ok, body)) }
+        for responder in all { responder.send(Response(status: .ok, contentType: "application/json", body: Array(body.utf8))) }
     }
 }
 
@@ -18,7 +18,7 @@ final class ParkedResponders: Sendable {
 func makeTestServer(limits: HTTPLimits = HTTPLimits(), threads: Int = 1, tls: TLSOptions? = nil,
                     drain: Duration = .seconds(5), parked: ParkedResponders = ParkedResponders()) throws -> Server {
     var router = Router()
-    router.add(.get, "/healthz") { _ in .json(.ok, #"{"status":"ok"}"#) }
+    router.add(.get, "/healthz") { _ in Response(status: .ok, contentType: "application/json", body: Array(#"{"status":"ok"}"#.utf8)) }
     router.add(.get, "/a") { _ in Response(status: .ok, body: Array("a".utf8)) }
     router.add(.get, "/loop") { request in Response(status: .ok, body: Array("\(request.loop)".utf8)) }
     router.add(.get, "/b") { _ in Response(status: .ok, body: Array("b".utf8)) }
@@ -54,7 +54,7 @@ func makeTestServer(limits: HTTPLimits = HTTPLimits(), threads: Int = 1, tls: TL
         Thread.detachNewThread { responder.send(Response(status: .ok, body: Array("from thread \(name)".utf8))) }
     }
     router.addStreaming(.post, "/stream") { request in
-        if request.query.first("refuse") != nil { return .refuse(.error(.forbidden, code: "forbidden", message: "no")) }
+        if request.query.first("refuse") != nil { return .refuse(Response(status: .forbidden, body: Array("no".utf8))) }
         return .accept(CountingSink())
     }
     var options = ServerOptions()
@@ -64,6 +64,8 @@ func makeTestServer(limits: HTTPLimits = HTTPLimits(), threads: Int = 1, tls: TL
     options.tls = tls
     options.drainTimeout = drain
     options.log = { _ in }
+    // The failure itself as the body, so that tests see which value the server reported.
+    options.failureResponse = { failure in Response(status: failure.status, contentType: "text/x-failure", body: Array("\(failure)".utf8)) }
     return try Server(options: options, router: router)
 }
 

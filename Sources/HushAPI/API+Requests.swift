@@ -1,0 +1,94 @@
+import Foundation
+import HushCore
+import HushHTTP
+
+/// What the handlers share to read a request and page an answer.
+extension API {
+    static let defaultPageSize = 100, maxPageSize = 1000
+
+    /// Runs `body`, its validation error becoming `invalid_field`: the one bridge from the
+    /// checks' errors to the API's.
+    @discardableResult
+    func validating<T>(_ body: () throws(ValidationError) -> T) throws(APIError) -> T {
+        do throws(ValidationError) { return try body() } catch { throw .invalid(error) }
+    }
+
+    /// A path parameter, checked as an identifier.
+    func parameter(_ request: Request, _ name: String) throws(APIError) -> String {
+        try validating { () throws(ValidationError) in try Validate.identifier(request.pathParameters[name] ?? "", field: name) }
+    }
+
+    /// The body as a JSON object, ready to be read field by field.
+    func object(_ request: Request) throws(APIError) -> FieldReader {
+        try object(try body(request))
+    }
+
+    func object(_ value: JSONValue) throws(APIError) -> FieldReader {
+        try validating { () throws(ValidationError) in try FieldReader(value) }
+    }
+
+    /// `{"deleted": true}`.
+    func deleted(_ request: Request) -> Response {
+        json(request) { $0.objectStart(); $0.key("deleted"); $0.bool(true); $0.objectEnd() }
+    }
+
+    func channels(_ names: [String]?, field: String) throws(ValidationError) -> Set<Channel>? {
+        guard let names else { return nil }
+        var out: Set<Channel> = []
+        for (i, name) in names.enumerated() { out.insert(try Validate.channel(name, field: "\(field)[\(i)]", policy: policy)) }
+        return out
+    }
+
+    func purposes(_ names: [String]?, field: String) throws(ValidationError) -> Set<Purpose>? {
+        guard let names else { return nil }
+        var out: Set<Purpose> = []
+        for (i, name) in names.enumerated() { out.insert(try Validate.purpose(name, field: "\(field)[\(i)]", policy: policy)) }
+        return out
+    }
+
+    /// A listing's `limit` (1 to `maxPageSize`, default `defaultPageSize`) and `cursor` (the
+    /// last id of the page before; empty for the first page). Every listing pages by id.
+    func page(_ query: QueryParameters) throws(APIError) -> (limit: Int, cursor: String) {
+        try validating { () throws(ValidationError) -> (Int, String) in
+            var limit = Self.defaultPageSize, cursor = ""
+            if let text = query.first("limit") {
+                guard let value = Int(text), (1...Self.maxPageSize).contains(value) else {
+                    throw ValidationError(field: "limit", message: "must be a whole number from 1 to \(Self.maxPageSize)")
+                }
+                limit = value
+            }
+            if let text = query.first("cursor") { cursor = try Validate.identifier(text, field: "cursor") }
+            return (limit, cursor)
+        }
+    }
+
+    /// `{"items": [...], "next_cursor"}` from up to `limit + 1` found items: one more than
+    /// asked means another page follows, after the last id written.
+    func writePage<Items: BidirectionalCollection>(_ w: inout JSONWriter, _ found: Items, limit: Int, id: (Items.Element) -> String,
+                                      _ write: (inout JSONWriter, Items.Element) -> Void) {
+        let items = found.prefix(limit)
+        w.objectStart()
+        w.key("items")
+        w.arrayStart()
+        for item in items { write(&w, item) }
+        w.arrayEnd()
+        w.key("next_cursor"); w.string(found.count > limit ? items.last.map(id) : nil)
+        w.objectEnd()
+    }
+}
+
+/// What a read-modify-write of a stored record found, inside the writer's transaction.
+enum Patched<Record: Sendable>: Sendable {
+    case missing
+    /// The change does not fit the stored record (an end before its start).
+    case invalid(ValidationError)
+    case updated(Record)
+
+    func value(orNotFound message: String) throws(APIError) -> Record {
+        switch self {
+        case .missing: throw .notFound(message)
+        case .invalid(let error): throw .invalid(error)
+        case .updated(let record): return record
+        }
+    }
+}

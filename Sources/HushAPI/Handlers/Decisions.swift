@@ -1,0 +1,168 @@
+import Foundation
+import HushCore
+import HushHTTP
+import HushStore
+
+/// `POST` and `GET /v1/decisions`, the batch, and every channel of one customer.
+extension API {
+    /// One decision; with `reserve: true`, decided and recorded by the writer in one transaction.
+    func postDecision(_ request: Request, _ responder: Responder) throws(APIError) {
+        let input = try decisionInput(body: request)
+        if input.reserve { return reserve(input, request: request, responder: responder) }
+        let context = try self.context(for: request)
+        let (decision, failed) = decideNow(input, context: context, now: Date())
+        let id = decisionID(context, loop: request.loop)
+        sendJSON(request, responder, failed ? .serviceUnavailable : .ok) { writeDecision(&$0, decision, input.request, id: id, reserved: nil) }
+    }
+
+    func getDecision(_ request: Request) throws(APIError) -> Response {
+        let input = try decisionInput(query: request.query)
+        let context = try self.context(for: request)
+        let (decision, failed) = decideNow(input, context: context, now: Date())
+        let id = decisionID(context, loop: request.loop)
+        return json(request, failed ? .serviceUnavailable : .ok) { writeDecision(&$0, decision, input.request, id: id, reserved: nil) }
+    }
+
+    /// Up to `maxBatch` decisions; a bad item gets its error in its place, the others their answers.
+    func decideBatch(_ request: Request) throws(APIError) -> Response {
+        var r = try object(request)
+        let items = try validating { () throws(ValidationError) -> [JSONValue] in
+            guard let value = r.raw("requests") else { throw ValidationError(field: "requests", message: "is required") }
+            guard case .array(let list) = value else { throw ValidationError(field: "requests", message: "must be a list of decision requests") }
+            guard list.count <= Self.maxBatch else {
+                throw ValidationError(field: "requests", message: "holds \(list.count) requests; at most \(Self.maxBatch) are taken")
+            }
+            try r.finish()
+            return list
+        }
+        let context = try self.context(for: request)
+        var failed = false
+        var response = json(request) { w in
+            w.objectStart()
+            w.key("results")
+            failed = writeDecisions(&w, count: items.count, context: context, loop: request.loop) { i throws(ValidationError) in
+                try decisionInput(items[i], prefix: "requests[\(i)].", allowReserve: false)
+            }
+            w.objectEnd()
+        }
+        if failed { response.status = .serviceUnavailable }
+        return response
+    }
+
+    /// The customer's decision on every configured channel, in the configuration's order.
+    func customerDecisions(_ request: Request) throws(APIError) -> Response {
+        let id = try parameter(request, "id")
+        let query = QueryParameters(request.query.items.filter { $0.name != "pretty" } + [("customer_id", id), ("channel", policy.channels[0].rawValue)])
+        let base = try decisionInput(query: query)
+        let context = try self.context(for: request)
+        var failed = false
+        var response = json(request) { w in
+            w.objectStart()
+            w.key("customer_id"); w.string(id)
+            w.key("purpose"); w.string(base.request.purpose.rawValue)
+            w.key("decisions")
+            failed = writeDecisions(&w, count: policy.channels.count, context: context, loop: request.loop) { i in
+                var input = base
+                input.request.channel = policy.channels[i]
+                return input
+            }
+            w.objectEnd()
+        }
+        if failed { response.status = .serviceUnavailable }
+        return response
+    }
+
+    /// Decides `count` inputs on the calling loop and writes them as an array: each answer, or
+    /// for an input that is not valid its error. Returns whether the store failed for any.
+    private func writeDecisions(_ w: inout JSONWriter, count: Int, context: LoopContext, loop: Int,
+                                _ input: (Int) throws(ValidationError) -> DecisionInput) -> Bool {
+        let now = Date()
+        var failed = false
+        w.arrayStart()
+        for i in 0..<count {
+            do throws(ValidationError) {
+                let one = try input(i)
+                let (decision, itemFailed) = decideNow(one, context: context, now: now)
+                failed = failed || itemFailed
+                writeDecision(&w, decision, one.request, id: decisionID(context, loop: loop), reserved: nil)
+            } catch {
+                w.objectStart()
+                Self.writeError(&w, code: .invalidField, message: "\(error.field) \(error.message)", field: error.field)
+                w.objectEnd()
+            }
+        }
+        w.arrayEnd()
+        return failed
+    }
+
+    /// `reserve: true`: decided and, when allowed, recorded by the writer in one transaction;
+    /// answered after the commit. A store failure answers `unavailable`: fail closed.
+    private func reserve(_ input: DecisionInput, request: Request, responder: Responder) {
+        let policy = self.policy, hasher = writerHasher
+        let id = randomDecisionID()
+        let now = Date()
+        store.write({ (w: WriteContext) throws(StoreError) -> (decision: Decision, reserved: Bool) in
+            try w.reserve(input.request, policy: policy, now: now, campaignID: input.campaignID, tombstoneHash: hasher.hash)
+        }) { [self] result in
+            responder.send(rendering: { [self] in
+                switch result {
+                case .success(let reserved):
+                    metrics.decision(reserved.decision)
+                    return json(request) { writeDecision(&$0, reserved.decision, input.request, id: id, reserved: reserved.reserved) }
+                case .failure(let error):
+                    log("reserve failed: \(error.message)")
+                    metrics.storeErrors.add()
+                    let decision = Decision.unavailable(at: input.request.at ?? now)
+                    metrics.decision(decision)
+                    return json(request, .serviceUnavailable) { writeDecision(&$0, decision, input.request, id: id, reserved: false) }
+                }
+            })
+        }
+    }
+
+    /// Decides on the calling loop's own connection. A store failure answers `unavailable`:
+    /// fail closed, never a silent allow.
+    func decideNow(_ input: borrowing DecisionInput, context: LoopContext, now: Date) -> (Decision, failed: Bool) {
+        do {
+            let decision = try context.reader.withFacts(customerID: input.request.customerID, address: input.request.address,
+                                                        channel: input.request.channel, at: input.request.at ?? now, lookback: lookback,
+                                                        holds: store.holds, tombstoneHash: context.hasher.hash) { facts in
+                decide(input.request, facts: facts, policy: policy, now: now)
+            }
+            metrics.decision(decision)
+            return (decision, false)
+        } catch {
+            log("decision read failed: \(error.message)")
+            metrics.storeErrors.add()
+            let decision = Decision.unavailable(at: input.request.at ?? now)
+            metrics.decision(decision)
+            return (decision, true)
+        }
+    }
+
+    func writeDecision(_ w: inout JSONWriter, _ decision: Decision, _ request: DecisionRequest, id: DecisionID, reserved: Bool?) {
+        w.objectStart()
+        w.key("decision"); w.string(decision.allowed ? "allow" : "suppress")
+        w.key("decision_id"); w.string(prefix: id.prefix, base36: id.counter)
+        w.key("customer_id"); w.string(request.customerID)
+        if let address = request.address { w.key("address"); w.string(address.value) }
+        w.key("channel"); w.string(request.channel.rawValue)
+        w.key("purpose"); w.string(request.purpose.rawValue)
+        w.key("evaluated_at"); w.time(decision.evaluatedAt)
+        w.key("retry_after"); w.time(decision.retryAfter)
+        if let reserved { w.key("reserved"); w.bool(reserved) }
+        w.key("reasons")
+        w.arrayStart()
+        for reason in decision.reasons {
+            w.objectStart()
+            w.key("code"); w.string(reason.code.rawValue)
+            w.key("message"); w.string { reason.writeMessage($0) }
+            w.key("ref")
+            if reason.hasRef { w.string { reason.writeRef($0) } } else { w.null() }
+            w.key("until"); w.time(reason.until)
+            w.objectEnd()
+        }
+        w.arrayEnd()
+        w.objectEnd()
+    }
+}

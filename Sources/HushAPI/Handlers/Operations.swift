@@ -1,0 +1,37 @@
+import HushCore
+import HushHTTP
+
+/// `/healthz`, `/readyz`, `/metrics` and `/openapi.json`: for load balancers, Prometheus and tools.
+extension API {
+    func health(_ request: Request) -> Response {
+        statusResponse(request, .ok, #"{"status":"ok"}"#)
+    }
+
+    /// 503 while draining (so that load balancers send traffic elsewhere) or when the
+    /// database cannot be read on this loop.
+    func readiness(_ request: Request) -> Response {
+        if isDraining { return statusResponse(request, .serviceUnavailable, #"{"status":"unavailable","failing":"draining"}"#) }
+        do {
+            let context = try self.context(request.loop)
+            _ = try context.reader.pointLookup(customerID: "")
+            return statusResponse(request, .ok, #"{"status":"ok"}"#)
+        } catch {
+            return statusResponse(request, .serviceUnavailable, #"{"status":"unavailable","failing":"database"}"#)
+        }
+    }
+
+    /// Prometheus text: answers by route and status, durations, decisions, connections, the writer's queue.
+    func metricsText() -> Response {
+        let text = metrics.render(openConnections: server?.openConnections ?? 0, writerQueueDepth: store.writerQueueDepth)
+        return Response(status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8", headers: [("Cache-Control", "no-store")],
+                        body: Array(text.utf8))
+    }
+
+    static let openAPIResponse = Response(status: .ok, contentType: "application/json", body: Array(OpenAPIDocument.json.utf8))
+
+    /// A fixed JSON answer, indented on `?pretty` like every other.
+    private func statusResponse(_ request: Request, _ status: HTTPStatus, _ body: String) -> Response {
+        let bytes = Array(body.utf8)
+        return Response(status: status, fixedFields: API.jsonFields, body: API.wantsPretty(request) ? JSONPretty.format(bytes) : bytes)
+    }
+}

@@ -1,0 +1,120 @@
+import Foundation
+import HushCore
+import HushHTTP
+import HushStore
+
+/// `/v1/suppressions`: do-not-contact, opt-out and objection records, by customer or address.
+extension API {
+    /// Idempotent: the same subject, kind, channels and purposes again is 200 with the stored one.
+    func postSuppression(_ request: Request) throws(APIError) -> PreparedWrite {
+        var r = try object(request)
+        let suppression = try validating { () throws(ValidationError) in try self.suppression(&r) }
+        let now = Date()
+        return PreparedWrite({ w throws(StoreError) in try w.addSuppression(suppression, now: now) }) { [self] added in
+            json(request, added.created ? .created : .ok) { writeSuppression(&$0, added.suppression) }
+        }
+    }
+
+    /// A page of suppressions in id order, all or one customer's or one address's.
+    func listSuppressions(_ request: Request) throws(APIError) -> Response {
+        let query = request.query
+        let (limit, cursor) = try page(query)
+        let (customer, address) = try validating { () throws(ValidationError) -> (String?, String?) in
+            let customer = try query.first("customer_id").map { id throws(ValidationError) in try Validate.identifier(id, field: "customer_id") }
+            let address = try query.first("address").map { text throws(ValidationError) in try Address.parse(text, field: "address").value }
+            if customer != nil, address != nil { throw ValidationError(field: "address", message: "cannot be combined with customer_id") }
+            return (customer, address)
+        }
+        let context = try self.context(for: request)
+        let found: [Suppression]
+        do throws(StoreError) {
+            // One more than asked tells whether another page follows.
+            found = try context.reader.suppressions(customerID: customer, address: address, after: cursor, limit: limit + 1)
+        } catch { throw .store(error) }
+        return json(request) { w in writePage(&w, found, limit: limit, id: \.id, writeSuppression) }
+    }
+
+    func getSuppression(_ request: Request) throws(APIError) -> Response {
+        let id = try parameter(request, "id")
+        let reader = try self.context(for: request).reader
+        let found: Suppression?
+        do throws(StoreError) { found = try reader.suppression(id: id) } catch { throw .store(error) }
+        guard let found else { throw .notFound("no suppression \(id)") }
+        return json(request) { writeSuppression(&$0, found) }
+    }
+
+    /// Changes scope, confirmation, source or expiry; the subject and kind are its identity.
+    func patchSuppression(_ request: Request) throws(APIError) -> PreparedWrite {
+        let id = try parameter(request, "id")
+        // Parsed once: checked here against a placeholder, applied on the writer to the stored one.
+        let body = try self.body(request)
+        var r = try object(body)
+        for identity in ["id", "customer_id", "address", "kind"] where r.has(identity) {
+            throw .invalid(ValidationError(field: identity, message: "cannot be changed; delete the suppression and add a new one"))
+        }
+        var probe = Suppression(id: id, subject: .customer("-"), kind: .doNotContact)
+        try validating { () throws(ValidationError) in try applyScope(&r, to: &probe, patch: true); try r.finish() }
+        return PreparedWrite({ [self] w throws(StoreError) -> Patched<Suppression> in
+            guard var current = try w.readSuppression(id) else { return .missing }
+            var reader = try! FieldReader(body)
+            do throws(ValidationError) { try applyScope(&reader, to: &current, patch: true) } catch { return .invalid(error) }
+            return try w.updateSuppression(current) ? .updated(current) : .missing
+        }) { [self] (patched) throws(APIError) in
+            let suppression = try patched.value(orNotFound: "no suppression \(id)")
+            return json(request) { writeSuppression(&$0, suppression) }
+        }
+    }
+
+    func deleteSuppression(_ request: Request) throws(APIError) -> PreparedWrite {
+        let id = try parameter(request, "id")
+        return PreparedWrite({ w throws(StoreError) in try w.deleteSuppression(id) }) { [self] (deleted) throws(APIError) in
+            guard deleted else { throw .notFound("no suppression \(id)") }
+            return self.deleted(request)
+        }
+    }
+
+    func suppression(_ r: inout FieldReader) throws(ValidationError) -> Suppression {
+        let customer = try r.string("customer_id"), address = try r.string("address")
+        let subject: Subject
+        switch (customer, address) {
+        case let (id?, nil): subject = .customer(try Validate.identifier(id, field: "customer_id"))
+        case let (nil, text?): subject = .address(try Address.parse(text, field: "address"))
+        case (nil, nil): throw ValidationError(field: "customer_id", message: "or address is required")
+        case (_?, _?): throw ValidationError(field: "address", message: "cannot be given with customer_id: a suppression has one subject")
+        }
+        let kindText = try r.requiredString("kind")
+        guard let kind = SuppressionKind(rawValue: kindText) else {
+            throw ValidationError(field: "kind", message: "must be one of: do_not_contact, opt_out, objection")
+        }
+        var s = Suppression(id: "", subject: subject, kind: kind)
+        try applyScope(&r, to: &s, patch: false)
+        try r.finish()
+        return s
+    }
+
+    /// The mutable fields of a suppression; with `patch`, absent means unchanged and null clears.
+    func applyScope(_ r: inout FieldReader, to s: inout Suppression, patch: Bool) throws(ValidationError) {
+        if !patch || r.has("channels") { s.channels = try channels(try r.strings("channels"), field: "channels") }
+        if !patch || r.has("purposes") { s.purposes = try purposes(try r.strings("purposes"), field: "purposes") }
+        if !patch || r.has("source") { s.source = try r.string("source").map { v throws(ValidationError) in try Validate.identifier(v, field: "source") } }
+        if !patch || r.has("confirmed") { s.confirmed = try r.bool("confirmed") ?? true }
+        if !patch || r.has("expires_at") { s.expiresAt = try r.time("expires_at") }
+        try s.validate()
+    }
+
+    func writeSuppression(_ w: inout JSONWriter, _ s: Suppression) {
+        w.objectStart()
+        w.key("id"); w.string(s.id)
+        switch s.subject {
+        case .customer(let id): w.key("customer_id"); w.string(id)
+        case .address(let address): w.key("address"); w.string(address.value)
+        }
+        w.key("kind"); w.string(s.kind.rawValue)
+        w.key("channels"); w.strings(s.channels.map { $0.map(\.rawValue).sorted() })
+        w.key("purposes"); w.strings(s.purposes.map { $0.map(\.rawValue).sorted() })
+        w.key("source"); w.string(s.source)
+        w.key("confirmed"); w.bool(s.confirmed)
+        w.key("expires_at"); w.time(s.expiresAt)
+        w.objectEnd()
+    }
+}

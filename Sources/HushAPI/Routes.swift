@@ -1,0 +1,216 @@
+import HushCore
+import HushHTTP
+import HushStore
+
+/// One route of the API: method, path, who may call it, the query it takes, its body limit and
+/// its handler. `API.routes` lists them all; the router, the OpenAPI test, the metrics' route
+/// names and the key check are all made from that one table.
+struct APIRoute: Sendable {
+    /// Who may call a route.
+    enum Access: Sendable {
+        /// Anyone (load balancers, probes).
+        case open
+        /// A key with this scope, when keys are configured.
+        case key(Config.Scope)
+        /// A key with this scope when `auth.protect_metrics` is on; anyone otherwise.
+        case keyIfMetricsProtected(Config.Scope)
+    }
+
+    /// How large a body may be.
+    enum BodyLimit: Sendable {
+        /// `limits.max_body_bytes`.
+        case standard
+        /// `API.maxBatchBodyBytes`: a batch of decisions.
+        case batch
+        /// Streamed to the handler as it arrives, with no total limit (imports).
+        case streamed
+    }
+
+    /// What a route runs once the key and the query were checked. Errors thrown become their
+    /// answer (`API.errorResponse`).
+    enum Work: Sendable {
+        /// Answered on the loop that read the request.
+        case read(@Sendable (API, Request) throws(APIError) -> Response)
+        /// Answered through the responder, at once or later.
+        case respond(@Sendable (API, Request, Responder) throws(APIError) -> Void)
+        /// Validated on the loop; the write runs on the store's writer, answered after it committed.
+        case write(@Sendable (API, Request) throws(APIError) -> PreparedWrite)
+        /// The body goes to a sink as it arrives.
+        case stream(@Sendable (API, Request) throws(APIError) -> BodySink)
+    }
+
+    let method: HTTPMethod
+    let path: String
+    let access: Access
+    /// The query parameters taken besides `pretty`; nil: any, ignored (`/healthz`, `/readyz`, `/metrics`).
+    let query: Set<String>?
+    let body: BodyLimit
+    let work: Work
+
+    init(_ method: HTTPMethod, _ path: String, _ access: Access, query: Set<String>? = [], body: BodyLimit = .standard, _ work: Work) {
+        self.method = method; self.path = path; self.access = access; self.query = query; self.body = body; self.work = work
+    }
+
+    /// `GET /v1/holds`, as the OpenAPI document and the metrics name it.
+    var name: String { "\(method) \(path)" }
+}
+
+/// A write validated on the loop that read it: `job` runs inside the writer's transaction and
+/// returns a value; `answer` makes the HTTP answer from that value after the commit, on the
+/// loop, never inside the transaction.
+struct PreparedWrite: Sendable {
+    let submit: @Sendable (API, Request, Responder) -> Void
+
+    init<Value: Sendable>(_ job: @escaping @Sendable (WriteContext) throws(StoreError) -> Value,
+                          answer: @escaping @Sendable (Value) throws(APIError) -> Response) {
+        submit = { api, request, responder in
+            api.store.write(job) { result in
+                responder.send(rendering: {
+                    do throws(APIError) {
+                        switch result {
+                        case .success(let value): return try answer(value)
+                        case .failure(let error): throw .store(error)
+                        }
+                    } catch {
+                        return api.error(request, error)
+                    }
+                })
+            }
+        }
+    }
+}
+
+extension API {
+    /// Every route of the API. Handlers live in `Handlers/`, one file per resource.
+    static let routes: [APIRoute] = [
+        // Operations (Handlers/Operations.swift)
+        APIRoute(.get, "/healthz", .open, query: nil, .read { api, request in api.health(request) }),
+        APIRoute(.get, "/readyz", .open, query: nil, .read { api, request in api.readiness(request) }),
+        APIRoute(.get, "/metrics", .keyIfMetricsProtected(.read), query: nil, .read { api, _ in api.metricsText() }),
+        APIRoute(.get, "/openapi.json", .open, .read { _, _ in API.openAPIResponse }),
+        // Decisions (Handlers/Decisions.swift)
+        APIRoute(.post, "/v1/decisions", .key(.decide), .respond { api, request, responder throws(APIError) in
+            try api.postDecision(request, responder)
+        }),
+        APIRoute(.get, "/v1/decisions", .key(.decide), query: API.decisionQuery, .read { api, request throws(APIError) in
+            try api.getDecision(request)
+        }),
+        APIRoute(.post, "/v1/decisions/batch", .key(.decide), body: .batch, .read { api, request throws(APIError) in
+            try api.decideBatch(request)
+        }),
+        APIRoute(.get, "/v1/customers/{id}/decisions", .key(.decide), query: ["purpose", "at", "category"], .read { api, request throws(APIError) in
+            try api.customerDecisions(request)
+        }),
+        // Customers (Handlers/Customers.swift)
+        APIRoute(.put, "/v1/customers/{id}", .key(.write), .write { api, request throws(APIError) in try api.putCustomer(request) }),
+        APIRoute(.get, "/v1/customers/{id}", .key(.read), .read { api, request throws(APIError) in try api.getCustomer(request) }),
+        APIRoute(.delete, "/v1/customers/{id}", .key(.admin), .write { api, request throws(APIError) in try api.eraseCustomer(request) }),
+        // Cases (Handlers/Cases.swift)
+        APIRoute(.put, "/v1/cases/{case_id}", .key(.write), .write { api, request throws(APIError) in try api.putCase(request) }),
+        APIRoute(.get, "/v1/cases/{case_id}", .key(.read), .read { api, request throws(APIError) in try api.getCase(request) }),
+        APIRoute(.delete, "/v1/cases/{case_id}", .key(.write), .write { api, request throws(APIError) in try api.deleteCase(request) }),
+        // Suppressions (Handlers/Suppressions.swift)
+        APIRoute(.post, "/v1/suppressions", .key(.write), .write { api, request throws(APIError) in try api.postSuppression(request) }),
+        APIRoute(.get, "/v1/suppressions", .key(.read), query: ["customer_id", "address", "limit", "cursor"], .read { api, request throws(APIError) in
+            try api.listSuppressions(request)
+        }),
+        APIRoute(.get, "/v1/suppressions/{id}", .key(.read), .read { api, request throws(APIError) in try api.getSuppression(request) }),
+        APIRoute(.patch, "/v1/suppressions/{id}", .key(.write), .write { api, request throws(APIError) in try api.patchSuppression(request) }),
+        APIRoute(.delete, "/v1/suppressions/{id}", .key(.write), .write { api, request throws(APIError) in try api.deleteSuppression(request) }),
+        // Holds (Handlers/Holds.swift)
+        APIRoute(.post, "/v1/holds", .key(.write), .write { api, request throws(APIError) in try api.postHold(request) }),
+        APIRoute(.get, "/v1/holds", .key(.read), query: ["active", "limit", "cursor"], .read { api, request throws(APIError) in
+            try api.listHolds(request)
+        }),
+        APIRoute(.get, "/v1/holds/{id}", .key(.read), .read { api, request throws(APIError) in try api.getHold(request) }),
+        APIRoute(.patch, "/v1/holds/{id}", .key(.write), .write { api, request throws(APIError) in try api.patchHold(request) }),
+        APIRoute(.delete, "/v1/holds/{id}", .key(.write), .write { api, request throws(APIError) in try api.deleteHold(request) }),
+        // Contacts and interactions (Handlers/Events.swift)
+        APIRoute(.post, "/v1/contacts", .key(.write), .write { api, request throws(APIError) in try api.postContact(request) }),
+        APIRoute(.post, "/v1/interactions", .key(.write), .write { api, request throws(APIError) in try api.postInteraction(request) }),
+        // Imports (Handlers/Imports.swift)
+        APIRoute(.post, "/v1/import/suppressions", .key(.write), query: ["dry_run"], body: .streamed, .stream { api, request throws(APIError) in
+            try api.startImport(request, .suppressions)
+        }),
+        APIRoute(.post, "/v1/import/cases", .key(.write), query: ["dry_run"], body: .streamed, .stream { api, request throws(APIError) in
+            try api.startImport(request, .cases)
+        }),
+    ]
+
+    /// The router for `routes`: each handler runs after its key and query were checked.
+    func makeRouter() -> Router {
+        var router = Router()
+        for route in Self.routes {
+            let maxBodyBytes: Int? = switch route.body {
+            case .standard: nil
+            case .batch: Self.maxBatchBodyBytes
+            case .streamed: Int.max
+            }
+            switch route.work {
+            case .read(let handler):
+                router.add(route.method, route.path, maxBodyBytes: maxBodyBytes) { [self] request in
+                    do throws(APIError) {
+                        try admit(request, route)
+                        return try handler(self, request)
+                    } catch { return self.error(request, error) }
+                }
+            case .respond(let handler):
+                router.addDeferred(route.method, route.path, maxBodyBytes: maxBodyBytes) { [self] request, responder in
+                    do throws(APIError) {
+                        try admit(request, route)
+                        try handler(self, request, responder)
+                    } catch { responder.send(self.error(request, error)) }
+                }
+            case .write(let prepare):
+                router.addDeferred(route.method, route.path, maxBodyBytes: maxBodyBytes) { [self] request, responder in
+                    do throws(APIError) {
+                        try admit(request, route)
+                        try prepare(self, request).submit(self, request, responder)
+                    } catch { responder.send(self.error(request, error)) }
+                }
+            case .stream(let start):
+                router.addStreaming(route.method, route.path) { [self] request in
+                    do throws(APIError) {
+                        try admit(request, route)
+                        return .accept(try start(self, request))
+                    } catch { return .refuse(self.error(request, error)) }
+                }
+            }
+        }
+        return router
+    }
+
+    /// The key check and the query check of `route`.
+    func admit(_ request: Request, _ route: APIRoute) throws(APIError) {
+        switch route.access {
+        case .open: break
+        case .key(let scope): try auth.check(request, needs: scope)
+        case .keyIfMetricsProtected(let scope): if protectMetrics { try auth.check(request, needs: scope) }
+        }
+        if let allowed = route.query { try checkQuery(request.query, allowed: allowed) }
+    }
+
+    /// Refuses query parameters other than `allowed` (and `pretty`, taken everywhere), and any
+    /// given twice but `category`, the one that may repeat.
+    func checkQuery(_ query: QueryParameters, allowed: Set<String>) throws(APIError) {
+        if query.isEmpty { return }
+        var seen: Set<String> = []
+        for item in query.items {
+            if item.name == "pretty" {
+                guard item.value.isEmpty || item.value == "true" || item.value == "false" else {
+                    throw .invalid(ValidationError(field: "pretty", message: "must be true or false (or no value)"))
+                }
+                continue
+            }
+            guard allowed.contains(item.name) else {
+                if item.name == "categories", allowed.contains("category") {
+                    throw .invalid(ValidationError(field: "categories", message: "is the JSON body's name: in a query use category, once for each"))
+                }
+                throw .invalid(ValidationError(field: item.name, message: "is not a known query parameter"))
+            }
+            guard item.name == "category" || seen.insert(item.name).inserted else {
+                throw .invalid(ValidationError(field: item.name, message: "is given more than once"))
+            }
+        }
+    }
+}
