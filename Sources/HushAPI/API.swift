@@ -8,7 +8,7 @@ import Synchronization
 /// read connection and tombstone hasher, made on that loop's thread the first time it needs
 /// them; writes go to the store's writer and answer once committed.
 final class API: Sendable {
-    let store: Store
+    let store: any FactStore
     let policy: Policy
     /// `policy.longestWindow`, computed once.
     let lookback: TimeInterval
@@ -36,7 +36,7 @@ final class API: Sendable {
     /// A random prefix for decision ids, so that ids from different runs never meet.
     private let idPrefix: String
 
-    init(store: Store, config: Config, erasureKey: [UInt8], writerHasher: SharedTombstoneHasher, loops: Int,
+    init(store: any FactStore, config: Config, erasureKey: [UInt8], writerHasher: SharedTombstoneHasher, loops: Int,
          log: @escaping @Sendable (String) -> Void = ServerOptions().log) {
         self.log = log
         self.writerHasher = writerHasher
@@ -52,12 +52,12 @@ final class API: Sendable {
 
     /// State owned by one event loop: touched only on that loop's thread.
     final class LoopContext {
-        let reader: FactsReader
+        let reader: any StoreReader
         let hasher: TombstoneHasher
         var decisions: UInt64 = 0
         var idPrefix: [UInt8] = []
 
-        init(reader: FactsReader, hasher: TombstoneHasher) {
+        init(reader: any StoreReader, hasher: TombstoneHasher) {
             self.reader = reader
             self.hasher = hasher
         }

@@ -61,7 +61,7 @@ struct APIRoute: Sendable {
 struct PreparedWrite: Sendable {
     let submit: @Sendable (API, Request, Responder) -> Void
 
-    init<Value: Sendable>(_ job: @escaping @Sendable (WriteContext) throws(StoreError) -> Value,
+    init<Value: Sendable>(_ job: @escaping @Sendable (any StoreTransaction) throws(StoreError) -> Value,
                           answer: @escaping @Sendable (Value) throws(APIError) -> Response) {
         submit = { api, request, responder in
             api.store.write(job) { result in

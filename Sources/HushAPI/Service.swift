@@ -14,7 +14,7 @@ public final class Service: Sendable {
     public let server: Server
     /// Every route, as `METHOD /pattern` (HEAD implied by GET is not listed).
     public let routes: [String]
-    let store: Store
+    let store: any FactStore
     let api: API
 
     /// Opens the store and starts serving. Throws with a one-line reason when it cannot.
@@ -47,7 +47,7 @@ public final class Service: Sendable {
         }
         let writerHasher: SharedTombstoneHasher
         do { writerHasher = try SharedTombstoneHasher(key: key) } catch { throw ConfigError(message: "erasure_key \(error.message)") }
-        store = try Store(path: config.server.database, lookback: config.policy.longestWindow, tombstoneHash: writerHasher.hash)
+        store = try SQLiteStore(path: config.server.database, lookback: config.policy.longestWindow, tombstoneHash: writerHasher.hash)
         let api = API(store: store, config: config, erasureKey: key, writerHasher: writerHasher, loops: options.threads, log: log)
         self.api = api
         options.turnEnded = { api.turnEnded($0) }

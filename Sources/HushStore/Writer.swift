@@ -10,7 +10,7 @@ final class Writer: @unchecked Sendable {
     /// keeps no reference, so nothing is shared.
     struct Job: @unchecked Sendable {
         /// Runs the work; returns the completion to call once the transaction committed (or failed).
-        let run: (WriteContext) -> (_ committed: StoreError?) -> Void
+        let run: (SQLiteTransaction) -> (_ committed: StoreError?) -> Void
         /// Reports a failure without running the work (the transaction could not begin).
         let fail: (StoreError) -> Void
     }
@@ -25,13 +25,13 @@ final class Writer: @unchecked Sendable {
     let maxQueuedJobs: Int
     private let commits: CommitCounter
 
-    init(maxQueuedJobs: Int, commits: CommitCounter, context: @escaping @Sendable () throws(StoreError) -> WriteContext) throws(StoreError) {
+    init(maxQueuedJobs: Int, commits: CommitCounter, context: @escaping @Sendable () throws(StoreError) -> SQLiteTransaction) throws(StoreError) {
         self.maxQueuedJobs = maxQueuedJobs
         self.commits = commits
         let ready = DispatchSemaphore(value: 0)
         let failure = Mutex<StoreError?>(nil)
         let thread = Thread { [self] in
-            let writeContext: WriteContext
+            let writeContext: SQLiteTransaction
             do {
                 writeContext = try context()
             } catch {
@@ -51,7 +51,7 @@ final class Writer: @unchecked Sendable {
     }
 
     /// Queues `work`; `completion` runs on the writer thread after the commit, with the result.
-    func submit<T>(_ work: @escaping (WriteContext) throws(StoreError) -> T, completion: @escaping (Result<T, StoreError>) -> Void) {
+    func submit<T>(_ work: @escaping (SQLiteTransaction) throws(StoreError) -> T, completion: @escaping (Result<T, StoreError>) -> Void) {
         let job = Job(run: { context in
             let result: Result<T, StoreError>
             do throws(StoreError) {
@@ -80,7 +80,7 @@ final class Writer: @unchecked Sendable {
     }
 
     /// Runs `work` and waits for its commit. For tools and tests; the server uses `submit`.
-    func perform<T>(_ work: @escaping (WriteContext) throws(StoreError) -> T) throws(StoreError) -> T {
+    func perform<T>(_ work: @escaping (SQLiteTransaction) throws(StoreError) -> T) throws(StoreError) -> T {
         let finished = DispatchSemaphore(value: 0)
         nonisolated(unsafe) var outcome: Result<T, StoreError>?
         submit(work) { result in
@@ -104,7 +104,7 @@ final class Writer: @unchecked Sendable {
 
     var queueDepth: Int { queue.withLock { $0.jobs.count } }
 
-    private func loop(_ context: WriteContext) {
+    private func loop(_ context: SQLiteTransaction) {
         while true {
             wake.wait()
             while true {
@@ -127,7 +127,7 @@ final class Writer: @unchecked Sendable {
         }
     }
 
-    private func runBatch(_ batch: [Job], _ context: WriteContext) {
+    private func runBatch(_ batch: [Job], _ context: SQLiteTransaction) {
         var completions: [(StoreError?) -> Void] = []
         do {
             try context.database.exec("BEGIN IMMEDIATE")

@@ -71,7 +71,7 @@ import HushCore
     /// With two bits of key, 40 customers share four rows: each still sees only its own facts,
     /// through writes, a removed record and an erasure.
     @Test func customersSharingRows_EachSeeTheirOwnFacts() throws {
-        let store = try Store(path: try makeStorePath(), lookback: 7 * 86_400, clock: testClock, maxQueuedWrites: 100,
+        let store = try SQLiteStore(path: try makeStorePath(), lookback: 7 * 86_400, clock: testClock, maxQueuedWrites: 100,
                               tombstoneHash: fakeHash, recordKeyBits: 2)
         defer { store.close() }
         let ids = (0..<40).map { "c-\($0)" }
@@ -81,7 +81,7 @@ import HushCore
                 if i.isMultiple(of: 3) { _ = try w.addSuppression(Suppression(id: "", subject: .customer(id), kind: .objection), now: now) }
             }
         }
-        let reader = try store.makeReader()
+        let reader = try store.makeSQLiteReader()
         func facts(_ id: String) throws -> Facts {
             try reader.facts(customerID: id, address: nil, channel: "email", at: now, lookback: 7 * 86_400, holds: [], tombstoneHash: fakeHash)
         }
@@ -116,9 +116,9 @@ import HushCore
             try db.exec("INSERT INTO customer_facts (customer_id, facts) VALUES ('c-1', x'02')")
             try db.exec("INSERT INTO meta (key, value) VALUES ('facts_lookback_ms', 1)")
         }
-        let store = try Store(path: path, clock: testClock, tombstoneHash: fakeHash)
+        let store = try SQLiteStore(path: path, clock: testClock, tombstoneHash: fakeHash)
         defer { store.close() }
-        let reader = try store.makeReader()
+        let reader = try store.makeSQLiteReader()
         #expect(try reader.pointLookup(customerID: "c-1"))
         #expect(try reader.facts(customerID: "c-1", address: nil, channel: "email", at: now, lookback: 86_400, holds: [],
                                  tombstoneHash: fakeHash).profile?.region == "US-CA")

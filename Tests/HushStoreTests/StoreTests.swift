@@ -58,7 +58,7 @@ func allText(in path: String) throws -> [String] {
 
     @Test func migrations_RunFromEmpty_AndAgainAsANoOp() throws {
         let path = try makeStorePath()
-        let store = try Store(path: path, clock: testClock, tombstoneHash: fakeHash)
+        let store = try SQLiteStore(path: path, clock: testClock, tombstoneHash: fakeHash)
         store.close()
         let db = try Database(path: path, mode: .readWrite)
         #expect(try Migrations.userVersion(db) == Migrations.all.count)
@@ -68,26 +68,26 @@ func allText(in path: String) throws -> [String] {
         var mode = ""
         try db.prepare("PRAGMA journal_mode").query([]) { mode = $0.text(0)! }
         #expect(mode == "wal")
-        let again = try Store(path: path, clock: testClock, tombstoneHash: fakeHash)
+        let again = try SQLiteStore(path: path, clock: testClock, tombstoneHash: fakeHash)
         again.close()
     }
 
     @Test func aDatabaseFromANewerHush_IsRefused() throws {
         let path = try makeStorePath()
-        try Store(path: path, clock: testClock, tombstoneHash: fakeHash).close()
+        try SQLiteStore(path: path, clock: testClock, tombstoneHash: fakeHash).close()
         try Database(path: path, mode: .readWrite).exec("PRAGMA user_version = 99")
-        #expect { try Store(path: path, clock: testClock, tombstoneHash: fakeHash) } throws: { ($0 as? StoreError)?.kind == .unavailable && "\($0)".contains("newer") }
+        #expect { try SQLiteStore(path: path, clock: testClock, tombstoneHash: fakeHash) } throws: { ($0 as? StoreError)?.kind == .unavailable && "\($0)".contains("newer") }
     }
 
     @Test func aFileThatIsNotADatabase_IsUnavailable_NotACrash() throws {
         let path = try makeStorePath()
         try Data(repeating: 0x42, count: 8192).write(to: URL(fileURLWithPath: path))
-        #expect { try Store(path: path, clock: testClock, tombstoneHash: fakeHash) } throws: { ($0 as? StoreError)?.kind == .unavailable }
+        #expect { try SQLiteStore(path: path, clock: testClock, tombstoneHash: fakeHash) } throws: { ($0 as? StoreError)?.kind == .unavailable }
     }
 
     @Test func writes_AreReadBackAsFacts_AndDecidedOn() throws {
         let path = try makeStorePath()
-        let store = try Store(path: path, clock: testClock, tombstoneHash: fakeHash)
+        let store = try SQLiteStore(path: path, clock: testClock, tombstoneHash: fakeHash)
         defer { store.close() }
         let opened = date("2026-11-20T09:12:00Z")
         try store.writeAndWait { w throws(StoreError) in
@@ -102,7 +102,7 @@ func allText(in path: String) throws -> [String] {
             try w.recordInteraction(customerID: "c-1", Interaction(type: "complaint", score: -5, at: date("2026-11-23T10:00:00Z")))
         }
         #expect(store.holds.map(\.id) == ["wildfire-ca"], "the hold cache is refreshed after the commit")
-        let reader = try store.makeReader()
+        let reader = try store.makeSQLiteReader()
         let facts = try reader.facts(customerID: "c-1", address: nil, channel: "email", at: now, lookback: Policy.standard.longestWindow,
                                      holds: store.holds, tombstoneHash: fakeHash)
         #expect(facts.profile?.region == "US-CA")
@@ -117,7 +117,7 @@ func allText(in path: String) throws -> [String] {
     }
 
     @Test func caseUpdates_OlderThanTheStoredOne_AreRefusedWithTheCurrentCase() throws {
-        let store = try Store(path: try makeStorePath(), clock: testClock, tombstoneHash: fakeHash)
+        let store = try SQLiteStore(path: try makeStorePath(), clock: testClock, tombstoneHash: fakeHash)
         defer { store.close() }
         let t0 = date("2026-11-20T00:00:00Z"), t1 = date("2026-11-21T00:00:00Z")
         let open = ServiceCase(id: "1", customerID: "c", severity: .high, status: .open, openedAt: t0, updatedAt: t0)
@@ -126,11 +126,11 @@ func allText(in path: String) throws -> [String] {
         #expect(try store.writeAndWait { w throws(StoreError) in try w.upsertCase(open) } == .created)
         #expect(try store.writeAndWait { w throws(StoreError) in try w.upsertCase(closed) } == .replaced)
         #expect(try store.writeAndWait { w throws(StoreError) in try w.upsertCase(open) } == .stale(current: closed))
-        #expect(try store.writeAndWait { w throws(StoreError) in try w.readCase("1") }?.status == .closed)
+        #expect(try store.writeSQLiteAndWait { w throws(StoreError) in try w.readCase("1") }?.status == .closed)
     }
 
     @Test func suppressions_AreIdempotentOnTheirIdentity() throws {
-        let store = try Store(path: try makeStorePath(), clock: testClock, tombstoneHash: fakeHash)
+        let store = try SQLiteStore(path: try makeStorePath(), clock: testClock, tombstoneHash: fakeHash)
         defer { store.close() }
         let s = Suppression(id: "", subject: .customer("c"), kind: .optOut, channels: ["sms", "email"], source: "a")
         let first = try store.writeAndWait { w throws(StoreError) in try w.addSuppression(s, now: now) }
@@ -148,7 +148,7 @@ func allText(in path: String) throws -> [String] {
     }
 
     @Test func aFailingJob_LeavesTheOthersInItsBatchWritten() throws {
-        let store = try Store(path: try makeStorePath(), clock: testClock, tombstoneHash: fakeHash)
+        let store = try SQLiteStore(path: try makeStorePath(), clock: testClock, tombstoneHash: fakeHash)
         defer { store.close() }
         let group = DispatchGroup()
         let results = ResultBox()
@@ -164,7 +164,7 @@ func allText(in path: String) throws -> [String] {
         }
         #expect(group.wait(timeout: .now() + 10) == .success)
         #expect(results.failures == [7])
-        let reader = try store.makeReader()
+        let reader = try store.makeSQLiteReader()
         for i in 0..<20 {
             let facts = try reader.facts(customerID: "c-\(i)", address: nil, channel: "email", at: now, lookback: 86_400, holds: [], tombstoneHash: fakeHash)
             #expect(facts.contacts.count == (i == 7 ? 0 : 1), "job \(i)")
@@ -173,7 +173,7 @@ func allText(in path: String) throws -> [String] {
 
     @Test func erasure_LeavesNoRowWithTheCustomersIDOrAddress_ButKeepsThemSuppressed() throws {
         let path = try makeStorePath()
-        let store = try Store(path: path, clock: testClock, tombstoneHash: fakeHash)
+        let store = try SQLiteStore(path: path, clock: testClock, tombstoneHash: fakeHash)
         defer { store.close() }
         let id = "c-erase-me", email = "erase.me@example.com", phone = "+447700900123"
         try store.writeAndWait { w throws(StoreError) in
@@ -187,7 +187,9 @@ func allText(in path: String) throws -> [String] {
             try w.upsertProfile(Profile(customerID: "someone-else", email: "other@example.com"), now: now)
         }
         let removed = try store.writeAndWait { w throws(StoreError) in try w.erase(customerID: id, tombstoneHash: fakeHash) }
-        #expect(removed == .init(profile: 1, cases: 2, suppressions: 2, contacts: 5, interactions: 3))
+        var expected = ErasureCounts()
+        (expected.profile, expected.cases, expected.suppressions, expected.contacts, expected.interactions) = (1, 2, 2, 5, 3)
+        #expect(removed == expected)
         let text = try allText(in: path)
         for secret in [id, email, phone] { #expect(!text.contains { $0.contains(secret) }, "\(secret) is still stored") }
         #expect(text.contains("someone-else"), "other customers are untouched")
@@ -195,7 +197,7 @@ func allText(in path: String) throws -> [String] {
         #expect(try store.writeAndWait { w throws(StoreError) in try w.erase(customerID: id, tombstoneHash: fakeHash) } == .init())
         // Still suppressed, by id and by address, also when a later sync brings them back.
         try store.writeAndWait { w throws(StoreError) in try w.upsertProfile(Profile(customerID: id, email: email), now: now) }
-        let reader = try store.makeReader()
+        let reader = try store.makeSQLiteReader()
         let facts = try reader.facts(customerID: id, address: nil, channel: "email", at: now, lookback: 86_400, holds: [], tombstoneHash: fakeHash)
         #expect(facts.customerErased && facts.erasedAddresses == [.email(email)])
         let byPhone = try reader.facts(customerID: nil, address: .phone(phone), channel: "sms", at: now, lookback: 86_400, holds: [], tombstoneHash: fakeHash)
@@ -205,7 +207,7 @@ func allText(in path: String) throws -> [String] {
 
     @Test func tombstones_SurviveARestart_AndAFailedErasurePublishesNone() throws {
         let path = try makeStorePath()
-        let store = try Store(path: path, clock: testClock, tombstoneHash: fakeHash)
+        let store = try SQLiteStore(path: path, clock: testClock, tombstoneHash: fakeHash)
         try store.writeAndWait { w throws(StoreError) in try w.upsertProfile(Profile(customerID: "gone", email: "gone@example.com"), now: now) }
         _ = try store.writeAndWait { w throws(StoreError) in try w.erase(customerID: "gone", tombstoneHash: fakeHash) }
         // An erasure whose job fails afterwards is rolled back, tombstones included.
@@ -216,9 +218,9 @@ func allText(in path: String) throws -> [String] {
             }
         }
         store.close()
-        let reopened = try Store(path: path, clock: testClock, tombstoneHash: fakeHash)
+        let reopened = try SQLiteStore(path: path, clock: testClock, tombstoneHash: fakeHash)
         defer { reopened.close() }
-        let reader = try reopened.makeReader()
+        let reader = try reopened.makeSQLiteReader()
         let gone = try reader.facts(customerID: "gone", address: .email("gone@example.com"), channel: "email", at: now, lookback: 60, holds: [], tombstoneHash: fakeHash)
         #expect(gone.customerErased && gone.erasedAddresses == [.email("gone@example.com")])
         let kept = try reader.facts(customerID: "kept", address: nil, channel: "email", at: now, lookback: 60, holds: [], tombstoneHash: fakeHash)
@@ -227,7 +229,7 @@ func allText(in path: String) throws -> [String] {
     }
 
     @Test func aFullWriterQueue_RefusesWritesAtOnce_AndRecovers() throws {
-        let store = try Store(path: try makeStorePath(), clock: testClock, maxQueuedWrites: 3, tombstoneHash: fakeHash)
+        let store = try SQLiteStore(path: try makeStorePath(), clock: testClock, maxQueuedWrites: 3, tombstoneHash: fakeHash)
         defer { store.close() }
         let release = DispatchSemaphore(value: 0), started = DispatchSemaphore(value: 0)
         let results = ResultBox()
@@ -246,11 +248,11 @@ func allText(in path: String) throws -> [String] {
         #expect(group.wait(timeout: .now() + 10) == .success)
         #expect(results.failures == [3])
         // The three queued writes committed, the refused one did not, and the writer takes writes again.
-        #expect(try store.writeAndWait { w throws(StoreError) in try w.prune(before: now) }.contacts == 3)
+        #expect(try store.writeSQLiteAndWait { w throws(StoreError) in try w.prune(before: now) }.contacts == 3)
     }
 
     @Test func concurrentReserves_NeverExceedACap() throws {
-        let store = try Store(path: try makeStorePath(), clock: testClock, tombstoneHash: fakeHash)
+        let store = try SQLiteStore(path: try makeStorePath(), clock: testClock, tombstoneHash: fakeHash)
         defer { store.close() }
         let reserved = Counter()
         let group = DispatchGroup()
@@ -259,7 +261,10 @@ func allText(in path: String) throws -> [String] {
             DispatchQueue.global().async {
                 let request = DecisionRequest(customerID: "c-cap", channel: "email", at: self.now)
                 store.write({ w throws(StoreError) in
-                    try w.reserve(request, policy: .standard, now: self.now, campaignID: nil, tombstoneHash: fakeHash).reserved
+                    // The decision function is the caller's: the store only gathers, calls it, and records.
+                    try w.reserve(request, now: self.now, lookback: Policy.standard.longestWindow, campaignID: nil, tombstoneHash: fakeHash) { facts in
+                        decide(request, facts: facts, policy: .standard, now: self.now)
+                    }.reserved
                 }, completion: { result in
                     if case .success(true) = result { reserved.increment() }
                     group.leave()
@@ -271,20 +276,20 @@ func allText(in path: String) throws -> [String] {
     }
 
     @Test func prune_DropsContactsAndInteractionsOlderThanTheCutoff() throws {
-        let store = try Store(path: try makeStorePath(), clock: testClock, tombstoneHash: fakeHash)
+        let store = try SQLiteStore(path: try makeStorePath(), clock: testClock, tombstoneHash: fakeHash)
         defer { store.close() }
         try store.writeAndWait { w throws(StoreError) in
             try w.recordContact(customerID: "c", Contact(channel: "email", purpose: .marketing, at: date("2026-10-01T00:00:00Z")), campaignID: nil)
             try w.recordContact(customerID: "c", Contact(channel: "email", purpose: .marketing, at: date("2026-11-23T00:00:00Z")), campaignID: nil)
             try w.recordInteraction(customerID: "c", Interaction(type: "complaint", score: -5, at: date("2026-10-01T00:00:00Z")))
         }
-        let pruned = try store.writeAndWait { w throws(StoreError) in try w.prune(before: date("2026-11-17T00:00:00Z")) }
+        let pruned = try store.writeSQLiteAndWait { w throws(StoreError) in try w.prune(before: date("2026-11-17T00:00:00Z")) }
         #expect(pruned.contacts == 1 && pruned.interactions == 1)
     }
 
     @Test func writingThroughAReadOnlyConnection_IsUnavailable_NotAConflict() throws {
         let path = try makeStorePath()
-        try Store(path: path, clock: testClock, tombstoneHash: fakeHash).close()
+        try SQLiteStore(path: path, clock: testClock, tombstoneHash: fakeHash).close()
         let db = try Database(path: path, mode: .readOnly)
         #expect { try db.exec("INSERT INTO tombstones (hash) VALUES (zeroblob(32))") } throws: {
             guard let error = $0 as? StoreError else { return false }
@@ -294,7 +299,7 @@ func allText(in path: String) throws -> [String] {
 
     @Test func constraintViolations_AreConflicts() throws {
         let path = try makeStorePath()
-        try Store(path: path, clock: testClock, tombstoneHash: fakeHash).close()
+        try SQLiteStore(path: path, clock: testClock, tombstoneHash: fakeHash).close()
         let db = try Database(path: path, mode: .readWrite)
         #expect { try db.exec("INSERT INTO tombstones (hash) VALUES (zeroblob(3))") } throws: { ($0 as? StoreError)?.kind == .conflict }
     }
@@ -303,12 +308,12 @@ func allText(in path: String) throws -> [String] {
 @Suite struct FactsRecordTests {
     let now = date("2026-11-24T10:00:00Z")
 
-    func facts(_ store: Store, _ id: String, channel: Channel = "email") throws -> Facts {
-        try store.makeReader().facts(customerID: id, address: nil, channel: channel, at: now, lookback: 7 * 86_400, holds: [], tombstoneHash: fakeHash)
+    func facts(_ store: SQLiteStore, _ id: String, channel: Channel = "email") throws -> Facts {
+        try store.makeSQLiteReader().facts(customerID: id, address: nil, channel: channel, at: now, lookback: 7 * 86_400, holds: [], tombstoneHash: fakeHash)
     }
 
     @Test func aChangedEmail_DropsTheOldAddressesSuppression_AndPicksUpTheNewOnes() throws {
-        let store = try Store(path: try makeStorePath(), clock: testClock, tombstoneHash: fakeHash)
+        let store = try SQLiteStore(path: try makeStorePath(), clock: testClock, tombstoneHash: fakeHash)
         defer { store.close() }
         try store.writeAndWait { w throws(StoreError) in
             try w.upsertProfile(Profile(customerID: "c", email: "old@example.com"), now: now)
@@ -325,7 +330,7 @@ func allText(in path: String) throws -> [String] {
     }
 
     @Test func anErasure_MarksOtherCustomersWhoseProfileCarriesTheAddress() throws {
-        let store = try Store(path: try makeStorePath(), clock: testClock, tombstoneHash: fakeHash)
+        let store = try SQLiteStore(path: try makeStorePath(), clock: testClock, tombstoneHash: fakeHash)
         defer { store.close() }
         try store.writeAndWait { w throws(StoreError) in
             try w.upsertProfile(Profile(customerID: "a", email: "shared@example.com"), now: now)
@@ -341,34 +346,34 @@ func allText(in path: String) throws -> [String] {
 
     @Test func records_AreRebuiltWhenTheLookbackChanges() throws {
         let path = try makeStorePath()
-        let short = try Store(path: path, lookback: 86_400, clock: testClock, tombstoneHash: fakeHash)
+        let short = try SQLiteStore(path: path, lookback: 86_400, clock: testClock, tombstoneHash: fakeHash)
         try short.writeAndWait { w throws(StoreError) in
             try w.recordContact(customerID: "c", Contact(channel: "email", purpose: .marketing, at: date("2026-11-21T10:00:00Z")), campaignID: nil)
             try w.recordContact(customerID: "c", Contact(channel: "email", purpose: .marketing, at: date("2026-11-24T09:00:00Z")), campaignID: nil)
         }
         #expect(try facts(short, "c").contacts.count == 1, "a record keeps one day")
         short.close()
-        let long = try Store(path: path, lookback: 7 * 86_400, clock: testClock, tombstoneHash: fakeHash)
+        let long = try SQLiteStore(path: path, lookback: 7 * 86_400, clock: testClock, tombstoneHash: fakeHash)
         defer { long.close() }
         #expect(try facts(long, "c").contacts.count == 2, "rebuilt for seven days at start")
     }
 
     @Test func aRecordThatDoesNotDecode_FallsBackToTheTables() throws {
         let path = try makeStorePath()
-        let store = try Store(path: path, clock: testClock, tombstoneHash: fakeHash)
+        let store = try SQLiteStore(path: path, clock: testClock, tombstoneHash: fakeHash)
         defer { store.close() }
         try store.writeAndWait { w throws(StoreError) in
             _ = try w.addSuppression(Suppression(id: "", subject: .customer("c"), kind: .objection), now: now)
         }
         // An entry for "c" whose record is not one this version reads.
-        let key = try store.makeReader().recordKey("c")
+        let key = try store.makeSQLiteReader().recordKey("c")
         try Database(path: path, mode: .readWrite).exec("UPDATE customer_records SET entries = x'016301FF' WHERE key = \(key)")
         #expect(try facts(store, "c").suppressions.map(\.kind) == [.objection])
     }
 
     @Test func lentFacts_AreTheFactsReturned() throws {
         let path = try makeStorePath()
-        let store = try Store(path: path, clock: testClock, tombstoneHash: fakeHash)
+        let store = try SQLiteStore(path: path, clock: testClock, tombstoneHash: fakeHash)
         defer { store.close() }
         try store.writeAndWait { w throws(StoreError) in
             try w.upsertProfile(Profile(customerID: "c-1", region: "US-CA", timeZone: TimeZone(identifier: "Europe/Berlin"),
@@ -376,7 +381,7 @@ func allText(in path: String) throws -> [String] {
             _ = try w.addSuppression(Suppression(id: "", subject: .customer("c-1"), kind: .objection), now: now)
             try w.recordContact(customerID: "c-1", Contact(channel: "sms", purpose: .marketing, at: date("2026-11-23T10:00:00Z")), campaignID: nil)
         }
-        let reader = try store.makeReader()
+        let reader = try store.makeSQLiteReader()
         for id in ["c-1", "nobody"] {
             let returned = try reader.facts(customerID: id, address: nil, channel: "email", at: now, lookback: Policy.standard.longestWindow,
                                             holds: store.holds, tombstoneHash: fakeHash)

@@ -55,7 +55,7 @@ func tombstoneHash(_ subject: Subject) -> [UInt8] { hasher.hash(subject) }
 if !FileManager.default.fileExists(atPath: path) {
     try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
     let started = Date()
-    let store = try Store(path: path, tombstoneHash: writerHasher.hash)
+    let store = try SQLiteStore(path: path, tombstoneHash: writerHasher.hash)
     var rng = SplitMix(state: 42)
     let zones = ["America/Los_Angeles", "America/New_York", "Europe/London", "Europe/Berlin", "Asia/Tokyo", "UTC"].map { TimeZone(identifier: $0)! }
     let regions = ["US-CA", "US-NY", "US-TX", "GB-LND", "DE-BE", "JP-13"]
@@ -102,8 +102,8 @@ if !FileManager.default.fileExists(atPath: path) {
     print(String(format: "generated %@ for %d customers in %.1f s", path, customers, Date().timeIntervalSince(started)))
 }
 
-let store = try Store(path: path, tombstoneHash: writerHasher.hash)
-let reader = try store.makeReader()
+let store = try SQLiteStore(path: path, tombstoneHash: writerHasher.hash)
+let reader = try store.makeSQLiteReader()
 let holds = store.holds
 let policy = Policy.standard
 let lookback = policy.longestWindow

@@ -98,11 +98,13 @@ extension API {
     /// `reserve: true`: decided and, when allowed, recorded by the writer in one transaction;
     /// answered after the commit. A store failure answers `unavailable`: fail closed.
     private func reserve(_ input: DecisionInput, request: Request, responder: Responder) {
-        let policy = self.policy, hasher = writerHasher
+        let policy = self.policy, hasher = writerHasher, lookback = self.lookback
         let id = randomDecisionID()
         let now = Date()
-        store.write({ (w: WriteContext) throws(StoreError) -> (decision: Decision, reserved: Bool) in
-            try w.reserve(input.request, policy: policy, now: now, campaignID: input.campaignID, tombstoneHash: hasher.hash)
+        store.write({ (w: any StoreTransaction) throws(StoreError) -> (decision: Decision, reserved: Bool) in
+            try w.reserve(input.request, now: now, lookback: lookback, campaignID: input.campaignID, tombstoneHash: hasher.hash) { facts in
+                decide(input.request, facts: facts, policy: policy, now: now)
+            }
         }) { [self] result in
             responder.send(rendering: { [self] in
                 switch result {

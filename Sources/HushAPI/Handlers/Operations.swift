@@ -13,7 +13,7 @@ extension API {
         if isDraining { return statusResponse(request, .serviceUnavailable, #"{"status":"unavailable","failing":"draining"}"#) }
         do {
             let context = try self.context(request.loop)
-            _ = try context.reader.pointLookup(customerID: "")
+            try context.reader.checkReadable()
             return statusResponse(request, .ok, #"{"status":"ok"}"#)
         } catch {
             return statusResponse(request, .serviceUnavailable, #"{"status":"unavailable","failing":"database"}"#)

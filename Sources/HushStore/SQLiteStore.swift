@@ -3,7 +3,7 @@ import HushCore
 import Synchronization
 
 /// The SQLite store behind one narrow interface: readers per thread, one writer, holds in memory.
-public final class Store: Sendable {
+public final class SQLiteStore: FactStore {
     public let path: String
     let holdCache: HoldCache
     let tombstones: TombstoneSet
@@ -37,10 +37,10 @@ public final class Store: Sendable {
         holdCache = cache
         self.tombstones = tombstones
         self.commits = commits
-        writer = try Writer(maxQueuedJobs: maxQueuedWrites, commits: commits) { () throws(StoreError) -> WriteContext in
+        writer = try Writer(maxQueuedJobs: maxQueuedWrites, commits: commits) { () throws(StoreError) -> SQLiteTransaction in
             let database = try Database(path: path, mode: .readWrite)
             try Migrations.apply(to: database)
-            let context = try WriteContext(database: database, holds: cache, tombstones: tombstones, recordLookback: lookback,
+            let context = try SQLiteTransaction(database: database, holds: cache, tombstones: tombstones, recordLookback: lookback,
                                            clock: clock, tombstoneHash: tombstoneHash, recordKeyBits: recordKeyBits)
             context.reloadHolds()
             try context.loadTombstones()
@@ -51,23 +51,33 @@ public final class Store: Sendable {
 
     /// A reader for the calling thread, on its own read-only connection. Its lookups share one
     /// read snapshot until `endSnapshot()` (call it at the end of each event-loop turn), any
-    /// write commits, or `FactsReader.snapshotLimit` lookups: a write acknowledged before a
+    /// write commits, or `SQLiteReader.snapshotLimit` lookups: a write acknowledged before a
     /// lookup began is always seen.
-    public func makeReader() throws(StoreError) -> FactsReader {
-        try FactsReader(database: Database(path: path, mode: .readOnly), tombstones: tombstones, commits: commits, recordKeyBits: recordKeyBits)
+    public func makeSQLiteReader() throws(StoreError) -> SQLiteReader {
+        try SQLiteReader(database: Database(path: path, mode: .readOnly), tombstones: tombstones, commits: commits, recordKeyBits: recordKeyBits)
+    }
+
+    public func makeReader() throws(StoreError) -> any StoreReader {
+        try makeSQLiteReader()
     }
 
     /// The environmental holds, as of the last committed write.
     public var holds: [Hold] { holdCache.current }
 
     /// Queues a write; `completion` runs on the writer thread once it committed (or failed).
-    public func write<T>(_ work: @escaping (WriteContext) throws(StoreError) -> T, completion: @escaping (Result<T, StoreError>) -> Void) {
-        writer.submit(work, completion: completion)
+    public func write<T>(_ work: @escaping (any StoreTransaction) throws(StoreError) -> T, completion: @escaping (Result<T, StoreError>) -> Void) {
+        writer.submit({ (transaction: SQLiteTransaction) throws(StoreError) -> T in try work(transaction) }, completion: completion)
     }
 
     /// Runs a write and waits for its commit.
     @discardableResult
-    public func writeAndWait<T>(_ work: @escaping (WriteContext) throws(StoreError) -> T) throws(StoreError) -> T {
+    public func writeAndWait<T>(_ work: @escaping (any StoreTransaction) throws(StoreError) -> T) throws(StoreError) -> T {
+        try writer.perform { (transaction: SQLiteTransaction) throws(StoreError) -> T in try work(transaction) }
+    }
+
+    /// `writeAndWait` with the SQLite transaction itself, for what only this store has (pruning).
+    @discardableResult
+    public func writeSQLiteAndWait<T>(_ work: @escaping (SQLiteTransaction) throws(StoreError) -> T) throws(StoreError) -> T {
         try writer.perform(work)
     }
 

@@ -4,7 +4,7 @@ import HushCore
 /// Gathers the facts for one decision: a handful of indexed lookups in one read transaction,
 /// on a connection owned by the calling thread (an event loop, or the writer for `reserve`).
 /// Not Sendable: make one per thread.
-public final class FactsReader {
+public final class SQLiteReader: StoreReader {
     let database: Database
     private let begin, commit, profile, cases, suppressionsByCustomer, suppressionsByAddress, contacts, interactions, record: Statement
     private let pageAll, pageByCustomer, pageByAddress, caseByID, suppressionByID: Statement
@@ -32,14 +32,14 @@ public final class FactsReader {
         begin = try database.prepare("BEGIN")
         commit = try database.prepare("COMMIT")
         profile = try database.prepare("SELECT region, timezone, email, phone FROM profiles WHERE customer_id = ?1")
-        cases = try database.prepare("SELECT \(WriteContext.caseColumns) FROM cases WHERE customer_id = ?1")
+        cases = try database.prepare("SELECT \(SQLiteTransaction.caseColumns) FROM cases WHERE customer_id = ?1")
         let suppressionColumns = "id, customer_id, address, address_kind, kind, channels, purposes, source, confirmed, expires_at"
         suppressionsByCustomer = try database.prepare("SELECT \(suppressionColumns) FROM suppressions WHERE customer_id = ?1")
         suppressionsByAddress = try database.prepare("SELECT \(suppressionColumns) FROM suppressions WHERE address = ?1")
         contacts = try database.prepare("SELECT channel, purpose, at FROM contacts WHERE customer_id = ?1 AND at > ?2 AND at <= ?3")
         interactions = try database.prepare("SELECT type, score, at FROM interactions WHERE customer_id = ?1 AND at > ?2 AND at <= ?3")
         record = try database.prepare("SELECT entries FROM customer_records WHERE key = ?1")
-        caseByID = try database.prepare("SELECT \(WriteContext.caseColumns) FROM cases WHERE case_id = ?1")
+        caseByID = try database.prepare("SELECT \(SQLiteTransaction.caseColumns) FROM cases WHERE case_id = ?1")
         suppressionByID = try database.prepare("SELECT \(suppressionColumns) FROM suppressions WHERE id = ?1")
         pageAll = try database.prepare("SELECT \(suppressionColumns) FROM suppressions WHERE id > ?1 ORDER BY id LIMIT ?2")
         pageByCustomer = try database.prepare("""
@@ -60,21 +60,8 @@ public final class FactsReader {
         return RecordKey(k0: UInt64(bitPattern: k0), k1: UInt64(bitPattern: k1), bits: bits)
     }
 
-    /// The facts about `customerID` and/or `address` that a decision on `channel` at `at` needs:
-    /// profile, cases, suppressions (by id, by the request's address and by the profile's address
-    /// for the channel), contacts and interactions within `lookback` before `at`, and erasure
-    /// tombstones, looked up by `tombstoneHash` (the store never holds the key). `holds` are
-    /// passed through from the in-memory cache.
-    public func facts(customerID: String?, address: Address?, channel: Channel, at: Date, lookback: TimeInterval,
-                      holds: [Hold], tombstoneHash: (Subject) -> [UInt8]) throws(StoreError) -> Facts {
-        var facts = Self.noFacts
-        try gather(into: &facts, customerID: customerID, address: address, channel: channel, at: at, lookback: lookback,
-                   holds: holds, tombstoneHash: tombstoneHash)
-        return facts
-    }
-
-    /// `facts(…)` lent to `body` instead of returned, so that a decision copies no `Facts`
-    /// (a copy retains and releases every list and string in it).
+    /// `StoreReader.withFacts`: lent to `body` rather than returned, so that a decision copies
+    /// no `Facts` (a copy retains and releases every list and string in it).
     public func withFacts<Result>(customerID: String?, address: Address?, channel: Channel, at: Date, lookback: TimeInterval,
                                   holds: [Hold], tombstoneHash: (Subject) -> [UInt8],
                                   _ body: (borrowing Facts) -> Result) throws(StoreError) -> Result {
@@ -204,6 +191,10 @@ public final class FactsReader {
         return found
     }
 
+    public func checkReadable() throws(StoreError) {
+        _ = try pointLookup(customerID: "")
+    }
+
     /// The case with this id, if any (on this reader's connection, not the writer's).
     public func serviceCase(id: String) throws(StoreError) -> ServiceCase? {
         try enterSnapshot()
@@ -291,7 +282,7 @@ public final class FactsReader {
     private func zone(_ name: String) -> TimeZone? { zones.zone(name) }
 }
 
-/// A suppression row (columns as FactsReader selects them).
+/// A suppression row (columns as SQLiteReader selects them).
 func suppression(_ row: Row) throws(StoreError) -> Suppression {
     guard let kind = SuppressionKind(rawValue: row.text(4) ?? "") else {
         throw StoreError(kind: .internalError, message: "a suppression row holds an unknown kind")

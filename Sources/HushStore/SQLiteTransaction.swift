@@ -1,11 +1,12 @@
 import Foundation
 import HushCore
 
-/// What a write job may do, on the writer's connection inside the batch's transaction.
+/// What a write job may do, on the writer's connection inside the batch's transaction
+/// (`StoreTransaction`, and what the SQLite store's own tests and start-up need besides).
 /// Only the writer thread ever holds one.
-public final class WriteContext {
+public final class SQLiteTransaction: StoreTransaction {
     let database: Database
-    let reader: FactsReader
+    let reader: SQLiteReader
     let holdCache: HoldCache
     let tombstones: TombstoneSet
     /// Customers whose facts record must be rebuilt before the running job ends.
@@ -55,7 +56,7 @@ public final class WriteContext {
         self.database = database
         self.holdCache = holds
         self.tombstones = tombstones
-        reader = try FactsReader(database: database, tombstones: tombstones, recordKeyBits: recordKeyBits)
+        reader = try SQLiteReader(database: database, tombstones: tombstones, recordKeyBits: recordKeyBits)
         let suppressionColumns = "id, customer_id, address, address_kind, kind, channels, purposes, source, confirmed, expires_at"
         let holdColumns = "id, title, reason, regions, channels, purposes, categories, starts_at, ends_at"
         s = Statements(
@@ -127,12 +128,6 @@ public final class WriteContext {
     }
 
     // MARK: Cases
-
-    public enum CaseWrite: Equatable, Sendable {
-        case created, replaced
-        /// The stored case is newer (`updated_at`): nothing was written.
-        case stale(current: ServiceCase)
-    }
 
     /// Creates or replaces a case, unless the stored one has a later `updated_at`, so that an
     /// out-of-order feed cannot reopen a closed case.
@@ -267,18 +262,15 @@ public final class WriteContext {
 
     // MARK: Holds
 
-    public enum HoldWrite: Sendable, Equatable {
-        case created
-        case exists(current: Hold)
-        /// `limit` holds exist already: nothing was written.
-        case full(limit: Int)
-    }
-
     /// Most holds that may exist at once. Every decision checks every hold in memory, so their
     /// number is bounded like everything else that grows; ended ones can be deleted.
     public static let maxHolds = 1_000
 
-    public func createHold(_ hold: Hold, now: Date, limit: Int = WriteContext.maxHolds) throws(StoreError) -> HoldWrite {
+    public func createHold(_ hold: Hold, now: Date) throws(StoreError) -> HoldWrite {
+        try createHold(hold, now: now, limit: Self.maxHolds)
+    }
+
+    public func createHold(_ hold: Hold, now: Date, limit: Int) throws(StoreError) -> HoldWrite {
         if let current = try readHold(hold.id) { return .exists(current: current) }
         var count = 0
         try s.countHolds.queryFirst([]) { row in count = Int(row.integer(0) ?? 0) }
@@ -350,14 +342,12 @@ public final class WriteContext {
         touched.insert(customerID)
     }
 
-    /// Decides and, when allowed, records the contact at the request's time, in this same
-    /// transaction: two callers racing for the last slot of a cap cannot both get it.
-    public func reserve(_ request: DecisionRequest, policy: Policy, now: Date, campaignID: String?,
-                        tombstoneHash: (Subject) -> [UInt8]) throws(StoreError) -> (decision: Decision, reserved: Bool) {
+    public func reserve(_ request: DecisionRequest, now: Date, lookback: TimeInterval, campaignID: String?,
+                        tombstoneHash: (Subject) -> [UInt8], decide: (borrowing Facts) -> Decision) throws(StoreError) -> (decision: Decision, reserved: Bool) {
         let at = request.at ?? now
         let facts = try reader.gather(customerID: request.customerID, address: request.address, channel: request.channel, at: at,
-                                      lookback: policy.longestWindow, holds: holdCache.current, tombstoneHash: tombstoneHash)
-        let decision = decide(request, facts: facts, policy: policy, now: now)
+                                      lookback: lookback, holds: holdCache.current, tombstoneHash: tombstoneHash)
+        let decision = decide(facts)
         guard decision.allowed, let customerID = request.customerID else { return (decision, false) }
         try recordContact(customerID: customerID, Contact(channel: request.channel, purpose: request.purpose, at: at), campaignID: campaignID)
         return (decision, true)
@@ -370,21 +360,17 @@ public final class WriteContext {
 
     // MARK: Erasure
 
-    public struct Erasure: Sendable, Equatable {
-        public var profile = 0, cases = 0, suppressions = 0, contacts = 0, interactions = 0
-    }
-
     /// GDPR erasure: deletes every row about the customer (profile, cases, suppressions by id and
     /// by the profile's addresses, contacts, interactions) and writes tombstones for the id and
     /// each address, in this one transaction. Idempotent: a second call removes nothing.
-    public func erase(customerID: String, tombstoneHash: (Subject) -> [UInt8]) throws(StoreError) -> Erasure {
+    public func erase(customerID: String, tombstoneHash: (Subject) -> [UInt8]) throws(StoreError) -> ErasureCounts {
         erased = true
         var addresses: [Address] = []
         try s.profileAddresses.query([.text(customerID)]) { row in
             if let email = row.text(0) { addresses.append(.email(email)) }
             if let phone = row.text(1) { addresses.append(.phone(phone)) }
         }
-        var removed = Erasure()
+        var removed = ErasureCounts()
         removed.profile = try s.deleteProfile.run([.text(customerID)])
         removed.cases = try s.deleteCases.run([.text(customerID)])
         removed.suppressions = try s.deleteCustomerSuppressions.run([.text(customerID)])
@@ -501,11 +487,11 @@ extension Suppression {
     }
 }
 
-extension WriteContext {
+extension SQLiteTransaction {
     static let caseColumns = "case_id, customer_id, severity, status, opened_at, closed_at, resolution, updated_at"
 }
 
-/// A case row, with the columns in `WriteContext.caseColumns` order; nil when it holds an
+/// A case row, with the columns in `SQLiteTransaction.caseColumns` order; nil when it holds an
 /// unknown severity or status.
 func caseRow(_ row: Row) -> ServiceCase? {
     guard let severity = Severity(rawValue: row.text(2) ?? ""), let status = CaseStatus(rawValue: row.text(3) ?? "") else { return nil }
