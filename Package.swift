@@ -32,7 +32,8 @@ let package = Package(
             .embedInCode("Migrations/migration-0003-record-keys.sql"),
         ]),
         // The OpenAPI document is a file, embedded in the binary and served at /openapi.json.
-        .target(name: "HushAPI", dependencies: ["HushHTTP", "HushStore", "HushCore", "COpenSSL"],
+        .target(name: "HushAPI", dependencies: ["HushHTTP", "HushStore", "HushCore", "COpenSSL",
+                                                .product(name: "ArgumentParser", package: "swift-argument-parser")],
                 resources: [.embedInCode("Resources/openapi.json")]),
         .executableTarget(name: "hush", dependencies: ["HushAPI"]),
         // libFuzzer target for the HTTP parser when built with -DFUZZING (see README, "Fuzzing");

@@ -68,7 +68,7 @@ enum APIError: Error {
     case malformed(String)
     case notFound(String)
     /// A refusal by what is stored; `current` writes the stored record, when there is one.
-    case conflict(String, current: ((inout JSONWriter) -> Void)?)
+    case conflict(String, current: (@Sendable (inout JSONWriter) -> Void)?)
     case unsupportedMediaType(String)
     /// No key, or one that is not known; `challenge` is the `WWW-Authenticate` value.
     case unauthorized(String, challenge: String)

@@ -86,13 +86,17 @@ func badConfig_IsRefusedNamingTheKey(json: String, message: String) {
 }
 
 @Test func commandLine_ParsesFlagsAndCommands() throws {
-    let options = try CommandLineOptions.parse(["serve", "--port", "0", "--host=::1", "--threads", "4", "--tls-cert", "c", "--tls-key", "k"])
-    #expect(options.command == .serve && options.port == 0 && options.host == "::1" && options.threads == 4)
+    let serve = try #require(try HushCommand.parseAsRoot(["serve", "--port", "0", "--host=::1", "--threads", "4", "--tls-cert", "c", "--tls-key", "k"]) as? Serve)
+    let options = serve.options
+    #expect(options.port == 0 && options.host == "::1" && options.threads == 4)
     #expect(options.tlsCertificate == "c" && options.tlsKey == "k")
-    #expect(try CommandLineOptions.parse(["--help"]).command == .help)
-    #expect(try CommandLineOptions.parse([]).command == .serve)
-    #expect(throws: ConfigError(message: "--port needs a value")) { try CommandLineOptions.parse(["--port"]) }
-    #expect(throws: ConfigError.self) { try CommandLineOptions.parse(["--threads", "x"]) }
+    // serve is the default: the same flags without it.
+    #expect((try HushCommand.parseAsRoot(["--port", "0", "--database", "x.db"]) as? Serve)?.options.database == "x.db")
+    #expect(try HushCommand.parseAsRoot([]) is Serve)
+    #expect(try HushCommand.parseAsRoot(["hash-key"]) is HashKey)
+    #expect(throws: (any Error).self) { try HushCommand.parseAsRoot(["--port"]) }
+    #expect(throws: (any Error).self) { try HushCommand.parseAsRoot(["--threads", "x"]) }
+    #expect(throws: (any Error).self) { try HushCommand.parseAsRoot(["frob"]) }
 }
 
 @Test func shippedPolicy_IsTheStandardPolicy() throws {
