@@ -4,8 +4,6 @@ import HushHTTP
 
 /// What the handlers share to read a request and page an answer.
 extension API {
-    static let defaultPageSize = 100, maxPageSize = 1000
-
     /// Runs `body`, its validation error becoming `invalid_field`: the one bridge from the
     /// checks' errors to the API's.
     @discardableResult
@@ -46,14 +44,14 @@ extension API {
         return out
     }
 
-    /// A listing's `limit` (1 to `maxPageSize`, default `defaultPageSize`) and `cursor` (the
+    /// A listing's `limit` (1 to `limits.maxPageSize`, default `limits.defaultPageSize`) and `cursor` (the
     /// last id of the page before; empty for the first page). Every listing pages by id.
     func page(_ query: QueryParameters) throws(APIError) -> (limit: Int, cursor: String) {
         try validating { () throws(ValidationError) -> (Int, String) in
-            var limit = Self.defaultPageSize, cursor = ""
+            var limit = limits.defaultPageSize, cursor = ""
             if let text = query.first("limit") {
-                guard let value = Int(text), (1...Self.maxPageSize).contains(value) else {
-                    throw ValidationError(field: "limit", message: "must be a whole number from 1 to \(Self.maxPageSize)")
+                guard let value = Int(text), (1...limits.maxPageSize).contains(value) else {
+                    throw ValidationError(field: "limit", message: "must be a whole number from 1 to \(limits.maxPageSize)")
                 }
                 limit = value
             }

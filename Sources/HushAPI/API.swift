@@ -12,6 +12,8 @@ final class API: Sendable {
     let policy: Policy
     /// `policy.longestWindow`, computed once.
     let lookback: TimeInterval
+    /// What requests may make grow (`APILimits`).
+    let limits: APILimits
     let auth: Authenticator
     let erasureKey: [UInt8]
     /// The writer thread's hasher (reserve decides inside the writer's transaction).
@@ -43,6 +45,7 @@ final class API: Sendable {
         self.store = store
         policy = config.policy
         lookback = config.policy.longestWindow
+        limits = config.limits.api
         auth = Authenticator(keys: config.auth.keys)
         protectMetrics = config.auth.protectMetrics
         self.erasureKey = erasureKey

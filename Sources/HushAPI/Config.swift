@@ -20,18 +20,6 @@ public struct Config: Equatable, Sendable {
         public var privateKey: String
     }
 
-    public struct Limits: Equatable, Sendable {
-        public var maxRequestLineBytes = 8192
-        public var maxHeaderBytes = 16384
-        public var maxHeaderCount = 100
-        public var maxBodyBytes = 1_048_576
-        public var headerTimeoutMilliseconds = 10_000
-        public var bodyTimeoutMilliseconds = 30_000
-        public var idleTimeoutMilliseconds = 60_000
-        public var writeTimeoutMilliseconds = 30_000
-        public var maxConnections = 10_000
-    }
-
     /// Access scopes of API keys (API.md, "Authentication"); `admin` implies the others.
     public enum Scope: String, Sendable, CaseIterable, Comparable {
         case decide, read, write, admin
@@ -98,16 +86,8 @@ public struct Config: Equatable, Sendable {
             config.server.drainTimeoutMilliseconds = server.drain_timeout_ms ?? config.server.drainTimeoutMilliseconds
             config.server.tls = server.tls.map { TLS(certificate: $0.certificate, privateKey: $0.private_key) }
         }
-        if let limits = raw.limits {
-            config.limits.maxRequestLineBytes = limits.max_request_line_bytes ?? config.limits.maxRequestLineBytes
-            config.limits.maxHeaderBytes = limits.max_header_bytes ?? config.limits.maxHeaderBytes
-            config.limits.maxHeaderCount = limits.max_header_count ?? config.limits.maxHeaderCount
-            config.limits.maxBodyBytes = limits.max_body_bytes ?? config.limits.maxBodyBytes
-            config.limits.headerTimeoutMilliseconds = limits.header_timeout_ms ?? config.limits.headerTimeoutMilliseconds
-            config.limits.bodyTimeoutMilliseconds = limits.body_timeout_ms ?? config.limits.bodyTimeoutMilliseconds
-            config.limits.idleTimeoutMilliseconds = limits.idle_timeout_ms ?? config.limits.idleTimeoutMilliseconds
-            config.limits.writeTimeoutMilliseconds = limits.write_timeout_ms ?? config.limits.writeTimeoutMilliseconds
-            config.limits.maxConnections = limits.max_connections ?? config.limits.maxConnections
+        for key in Limits.keys {
+            if let value = raw.limits?.values[key.name] { key.set(&config.limits, value) }
         }
         if let policy = raw.policy { config.policy = try policy.policy() }
         if let auth = raw.auth {
@@ -151,17 +131,10 @@ public struct Config: Equatable, Sendable {
             try check(!tls.certificate.isEmpty, "server.tls.certificate", "a file path")
             try check(!tls.privateKey.isEmpty, "server.tls.private_key", "a file path")
         }
-        try check((256...1_048_576).contains(limits.maxRequestLineBytes), "limits.max_request_line_bytes", "between 256 and 1048576")
-        try check((256...1_048_576).contains(limits.maxHeaderBytes), "limits.max_header_bytes", "between 256 and 1048576")
-        try check((1...10_000).contains(limits.maxHeaderCount), "limits.max_header_count", "between 1 and 10000")
-        try check((0...(1 << 40)).contains(limits.maxBodyBytes), "limits.max_body_bytes", "between 0 and 2^40")
-        for (key, value) in [("limits.header_timeout_ms", limits.headerTimeoutMilliseconds),
-                             ("limits.body_timeout_ms", limits.bodyTimeoutMilliseconds),
-                             ("limits.idle_timeout_ms", limits.idleTimeoutMilliseconds),
-                             ("limits.write_timeout_ms", limits.writeTimeoutMilliseconds)] {
-            try check((1...86_400_000).contains(value), key, "between 1 and 86400000")
+        for key in Limits.keys {
+            try check(key.range.contains(key.get(limits)), "limits.\(key.name)", "between \(key.range.lowerBound) and \(key.range.upperBound)")
         }
-        try check((1...1_000_000).contains(limits.maxConnections), "limits.max_connections", "between 1 and 1000000")
+        try check(limits.api.defaultPageSize <= limits.api.maxPageSize, "limits.default_page_size", "at most limits.max_page_size")
         if let erasureKey { try check(erasureKey.utf8.count >= 32, "erasure_key", "at least 32 bytes") }
     }
 
@@ -184,21 +157,6 @@ public struct Config: Equatable, Sendable {
             out.append(high << 4 | low)
         }
         return out
-    }
-
-    /// The HTTP engine's slice of the configuration.
-    public var httpLimits: HTTPLimits {
-        var l = HTTPLimits()
-        l.maxRequestLineBytes = limits.maxRequestLineBytes
-        l.maxHeaderBytes = limits.maxHeaderBytes
-        l.maxHeaderCount = limits.maxHeaderCount
-        l.maxBodyBytes = limits.maxBodyBytes
-        l.headerTimeout = .milliseconds(limits.headerTimeoutMilliseconds)
-        l.bodyTimeout = .milliseconds(limits.bodyTimeoutMilliseconds)
-        l.idleTimeout = .milliseconds(limits.idleTimeoutMilliseconds)
-        l.writeTimeout = .milliseconds(limits.writeTimeoutMilliseconds)
-        l.maxConnections = limits.maxConnections
-        return l
     }
 }
 
@@ -263,23 +221,13 @@ private struct RawConfig: Decodable {
         }
     }
     struct Limits: Decodable {
-        static let keys = ["max_request_line_bytes", "max_header_bytes", "max_header_count", "max_body_bytes",
-                           "header_timeout_ms", "body_timeout_ms", "idle_timeout_ms", "write_timeout_ms", "max_connections"]
         var values: [String: Int] = [:]
-        var max_request_line_bytes: Int? { values["max_request_line_bytes"] }
-        var max_header_bytes: Int? { values["max_header_bytes"] }
-        var max_header_count: Int? { values["max_header_count"] }
-        var max_body_bytes: Int? { values["max_body_bytes"] }
-        var header_timeout_ms: Int? { values["header_timeout_ms"] }
-        var body_timeout_ms: Int? { values["body_timeout_ms"] }
-        var idle_timeout_ms: Int? { values["idle_timeout_ms"] }
-        var write_timeout_ms: Int? { values["write_timeout_ms"] }
-        var max_connections: Int? { values["max_connections"] }
         init(from decoder: Decoder) throws {
-            try rejectUnknownKeys(decoder, Self.keys)
+            let names = HushAPI.Limits.keys.map(\.name)
+            try rejectUnknownKeys(decoder, names)
             let c = try decoder.container(keyedBy: StringKey.self)
-            for key in Self.keys {
-                if let value = try c.integer(key) { values[key] = value }
+            for name in names {
+                if let value = try c.integer(name) { values[name] = value }
             }
         }
     }

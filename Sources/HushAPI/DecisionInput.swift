@@ -11,10 +11,6 @@ struct DecisionInput {
 }
 
 extension API {
-    static let maxBatch = 10_000
-    static let maxCategories = 100
-    /// A batch's body limit: 10,000 requests of a few hundred bytes each.
-    static let maxBatchBodyBytes = 16 << 20
     /// The query parameters `GET /v1/decisions` takes.
     static let decisionQuery: Set<String> = ["customer_id", "channel", "purpose", "category", "address", "region", "timezone", "at", "campaign_id"]
 
@@ -23,7 +19,7 @@ extension API {
         var r = try FieldReader(value, prefix: prefix, what: prefix.isEmpty ? "the body" : "each request")
         let input = try decisionInput(
             customerID: try r.string("customer_id"), channel: try r.string("channel"), purpose: try r.string("purpose"),
-            categories: try r.strings("categories", nonEmpty: false, maxCount: Self.maxCategories), address: try r.string("address"),
+            categories: try r.strings("categories", nonEmpty: false, maxCount: limits.maxCategories), address: try r.string("address"),
             region: try r.string("region"), timezone: try r.string("timezone"), at: try r.time("at"),
             reserve: allowReserve ? try r.bool("reserve") : nil, campaignID: try r.string("campaign_id"), path: r.path)
         if !allowReserve, r.has("reserve") {
@@ -63,7 +59,7 @@ extension API {
         do throws(ValidationError) {
             let at = try query.first("at").map { text throws(ValidationError) in try Validate.time(text, field: "at") }
             let categories = query.all("category")
-            if categories.count > Self.maxCategories { throw ValidationError(field: "category", message: "may repeat at most \(Self.maxCategories) times") }
+            if categories.count > limits.maxCategories { throw ValidationError(field: "category", message: "may repeat at most \(limits.maxCategories) times") }
             return try decisionInput(customerID: query.first("customer_id"), channel: query.first("channel"), purpose: query.first("purpose"),
                                      categories: categories, address: query.first("address"), region: query.first("region"),
                                      timezone: query.first("timezone"), at: at, reserve: nil, campaignID: query.first("campaign_id"),

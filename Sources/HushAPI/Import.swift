@@ -22,7 +22,7 @@ struct RecordSplitter {
     /// The line the current record starts on, and the line being read.
     private var startLine = 1, line = 1
 
-    init(format: Format, maxRecordBytes: Int = 64 * 1024) {
+    init(format: Format, maxRecordBytes: Int) {
         self.format = format
         self.maxRecordBytes = maxRecordBytes
     }
@@ -115,11 +115,10 @@ enum CSV {
 }
 
 /// One bulk import (`POST /v1/import/suppressions|cases`): validates every record as it
-/// streams in, keeps the valid rows (up to `maxRows`) and the first 100 bad lines, and at the
+/// streams in, keeps the valid rows (up to `limits.maxImportRows`) and the first 100 bad lines, and at the
 /// end writes all rows in one transaction, or nothing.
 final class ImportSink: BodySink {
     enum Kind { case suppressions, cases }
-    static let maxRows = 2_000_000
     static let maxReportedLines = 100
 
     struct BadLine {
@@ -147,7 +146,7 @@ final class ImportSink: BodySink {
         self.kind = kind
         self.dryRun = dryRun
         self.format = format
-        splitter = RecordSplitter(format: format)
+        splitter = RecordSplitter(format: format, maxRecordBytes: api.limits.maxImportLineBytes)
     }
 
     static let listFields: Set<String> = ["channels", "purposes"]
@@ -223,12 +222,12 @@ final class ImportSink: BodySink {
         switch kind {
         case .suppressions:
             let suppression = try api.suppression(&reader)
-            guard suppressions.count < Self.maxRows else { tooMany = true; return }
+            guard suppressions.count < api.limits.maxImportRows else { tooMany = true; return }
             suppressions.append(suppression)
         case .cases:
             let id = try Validate.identifier(try reader.requiredString("case_id"), field: "case_id")
             let serviceCase = try api.serviceCase(&reader, id: id, now: now)
-            guard cases.count < Self.maxRows else { tooMany = true; return }
+            guard cases.count < api.limits.maxImportRows else { tooMany = true; return }
             cases.append(serviceCase)
         }
     }
@@ -237,7 +236,7 @@ final class ImportSink: BodySink {
         splitter.finish { handle($0) }
         let api = self.api
         if tooMany {
-            return responder.send(api.error(request, .invalid(ValidationError(field: "", message: "an import holds at most \(Self.maxRows) rows; split the file"))))
+            return responder.send(api.error(request, .invalid(ValidationError(field: "", message: "an import holds at most \(api.limits.maxImportRows) rows; split the file"))))
         }
         if badCount > 0 { return responder.send(badLinesResponse(request)) }
         let kind = self.kind, dryRun = self.dryRun, now = self.now

@@ -20,7 +20,7 @@ struct APIRoute: Sendable {
     enum BodyLimit: Sendable {
         /// `limits.max_body_bytes`.
         case standard
-        /// `API.maxBatchBodyBytes`: a batch of decisions.
+        /// `limits.max_batch_body_bytes`: a batch of decisions.
         case batch
         /// Streamed to the handler as it arrives, with no total limit (imports).
         case streamed
@@ -143,7 +143,7 @@ extension API {
         for route in Self.routes {
             let maxBodyBytes: Int? = switch route.body {
             case .standard: nil
-            case .batch: Self.maxBatchBodyBytes
+            case .batch: limits.maxBatchBodyBytes
             case .streamed: Int.max
             }
             switch route.work {

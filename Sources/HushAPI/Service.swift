@@ -29,7 +29,7 @@ public final class Service: Sendable {
         options.host = config.server.host
         options.port = config.server.port
         if config.server.threads > 0 { options.threads = config.server.threads }
-        options.limits = config.httpLimits
+        options.limits = config.limits.http
         options.drainTimeout = .milliseconds(config.server.drainTimeoutMilliseconds)
         options.tls = config.server.tls.map { TLSOptions(certificatePath: $0.certificate, privateKeyPath: $0.privateKey) }
         options.log = log

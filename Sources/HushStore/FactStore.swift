@@ -77,8 +77,8 @@ public protocol StoreTransaction: AnyObject {
     func updateSuppression(_ suppression: Suppression) throws(StoreError) -> Bool
     func deleteSuppression(_ id: String) throws(StoreError) -> Bool
 
-    /// Creates a hold unless one has its id or the store's most holds exist.
-    func createHold(_ hold: Hold, now: Date) throws(StoreError) -> HoldWrite
+    /// Creates a hold unless one has its id or `limit` holds exist.
+    func createHold(_ hold: Hold, now: Date, limit: Int) throws(StoreError) -> HoldWrite
     func readHold(_ id: String) throws(StoreError) -> Hold?
     func updateHold(_ hold: Hold, now: Date) throws(StoreError) -> Bool
     func deleteHold(_ id: String) throws(StoreError) -> Bool

@@ -262,14 +262,6 @@ public final class SQLiteTransaction: StoreTransaction {
 
     // MARK: Holds
 
-    /// Most holds that may exist at once. Every decision checks every hold in memory, so their
-    /// number is bounded like everything else that grows; ended ones can be deleted.
-    public static let maxHolds = 1_000
-
-    public func createHold(_ hold: Hold, now: Date) throws(StoreError) -> HoldWrite {
-        try createHold(hold, now: now, limit: Self.maxHolds)
-    }
-
     public func createHold(_ hold: Hold, now: Date, limit: Int) throws(StoreError) -> HoldWrite {
         if let current = try readHold(hold.id) { return .exists(current: current) }
         var count = 0

@@ -33,12 +33,30 @@ func badConfig_IsRefusedNamingTheKey(json: String, message: String) {
 }
 
 @Test func partialConfig_KeepsDefaultsForTheRest() throws {
-    let config = try Config.parse(Data(#"{"server": {"port": 9000}, "limits": {"max_body_bytes": 10}}"#.utf8))
+    let config = try Config.parse(Data(#"{"server": {"port": 9000}, "limits": {"max_body_bytes": 10, "body_timeout_ms": 1500, "max_holds": 7}}"#.utf8))
     #expect(config.server.port == 9000)
     #expect(config.server.host == "127.0.0.1")
-    #expect(config.limits.maxBodyBytes == 10)
-    #expect(config.httpLimits.maxBodyBytes == 10)
-    #expect(config.httpLimits.headerTimeout == .seconds(10))
+    #expect(config.limits.http.maxBodyBytes == 10)
+    #expect(config.limits.http.bodyTimeout == .milliseconds(1500))
+    #expect(config.limits.http.headerTimeout == .seconds(10))
+    #expect(config.limits.api.maxHolds == 7)
+    #expect(config.limits.api.maxBatchRequests == 10_000)
+}
+
+/// Every configurable limit reads back what was set, and its default is the struct's own.
+@Test func everyLimitKey_SetsItsField() throws {
+    for key in Limits.keys {
+        let value = key.get(Limits()) + 1
+        let config = try Config.parse(Data(#"{"limits": {"\#(key.name)": \#(value)}}"#.utf8))
+        #expect(key.get(config.limits) == value, "\(key.name)")
+        var expected = Limits()
+        key.set(&expected, value)
+        #expect(config.limits == expected, "\(key.name) set only its own field")
+        #expect(key.range.contains(key.get(Limits())), "\(key.name)'s default is in its range")
+    }
+    #expect { try Config.parse(Data(#"{"limits": {"default_page_size": 50, "max_page_size": 20}}"#.utf8)) } throws: {
+        ($0 as? ConfigError)?.message == "limits.default_page_size must be at most limits.max_page_size"
+    }
 }
 
 @Test func settings_FileThenEnvironmentThenFlags() throws {
@@ -130,4 +148,18 @@ func badPolicy_IsRefusedNamingTheKey(json: String, message: String) {
     #expect(config.policy.willingnessThreshold == -10)
     #expect(!config.policy.broadUnconfirmedOptOut)
     #expect(config.policy.channels == Policy.standard.channels)
+}
+
+/// The README's configuration table lists every limit, each with the default `Limits` has.
+@Test func theReadmesLimits_AreTheLimitsAndTheirDefaults() throws {
+    let readme = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("README.md")
+    let text = try String(contentsOf: readme, encoding: .utf8)
+    var listed: [String: Int] = [:]
+    for line in text.split(separator: "\n") where line.hasPrefix("| `limits.") {
+        let cells = line.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "`")) }
+        listed[String(cells[0].dropFirst("limits.".count))] = Int(cells[1])
+    }
+    let defaults = Dictionary(uniqueKeysWithValues: Limits.keys.map { ($0.name, $0.get(Limits())) })
+    #expect(listed == defaults)
 }

@@ -96,7 +96,7 @@ func allText(in path: String) throws -> [String] {
             _ = try w.upsertCase(ServiceCase(id: "8812", customerID: "c-1", severity: .high, status: .open, openedAt: opened, updatedAt: opened))
             _ = try w.addSuppression(Suppression(id: "", subject: .address(.email("jo@example.com")), kind: .optOut, channels: ["email"]), now: now)
             _ = try w.createHold(Hold(id: "wildfire-ca", title: "California wildfire", reason: "no grilling", regions: ["US-CA"],
-                                      categories: ["grilling"], startsAt: date("2026-11-01T00:00:00Z")), now: now)
+                                      categories: ["grilling"], startsAt: date("2026-11-01T00:00:00Z")), now: now, limit: 1000)
             try w.recordContact(customerID: "c-1", Contact(channel: "sms", purpose: .marketing, at: date("2026-11-23T10:00:00Z")), campaignID: "bf")
             try w.recordContact(customerID: "c-1", Contact(channel: "sms", purpose: .marketing, at: date("2026-11-10T10:00:00Z")), campaignID: nil)
             try w.recordInteraction(customerID: "c-1", Interaction(type: "complaint", score: -5, at: date("2026-11-23T10:00:00Z")))

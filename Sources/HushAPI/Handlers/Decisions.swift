@@ -23,14 +23,14 @@ extension API {
         return json(request, failed ? .serviceUnavailable : .ok) { writeDecision(&$0, decision, input.request, id: id, reserved: nil) }
     }
 
-    /// Up to `maxBatch` decisions; a bad item gets its error in its place, the others their answers.
+    /// Up to `limits.maxBatchRequests` decisions; a bad item gets its error in its place, the others their answers.
     func decideBatch(_ request: Request) throws(APIError) -> Response {
         var r = try object(request)
         let items = try validating { () throws(ValidationError) -> [JSONValue] in
             guard let value = r.raw("requests") else { throw ValidationError(field: "requests", message: "is required") }
             guard case .array(let list) = value else { throw ValidationError(field: "requests", message: "must be a list of decision requests") }
-            guard list.count <= Self.maxBatch else {
-                throw ValidationError(field: "requests", message: "holds \(list.count) requests; at most \(Self.maxBatch) are taken")
+            guard list.count <= limits.maxBatchRequests else {
+                throw ValidationError(field: "requests", message: "holds \(list.count) requests; at most \(limits.maxBatchRequests) are taken")
             }
             try r.finish()
             return list

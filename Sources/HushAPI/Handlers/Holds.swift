@@ -9,7 +9,8 @@ extension API {
         var r = try object(request)
         let now = Date()
         let hold = try validating { () throws(ValidationError) in try self.hold(&r, now: now) }
-        return PreparedWrite({ w throws(StoreError) in try w.createHold(hold, now: now) }) { [self] (outcome) throws(APIError) in
+        let limit = limits.maxHolds
+        return PreparedWrite({ w throws(StoreError) in try w.createHold(hold, now: now, limit: limit) }) { [self] (outcome) throws(APIError) in
             switch outcome {
             case .created: return json(request, .created) { writeHold(&$0, hold) }
             case .exists(let current):
