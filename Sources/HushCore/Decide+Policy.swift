@@ -1,58 +1,57 @@
 import Foundation
 
 /// The rules that come from the policy rather than a record: quiet hours, caps, willingness.
-extension DecisionContext {
-    func quietHours(into reasons: inout [Reason]) {
-        guard applies(.quietHours) else { return }
+extension Policy {
+    /// `quiet_hours`: a send on `channel` inside its quiet window, local time in `zone`, waits
+    /// until the window ends.
+    func quietHours(on channel: Channel, at: Date, in zone: TimeZone) -> Reason? {
         // A walk over the handful of channels that have quiet hours costs less than hashing
         // the channel's name for a dictionary lookup.
         var found: QuietHours?
-        for (channel, window) in policy.quietHours where channel == request.channel { found = window; break }
-        guard let window = found else { return }
-        let zone = timeZone
-        guard let ends = QuietClock.end(of: window, at: at, in: zone) else { return }
-        reasons.append(Reason(code: .quietHours, detail: .quietHours(channel: request.channel, window: window, zone: zone),
-                              until: Timestamp.ceilingSecond(ends)))
+        for (quietChannel, window) in quietHours where quietChannel == channel { found = window; break }
+        guard let window = found, let ends = QuietClock.end(of: window, at: at, in: zone) else { return nil }
+        return Reason(code: .quietHours, detail: .quietHours(channel: channel, window: window, zone: zone), until: Timestamp.ceilingSecond(ends))
     }
 
-    func frequencyCaps(into reasons: inout [Reason]) {
-        guard applies(.frequencyCap) else { return }
-        for cap in policy.frequencyCaps where cap.purpose == request.purpose && (cap.channel == nil || cap.channel == request.channel) {
+    /// `frequency_cap`: each cap on the request's purpose and channel (or every channel) that the
+    /// contacts in its window `(at - window, at]` have reached.
+    func frequencyCaps(_ request: DecisionRequest, contacts: [Contact], at: Date, into reasons: inout [Reason]) {
+        for cap in frequencyCaps where cap.purpose == request.purpose && (cap.channel == nil || cap.channel == request.channel) {
             let from = at.addingTimeInterval(-cap.window)
             func counts(_ contact: Contact) -> Bool {
                 contact.purpose == cap.purpose && (cap.channel == nil || contact.channel == cap.channel) && contact.at > from && contact.at <= at
             }
             // Count first; collect and sort only when the cap is reached.
             var count = 0
-            for contact in facts.contacts where counts(contact) { count += 1 }
+            for contact in contacts where counts(contact) { count += 1 }
             guard count >= cap.max else { continue }
-            let counted = facts.contacts.filter(counts).map(\.at).sorted()
+            let counted = contacts.filter(counts).map(\.at).sorted()
             // Allowed again once enough of the oldest contacts have left the window.
             let leaves = counted[counted.count - cap.max].addingTimeInterval(cap.window)
             reasons.append(Reason(code: .frequencyCap, detail: .frequencyCap(cap, count: counted.count), until: Timestamp.ceilingSecond(leaves)))
         }
     }
 
-    func willingness(into reasons: inout [Reason]) {
-        guard applies(.lowWillingness) else { return }
-        let window = policy.willingnessWindow
-        let from = at.addingTimeInterval(-window)
+    /// `low_willingness`: the scores of the interactions in the window `(at - window, at]` add
+    /// up to less than the threshold; allowed again once enough negative ones have left it.
+    func willingness(_ interactions: [Interaction], at: Date) -> Reason? {
+        let from = at.addingTimeInterval(-willingnessWindow)
         var sum = 0
-        for interaction in facts.interactions where interaction.at > from && interaction.at <= at { sum += interaction.score }
-        guard sum < policy.willingnessThreshold else { return }
-        let inWindow = facts.interactions.filter { $0.at > from && $0.at <= at }.sorted { $0.at < $1.at }
+        for interaction in interactions where interaction.at > from && interaction.at <= at { sum += interaction.score }
+        guard sum < willingnessThreshold else { return nil }
+        let inWindow = interactions.filter { $0.at > from && $0.at <= at }.sorted { $0.at < $1.at }
         let score = sum
         // Walk the interactions out of the window, oldest first, until the sum recovers.
         var until: Date?
         for interaction in inWindow {
             sum -= interaction.score
-            if sum >= policy.willingnessThreshold {
-                until = Timestamp.ceilingSecond(interaction.at.addingTimeInterval(window))
+            if sum >= willingnessThreshold {
+                until = Timestamp.ceilingSecond(interaction.at.addingTimeInterval(willingnessWindow))
                 break
             }
         }
-        reasons.append(Reason(code: .lowWillingness, detail: .lowWillingness(score: score, window: window, threshold: policy.willingnessThreshold),
-                              until: until))
+        return Reason(code: .lowWillingness, detail: .lowWillingness(score: score, window: willingnessWindow, threshold: willingnessThreshold),
+                      until: until)
     }
 }
 

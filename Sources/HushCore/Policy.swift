@@ -43,6 +43,12 @@ public struct FrequencyCap: Sendable, Equatable {
     }
 }
 
+/// Some of the policy rules: those that apply to one purpose, one bit each.
+struct PolicyRules {
+    let bits: UInt8
+    func contains(_ rule: PolicyRule) -> Bool { bits & rule.bit != 0 }
+}
+
 /// The rules that have no record of their own; the policy says which purposes each applies to.
 public enum PolicyRule: String, Sendable, CaseIterable {
     case openCase = "open_case", caseCooloff = "case_cooloff", quietHours = "quiet_hours"
@@ -121,7 +127,7 @@ public struct Policy: Sendable, Equatable {
         broadUnconfirmedOptOut: true)
 
     public func applies(_ rule: PolicyRule, to purpose: Purpose) -> Bool {
-        rules(for: purpose) & rule.bit != 0
+        rules(for: purpose).contains(rule)
     }
 
     struct PurposeRules: Sendable, Equatable {
@@ -129,10 +135,10 @@ public struct Policy: Sendable, Equatable {
         let bits: UInt8
     }
 
-    /// The bits (`PolicyRule.bit`) of the rules that apply to `purpose`.
-    func rules(for purpose: Purpose) -> UInt8 {
-        for entry in ruleBits where entry.purpose == purpose { return entry.bits }
-        return 0
+    /// The rules that apply to `purpose`.
+    func rules(for purpose: Purpose) -> PolicyRules {
+        for entry in ruleBits where entry.purpose == purpose { return PolicyRules(bits: entry.bits) }
+        return PolicyRules(bits: 0)
     }
 
     private static func bits(_ scope: [PolicyRule: Set<Purpose>]) -> [PurposeRules] {
