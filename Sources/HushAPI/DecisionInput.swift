@@ -46,7 +46,7 @@ extension API {
     /// The decision request in a POST body: straight from the bytes when the body is plain,
     /// else through the general JSON path.
     func decisionInput(body request: Request) throws(APIError) -> DecisionInput {
-        if Self.hasJSONBody(request), let fields = DecisionBody.parse(request.body) {
+        if Self.hasJSONBody(request), let fields = DecisionBody.parse(request.body, maxCategories: limits.maxCategories) {
             do throws(ValidationError) { return try decisionInput(fast: fields, in: request.body) } catch { throw .invalid(error) }
         }
         let value = try body(request)

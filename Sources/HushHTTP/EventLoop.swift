@@ -37,12 +37,12 @@ final class EventLoop: @unchecked Sendable {
     var date = HTTPDate()
     var draining = false
     private var stopping = false
-    private var listenerRegistered = false
-    private var acceptPausedUntil: UInt64 = 0
+    var listenerRegistered = false
+    var acceptPausedUntil: UInt64 = 0
     /// A spare descriptor, given up to accept and close one connection when the process is out
     /// of descriptors, so the backlog drains instead of waking the loop forever (libev/nginx's trick).
-    private var spareFD: Int32 = -1
-    private var nextSequence: UInt64 = 1
+    var spareFD: Int32 = -1
+    var nextSequence: UInt64 = 1
     /// The loop's thread, set when `run` starts: a Responder used on it answers inline.
     private(set) var thread: pthread_t?
     /// The deferred request whose handler is running now, and the answer it gave before
@@ -172,105 +172,6 @@ final class EventLoop: @unchecked Sendable {
         }
         for case let connection? in connections {
             if case .idle = connection.phase, connection.output.isEmpty { close(connection) }
-        }
-    }
-
-    // MARK: - Accepting
-
-    private func acceptConnections() {
-        // A bounded batch per wake-up, so one loop does not starve its own connections.
-        for _ in 0..<64 {
-            let fd = accept4(shared.listenerFD, nil, nil, Int32(SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue))
-            if fd < 0 {
-                switch errno {
-                case EAGAIN, EWOULDBLOCK: return
-                case EINVAL: return // the listener was shut down for a drain
-                case EINTR, ECONNABORTED, EPROTO, EPERM: continue
-                case EMFILE, ENFILE, ENOBUFS, ENOMEM:
-                    shedOneConnection()
-                    return
-                default:
-                    shared.log("accept4: \(String(cString: strerror(errno)))")
-                    return
-                }
-            }
-            guard shared.openConnections.add(1, ordering: .relaxed).newValue <= shared.limits.maxConnections, !draining else {
-                shared.openConnections.subtract(1, ordering: .relaxed)
-                closeFD(fd)
-                continue
-            }
-            let target = shared.assignConnection(preferring: index)
-            if target != index {
-                if let other = shared.loop(target) {
-                    other.post(.adopt(fd: fd))
-                    continue
-                }
-                shared.loopLoads[target].count.subtract(1, ordering: .relaxed)
-                shared.loopLoads[index].count.add(1, ordering: .relaxed)
-            }
-            register(fd)
-        }
-    }
-
-    /// Closes a connection given to this loop that it will not serve.
-    private func dropAssigned(_ fd: Int32) {
-        shared.openConnections.subtract(1, ordering: .relaxed)
-        shared.loopLoads[index].count.subtract(1, ordering: .relaxed)
-        closeFD(fd)
-    }
-
-    /// Serves `fd`, already counted in `openConnections` and this loop's load.
-    private func register(_ fd: Int32) {
-        Socket.setNoDelay(fd)
-        var session: TLSSession?
-        if let context = shared.tls {
-            guard let created = TLSSession(context: context, fd: fd) else {
-                dropAssigned(fd)
-                return
-            }
-            session = created
-        }
-        let connection = Connection(fd: fd, limits: shared.limits, tls: session)
-        if Int(fd) >= connections.count {
-            connections.append(contentsOf: repeatElement(nil, count: Int(fd) + 1 - connections.count + 64))
-        }
-        connections[Int(fd)] = connection
-        liveConnections += 1
-        do {
-            try control(EPOLL_CTL_ADD, fd, EPOLLIN.rawValue | EPOLLRDHUP.rawValue)
-            connection.registeredEvents = EPOLLIN.rawValue | EPOLLRDHUP.rawValue
-        } catch {
-            shared.log("\(error)")
-            close(connection)
-            return
-        }
-        // A new connection has the header timeout to send its first request.
-        setPhaseDeadline(connection, now + shared.headerTimeoutNanos)
-    }
-
-    private func shedOneConnection() {
-        if spareFD >= 0 {
-            closeFD(spareFD)
-            let fd = accept4(shared.listenerFD, nil, nil, Int32(SOCK_CLOEXEC.rawValue))
-            if fd >= 0 { closeFD(fd) }
-            spareFD = open("/dev/null", O_RDONLY | O_CLOEXEC)
-        }
-        if spareFD < 0 {
-            // No spare either: stop watching the listener for a moment rather than spin on it.
-            if listenerRegistered {
-                _ = epoll_ctl(epollFD, EPOLL_CTL_DEL, shared.listenerFD, nil)
-                listenerRegistered = false
-            }
-            acceptPausedUntil = now + 100_000_000
-        }
-        shared.logThrottled("out of file descriptors: a new connection was closed at once")
-    }
-
-    private func resumeAccepting() {
-        acceptPausedUntil = 0
-        if spareFD < 0 { spareFD = open("/dev/null", O_RDONLY | O_CLOEXEC) }
-        if !listenerRegistered, !draining {
-            listenerRegistered = (try? control(EPOLL_CTL_ADD, shared.listenerFD, EPOLLIN.rawValue | EPOLLEXCLUSIVE.rawValue)) != nil
         }
     }
 
@@ -412,126 +313,5 @@ final class EventLoop: @unchecked Sendable {
         _ = epoll_ctl(epollFD, EPOLL_CTL_DEL, fd, nil)
         connection.tls = nil
         closeFD(fd)
-    }
-
-    // MARK: - Deadlines
-
-    func setPhaseDeadline(_ connection: Connection, _ deadline: UInt64) {
-        connection.phaseDeadline = deadline
-        noteDeadline(deadline)
-    }
-
-    func noteDeadline(_ deadline: UInt64) {
-        if deadline != 0, deadline < nextDeadline { nextDeadline = deadline }
-    }
-
-    /// Closes or times out every connection past its deadline and finds the next one: O(N), run
-    /// only when the earliest deadline passed, which under load is about once per timeout period.
-    private func sweepDeadlines() {
-        for case let connection? in connections {
-            let deadline = connection.effectiveDeadline
-            if deadline != 0, deadline <= now { expire(connection) }
-        }
-        var next: UInt64 = .max
-        for case let connection? in connections {
-            let deadline = connection.effectiveDeadline
-            if deadline > now { next = min(next, deadline) }
-        }
-        nextDeadline = next
-    }
-
-    private func expire(_ connection: Connection) {
-        guard connection.output.isEmpty else { close(connection); return }
-        switch connection.phase {
-        case .head, .body:
-            // RFC 9110 §15.5.9: 408, then close.
-            failRequest(connection, .timeout)
-            if connections[Int(connection.fd)] === connection { flush(connection) }
-        case .waiting:
-            break
-        case .idle, .closing, .lingering:
-            close(connection)
-        }
-    }
-
-    // MARK: - Deferred answers
-
-    /// A responder for the connection's current request, which now waits for it. With
-    /// `updatingInterest: false` the caller updates the epoll interest itself, once it knows
-    /// whether the answer came at once (then nothing changes, and no epoll_ctl is spent).
-    func makeResponder(for connection: Connection, keepAlive: Bool, isHead: Bool, version: HTTPVersion,
-                       updatingInterest: Bool = true) -> Responder {
-        let sequence = nextSequence
-        nextSequence += 1
-        connection.phase = .waiting(.init(sequence: sequence, isHead: isHead, keepAlive: keepAlive, version: version))
-        if updatingInterest { updateInterest(connection) }
-        return Responder(loop: self, fd: connection.fd, sequence: sequence)
-    }
-
-    /// Writes an inline answer for the request `sequence` on `fd`; false when that request is
-    /// not the one waiting there (it never happens inside its own handler, but is checked).
-    func answerInline(fd: Int32, sequence: UInt64, _ status: HTTPStatus, fixedFields: StaticString, body: UnsafeRawBufferPointer) -> Bool {
-        guard !answeredInline, inlineAnswer == nil, Int(fd) < connections.count, let connection = connections[Int(fd)],
-              case .waiting(let pending) = connection.phase, pending.sequence == sequence else { return false }
-        writeHead(connection, status, bodyCount: body.count, fixedFields: fixedFields, keepAlive: pending.keepAlive && !draining,
-                  version: pending.version)
-        if !pending.isHead, status.hasBody { connection.output.append(body) }
-        answeredInline = true
-        return true
-    }
-
-    private func deliverDeferred(fd: Int32, sequence: UInt64, _ response: Response) {
-        guard Int(fd) < connections.count, let connection = connections[Int(fd)],
-              case .waiting(let pending) = connection.phase, pending.sequence == sequence else { return }
-        writeResponse(connection, response, isHead: pending.isHead, keepAlive: pending.keepAlive && !draining, version: pending.version)
-        finishExchange(connection, keepAlive: pending.keepAlive && !draining)
-        process(connection)
-        guard connections[Int(fd)] === connection else { return }
-        flush(connection)
-    }
-
-    func control(_ op: Int32, _ fd: Int32, _ events: UInt32) throws(SysError) {
-        var event = epoll_event()
-        event.events = events
-        event.data.fd = fd
-        _ = try sys("epoll_ctl") { epoll_ctl(epollFD, op, fd, &event) }
-    }
-}
-
-/// The way back to a connection for a deferred handler. `send` may be called from any thread,
-/// once; a second call, or a call after the connection closed, is ignored.
-public struct Responder: Sendable {
-    let loop: EventLoop
-    let fd: Int32
-    let sequence: UInt64
-
-    public func send(_ response: consuming Response) {
-        // Answered by the handler itself, on the loop's thread, before it returned: no hop.
-        if isInline {
-            loop.inlineAnswer = consume response
-            return
-        }
-        loop.post(.respond(fd: fd, sequence: sequence, response))
-    }
-
-    /// The answer `make` returns, made on the loop's thread (at once when called there, inside
-    /// the handler): for answers rendered after work done on another thread.
-    public func send(rendering make: @escaping @Sendable () -> Response) {
-        if isInline { return send(make()) }
-        loop.post(.render(fd: fd, sequence: sequence, make))
-    }
-
-    /// An answer whose body is `body` and whose fields are `fixedFields` (each starting with
-    /// CRLF, as `Response.fixedFields`). Given before the handler returned, it is written
-    /// straight into the connection's output: no `Response`, no copy of the body but that one.
-    public func send(_ status: HTTPStatus, fixedFields: StaticString, body: UnsafeRawBufferPointer) {
-        if isInline, loop.answerInline(fd: fd, sequence: sequence, status, fixedFields: fixedFields, body: body) { return }
-        send(Response(status: status, fixedFields: fixedFields, body: Array(body)))
-    }
-
-    /// On the loop's thread, inside the handler that got this responder.
-    private var isInline: Bool {
-        if let thread = loop.thread, pthread_equal(thread, pthread_self()) != 0, loop.dispatching == sequence { return true }
-        return false
     }
 }

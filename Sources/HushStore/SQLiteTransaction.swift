@@ -30,7 +30,8 @@ public final class SQLiteTransaction: StoreTransaction {
     /// Rolls this job's writes back when it ends, keeping its result: a dry run that learns
     /// what a write would do (counts, conflicts) without doing it.
     public func discardChanges() { discard = true }
-    private let s: Statements
+    /// The prepared statements, made once per connection.
+    let sql: Statements
 
     struct Statements {
         let upsertProfile, selectCase, insertCase, replaceCase, deleteCase: Statement
@@ -59,7 +60,7 @@ public final class SQLiteTransaction: StoreTransaction {
         reader = try SQLiteReader(database: database, tombstones: tombstones, recordKeyBits: recordKeyBits)
         let suppressionColumns = "id, customer_id, address, address_kind, kind, channels, purposes, source, confirmed, expires_at"
         let holdColumns = "id, title, reason, regions, channels, purposes, categories, starts_at, ends_at"
-        s = Statements(
+        sql = Statements(
             upsertProfile: try database.prepare("""
                 INSERT INTO profiles (customer_id, region, timezone, email, phone, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                 ON CONFLICT (customer_id) DO UPDATE SET region = ?2, timezone = ?3, email = ?4, phone = ?5, updated_at = ?6
@@ -120,8 +121,8 @@ public final class SQLiteTransaction: StoreTransaction {
     @discardableResult
     public func upsertProfile(_ profile: Profile, now: Date) throws(StoreError) -> Bool {
         var existed = false
-        try s.profileAddresses.query([.text(profile.customerID)]) { _ in existed = true }
-        try s.upsertProfile.run([.text(profile.customerID), .optional(profile.region), .optional(profile.timeZone?.name),
+        try sql.profileAddresses.query([.text(profile.customerID)]) { _ in existed = true }
+        try sql.upsertProfile.run([.text(profile.customerID), .optional(profile.region), .optional(profile.timeZone?.name),
                                  .optional(profile.email), .optional(profile.phone), .integer(Codec.millis(now))])
         touched.insert(profile.customerID)
         return !existed
@@ -138,26 +139,26 @@ public final class SQLiteTransaction: StoreTransaction {
             .optional(serviceCase.resolution?.rawValue), .integer(Codec.millis(serviceCase.updatedAt)),
         ]
         guard let current = try readCase(serviceCase.id) else {
-            try s.insertCase.run(values)
+            try sql.insertCase.run(values)
             touched.insert(serviceCase.customerID)
             return .created
         }
         if Codec.millis(current.updatedAt) > Codec.millis(serviceCase.updatedAt) { return .stale(current: current) }
-        try s.replaceCase.run(values)
+        try sql.replaceCase.run(values)
         touched.formUnion([current.customerID, serviceCase.customerID])
         return .replaced
     }
 
     public func readCase(_ id: String) throws(StoreError) -> ServiceCase? {
         var result: ServiceCase?
-        try s.selectCase.query([.text(id)]) { row in result = caseRow(row) }
+        try sql.selectCase.query([.text(id)]) { row in result = caseRow(row) }
         return result
     }
 
     public func deleteCase(_ id: String) throws(StoreError) -> Bool {
         guard let current = try readCase(id) else { return false }
         touched.insert(current.customerID)
-        return try s.deleteCase.run([.text(id)]) > 0
+        return try sql.deleteCase.run([.text(id)]) > 0
     }
 
     // MARK: Suppressions
@@ -174,12 +175,12 @@ public final class SQLiteTransaction: StoreTransaction {
         let channels = Codec.list(suppression.channels?.map(\.rawValue)), purposes = Codec.list(suppression.purposes?.map(\.rawValue))
         func text(_ v: SQLValue, _ fallback: String) -> SQLValue { if case .null = v { .text(fallback) } else { v } }
         var existing: Suppression?
-        try s.selectSuppressionByIdentity.query([.text(customer ?? ""), .text(address ?? ""), .text(suppression.kind.rawValue),
+        try sql.selectSuppressionByIdentity.query([.text(customer ?? ""), .text(address ?? ""), .text(suppression.kind.rawValue),
                                                   text(channels, "*"), text(purposes, "*")]) { row throws(StoreError) in existing = try HushStore.suppression(row) }
         if let existing { return (existing, false) }
         var stored = suppression
         stored.id = Self.newID()
-        try s.insertSuppression.run([.text(stored.id), .optional(customer), .optional(address), .optional(addressKind),
+        try sql.insertSuppression.run([.text(stored.id), .optional(customer), .optional(address), .optional(addressKind),
                                      .text(stored.kind.rawValue), channels, purposes, .optional(stored.source),
                                      .integer(stored.confirmed ? 1 : 0), .optional(stored.expiresAt.map(Codec.millis)),
                                      .integer(Codec.millis(now))])
@@ -189,14 +190,14 @@ public final class SQLiteTransaction: StoreTransaction {
 
     public func readSuppression(_ id: String) throws(StoreError) -> Suppression? {
         var result: Suppression?
-        try s.selectSuppression.query([.text(id)]) { row throws(StoreError) in result = try suppression(row) }
+        try sql.selectSuppression.query([.text(id)]) { row throws(StoreError) in result = try suppression(row) }
         return result
     }
 
     public func deleteSuppression(_ id: String) throws(StoreError) -> Bool {
         guard let current = try readSuppression(id) else { return false }
         try touch(current.subject)
-        return try s.deleteSuppression.run([.text(id)]) > 0
+        return try sql.deleteSuppression.run([.text(id)]) > 0
     }
 
     /// Marks for a record rebuild the customer a subject is, or every customer whose profile
@@ -205,7 +206,7 @@ public final class SQLiteTransaction: StoreTransaction {
         switch subject {
         case .customer(let id): touched.insert(id)
         case .address(let address):
-            try s.profilesByAddress.query([.text(address.value)]) { row in if let id = row.text(0) { touched.insert(id) } }
+            try sql.profilesByAddress.query([.text(address.value)]) { row in if let id = row.text(0) { touched.insert(id) } }
         }
     }
 
@@ -215,7 +216,7 @@ public final class SQLiteTransaction: StoreTransaction {
     public func updateSuppression(_ suppression: Suppression) throws(StoreError) -> Bool {
         try suppression.validateForStore()
         if let current = try readSuppression(suppression.id) { try touch(current.subject) }
-        return try s.updateSuppression.run([
+        return try sql.updateSuppression.run([
             .text(suppression.id), Codec.list(suppression.channels?.map(\.rawValue)), Codec.list(suppression.purposes?.map(\.rawValue)),
             .optional(suppression.source), .integer(suppression.confirmed ? 1 : 0), .optional(suppression.expiresAt.map(Codec.millis)),
         ]) > 0
@@ -259,235 +260,4 @@ public final class SQLiteTransaction: StoreTransaction {
         }
         return (imported, unchanged)
     }
-
-    // MARK: Holds
-
-    public func createHold(_ hold: Hold, now: Date, limit: Int) throws(StoreError) -> HoldWrite {
-        if let current = try readHold(hold.id) { return .exists(current: current) }
-        var count = 0
-        try s.countHolds.queryFirst([]) { row in count = Int(row.integer(0) ?? 0) }
-        guard count < limit else { return .full(limit: limit) }
-        try s.insertHold.run([.text(hold.id), .text(hold.title), .text(hold.reason), Codec.list(hold.regions),
-                              Codec.list(hold.channels?.map(\.rawValue)), Codec.list(hold.purposes?.map(\.rawValue)),
-                              Codec.list(hold.categories), .integer(Codec.millis(hold.startsAt)),
-                              .optional(hold.endsAt.map(Codec.millis)), .integer(Codec.millis(now))])
-        holdsChanged = true
-        return .created
-    }
-
-    public func readHold(_ id: String) throws(StoreError) -> Hold? {
-        var result: Hold?
-        try s.selectHold.query([.text(id)]) { row in result = Self.hold(row) }
-        return result
-    }
-
-    /// Replaces every field of the stored hold with `hold.id`; false when there is none.
-    public func updateHold(_ hold: Hold, now: Date) throws(StoreError) -> Bool {
-        let updated = try s.updateHold.run([.text(hold.id), .text(hold.title), .text(hold.reason), Codec.list(hold.regions),
-                                            Codec.list(hold.channels?.map(\.rawValue)), Codec.list(hold.purposes?.map(\.rawValue)),
-                                            Codec.list(hold.categories), .integer(Codec.millis(hold.startsAt)),
-                                            .optional(hold.endsAt.map(Codec.millis)), .integer(Codec.millis(now))]) > 0
-        if updated { holdsChanged = true }
-        return updated
-    }
-
-    public func deleteHold(_ id: String) throws(StoreError) -> Bool {
-        let deleted = try s.deleteHold.run([.text(id)]) > 0
-        if deleted { holdsChanged = true }
-        return deleted
-    }
-
-    func loadTombstones() throws(StoreError) {
-        var all: [[UInt8]] = []
-        try database.prepare("SELECT hash FROM tombstones").query([]) { row in all.append(row.blob(0)) }
-        tombstones.insert(all)
-    }
-
-    func reloadHolds() {
-        var holds: [Hold] = []
-        do {
-            try s.allHolds.query([]) { row in holds.append(Self.hold(row)) }
-            holdCache.replace(holds)
-        } catch {
-            // The cache keeps its last good state; the next hold write retries.
-        }
-        holdsChanged = false
-    }
-
-    static func hold(_ row: Row) -> Hold {
-        Hold(id: row.text(0) ?? "", title: row.text(1) ?? "", reason: row.text(2) ?? "", regions: Codec.strings(row.text(3)),
-             channels: Codec.channels(row.text(4)), purposes: Codec.purposes(row.text(5)), categories: Codec.strings(row.text(6)).map(Set.init),
-             startsAt: Codec.date(row.integer(7) ?? 0), endsAt: Codec.date(row.integer(8)))
-    }
-
-    // MARK: Contacts and interactions
-
-    public func recordContact(customerID: String, _ contact: Contact, campaignID: String?) throws(StoreError) {
-        try s.insertContact.run([.text(customerID), .text(contact.channel.rawValue), .text(contact.purpose.rawValue),
-                                 .integer(Codec.millis(contact.at)), .optional(campaignID)])
-        touched.insert(customerID)
-    }
-
-    public func recordInteraction(customerID: String, _ interaction: Interaction) throws(StoreError) {
-        try s.insertInteraction.run([.text(customerID), .text(interaction.type), .integer(Int64(interaction.score)),
-                                     .integer(Codec.millis(interaction.at))])
-        touched.insert(customerID)
-    }
-
-    public func reserve(_ request: DecisionRequest, now: Date, lookback: TimeInterval, campaignID: String?,
-                        tombstoneHash: (Subject) -> [UInt8], decide: (borrowing Facts) -> Decision) throws(StoreError) -> (decision: Decision, reserved: Bool) {
-        let at = request.at ?? now
-        let facts = try reader.gather(customerID: request.customerID, address: request.address, channel: request.channel, at: at,
-                                      lookback: lookback, holds: holdCache.current, tombstoneHash: tombstoneHash)
-        let decision = decide(facts)
-        guard decision.allowed, let customerID = request.customerID else { return (decision, false) }
-        try recordContact(customerID: customerID, Contact(channel: request.channel, purpose: request.purpose, at: at), campaignID: campaignID)
-        return (decision, true)
-    }
-
-    /// Deletes contacts and interactions at or before `cutoff` (older than the longest window).
-    public func prune(before cutoff: Date) throws(StoreError) -> (contacts: Int, interactions: Int) {
-        (try s.pruneContacts.run([.integer(Codec.millis(cutoff))]), try s.pruneInteractions.run([.integer(Codec.millis(cutoff))]))
-    }
-
-    // MARK: Erasure
-
-    /// GDPR erasure: deletes every row about the customer (profile, cases, suppressions by id and
-    /// by the profile's addresses, contacts, interactions) and writes tombstones for the id and
-    /// each address, in this one transaction. Idempotent: a second call removes nothing.
-    public func erase(customerID: String, tombstoneHash: (Subject) -> [UInt8]) throws(StoreError) -> ErasureCounts {
-        erased = true
-        var addresses: [Address] = []
-        try s.profileAddresses.query([.text(customerID)]) { row in
-            if let email = row.text(0) { addresses.append(.email(email)) }
-            if let phone = row.text(1) { addresses.append(.phone(phone)) }
-        }
-        var removed = ErasureCounts()
-        removed.profile = try s.deleteProfile.run([.text(customerID)])
-        removed.cases = try s.deleteCases.run([.text(customerID)])
-        removed.suppressions = try s.deleteCustomerSuppressions.run([.text(customerID)])
-        for address in addresses { removed.suppressions += try s.deleteAddressSuppressions.run([.text(address.value)]) }
-        removed.contacts = try s.deleteContacts.run([.text(customerID)])
-        removed.interactions = try s.deleteInteractions.run([.text(customerID)])
-        touched.insert(customerID)
-        for address in addresses { try touch(.address(address)) }
-        let hashes = [tombstoneHash(.customer(customerID))] + addresses.map { tombstoneHash(.address($0)) }
-        for hash in hashes { try s.insertTombstone.run([.blob(hash)]) }
-        pendingTombstones += hashes
-        return removed
-    }
-
-    // MARK: Facts records
-
-    /// Rebuilds the record of every customer the running job touched, from the source tables:
-    /// the newest contacts and interactions within `recordLookback` (and any dated later),
-    /// the profile, cases, and suppressions by id and by both of the profile's addresses.
-    /// A customer with no facts left has no record.
-    func rebuildTouched(now: Date) throws(StoreError) {
-        defer { touched.removeAll() }
-        for customerID in touched.sorted() {
-            var facts = try reader.gather(customerID: customerID, address: nil, channel: .email, at: now, lookback: recordLookback,
-                                          holds: [], tombstoneHash: { _ in [] }, through: .distantFuture, allAddresses: true)
-            if facts.profile == nil, facts.cases.isEmpty, facts.suppressions.isEmpty, facts.contacts.isEmpty, facts.interactions.isEmpty {
-                try putRecord(nil, of: customerID)
-                continue
-            }
-            facts.contacts = Array(facts.contacts.sorted { $0.at > $1.at }.prefix(Self.recordEntryLimit))
-            facts.interactions = Array(facts.interactions.sorted { $0.at > $1.at }.prefix(Self.recordEntryLimit))
-            var erasure: FactsRecord.Erasure = []
-            if isTombstoned(.customer(customerID)) { erasure.insert(.customer) }
-            if let email = facts.profile?.email, isTombstoned(.address(.email(email))) { erasure.insert(.email) }
-            if let phone = facts.profile?.phone, isTombstoned(.address(.phone(phone))) { erasure.insert(.phone) }
-            try putRecord(FactsRecord.encode(facts, erasure: erasure), of: customerID)
-        }
-    }
-
-    /// Sets (or with nil removes) the record of `customerID` in its row of `customer_records`,
-    /// keeping the entries of other ids that share the row. A row that does not parse loses
-    /// them: every record is then rebuilt at the next start.
-    private func putRecord(_ record: [UInt8]?, of customerID: String) throws(StoreError) {
-        let key = reader.recordKey(customerID)
-        var row: [UInt8]?
-        try s.selectRecord.queryFirst([.integer(key)]) { row = $0.blob(0) }
-        if let row, RecordRow.entries(row) == nil { try database.exec("DELETE FROM meta WHERE key = 'facts_lookback_ms'") }
-        if let updated = RecordRow.replacing(row, customerID: customerID, record: record) {
-            try s.upsertRecord.run([.integer(key), .blob(updated)])
-        } else if row != nil {
-            try s.deleteRecord.run([.integer(key)])
-        }
-    }
-
-    /// Committed tombstones, and those written earlier in this transaction.
-    private func isTombstoned(_ subject: Subject) -> Bool {
-        let hash = tombstoneHash(subject)
-        return tombstones.contains(hash) || pendingTombstones.contains(hash)
-    }
-
-    /// Rebuilds every record when they were built for another lookback or record version (or
-    /// never): at the first start after the migration, and after the policy's longest window
-    /// changed.
-    func rebuildAllRecordsIfNeeded(now: Date) throws(StoreError) {
-        let wanted = Int64(recordLookback * 1000) * 256 + Int64(FactsRecord.version)
-        var built: Int64?
-        try database.prepare("SELECT value FROM meta WHERE key = 'facts_lookback_ms'").query([]) { built = $0.integer(0) }
-        guard built != wanted else { return }
-        try database.exec("BEGIN IMMEDIATE")
-        do {
-            try database.exec("DELETE FROM customer_records")
-            try database.prepare("""
-                SELECT customer_id FROM profiles UNION SELECT customer_id FROM cases
-                UNION SELECT customer_id FROM suppressions WHERE customer_id IS NOT NULL
-                UNION SELECT customer_id FROM contacts UNION SELECT customer_id FROM interactions
-                """).query([]) { row in if let id = row.text(0) { touched.insert(id) } }
-            try rebuildTouched(now: now)
-            try database.prepare("INSERT INTO meta (key, value) VALUES ('facts_lookback_ms', ?1) ON CONFLICT (key) DO UPDATE SET value = ?1")
-                .run([.integer(wanted)])
-            try database.exec("COMMIT")
-        } catch {
-            try? database.exec("ROLLBACK")
-            touched.removeAll()
-            throw error
-        }
-    }
-
-    /// 128 random bits as 32 lower-case hex digits.
-    static func newID() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let (a, b) = (generator.next() as UInt64, generator.next() as UInt64)
-        func hex(_ v: UInt64) -> String { let h = String(v, radix: 16); return String(repeating: "0", count: 16 - h.count) + h }
-        return hex(a) + hex(b)
-    }
-}
-
-extension ServiceCase {
-    /// The case as the store keeps it: times to the millisecond.
-    var normalised: ServiceCase {
-        var copy = self
-        copy.openedAt = Codec.date(Codec.millis(openedAt))
-        copy.closedAt = closedAt.map { Codec.date(Codec.millis($0)) }
-        copy.updatedAt = Codec.date(Codec.millis(updatedAt))
-        return copy
-    }
-}
-
-extension Suppression {
-    /// The scope rules of HushCore, as a store error (400 at the API, which validates first).
-    func validateForStore() throws(StoreError) {
-        do { try validate() } catch {
-            throw StoreError(kind: .conflict, message: "\(error.field) \(error.message)")
-        }
-    }
-}
-
-extension SQLiteTransaction {
-    static let caseColumns = "case_id, customer_id, severity, status, opened_at, closed_at, resolution, updated_at"
-}
-
-/// A case row, with the columns in `SQLiteTransaction.caseColumns` order; nil when it holds an
-/// unknown severity or status.
-func caseRow(_ row: Row) -> ServiceCase? {
-    guard let severity = Severity(rawValue: row.text(2) ?? ""), let status = CaseStatus(rawValue: row.text(3) ?? "") else { return nil }
-    return ServiceCase(id: row.text(0) ?? "", customerID: row.text(1) ?? "", severity: severity, status: status,
-                       openedAt: Codec.date(row.integer(4) ?? 0), closedAt: Codec.date(row.integer(5)),
-                       resolution: row.text(6).flatMap(Resolution.init(rawValue:)), updatedAt: Codec.date(row.integer(7) ?? 0))
 }

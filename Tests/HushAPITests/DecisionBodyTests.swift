@@ -74,5 +74,8 @@ import HushStore
                      #"{"customer_id": "c", "channel": "email", "channel": "sms"}"#, #"{"customer_id": 7, "channel": "email"}"#] {
             #expect(DecisionBody.parse(Array(body.utf8)) == nil, "\(body)")
         }
+        // More categories than the configured limit go to the general path, which refuses them.
+        #expect(DecisionBody.parse(repeated, maxCategories: 5) != nil)
+        #expect(DecisionBody.parse(repeated, maxCategories: 4) == nil)
     }
 }

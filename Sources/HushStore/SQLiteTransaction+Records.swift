@@ -1,0 +1,237 @@
+import Foundation
+import HushCore
+
+/// Holds, contacts and interactions, reservations, erasure, and the per-customer records the
+/// writer rebuilds from the tables after every job.
+extension SQLiteTransaction {
+    // MARK: Holds
+
+    public func createHold(_ hold: Hold, now: Date, limit: Int) throws(StoreError) -> HoldWrite {
+        if let current = try readHold(hold.id) { return .exists(current: current) }
+        var count = 0
+        try sql.countHolds.queryFirst([]) { row in count = Int(row.integer(0) ?? 0) }
+        guard count < limit else { return .full(limit: limit) }
+        try sql.insertHold.run([.text(hold.id), .text(hold.title), .text(hold.reason), Codec.list(hold.regions),
+                              Codec.list(hold.channels?.map(\.rawValue)), Codec.list(hold.purposes?.map(\.rawValue)),
+                              Codec.list(hold.categories), .integer(Codec.millis(hold.startsAt)),
+                              .optional(hold.endsAt.map(Codec.millis)), .integer(Codec.millis(now))])
+        holdsChanged = true
+        return .created
+    }
+
+    public func readHold(_ id: String) throws(StoreError) -> Hold? {
+        var result: Hold?
+        try sql.selectHold.query([.text(id)]) { row in result = Self.hold(row) }
+        return result
+    }
+
+    /// Replaces every field of the stored hold with `hold.id`; false when there is none.
+    public func updateHold(_ hold: Hold, now: Date) throws(StoreError) -> Bool {
+        let updated = try sql.updateHold.run([.text(hold.id), .text(hold.title), .text(hold.reason), Codec.list(hold.regions),
+                                            Codec.list(hold.channels?.map(\.rawValue)), Codec.list(hold.purposes?.map(\.rawValue)),
+                                            Codec.list(hold.categories), .integer(Codec.millis(hold.startsAt)),
+                                            .optional(hold.endsAt.map(Codec.millis)), .integer(Codec.millis(now))]) > 0
+        if updated { holdsChanged = true }
+        return updated
+    }
+
+    public func deleteHold(_ id: String) throws(StoreError) -> Bool {
+        let deleted = try sql.deleteHold.run([.text(id)]) > 0
+        if deleted { holdsChanged = true }
+        return deleted
+    }
+
+    func loadTombstones() throws(StoreError) {
+        var all: [[UInt8]] = []
+        try database.prepare("SELECT hash FROM tombstones").query([]) { row in all.append(row.blob(0)) }
+        tombstones.insert(all)
+    }
+
+    func reloadHolds() {
+        var holds: [Hold] = []
+        do {
+            try sql.allHolds.query([]) { row in holds.append(Self.hold(row)) }
+            holdCache.replace(holds)
+        } catch {
+            // The cache keeps its last good state; the next hold write retries.
+        }
+        holdsChanged = false
+    }
+
+    static func hold(_ row: Row) -> Hold {
+        Hold(id: row.text(0) ?? "", title: row.text(1) ?? "", reason: row.text(2) ?? "", regions: Codec.strings(row.text(3)),
+             channels: Codec.channels(row.text(4)), purposes: Codec.purposes(row.text(5)), categories: Codec.strings(row.text(6)).map(Set.init),
+             startsAt: Codec.date(row.integer(7) ?? 0), endsAt: Codec.date(row.integer(8)))
+    }
+
+    // MARK: Contacts and interactions
+
+    public func recordContact(customerID: String, _ contact: Contact, campaignID: String?) throws(StoreError) {
+        try sql.insertContact.run([.text(customerID), .text(contact.channel.rawValue), .text(contact.purpose.rawValue),
+                                 .integer(Codec.millis(contact.at)), .optional(campaignID)])
+        touched.insert(customerID)
+    }
+
+    public func recordInteraction(customerID: String, _ interaction: Interaction) throws(StoreError) {
+        try sql.insertInteraction.run([.text(customerID), .text(interaction.type), .integer(Int64(interaction.score)),
+                                     .integer(Codec.millis(interaction.at))])
+        touched.insert(customerID)
+    }
+
+    public func reserve(_ request: DecisionRequest, now: Date, lookback: TimeInterval, campaignID: String?,
+                        tombstoneHash: (Subject) -> [UInt8], decide: (borrowing Facts) -> Decision) throws(StoreError) -> (decision: Decision, reserved: Bool) {
+        let at = request.at ?? now
+        let facts = try reader.gather(customerID: request.customerID, address: request.address, channel: request.channel, at: at,
+                                      lookback: lookback, holds: holdCache.current, tombstoneHash: tombstoneHash)
+        let decision = decide(facts)
+        guard decision.allowed, let customerID = request.customerID else { return (decision, false) }
+        try recordContact(customerID: customerID, Contact(channel: request.channel, purpose: request.purpose, at: at), campaignID: campaignID)
+        return (decision, true)
+    }
+
+    /// Deletes contacts and interactions at or before `cutoff` (older than the longest window).
+    public func prune(before cutoff: Date) throws(StoreError) -> (contacts: Int, interactions: Int) {
+        (try sql.pruneContacts.run([.integer(Codec.millis(cutoff))]), try sql.pruneInteractions.run([.integer(Codec.millis(cutoff))]))
+    }
+
+    // MARK: Erasure
+
+    /// GDPR erasure: deletes every row about the customer (profile, cases, suppressions by id and
+    /// by the profile's addresses, contacts, interactions) and writes tombstones for the id and
+    /// each address, in this one transaction. Idempotent: a second call removes nothing.
+    public func erase(customerID: String, tombstoneHash: (Subject) -> [UInt8]) throws(StoreError) -> ErasureCounts {
+        erased = true
+        var addresses: [Address] = []
+        try sql.profileAddresses.query([.text(customerID)]) { row in
+            if let email = row.text(0) { addresses.append(.email(email)) }
+            if let phone = row.text(1) { addresses.append(.phone(phone)) }
+        }
+        var removed = ErasureCounts()
+        removed.profile = try sql.deleteProfile.run([.text(customerID)])
+        removed.cases = try sql.deleteCases.run([.text(customerID)])
+        removed.suppressions = try sql.deleteCustomerSuppressions.run([.text(customerID)])
+        for address in addresses { removed.suppressions += try sql.deleteAddressSuppressions.run([.text(address.value)]) }
+        removed.contacts = try sql.deleteContacts.run([.text(customerID)])
+        removed.interactions = try sql.deleteInteractions.run([.text(customerID)])
+        touched.insert(customerID)
+        for address in addresses { try touch(.address(address)) }
+        let hashes = [tombstoneHash(.customer(customerID))] + addresses.map { tombstoneHash(.address($0)) }
+        for hash in hashes { try sql.insertTombstone.run([.blob(hash)]) }
+        pendingTombstones += hashes
+        return removed
+    }
+
+    // MARK: Facts records
+
+    /// Rebuilds the record of every customer the running job touched, from the source tables:
+    /// the newest contacts and interactions within `recordLookback` (and any dated later),
+    /// the profile, cases, and suppressions by id and by both of the profile's addresses.
+    /// A customer with no facts left has no record.
+    func rebuildTouched(now: Date) throws(StoreError) {
+        defer { touched.removeAll() }
+        for customerID in touched.sorted() {
+            var facts = try reader.gather(customerID: customerID, address: nil, channel: .email, at: now, lookback: recordLookback,
+                                          holds: [], tombstoneHash: { _ in [] }, through: .distantFuture, allAddresses: true)
+            if facts.profile == nil, facts.cases.isEmpty, facts.suppressions.isEmpty, facts.contacts.isEmpty, facts.interactions.isEmpty {
+                try putRecord(nil, of: customerID)
+                continue
+            }
+            facts.contacts = Array(facts.contacts.sorted { $0.at > $1.at }.prefix(Self.recordEntryLimit))
+            facts.interactions = Array(facts.interactions.sorted { $0.at > $1.at }.prefix(Self.recordEntryLimit))
+            var erasure: FactsRecord.Erasure = []
+            if isTombstoned(.customer(customerID)) { erasure.insert(.customer) }
+            if let email = facts.profile?.email, isTombstoned(.address(.email(email))) { erasure.insert(.email) }
+            if let phone = facts.profile?.phone, isTombstoned(.address(.phone(phone))) { erasure.insert(.phone) }
+            try putRecord(FactsRecord.encode(facts, erasure: erasure), of: customerID)
+        }
+    }
+
+    /// Sets (or with nil removes) the record of `customerID` in its row of `customer_records`,
+    /// keeping the entries of other ids that share the row. A row that does not parse loses
+    /// them: every record is then rebuilt at the next start.
+    func putRecord(_ record: [UInt8]?, of customerID: String) throws(StoreError) {
+        let key = reader.recordKey(customerID)
+        var row: [UInt8]?
+        try sql.selectRecord.queryFirst([.integer(key)]) { row = $0.blob(0) }
+        if let row, RecordRow.entries(row) == nil { try database.exec("DELETE FROM meta WHERE key = 'facts_lookback_ms'") }
+        if let updated = RecordRow.replacing(row, customerID: customerID, record: record) {
+            try sql.upsertRecord.run([.integer(key), .blob(updated)])
+        } else if row != nil {
+            try sql.deleteRecord.run([.integer(key)])
+        }
+    }
+
+    /// Committed tombstones, and those written earlier in this transaction.
+    func isTombstoned(_ subject: Subject) -> Bool {
+        let hash = tombstoneHash(subject)
+        return tombstones.contains(hash) || pendingTombstones.contains(hash)
+    }
+
+    /// Rebuilds every record when they were built for another lookback or record version (or
+    /// never): at the first start after the migration, and after the policy's longest window
+    /// changed.
+    func rebuildAllRecordsIfNeeded(now: Date) throws(StoreError) {
+        let wanted = Int64(recordLookback * 1000) * 256 + Int64(FactsRecord.version)
+        var built: Int64?
+        try database.prepare("SELECT value FROM meta WHERE key = 'facts_lookback_ms'").query([]) { built = $0.integer(0) }
+        guard built != wanted else { return }
+        try database.exec("BEGIN IMMEDIATE")
+        do {
+            try database.exec("DELETE FROM customer_records")
+            try database.prepare("""
+                SELECT customer_id FROM profiles UNION SELECT customer_id FROM cases
+                UNION SELECT customer_id FROM suppressions WHERE customer_id IS NOT NULL
+                UNION SELECT customer_id FROM contacts UNION SELECT customer_id FROM interactions
+                """).query([]) { row in if let id = row.text(0) { touched.insert(id) } }
+            try rebuildTouched(now: now)
+            try database.prepare("INSERT INTO meta (key, value) VALUES ('facts_lookback_ms', ?1) ON CONFLICT (key) DO UPDATE SET value = ?1")
+                .run([.integer(wanted)])
+            try database.exec("COMMIT")
+        } catch {
+            try? database.exec("ROLLBACK")
+            touched.removeAll()
+            throw error
+        }
+    }
+
+    /// 128 random bits as 32 lower-case hex digits.
+    static func newID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let (a, b) = (generator.next() as UInt64, generator.next() as UInt64)
+        func hex(_ v: UInt64) -> String { let h = String(v, radix: 16); return String(repeating: "0", count: 16 - h.count) + h }
+        return hex(a) + hex(b)
+    }
+}
+
+extension ServiceCase {
+    /// The case as the store keeps it: times to the millisecond.
+    var normalised: ServiceCase {
+        var copy = self
+        copy.openedAt = Codec.date(Codec.millis(openedAt))
+        copy.closedAt = closedAt.map { Codec.date(Codec.millis($0)) }
+        copy.updatedAt = Codec.date(Codec.millis(updatedAt))
+        return copy
+    }
+}
+
+extension Suppression {
+    /// The scope rules of HushCore, as a store error (400 at the API, which validates first).
+    func validateForStore() throws(StoreError) {
+        do { try validate() } catch {
+            throw StoreError(kind: .conflict, message: "\(error.field) \(error.message)")
+        }
+    }
+}
+
+extension SQLiteTransaction {
+    static let caseColumns = "case_id, customer_id, severity, status, opened_at, closed_at, resolution, updated_at"
+}
+
+/// A case row, with the columns in `SQLiteTransaction.caseColumns` order; nil when it holds an
+/// unknown severity or status.
+func caseRow(_ row: Row) -> ServiceCase? {
+    guard let severity = Severity(rawValue: row.text(2) ?? ""), let status = CaseStatus(rawValue: row.text(3) ?? "") else { return nil }
+    return ServiceCase(id: row.text(0) ?? "", customerID: row.text(1) ?? "", severity: severity, status: status,
+                       openedAt: Codec.date(row.integer(4) ?? 0), closedAt: Codec.date(row.integer(5)),
+                       resolution: row.text(6).flatMap(Resolution.init(rawValue:)), updatedAt: Codec.date(row.integer(7) ?? 0))
+}
