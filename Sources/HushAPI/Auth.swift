@@ -1,4 +1,5 @@
 import COpenSSL
+import HushCore
 import HushHTTP
 
 /// API keys (API.md, "Authentication"): `Authorization: Bearer <key>`, the key's SHA-256
@@ -52,6 +53,6 @@ public struct Authenticator: Sendable {
 
     /// The lower-case hex SHA-256 of a key, as `auth.keys[].sha256` wants it.
     public static func hexDigest(of key: String) -> String {
-        sha256(Array(key.utf8)).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+        Hex.encode(sha256(Array(key.utf8)))
     }
 }

@@ -95,7 +95,7 @@ public struct Config: Equatable, Sendable {
             for (i, key) in (auth.keys ?? []).enumerated() {
                 let field = "auth.keys[\(i)]"
                 guard !key.name.isEmpty, key.name.utf8.count <= 64 else { throw ConfigError(message: "\(field).name must be 1 to 64 characters") }
-                guard let hash = Self.hexBytes(key.sha256), hash.count == 32, key.sha256 == key.sha256.lowercased() else {
+                guard let hash = Hex.decode(key.sha256), hash.count == 32, key.sha256 == key.sha256.lowercased() else {
                     throw ConfigError(message: "\(field).sha256 must be 64 lower-case hex digits (hush hash-key prints them)")
                 }
                 var scopes: Set<Scope> = []
@@ -136,27 +136,6 @@ public struct Config: Equatable, Sendable {
         }
         try check(limits.api.defaultPageSize <= limits.api.maxPageSize, "limits.default_page_size", "at most limits.max_page_size")
         if let erasureKey { try check(erasureKey.utf8.count >= 32, "erasure_key", "at least 32 bytes") }
-    }
-
-    /// `"0a1b…"` → bytes; nil unless an even number of hex digits.
-    static func hexBytes(_ text: String) -> [UInt8]? {
-        let digits = Array(text.utf8)
-        guard digits.count % 2 == 0 else { return nil }
-        func value(_ d: UInt8) -> UInt8? {
-            switch d {
-            case 0x30...0x39: d - 0x30
-            case 0x61...0x66: d - 0x61 + 10
-            case 0x41...0x46: d - 0x41 + 10
-            default: nil
-            }
-        }
-        var out: [UInt8] = []
-        out.reserveCapacity(digits.count / 2)
-        for i in stride(from: 0, to: digits.count, by: 2) {
-            guard let high = value(digits[i]), let low = value(digits[i + 1]) else { return nil }
-            out.append(high << 4 | low)
-        }
-        return out
     }
 }
 

@@ -100,13 +100,13 @@ public final class Service: Sendable {
         let path = database + ".erasure-key"
         if let text = try? String(contentsOfFile: path, encoding: .utf8) {
             let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-            guard let bytes = Config.hexBytes(trimmed), bytes.count >= 32 else {
+            guard let bytes = Hex.decode(trimmed), bytes.count >= 32 else {
                 throw ConfigError(message: "\(path) must hold at least 64 hex digits (the development erasure key)")
             }
             return bytes
         }
         let bytes = (0..<32).map { _ in UInt8.random(in: 0...255) }
-        let hex = bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined() + "\n"
+        let hex = Hex.encode(bytes) + "\n"
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
         guard fd >= 0 else { throw ConfigError(message: "cannot create \(path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }

@@ -1,8 +1,9 @@
 import Foundation
 import HushCore
 
-/// The compact binary form of one customer's facts, stored in `customer_facts` so that a
-/// decision needs one lookup. Written only by the writer, rebuilt from the source tables in
+/// The compact binary form of one customer's facts, stored in `customer_records` (in the row
+/// of its `RecordKey`, beside any other ids that share it: `RecordRow`) so that a decision
+/// needs one lookup. Written only by the writer, rebuilt from the source tables in
 /// the transaction that changed them. Layout: a version byte, then fields in a fixed order;
 /// integers as LEB128 varints (signed ones zigzag-encoded), strings as a length and UTF-8,
 /// optional values with a presence byte or a length plus one.
@@ -17,7 +18,7 @@ enum FactsRecord {
     }
 
     static func encode(_ facts: Facts, erasure: Erasure) -> [UInt8] {
-        var w = Writer()
+        var w = Encoder()
         w.byte(version)
         w.byte(erasure.rawValue)
         if let profile = facts.profile {
@@ -63,7 +64,7 @@ enum FactsRecord {
     /// the record is malformed or of another version, leaving `facts` partly filled.
     static func decode(_ bytes: UnsafeRawBufferPointer, customerID: String, zone: (UnsafeRawBufferPointer) -> TimeZone?,
                        into facts: inout Facts) -> Bool {
-        var r = Reader(bytes: bytes)
+        var r = Decoder(bytes: bytes)
         guard r.byte() == version else { return false }
         let erasure = Erasure(rawValue: r.byte())
         facts.customerErased = erasure.contains(.customer)
@@ -111,7 +112,8 @@ enum FactsRecord {
         return !r.failed
     }
 
-    struct Writer {
+    /// Appends the record's fields as bytes (varints, length-prefixed strings).
+    struct Encoder {
         var bytes: [UInt8] = []
         mutating func byte(_ b: UInt8) { bytes.append(b) }
         mutating func varint(_ value: UInt64) {
@@ -136,7 +138,7 @@ enum FactsRecord {
 
     /// Reads without ever trapping on bad input: past the end, every read yields zero and
     /// `failed` is set.
-    struct Reader {
+    struct Decoder {
         let bytes: UnsafeRawBufferPointer
         var index = 0
         var failed = false

@@ -74,7 +74,7 @@ enum RecordRow {
     }
 
     static func find(_ row: UnsafeRawBufferPointer, customerID: UnsafeRawBufferPointer) -> Lookup {
-        var r = FactsRecord.Reader(bytes: row)
+        var r = FactsRecord.Decoder(bytes: row)
         while r.index < row.count {
             let id = r.rawBytes(r.count()), record = r.rawBytes(r.count())
             guard let id, let record, !r.failed else { return .malformed }
@@ -86,10 +86,10 @@ enum RecordRow {
     /// `row` (nil: none yet) with the entry of `customerID` set to `record`, or removed when
     /// `record` is nil; nil when no entry is left. A row that does not parse is taken as empty.
     static func replacing(_ row: [UInt8]?, customerID: String, record: [UInt8]?) -> [UInt8]? {
-        var w = FactsRecord.Writer()
+        var w = FactsRecord.Encoder()
         if let row, entries(row) != nil {
             row.withUnsafeBytes { bytes in
-                var r = FactsRecord.Reader(bytes: bytes)
+                var r = FactsRecord.Decoder(bytes: bytes)
                 while r.index < bytes.count {
                     let id = r.rawBytes(r.count())!, entry = r.rawBytes(r.count())!
                     if id.elementsEqual(customerID.utf8) { continue }
@@ -108,7 +108,7 @@ enum RecordRow {
     /// How many entries `row` holds; nil when it does not parse.
     static func entries(_ row: [UInt8]) -> Int? {
         row.withUnsafeBytes { bytes in
-            var r = FactsRecord.Reader(bytes: bytes), n = 0
+            var r = FactsRecord.Decoder(bytes: bytes), n = 0
             while r.index < bytes.count {
                 guard r.rawBytes(r.count()) != nil, r.rawBytes(r.count()) != nil, !r.failed else { return nil }
                 n += 1

@@ -153,7 +153,7 @@ extension SQLiteTransaction {
         let key = reader.recordKey(customerID)
         var row: [UInt8]?
         try sql.selectRecord.queryFirst([.integer(key)]) { row = $0.blob(0) }
-        if let row, RecordRow.entries(row) == nil { try database.exec("DELETE FROM meta WHERE key = 'facts_lookback_ms'") }
+        if let row, RecordRow.entries(row) == nil { try database.exec("DELETE FROM meta WHERE key = '\(Self.recordsBuiltFor)'") }
         if let updated = RecordRow.replacing(row, customerID: customerID, record: record) {
             try sql.upsertRecord.run([.integer(key), .blob(updated)])
         } else if row != nil {
@@ -167,13 +167,17 @@ extension SQLiteTransaction {
         return tombstones.contains(hash) || pendingTombstones.contains(hash)
     }
 
+    /// The meta key that holds what the records were built for: the lookback in milliseconds
+    /// times 256, plus `FactsRecord.version`.
+    static let recordsBuiltFor = "records_built_for"
+
     /// Rebuilds every record when they were built for another lookback or record version (or
     /// never): at the first start after the migration, and after the policy's longest window
     /// changed.
     func rebuildAllRecordsIfNeeded(now: Date) throws(StoreError) {
         let wanted = Int64(recordLookback * 1000) * 256 + Int64(FactsRecord.version)
         var built: Int64?
-        try database.prepare("SELECT value FROM meta WHERE key = 'facts_lookback_ms'").query([]) { built = $0.integer(0) }
+        try database.prepare("SELECT value FROM meta WHERE key = '\(Self.recordsBuiltFor)'").query([]) { built = $0.integer(0) }
         guard built != wanted else { return }
         try database.exec("BEGIN IMMEDIATE")
         do {
@@ -184,7 +188,7 @@ extension SQLiteTransaction {
                 UNION SELECT customer_id FROM contacts UNION SELECT customer_id FROM interactions
                 """).query([]) { row in if let id = row.text(0) { touched.insert(id) } }
             try rebuildTouched(now: now)
-            try database.prepare("INSERT INTO meta (key, value) VALUES ('facts_lookback_ms', ?1) ON CONFLICT (key) DO UPDATE SET value = ?1")
+            try database.prepare("INSERT INTO meta (key, value) VALUES ('\(Self.recordsBuiltFor)', ?1) ON CONFLICT (key) DO UPDATE SET value = ?1")
                 .run([.integer(wanted)])
             try database.exec("COMMIT")
         } catch {
@@ -197,9 +201,7 @@ extension SQLiteTransaction {
     /// 128 random bits as 32 lower-case hex digits.
     static func newID() -> String {
         var generator = SystemRandomNumberGenerator()
-        let (a, b) = (generator.next() as UInt64, generator.next() as UInt64)
-        func hex(_ v: UInt64) -> String { let h = String(v, radix: 16); return String(repeating: "0", count: 16 - h.count) + h }
-        return hex(a) + hex(b)
+        return Hex.encode((0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) })
     }
 }
 

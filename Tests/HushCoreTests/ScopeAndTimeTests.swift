@@ -342,3 +342,13 @@ func rfc3339_TruncatesFractionsOf1To12Nines(digits: Int) throws {
     #expect(milli.timeIntervalSince1970 == Timestamp.parse("2026-01-15T08:00:59Z")!.timeIntervalSince1970 + 0.001)
     #expect(Timestamp.parse("2026-01-15T08:00:59.0009Z") == Timestamp.parse("2026-01-15T08:00:59Z"), "under a millisecond: truncated")
 }
+
+@Test func hex_RoundTripsBytes_AndRefusesWhatIsNotHex() {
+    let bytes: [UInt8] = [0x00, 0x0a, 0x7f, 0x80, 0xff]
+    #expect(Hex.encode(bytes) == "000a7f80ff")
+    #expect(Hex.decode("000a7f80ff") == bytes)
+    #expect(Hex.decode("000A7F80FF") == bytes, "either case")
+    #expect(Hex.decode("abc") == nil, "an odd number of digits")
+    #expect(Hex.decode("zz") == nil)
+    #expect(Hex.encode([UInt8]()) == "" && Hex.decode("") == [])
+}

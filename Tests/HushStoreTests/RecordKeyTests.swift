@@ -127,4 +127,35 @@ import HushCore
         try db.prepare("SELECT count(*) FROM meta WHERE key LIKE 'record_key_%'").query([]) { keys = Int($0.integer(0)!) }
         #expect(keys == 2)
     }
+
+    /// Migration 4 renames the meta key the records were built under, keeping its value: a
+    /// database from before it starts without rebuilding every record.
+    @Test func aVersion3Database_KeepsItsRecords_UnderTheRenamedKey() throws {
+        let path = try makeStorePath()
+        try SQLiteStore(path: path, clock: testClock, tombstoneHash: fakeHash).close()
+        func meta(_ db: Database) throws -> [String: Int64] {
+            var values: [String: Int64] = [:]
+            try db.prepare("SELECT key, value FROM meta WHERE key NOT LIKE 'record_key_%'").query([]) { values[$0.text(0)!] = $0.integer(1)! }
+            return values
+        }
+        let built: Int64
+        do {
+            let db = try Database(path: path, mode: .readWrite)
+            let current = try meta(db)
+            built = try #require(current["records_built_for"])
+            #expect(current.count == 1)
+            // Back to version 3, as an older hush left it.
+            try db.exec("UPDATE meta SET key = 'facts_lookback_ms' WHERE key = 'records_built_for'")
+            try db.exec("PRAGMA user_version = 3")
+            // A row that a rebuild of every record would delete.
+            try db.exec("INSERT INTO customer_records (key, entries) VALUES (424242, x'00')")
+        }
+        try SQLiteStore(path: path, clock: testClock, tombstoneHash: fakeHash).close()
+        let db = try Database(path: path, mode: .readOnly)
+        #expect(try meta(db) == ["records_built_for": built])
+        #expect(try Migrations.userVersion(db) == 4)
+        var kept = 0
+        try db.prepare("SELECT count(*) FROM customer_records WHERE key = 424242").query([]) { kept = Int($0.integer(0)!) }
+        #expect(kept == 1, "the records were not rebuilt")
+    }
 }
