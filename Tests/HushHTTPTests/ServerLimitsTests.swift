@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import HushHTTP
 import HushTestSupport
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -143,18 +144,43 @@ import Glibc
         limits.maxPendingOutputBytes = 64 * 1024
         let server = try makeTestServer(limits: limits)
         defer { server.shutdown() }
-        let client = try RawClient(port: server.port)
-        // 2,000 pipelined requests for a 1 KiB answer each, and nobody reading for now.
+        let client = try RawClient(port: server.port, timeout: 20)
+        // 40,000 pipelined requests for a 1 KiB answer each (43 MB of answers), and nobody
+        // reading for now. A server that kept reading would take every request and hold every
+        // answer; one that stops reading while 64 KiB wait leaves the sender stalled, with most
+        // of the requests unsent (the kernel's socket buffers hold about 10 MB at most).
+        let count = 40_000
         let body = String(repeating: "x", count: 1024)
-        let one = "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1024\r\n\r\n" + body
-        let sender = Thread { _ = try? client.send(String(repeating: one, count: 2000)) }
+        let requests = Array(String(repeating: "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1024\r\n\r\n" + body, count: count).utf8)
+        let sent = Atomic<Int>(0)
+        let sender = Thread {
+            requests.withUnsafeBytes { bytes in
+                var offset = 0
+                while offset < bytes.count {
+                    // In pieces: a blocking write of everything would return only once all was taken.
+                    let n = Glibc.write(client.fd, bytes.baseAddress! + offset, min(16 * 1024, bytes.count - offset))
+                    if n <= 0 { break }
+                    offset += n
+                    sent.store(offset, ordering: .relaxed)
+                }
+            }
+        }
         sender.start()
-        usleep(200_000)
+        // Wait (at most 10 s) until the sender has made no progress for 300 ms, or sent it all.
+        var last = -1, stalledSince = Date()
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            let now = sent.load(ordering: .relaxed)
+            if now == requests.count { break }
+            if now != last { last = now; stalledSince = Date() } else if Date().timeIntervalSince(stalledSince) > 0.3 { break }
+            usleep(10_000)
+        }
+        #expect(sent.load(ordering: .relaxed) < requests.count / 2, "the server read \(sent.load(ordering: .relaxed)) of \(requests.count) bytes with nobody reading its answers")
         var answers = 0
-        while answers < 2000, let response = try? client.readResponse() {
+        while answers < count, let response = try? client.readResponse() {
             if response.body.count == 1024 { answers += 1 }
         }
-        #expect(answers == 2000)
+        #expect(answers == count, "every answer arrives once the client reads")
     }
 }
 
