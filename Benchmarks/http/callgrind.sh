@@ -8,11 +8,13 @@
 # usage: Benchmarks/http/callgrind.sh [hush binary ...]   (default: this checkout, release)
 #        Several binaries are measured on the same database, in turn: before and after a change.
 # env:   N1=2000 N2=6000 CUSTOMERS=20000 PORT=23300 DB_DIR=.build-bench/callgrind OUT=<dir>
+#        BATCH=1 (more: N1 and N2 calls of the batch endpoint with BATCH decisions each; the
+#        figure is still per decision)
 # needs: valgrind, python3
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
-N1=${N1:-2000}; N2=${N2:-6000}; CUSTOMERS=${CUSTOMERS:-20000}; PORT=${PORT:-23300}
+N1=${N1:-2000}; N2=${N2:-6000}; CUSTOMERS=${CUSTOMERS:-20000}; PORT=${PORT:-23300}; BATCH=${BATCH:-1}
 DB_DIR=${DB_DIR:-$ROOT/.build-bench/callgrind}
 OUT=${OUT:-$(mktemp -d /tmp/hush-callgrind.XXXXXX)}
 mkdir -p "$DB_DIR" "$OUT"
@@ -54,7 +56,7 @@ count() { # binary n: total instructions of a run with n decisions
         "$binary" --port "$PORT" --threads 1 --database "$run/hush.db" > "$run/hush.log" 2> "$run/valgrind.log" &
     PID=$!
     wait_ready "$run/hush.log"
-    python3 "$HERE/callgrind_client.py" decide "$PORT" "$CUSTOMERS" "$n"
+    python3 "$HERE/callgrind_client.py" decide "$PORT" "$CUSTOMERS" "$n" "$BATCH"
     kill -TERM "$PID"; wait "$PID" || true; PID=""
     sed -n 's/^summary: //p; s/^totals: //p' "$run/callgrind.out" | head -1 | awk '{print $1}'
 }
@@ -63,5 +65,5 @@ printf '%-60s %14s %14s %12s\n' binary "Ir($N1)" "Ir($N2)" "Ir/decision"
 for binary in "${BINARIES[@]}"; do
     a=$(count "$binary" "$N1")
     b=$(count "$binary" "$N2")
-    printf '%-60s %14d %14d %12.0f\n' "$binary" "$a" "$b" "$(echo "($b - $a) / ($N2 - $N1)" | bc -l)"
+    printf '%-60s %14d %14d %12.0f\n' "$binary" "$a" "$b" "$(echo "($b - $a) / ($N2 - $N1) / $BATCH" | bc -l)"
 done

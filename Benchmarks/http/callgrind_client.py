@@ -3,8 +3,10 @@
 
 seed PORT CUSTOMERS      profiles C0000001.., a suppression for one customer in five, an
                          open case for one in twenty
-decide PORT CUSTOMERS N  N POST /v1/decisions for customers and channels drawn with seed 42,
-                         one at a time; every answer must be 200
+decide PORT CUSTOMERS N [BATCH]
+                         N POST /v1/decisions for customers and channels drawn with seed 42,
+                         one at a time, or with BATCH > 1 N calls of the batch endpoint with
+                         BATCH decisions each; every answer must be 200
 """
 import random
 import socket
@@ -67,14 +69,17 @@ def seed(port, customers):
                 raise SystemExit(f"seeding got {status}")
 
 
-def decide(port, customers, n):
+def decide(port, customers, n, batch=1):
     rng = random.Random(42)
     channels = ["email", "sms", "push"]
     conn = Connection(port)
     for _ in range(n):
-        body = '{"customer_id":"%s","channel":"%s","categories":["grilling"]}' % (
-            customer(rng.randint(1, customers)), rng.choice(channels))
-        conn.send("POST", "/v1/decisions", body)
+        items = ['{"customer_id":"%s","channel":"%s","categories":["grilling"]}' % (
+            customer(rng.randint(1, customers)), rng.choice(channels)) for _ in range(batch)]
+        if batch > 1:
+            conn.send("POST", "/v1/decisions/batch", '{"requests":[%s]}' % ",".join(items))
+        else:
+            conn.send("POST", "/v1/decisions", items[0])
         status = conn.status()
         if status != 200:
             raise SystemExit(f"a decision got {status}")
@@ -85,4 +90,4 @@ if __name__ == "__main__":
     if mode == "seed":
         seed(port, customers)
     else:
-        decide(port, customers, int(sys.argv[4]))
+        decide(port, customers, int(sys.argv[4]), int(sys.argv[5]) if len(sys.argv) > 5 else 1)
