@@ -1,6 +1,7 @@
 import Foundation
 import HushCore
 import HushHTTP
+import HushStore
 
 /// What the handlers share to read a request and page an answer.
 extension API {
@@ -72,6 +73,36 @@ extension API {
         w.arrayEnd()
         w.key("next_cursor"); w.string(found.count > limit ? items.last.map(id) : nil)
         w.objectEnd()
+    }
+}
+
+extension API {
+    /// A change to a stored record, made on the writer: the stored one is read, `apply` reads
+    /// the body onto it (checked again, now against what is stored) and `update` writes it back.
+    /// Answered with the record as stored, or 404 with `notFound`.
+    func patchWrite<Record: Sendable>(_ request: Request, body: JSONValue, notFound: String,
+                                      read: @escaping @Sendable (any StoreTransaction) throws(StoreError) -> Record?,
+                                      apply: @escaping @Sendable (inout FieldReader, inout Record) throws(ValidationError) -> Void,
+                                      update: @escaping @Sendable (any StoreTransaction, Record) throws(StoreError) -> Bool,
+                                      answer: @escaping @Sendable (inout JSONWriter, Record) -> Void) -> PreparedWrite {
+        PreparedWrite({ w throws(StoreError) -> Patched<Record> in
+            guard var current = try read(w) else { return .missing }
+            var reader = try! FieldReader(body)
+            do throws(ValidationError) { try apply(&reader, &current) } catch { return .invalid(error) }
+            return try update(w, current) ? .updated(current) : .missing
+        }) { [self] (patched) throws(APIError) in
+            let record = try patched.value(orNotFound: notFound)
+            return json(request) { answer(&$0, record) }
+        }
+    }
+
+    /// A deletion on the writer, answered `{"deleted": true}`, or 404 with `notFound`.
+    func deleteWrite(_ request: Request, notFound: String,
+                     _ delete: @escaping @Sendable (any StoreTransaction) throws(StoreError) -> Bool) -> PreparedWrite {
+        PreparedWrite(delete) { [self] (deleted) throws(APIError) in
+            guard deleted else { throw .notFound(notFound) }
+            return self.deleted(request)
+        }
     }
 }
 

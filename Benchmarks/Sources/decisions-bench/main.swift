@@ -96,7 +96,7 @@ if !FileManager.default.fileExists(atPath: path) {
             _ = try w.erase(customerID: customerID(i), tombstoneHash: tombstoneHash)
         }
         _ = try w.createHold(Hold(id: "wildfire-ca", title: "California wildfire", reason: "no grilling promotions", regions: ["US-CA"],
-                                  categories: ["grilling"], startsAt: now.addingTimeInterval(-86_400), endsAt: now.addingTimeInterval(7 * 86_400)), now: now)
+                                  categories: ["grilling"], startsAt: now.addingTimeInterval(-86_400), endsAt: now.addingTimeInterval(7 * 86_400)), now: now, limit: 1000)
     }
     store.close()
     print(String(format: "generated %@ for %d customers in %.1f s", path, customers, Date().timeIntervalSince(started)))

@@ -31,10 +31,7 @@ extension API {
 
     func deleteCase(_ request: Request) throws(APIError) -> PreparedWrite {
         let id = try parameter(request, "case_id")
-        return PreparedWrite({ w throws(StoreError) in try w.deleteCase(id) }) { [self] (deleted) throws(APIError) in
-            guard deleted else { throw .notFound("no case \(id)") }
-            return self.deleted(request)
-        }
+        return deleteWrite(request, notFound: "no case \(id)") { w throws(StoreError) in try w.deleteCase(id) }
     }
 
     func serviceCase(_ r: inout FieldReader, id: String, now: Date) throws(ValidationError) -> ServiceCase {

@@ -54,23 +54,16 @@ extension API {
             if error.field != "ends_at" { throw .invalid(error) }
         }
         try validating { () throws(ValidationError) in try r.finish() }
-        return PreparedWrite({ [self] w throws(StoreError) -> Patched<Hold> in
-            guard var current = try w.readHold(id) else { return .missing }
-            var reader = try! FieldReader(body)
-            do throws(ValidationError) { try applyHold(&reader, to: &current, patch: true, now: now) } catch { return .invalid(error) }
-            return try w.updateHold(current, now: now) ? .updated(current) : .missing
-        }) { [self] (patched) throws(APIError) in
-            let hold = try patched.value(orNotFound: "no hold \(id)")
-            return json(request) { writeHold(&$0, hold) }
-        }
+        return patchWrite(request, body: body, notFound: "no hold \(id)",
+                          read: { w throws(StoreError) in try w.readHold(id) },
+                          apply: { [self] r, h throws(ValidationError) in try applyHold(&r, to: &h, patch: true, now: now) },
+                          update: { w, h throws(StoreError) in try w.updateHold(h, now: now) },
+                          answer: { [self] w, h in writeHold(&w, h) })
     }
 
     func deleteHold(_ request: Request) throws(APIError) -> PreparedWrite {
         let id = try parameter(request, "id")
-        return PreparedWrite({ w throws(StoreError) in try w.deleteHold(id) }) { [self] (deleted) throws(APIError) in
-            guard deleted else { throw .notFound("no hold \(id)") }
-            return self.deleted(request)
-        }
+        return deleteWrite(request, notFound: "no hold \(id)") { w throws(StoreError) in try w.deleteHold(id) }
     }
 
     func hold(_ r: inout FieldReader, now: Date) throws(ValidationError) -> Hold {

@@ -54,23 +54,16 @@ extension API {
         }
         var probe = Suppression(id: id, subject: .customer("-"), kind: .doNotContact)
         try validating { () throws(ValidationError) in try applyScope(&r, to: &probe, patch: true); try r.finish() }
-        return PreparedWrite({ [self] w throws(StoreError) -> Patched<Suppression> in
-            guard var current = try w.readSuppression(id) else { return .missing }
-            var reader = try! FieldReader(body)
-            do throws(ValidationError) { try applyScope(&reader, to: &current, patch: true) } catch { return .invalid(error) }
-            return try w.updateSuppression(current) ? .updated(current) : .missing
-        }) { [self] (patched) throws(APIError) in
-            let suppression = try patched.value(orNotFound: "no suppression \(id)")
-            return json(request) { writeSuppression(&$0, suppression) }
-        }
+        return patchWrite(request, body: body, notFound: "no suppression \(id)",
+                          read: { w throws(StoreError) in try w.readSuppression(id) },
+                          apply: { [self] r, s throws(ValidationError) in try applyScope(&r, to: &s, patch: true) },
+                          update: { w, s throws(StoreError) in try w.updateSuppression(s) },
+                          answer: { [self] w, s in writeSuppression(&w, s) })
     }
 
     func deleteSuppression(_ request: Request) throws(APIError) -> PreparedWrite {
         let id = try parameter(request, "id")
-        return PreparedWrite({ w throws(StoreError) in try w.deleteSuppression(id) }) { [self] (deleted) throws(APIError) in
-            guard deleted else { throw .notFound("no suppression \(id)") }
-            return self.deleted(request)
-        }
+        return deleteWrite(request, notFound: "no suppression \(id)") { w throws(StoreError) in try w.deleteSuppression(id) }
     }
 
     func suppression(_ r: inout FieldReader) throws(ValidationError) -> Suppression {
