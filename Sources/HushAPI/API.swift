@@ -14,6 +14,9 @@ final class API: Sendable {
     let lookback: TimeInterval
     /// What requests may make grow (`APILimits`).
     let limits: APILimits
+    /// The first 12 hex digits of the SHA-256 of the policy's canonical text: which policy a
+    /// decision was made under, in every answer (and later in the decision log).
+    let policyVersion: String
     let auth: Authenticator
     let erasureKey: [UInt8]
     /// The writer thread's hasher (reserve decides inside the writer's transaction).
@@ -35,8 +38,6 @@ final class API: Sendable {
     }
     private let draining = Atomic<Bool>(false)
     private let loops: [LoopSlot]
-    /// A random prefix for decision ids, so that ids from different runs never meet.
-    private let idPrefix: String
 
     init(store: any FactStore, config: Config, erasureKey: [UInt8], writerHasher: SharedTombstoneHasher, loops: Int,
          log: @escaping @Sendable (String) -> Void = ServerOptions().log) {
@@ -46,19 +47,18 @@ final class API: Sendable {
         policy = config.policy
         lookback = config.policy.longestWindow
         limits = config.limits.api
+        policyVersion = String(Hex.encode(Authenticator.sha256(Array(config.policy.canonicalText.utf8))).prefix(12))
         auth = Authenticator(keys: config.auth.keys)
         protectMetrics = config.auth.protectMetrics
         self.erasureKey = erasureKey
         self.loops = (0..<max(1, loops)).map { _ in LoopSlot() }
-        idPrefix = String(UInt32.random(in: 0...UInt32.max), radix: 36)
     }
 
     /// State owned by one event loop: touched only on that loop's thread.
     final class LoopContext {
         let reader: any StoreReader
         let hasher: TombstoneHasher
-        var decisions: UInt64 = 0
-        var idPrefix: [UInt8] = []
+        var ids = DecisionIDSource()
 
         init(reader: any StoreReader, hasher: TombstoneHasher) {
             self.reader = reader
@@ -93,23 +93,10 @@ final class API: Sendable {
         loops[index % loops.count].context?.reader.endSnapshot()
     }
 
-    /// An opaque id unique to this process run: the run's prefix, the loop, a counter.
-    func decisionID(_ context: LoopContext, loop: Int) -> DecisionID {
-        context.decisions &+= 1
-        if context.idPrefix.isEmpty { context.idPrefix = Array("d-\(idPrefix)-\(loop)-".utf8) }
-        return DecisionID(prefix: context.idPrefix, counter: context.decisions)
+    /// The next decision id of the calling loop, made at `time` (`DecisionID`).
+    func decisionID(_ context: LoopContext, at time: Date) -> DecisionID {
+        context.ids.next(at: time)
     }
-
-    /// An id for a decision made off the loops (`reserve`, on the writer): random.
-    func randomDecisionID() -> DecisionID {
-        DecisionID(prefix: Array("d-r\(String(UInt32.random(in: 0...UInt32.max), radix: 36))-".utf8), counter: UInt64.random(in: 0...UInt64.max))
-    }
-}
-
-/// A decision's id, written as its prefix and a base-36 counter.
-struct DecisionID {
-    let prefix: [UInt8]
-    let counter: UInt64
 }
 
 extension API {

@@ -6,7 +6,7 @@ import HushHTTP
 /// it would answer now on every channel.
 extension API {
     /// The page an ops person opens first: what hush knows and what it would answer now.
-    func writeCustomerView(_ w: inout JSONWriter, id: String, facts: Facts, context: LoopContext, loop: Int, now: Date) {
+    func writeCustomerView(_ w: inout JSONWriter, id: String, facts: Facts, context: LoopContext, now: Date) {
         w.objectStart()
         w.key("customer_id"); w.string(id)
         w.key("profile")
@@ -69,7 +69,7 @@ extension API {
             var request = DecisionRequest(customerID: id, channel: channel)
             request.at = now
             let decision = decide(request, facts: facts, policy: policy, now: now)
-            writeDecision(&w, decision, request, id: decisionID(context, loop: loop), reserved: nil)
+            writeDecision(&w, decision, request, id: decisionID(context, at: now), reserved: nil)
         }
         w.arrayEnd()
         w.objectEnd()

@@ -189,3 +189,30 @@ public struct Policy: Sendable, Equatable {
         (1...32).contains(text.utf8.count) && text.utf8.allSatisfy { ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 95 }
     }
 }
+
+extension Policy {
+    /// The policy as one line of text, the same for equal policies whatever the order of their
+    /// dictionaries: what `policy_version` is a hash of.
+    public var canonicalText: String {
+        func seconds(_ interval: TimeInterval) -> String { String(Int64(interval)) }
+        var parts: [String] = []
+        parts.append("channels=" + channels.map(\.rawValue).joined(separator: ","))
+        parts.append("purposes=" + purposes.map(\.rawValue).joined(separator: ","))
+        for rule in PolicyRule.allCases {
+            parts.append("rule.\(rule.rawValue)=" + (ruleScope[rule] ?? []).map(\.rawValue).sorted().joined(separator: ","))
+        }
+        parts.append("case_severity_threshold=\(caseSeverityThreshold.rawValue)")
+        parts.append("case_cooloff=" + seconds(caseCoolOff))
+        for (channel, window) in quietHours.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            parts.append("quiet.\(channel.rawValue)=\(window.start)-\(window.end)")
+        }
+        parts.append("default_timezone=" + defaultTimeZone.name)
+        for cap in frequencyCaps {
+            parts.append("cap=\(cap.purpose.rawValue)/\(cap.channel?.rawValue ?? "*")/\(cap.max)/" + seconds(cap.window))
+        }
+        for (type, score) in interactionScores.sorted(by: { $0.key < $1.key }) { parts.append("score.\(type)=\(score)") }
+        parts.append("willingness=" + seconds(willingnessWindow) + "/\(willingnessThreshold)")
+        parts.append("broad_unconfirmed_opt_out=\(broadUnconfirmedOptOut)")
+        return parts.joined(separator: ";")
+    }
+}

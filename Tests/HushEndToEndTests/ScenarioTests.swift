@@ -317,6 +317,26 @@ import HushTestSupport
         #expect(activePage["next_cursor"] as? String == "h-d")
     }
 
+    /// Decision ids are UUIDv7s made at the moment of the decision, unique within a batch; every
+    /// answer names the policy it was made under.
+    @Test func decisionIDs_AreTimeOrderedUUIDs_AndAnswersNameThePolicy() throws {
+        let before = UInt64(Date().timeIntervalSince1970 * 1000)
+        let single = try api.post("/v1/decisions", #"{"customer_id": "c-id", "channel": "email"}"#)
+        let after = UInt64(Date().timeIntervalSince1970 * 1000)
+        let id = try #require(single["decision_id"] as? String)
+        let hex = id.replacingOccurrences(of: "-", with: "")
+        #expect(id.count == 36 && hex.count == 32 && Array(id)[14] == "7", "\(id)")
+        let millis = try #require(UInt64(hex.prefix(12), radix: 16))
+        #expect(millis >= before && millis <= after, "made at the decision")
+        let version = try #require(single["policy_version"] as? String)
+        #expect(version.count == 12 && version.allSatisfy(\.isHexDigit))
+        let batch = try api.post("/v1/decisions/batch", #"{"requests": [{"customer_id": "a", "channel": "email"}, {"customer_id": "b", "channel": "sms"}, {"customer_id": "c", "channel": "push"}]}"#)
+        let results = try #require(batch["results"] as? [[String: Any]])
+        let ids = results.compactMap { $0["decision_id"] as? String }
+        #expect(Set(ids).count == 3 && !ids.contains(id))
+        #expect(results.allSatisfy { $0["policy_version"] as? String == version }, "one policy")
+    }
+
     @Test func metrics_CountAnswersAndDecisions() throws {
         try customer("c-14", region: "GB-LND", timezone: "Europe/London")
         for _ in 0..<3 { _ = try decide("customer_id=c-14&channel=sms", at: "2026-11-24T03:00:00Z") }

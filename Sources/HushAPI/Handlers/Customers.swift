@@ -28,7 +28,7 @@ extension API {
         guard facts.isKnown else {
             throw .notFound(facts.customerErased ? "customer \(id) was erased" : "no customer \(id)")
         }
-        return json(request) { w in writeCustomerView(&w, id: id, facts: facts, context: context, loop: request.loop, now: now) }
+        return json(request) { w in writeCustomerView(&w, id: id, facts: facts, context: context, now: now) }
     }
 
     /// GDPR erasure: every row goes, HMAC tombstones stay.

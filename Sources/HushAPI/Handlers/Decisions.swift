@@ -8,18 +8,20 @@ extension API {
     /// One decision; with `reserve: true`, decided and recorded by the writer in one transaction.
     func postDecision(_ request: Request, _ responder: Responder) throws(APIError) {
         let input = try decisionInput(body: request)
-        if input.reserve { return reserve(input, request: request, responder: responder) }
         let context = try self.context(for: request)
-        let (decision, failed) = decideNow(input, context: context, now: Date())
-        let id = decisionID(context, loop: request.loop)
+        let now = Date()
+        let id = decisionID(context, at: now)
+        if input.reserve { return reserve(input, id: id, now: now, request: request, responder: responder) }
+        let (decision, failed) = decideNow(input, context: context, now: now)
         sendJSON(request, responder, failed ? .serviceUnavailable : .ok) { writeDecision(&$0, decision, input.request, id: id, reserved: nil) }
     }
 
     func getDecision(_ request: Request) throws(APIError) -> Response {
         let input = try decisionInput(query: request.query)
         let context = try self.context(for: request)
-        let (decision, failed) = decideNow(input, context: context, now: Date())
-        let id = decisionID(context, loop: request.loop)
+        let now = Date()
+        let (decision, failed) = decideNow(input, context: context, now: now)
+        let id = decisionID(context, at: now)
         return json(request, failed ? .serviceUnavailable : .ok) { writeDecision(&$0, decision, input.request, id: id, reserved: nil) }
     }
 
@@ -40,7 +42,7 @@ extension API {
         var response = json(request) { w in
             w.objectStart()
             w.key("results")
-            failed = writeDecisions(&w, count: items.count, context: context, loop: request.loop) { i throws(ValidationError) in
+            failed = writeDecisions(&w, count: items.count, context: context) { i throws(ValidationError) in
                 try decisionInput(items[i], prefix: "requests[\(i)].", allowReserve: false)
             }
             w.objectEnd()
@@ -61,7 +63,7 @@ extension API {
             w.key("customer_id"); w.string(id)
             w.key("purpose"); w.string(base.request.purpose.rawValue)
             w.key("decisions")
-            failed = writeDecisions(&w, count: policy.channels.count, context: context, loop: request.loop) { i in
+            failed = writeDecisions(&w, count: policy.channels.count, context: context) { i in
                 var input = base
                 input.request.channel = policy.channels[i]
                 return input
@@ -74,7 +76,7 @@ extension API {
 
     /// Decides `count` inputs on the calling loop and writes them as an array: each answer, or
     /// for an input that is not valid its error. Returns whether the store failed for any.
-    private func writeDecisions(_ w: inout JSONWriter, count: Int, context: LoopContext, loop: Int,
+    private func writeDecisions(_ w: inout JSONWriter, count: Int, context: LoopContext,
                                 _ input: (Int) throws(ValidationError) -> DecisionInput) -> Bool {
         let now = Date()
         var failed = false
@@ -84,7 +86,7 @@ extension API {
                 let one = try input(i)
                 let (decision, itemFailed) = decideNow(one, context: context, now: now)
                 failed = failed || itemFailed
-                writeDecision(&w, decision, one.request, id: decisionID(context, loop: loop), reserved: nil)
+                writeDecision(&w, decision, one.request, id: decisionID(context, at: now), reserved: nil)
             } catch {
                 w.objectStart()
                 Self.writeError(&w, code: .invalidField, message: "\(error.field) \(error.message)", field: error.field)
@@ -97,10 +99,8 @@ extension API {
 
     /// `reserve: true`: decided and, when allowed, recorded by the writer in one transaction;
     /// answered after the commit. A store failure answers `unavailable`: fail closed.
-    private func reserve(_ input: DecisionInput, request: Request, responder: Responder) {
+    private func reserve(_ input: DecisionInput, id: DecisionID, now: Date, request: Request, responder: Responder) {
         let policy = self.policy, hasher = writerHasher, lookback = self.lookback
-        let id = randomDecisionID()
-        let now = Date()
         store.write({ (w: any StoreTransaction) throws(StoreError) -> (decision: Decision, reserved: Bool) in
             try w.reserve(input.request, now: now, lookback: lookback, campaignID: input.campaignID, tombstoneHash: hasher.hash) { facts in
                 decide(input.request, facts: facts, policy: policy, now: now)
@@ -145,12 +145,13 @@ extension API {
     func writeDecision(_ w: inout JSONWriter, _ decision: Decision, _ request: DecisionRequest, id: DecisionID, reserved: Bool?) {
         w.objectStart()
         w.key("decision"); w.string(decision.allowed ? "allow" : "suppress")
-        w.key("decision_id"); w.string(prefix: id.prefix, base36: id.counter)
+        w.key("decision_id"); w.string(id)
         w.key("customer_id"); w.string(request.customerID)
         if let address = request.address { w.key("address"); w.string(address.value) }
         w.key("channel"); w.string(request.channel.rawValue)
         w.key("purpose"); w.string(request.purpose.rawValue)
         w.key("evaluated_at"); w.time(decision.evaluatedAt)
+        w.key("policy_version"); w.string(policyVersion)
         w.key("retry_after"); w.time(decision.retryAfter)
         if let reserved { w.key("reserved"); w.bool(reserved) }
         w.key("reasons")

@@ -141,13 +141,16 @@ public struct JSONWriter: ~Copyable {
         needsComma = true
     }
 
-    /// A string made of `prefix` (plain bytes that need no escaping) and `number` in base 36.
-    public mutating func string(prefix: [UInt8], base36 number: UInt64) {
+    /// A decision id in its canonical UUID form.
+    mutating func string(_ id: DecisionID) {
         separate()
-        put(UInt8(ascii: "\""))
-        prefix.withUnsafeBufferPointer { put($0) }
-        digits(number, radix: 36)
-        put(UInt8(ascii: "\""))
+        var text: (UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &text) { bytes in
+            bytes[0] = UInt8(ascii: "\"")
+            DecisionID.write(high: id.high, low: id.low) { i, byte in bytes[i + 1] = byte }
+            bytes[37] = UInt8(ascii: "\"")
+            put(UnsafeBufferPointer(start: bytes.baseAddress!.assumingMemoryBound(to: UInt8.self), count: 38))
+        }
         needsComma = true
     }
 

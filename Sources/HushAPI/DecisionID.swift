@@ -1,0 +1,83 @@
+import Foundation
+
+/// A decision's id: a UUIDv7 (RFC 9562 §5.7). Its first 48 bits are the Unix time in
+/// milliseconds, so ids sort by when they were made and say where a log keeps them; the other
+/// 74 bits are a random base drawn once per source plus a counter, so one source never repeats
+/// an id and two sources (loops, runs, nodes) practically never meet.
+struct DecisionID: Equatable, Hashable, Sendable {
+    /// unix_ts_ms (48 bits), version 7 (4), rand_a (12).
+    let high: UInt64
+    /// variant 0b10 (2), rand_b (62).
+    let low: UInt64
+
+    init(milliseconds: UInt64, randA: UInt16, randB: UInt64) {
+        high = (milliseconds & 0xFFFF_FFFF_FFFF) << 16 | 0x7000 | UInt64(randA & 0x0FFF)
+        low = 0x8000_0000_0000_0000 | (randB & 0x3FFF_FFFF_FFFF_FFFF)
+    }
+
+    init?(high: UInt64, low: UInt64) {
+        guard high >> 12 & 0xF == 7, low >> 62 == 0b10 else { return nil }
+        self.high = high
+        self.low = low
+    }
+
+    /// When the id was made, to the millisecond.
+    var milliseconds: UInt64 { high >> 16 }
+
+    /// `018f3a1c-7b2e-7d41-9c3e-5a6b7c8d9e0f`.
+    var text: String {
+        var bytes = [UInt8](repeating: 0, count: 36)
+        Self.write(high: high, low: low) { i, byte in bytes[i] = byte }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Reads the canonical form (either case); nil for anything else, or a UUID of another version.
+    init?(_ text: String) {
+        let bytes = Array(text.utf8)
+        guard bytes.count == 36 else { return nil }
+        var high: UInt64 = 0, low: UInt64 = 0, nibbles = 0
+        for (i, byte) in bytes.enumerated() {
+            if i == 8 || i == 13 || i == 18 || i == 23 {
+                guard byte == UInt8(ascii: "-") else { return nil }
+                continue
+            }
+            let value: UInt64
+            switch byte {
+            case 0x30...0x39: value = UInt64(byte - 0x30)
+            case 0x61...0x66: value = UInt64(byte - 0x61 + 10)
+            case 0x41...0x46: value = UInt64(byte - 0x41 + 10)
+            default: return nil
+            }
+            if nibbles < 16 { high = high << 4 | value } else { low = low << 4 | value }
+            nibbles += 1
+        }
+        self.init(high: high, low: low)
+    }
+
+    /// The 36 characters of the canonical form, handed to `put` one by one with their index.
+    static func write(high: UInt64, low: UInt64, _ put: (Int, UInt8) -> Void) {
+        let digits: StaticString = "0123456789abcdef"
+        var index = 0
+        for n in 0..<32 {
+            if index == 8 || index == 13 || index == 18 || index == 23 { put(index, UInt8(ascii: "-")); index += 1 }
+            let word = n < 16 ? high : low
+            let nibble = Int(word >> UInt64(60 - 4 * (n & 15)) & 0xF)
+            put(index, digits.utf8Start[nibble])
+            index += 1
+        }
+    }
+}
+
+/// Makes the ids of one source (an event loop): random bits drawn once, then a counter, so
+/// that an id costs no randomness. Used by one thread.
+struct DecisionIDSource {
+    private let randA = UInt16.random(in: 0...0x0FFF)
+    private let base = UInt64.random(in: 0...UInt64.max)
+    private var counter: UInt64 = 0
+
+    mutating func next(at time: Date) -> DecisionID {
+        counter &+= 1
+        let milliseconds = UInt64(max(0, time.timeIntervalSince1970 * 1000))
+        return DecisionID(milliseconds: milliseconds, randA: randA, randB: base &+ counter)
+    }
+}
