@@ -26,9 +26,10 @@ struct DecisionID: Equatable, Hashable, Sendable {
 
     /// `018f3a1c-7b2e-7d41-9c3e-5a6b7c8d9e0f`.
     var text: String {
-        var bytes = [UInt8](repeating: 0, count: 36)
-        Self.write(high: high, low: low) { i, byte in bytes[i] = byte }
-        return String(decoding: bytes, as: UTF8.self)
+        String(unsafeUninitializedCapacity: 36) { buffer in
+            Self.write(high: high, low: low, into: buffer.baseAddress!)
+            return 36
+        }
     }
 
     /// Reads the canonical form (either case); nil for anything else, or a UUID of another version.
@@ -54,17 +55,24 @@ struct DecisionID: Equatable, Hashable, Sendable {
         self.init(high: high, low: low)
     }
 
-    /// The 36 characters of the canonical form, handed to `put` one by one with their index.
-    static func write(high: UInt64, low: UInt64, _ put: (Int, UInt8) -> Void) {
+    /// Writes the 36 characters of the canonical form at `out`: 8-4-4-4-12 hex digits.
+    static func write(high: UInt64, low: UInt64, into out: UnsafeMutablePointer<UInt8>) {
         let digits: StaticString = "0123456789abcdef"
-        var index = 0
-        for n in 0..<32 {
-            if index == 8 || index == 13 || index == 18 || index == 23 { put(index, UInt8(ascii: "-")); index += 1 }
-            let word = n < 16 ? high : low
-            let nibble = Int(word >> UInt64(60 - 4 * (n & 15)) & 0xF)
-            put(index, digits.utf8Start[nibble])
-            index += 1
+        /// `count` hex digits of `word`, from its `first` (0 is the most significant), at `at`.
+        func put(_ word: UInt64, first: Int, count: Int, at: Int) {
+            for n in 0..<count {
+                out[at + n] = digits.utf8Start[Int(word >> UInt64(60 - 4 * (first + n)) & 0xF)]
+            }
         }
+        put(high, first: 0, count: 8, at: 0)
+        out[8] = UInt8(ascii: "-")
+        put(high, first: 8, count: 4, at: 9)
+        out[13] = UInt8(ascii: "-")
+        put(high, first: 12, count: 4, at: 14)
+        out[18] = UInt8(ascii: "-")
+        put(low, first: 0, count: 4, at: 19)
+        out[23] = UInt8(ascii: "-")
+        put(low, first: 4, count: 12, at: 24)
     }
 }
 

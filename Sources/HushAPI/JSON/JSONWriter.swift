@@ -145,11 +145,12 @@ public struct JSONWriter: ~Copyable {
     mutating func string(_ id: DecisionID) {
         separate()
         var text: (UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0)
-        withUnsafeMutableBytes(of: &text) { bytes in
+        withUnsafeMutableBytes(of: &text) { raw in
+            let bytes = raw.baseAddress!.assumingMemoryBound(to: UInt8.self)
             bytes[0] = UInt8(ascii: "\"")
-            DecisionID.write(high: id.high, low: id.low) { i, byte in bytes[i + 1] = byte }
+            DecisionID.write(high: id.high, low: id.low, into: bytes + 1)
             bytes[37] = UInt8(ascii: "\"")
-            put(UnsafeBufferPointer(start: bytes.baseAddress!.assumingMemoryBound(to: UInt8.self), count: 38))
+            put(UnsafeBufferPointer(start: bytes, count: 38))
         }
         needsComma = true
     }
