@@ -243,13 +243,13 @@ final class ImportSink: BodySink {
         let suppressions = self.suppressions, cases = self.cases
         self.suppressions = []
         self.cases = []
-        PreparedWrite({ w throws(StoreError) -> ImportCounts in
+        PreparedWrite({ w throws(StoreError) -> (imported: Int, unchanged: Int) in
             let counts = switch kind {
             case .suppressions: try w.importSuppressions(suppressions, now: now)
             case .cases: try w.importCases(cases)
             }
             if dryRun { w.discardChanges() }
-            return ImportCounts(imported: counts.imported, unchanged: counts.unchanged)
+            return counts
         }) { counts in
             api.json(request) { w in
                 w.objectStart()
@@ -288,10 +288,4 @@ final class ImportSink: BodySink {
             w.objectEnd()
         }
     }
-}
-
-/// What an import wrote, or with `dry_run` would write.
-struct ImportCounts: Sendable {
-    let imported: Int
-    let unchanged: Int
 }
