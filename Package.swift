@@ -31,6 +31,7 @@ let package = Package(
             .embedInCode("Migrations/migration-0002-customer-records.sql"),
             .embedInCode("Migrations/migration-0003-record-keys.sql"),
             .embedInCode("Migrations/migration-0004-records-built-for.sql"),
+            .embedInCode("Migrations/migration-0005-history.sql"),
         ]),
         // The OpenAPI document is a file, embedded in the binary and served at /openapi.json.
         .target(name: "HushAPI", dependencies: ["HushHTTP", "HushStore", "HushCore", "COpenSSL",

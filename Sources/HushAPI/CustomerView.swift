@@ -1,28 +1,29 @@
 import Foundation
 import HushCore
 import HushHTTP
+import HushStore
 
 /// The single customer view (`GET /v1/customers/{id}`): what hush knows of a customer and what
 /// it would answer now on every channel.
 extension API {
     /// The page an ops person opens first: what hush knows and what it would answer now.
-    func writeCustomerView(_ w: inout JSONWriter, id: String, facts: Facts, context: LoopContext, now: Date) {
+    func writeCustomerView(_ w: inout JSONWriter, id: String, facts: Facts, history: [HistoryEntry], context: LoopContext, now: Date) {
         w.objectStart()
         w.key("customer_id"); w.string(id)
         w.key("profile")
-        if let profile = facts.profile { writeProfile(&w, profile) } else { w.null() }
+        if let profile = facts.profile { w.profile(profile) } else { w.null() }
         w.key("erased"); w.bool(facts.customerErased)
         // Open and pending cases, and closed ones still inside the cool-off or the lookback
         // (a positive resolution has no cool-off, but is shown for the lookback all the same).
         w.key("cases")
         w.arrayStart()
         for c in facts.cases where c.status != .closed || (c.closedAt.map { now.timeIntervalSince($0) < max(policy.caseCoolOff, policy.longestWindow) } ?? true) {
-            writeCase(&w, c)
+            w.serviceCase(c)
         }
         w.arrayEnd()
         w.key("suppressions")
         w.arrayStart()
-        for s in facts.suppressions { writeSuppression(&w, s) }
+        for s in facts.suppressions { w.suppression(s) }
         w.arrayEnd()
         let region = facts.profile?.region
         w.key("holds")
@@ -31,7 +32,7 @@ extension API {
             if let regions = hold.regions {
                 guard let region, regions.contains(where: { Region.covers($0, region) }) else { continue }
             }
-            writeHold(&w, hold)
+            w.hold(hold)
         }
         w.arrayEnd()
         w.key("contacts")
@@ -63,6 +64,11 @@ extension API {
         }
         w.arrayEnd()
         w.objectEnd()
+        // The newest changes to the customer's records, newest first.
+        w.key("history")
+        w.arrayStart()
+        for entry in history { w.historyEntry(entry) }
+        w.arrayEnd()
         w.key("decisions")
         w.arrayStart()
         for channel in policy.channels {

@@ -130,6 +130,8 @@ final class ImportSink: BodySink {
     private let api: API
     private let kind: Kind
     private let dryRun: Bool
+    /// Who imports: the history records every row's change as theirs, by import.
+    private let actor: Actor
     private let format: RecordSplitter.Format
     /// Feeding it calls back into `handle`, which must not touch it (exclusive access).
     private var splitter: RecordSplitter
@@ -141,8 +143,9 @@ final class ImportSink: BodySink {
     private var tooMany = false
     private let now = Date()
 
-    init(api: API, kind: Kind, format: RecordSplitter.Format, dryRun: Bool) {
+    init(api: API, kind: Kind, format: RecordSplitter.Format, dryRun: Bool, actor: Actor) {
         self.api = api
+        self.actor = actor
         self.kind = kind
         self.dryRun = dryRun
         self.format = format
@@ -264,7 +267,7 @@ final class ImportSink: BodySink {
                 w.key("unchanged"); w.integer(counts.unchanged)
                 w.objectEnd()
             }
-        }.submit(api, request, responder)
+        }.submit(api, request, actor, responder)
     }
 
     /// 400 naming the first bad lines (`{"line", "field", "message"}`, numbered as in the file).

@@ -30,13 +30,14 @@ struct APIRoute: Sendable {
     /// answer (`API.errorResponse`).
     enum Work: Sendable {
         /// Answered on the loop that read the request.
-        case read(@Sendable (API, Request) throws(APIError) -> Response)
+        case read(@Sendable (API, Request, Actor) throws(APIError) -> Response)
         /// Answered through the responder, at once or later.
-        case respond(@Sendable (API, Request, Responder) throws(APIError) -> Void)
-        /// Validated on the loop; the write runs on the store's writer, answered after it committed.
+        case respond(@Sendable (API, Request, Actor, Responder) throws(APIError) -> Void)
+        /// Validated on the loop; the write runs on the store's writer as the caller's (the
+        /// history names its key), answered after it committed.
         case write(@Sendable (API, Request) throws(APIError) -> PreparedWrite)
         /// The body goes to a sink as it arrives.
-        case stream(@Sendable (API, Request) throws(APIError) -> BodySink)
+        case stream(@Sendable (API, Request, Actor) throws(APIError) -> BodySink)
     }
 
     let method: HTTPMethod
@@ -59,12 +60,12 @@ struct APIRoute: Sendable {
 /// returns a value; `answer` makes the HTTP answer from that value after the commit, on the
 /// loop, never inside the transaction.
 struct PreparedWrite: Sendable {
-    let submit: @Sendable (API, Request, Responder) -> Void
+    let submit: @Sendable (API, Request, Actor, Responder) -> Void
 
     init<Value: Sendable>(_ job: @escaping @Sendable (any StoreTransaction) throws(StoreError) -> Value,
                           answer: @escaping @Sendable (Value) throws(APIError) -> Response) {
-        submit = { api, request, responder in
-            api.store.write(job) { result in
+        submit = { api, request, actor, responder in
+            api.store.write(as: actor, job) { result in
                 responder.send(rendering: {
                     do throws(APIError) {
                         switch result {
@@ -84,56 +85,65 @@ extension API {
     /// Every route of the API. Handlers live in `Handlers/`, one file per resource.
     static let routes: [APIRoute] = [
         // Operations (Handlers/Operations.swift)
-        APIRoute(.get, "/healthz", .open, query: nil, .read { api, request in api.health(request) }),
-        APIRoute(.get, "/readyz", .open, query: nil, .read { api, request in api.readiness(request) }),
-        APIRoute(.get, "/metrics", .keyIfMetricsProtected(.read), query: nil, .read { api, _ in api.metricsText() }),
-        APIRoute(.get, "/openapi.json", .open, .read { _, _ in API.openAPIResponse }),
+        APIRoute(.get, "/healthz", .open, query: nil, .read { api, request, _ in api.health(request) }),
+        APIRoute(.get, "/readyz", .open, query: nil, .read { api, request, _ in api.readiness(request) }),
+        APIRoute(.get, "/metrics", .keyIfMetricsProtected(.read), query: nil, .read { api, _, _ in api.metricsText() }),
+        APIRoute(.get, "/openapi.json", .open, .read { _, _, _ in API.openAPIResponse }),
         // Decisions (Handlers/Decisions.swift)
-        APIRoute(.post, "/v1/decisions", .key(.decide), .respond { api, request, responder throws(APIError) in
-            try api.postDecision(request, responder)
+        APIRoute(.post, "/v1/decisions", .key(.decide), .respond { api, request, caller, responder throws(APIError) in
+            try api.postDecision(request, caller, responder)
         }),
-        APIRoute(.get, "/v1/decisions", .key(.decide), query: API.decisionQuery, .read { api, request throws(APIError) in
-            try api.getDecision(request)
+        APIRoute(.get, "/v1/decisions", .key(.decide), query: API.decisionQuery, .read { api, request, caller throws(APIError) in
+            try api.getDecision(request, caller)
         }),
-        APIRoute(.post, "/v1/decisions/batch", .key(.decide), body: .batch, .read { api, request throws(APIError) in
-            try api.decideBatch(request)
+        APIRoute(.post, "/v1/decisions/batch", .key(.decide), body: .batch, .read { api, request, caller throws(APIError) in
+            try api.decideBatch(request, caller)
         }),
-        APIRoute(.get, "/v1/customers/{id}/decisions", .key(.decide), query: ["purpose", "at", "category"], .read { api, request throws(APIError) in
-            try api.customerDecisions(request)
+        APIRoute(.get, "/v1/customers/{id}/decisions", .key(.decide), query: ["purpose", "at", "category"], .read { api, request, caller throws(APIError) in
+            try api.customerDecisions(request, caller)
         }),
         // Customers (Handlers/Customers.swift)
         APIRoute(.put, "/v1/customers/{id}", .key(.write), .write { api, request throws(APIError) in try api.putCustomer(request) }),
-        APIRoute(.get, "/v1/customers/{id}", .key(.read), .read { api, request throws(APIError) in try api.getCustomer(request) }),
+        APIRoute(.get, "/v1/customers/{id}", .key(.read), .read { api, request, _ throws(APIError) in try api.getCustomer(request) }),
         APIRoute(.delete, "/v1/customers/{id}", .key(.admin), .write { api, request throws(APIError) in try api.eraseCustomer(request) }),
         // Cases (Handlers/Cases.swift)
         APIRoute(.put, "/v1/cases/{case_id}", .key(.write), .write { api, request throws(APIError) in try api.putCase(request) }),
-        APIRoute(.get, "/v1/cases/{case_id}", .key(.read), .read { api, request throws(APIError) in try api.getCase(request) }),
+        APIRoute(.get, "/v1/cases/{case_id}", .key(.read), .read { api, request, _ throws(APIError) in try api.getCase(request) }),
+        APIRoute(.get, "/v1/cases/{case_id}/history", .key(.read), query: ["limit", "cursor"], .read { api, request, _ throws(APIError) in
+            try api.recordHistory(request, .case, parameter: "case_id")
+        }),
         APIRoute(.delete, "/v1/cases/{case_id}", .key(.write), .write { api, request throws(APIError) in try api.deleteCase(request) }),
         // Suppressions (Handlers/Suppressions.swift)
         APIRoute(.post, "/v1/suppressions", .key(.write), .write { api, request throws(APIError) in try api.postSuppression(request) }),
-        APIRoute(.get, "/v1/suppressions", .key(.read), query: ["customer_id", "address", "limit", "cursor"], .read { api, request throws(APIError) in
+        APIRoute(.get, "/v1/suppressions", .key(.read), query: ["customer_id", "address", "limit", "cursor"], .read { api, request, _ throws(APIError) in
             try api.listSuppressions(request)
         }),
-        APIRoute(.get, "/v1/suppressions/{id}", .key(.read), .read { api, request throws(APIError) in try api.getSuppression(request) }),
+        APIRoute(.get, "/v1/suppressions/{id}", .key(.read), .read { api, request, _ throws(APIError) in try api.getSuppression(request) }),
+        APIRoute(.get, "/v1/suppressions/{id}/history", .key(.read), query: ["limit", "cursor"], .read { api, request, _ throws(APIError) in
+            try api.recordHistory(request, .suppression, parameter: "id")
+        }),
         APIRoute(.patch, "/v1/suppressions/{id}", .key(.write), .write { api, request throws(APIError) in try api.patchSuppression(request) }),
         APIRoute(.delete, "/v1/suppressions/{id}", .key(.write), .write { api, request throws(APIError) in try api.deleteSuppression(request) }),
-        // Holds (Handlers/Holds.swift)
+        // Holds (Handlers/Holds.swift); the histories are in Handlers/History.swift
         APIRoute(.post, "/v1/holds", .key(.write), .write { api, request throws(APIError) in try api.postHold(request) }),
-        APIRoute(.get, "/v1/holds", .key(.read), query: ["active", "limit", "cursor"], .read { api, request throws(APIError) in
+        APIRoute(.get, "/v1/holds", .key(.read), query: ["active", "limit", "cursor"], .read { api, request, _ throws(APIError) in
             try api.listHolds(request)
         }),
-        APIRoute(.get, "/v1/holds/{id}", .key(.read), .read { api, request throws(APIError) in try api.getHold(request) }),
+        APIRoute(.get, "/v1/holds/{id}", .key(.read), .read { api, request, _ throws(APIError) in try api.getHold(request) }),
+        APIRoute(.get, "/v1/holds/{id}/history", .key(.read), query: ["limit", "cursor"], .read { api, request, _ throws(APIError) in
+            try api.recordHistory(request, .hold, parameter: "id")
+        }),
         APIRoute(.patch, "/v1/holds/{id}", .key(.write), .write { api, request throws(APIError) in try api.patchHold(request) }),
         APIRoute(.delete, "/v1/holds/{id}", .key(.write), .write { api, request throws(APIError) in try api.deleteHold(request) }),
         // Contacts and interactions (Handlers/Events.swift)
         APIRoute(.post, "/v1/contacts", .key(.write), .write { api, request throws(APIError) in try api.postContact(request) }),
         APIRoute(.post, "/v1/interactions", .key(.write), .write { api, request throws(APIError) in try api.postInteraction(request) }),
         // Imports (Handlers/Imports.swift)
-        APIRoute(.post, "/v1/import/suppressions", .key(.write), query: ["dry_run"], body: .streamed, .stream { api, request throws(APIError) in
-            try api.startImport(request, .suppressions)
+        APIRoute(.post, "/v1/import/suppressions", .key(.write), query: ["dry_run"], body: .streamed, .stream { api, request, caller throws(APIError) in
+            try api.startImport(request, .suppressions, by: caller)
         }),
-        APIRoute(.post, "/v1/import/cases", .key(.write), query: ["dry_run"], body: .streamed, .stream { api, request throws(APIError) in
-            try api.startImport(request, .cases)
+        APIRoute(.post, "/v1/import/cases", .key(.write), query: ["dry_run"], body: .streamed, .stream { api, request, caller throws(APIError) in
+            try api.startImport(request, .cases, by: caller)
         }),
     ]
 
@@ -150,29 +160,26 @@ extension API {
             case .read(let handler):
                 router.add(route.method, route.path, maxBodyBytes: maxBodyBytes) { [self] request in
                     do throws(APIError) {
-                        try admit(request, route)
-                        return try handler(self, request)
+                        return try handler(self, request, try admit(request, route))
                     } catch { return self.error(request, error) }
                 }
             case .respond(let handler):
                 router.addDeferred(route.method, route.path, maxBodyBytes: maxBodyBytes) { [self] request, responder in
                     do throws(APIError) {
-                        try admit(request, route)
-                        try handler(self, request, responder)
+                        try handler(self, request, try admit(request, route), responder)
                     } catch { responder.send(self.error(request, error)) }
                 }
             case .write(let prepare):
                 router.addDeferred(route.method, route.path, maxBodyBytes: maxBodyBytes) { [self] request, responder in
                     do throws(APIError) {
-                        try admit(request, route)
-                        try prepare(self, request).submit(self, request, responder)
+                        let caller = try admit(request, route)
+                        try prepare(self, request).submit(self, request, caller, responder)
                     } catch { responder.send(self.error(request, error)) }
                 }
             case .stream(let start):
                 router.addStreaming(route.method, route.path) { [self] request in
                     do throws(APIError) {
-                        try admit(request, route)
-                        return .accept(try start(self, request))
+                        return .accept(try start(self, request, try admit(request, route)))
                     } catch { return .refuse(self.error(request, error)) }
                 }
             }
@@ -180,14 +187,17 @@ extension API {
         return router
     }
 
-    /// The key check and the query check of `route`.
-    func admit(_ request: Request, _ route: APIRoute) throws(APIError) {
+    /// The key check and the query check of `route`; returns the caller: the key's name, or
+    /// `anonymous` where no key was needed.
+    func admit(_ request: Request, _ route: APIRoute) throws(APIError) -> Actor {
+        var name: String?
         switch route.access {
         case .open: break
-        case .key(let scope): try auth.check(request, needs: scope)
-        case .keyIfMetricsProtected(let scope): if protectMetrics { try auth.check(request, needs: scope) }
+        case .key(let scope): name = try auth.check(request, needs: scope)
+        case .keyIfMetricsProtected(let scope): if protectMetrics { name = try auth.check(request, needs: scope) }
         }
         if let allowed = route.query { try checkQuery(request.query, allowed: allowed) }
+        return Actor(name: name ?? Actor.anonymousName, via: .api)
     }
 
     /// Refuses query parameters other than `allowed` (and `pretty`, taken everywhere), and any

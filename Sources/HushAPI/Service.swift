@@ -47,7 +47,8 @@ public final class Service: Sendable {
         }
         let writerHasher: SharedTombstoneHasher
         do { writerHasher = try SharedTombstoneHasher(key: key) } catch { throw ConfigError(message: "erasure_key \(error.message)") }
-        store = try SQLiteStore(path: config.server.database, lookback: config.policy.longestWindow, tombstoneHash: writerHasher.hash)
+        store = try SQLiteStore(path: config.server.database, lookback: config.policy.longestWindow, tombstoneHash: writerHasher.hash,
+                                renderHistory: Self.renderHistory)
         let api = API(store: store, config: config, erasureKey: key, writerHasher: writerHasher, loops: options.threads, log: log)
         self.api = api
         options.turnEnded = { api.turnEnded($0) }
@@ -67,6 +68,9 @@ public final class Service: Sendable {
             log("no erasure key configured (erasure_key or HUSH_ERASURE_KEY); using the development key in \(config.server.database).erasure-key")
         }
     }
+
+    /// How the history of changes renders records: as the API shows them.
+    public static let renderHistory: HistoryRenderer = JSONWriter.render
 
     /// The line printed when the service is ready: `listening on http://127.0.0.1:8080`.
     public var readyLine: String {

@@ -9,12 +9,14 @@ public protocol FactStore: AnyObject, Sendable {
     func makeReader() throws(StoreError) -> any StoreReader
 
     /// Runs `job` in a transaction on the writer; `completion` gets its value once the
-    /// transaction committed, or the error (and nothing of the job was written). Throws nothing:
-    /// a store that cannot take more work completes with `.unavailable` at once.
-    func write<T>(_ job: @escaping (any StoreTransaction) throws(StoreError) -> T, completion: @escaping (Result<T, StoreError>) -> Void)
+    /// transaction committed, or the error (and nothing of the job was written). Every change
+    /// the job makes is recorded in the history, in the same transaction, as made by `actor`.
+    /// Throws nothing: a store that cannot take more work completes with `.unavailable` at once.
+    func write<T>(as actor: Actor, _ job: @escaping (any StoreTransaction) throws(StoreError) -> T,
+                  completion: @escaping (Result<T, StoreError>) -> Void)
 
     /// `write`, waiting for the commit (for tests and tools; never on an event loop).
-    func writeAndWait<T>(_ job: @escaping (any StoreTransaction) throws(StoreError) -> T) throws(StoreError) -> T
+    func writeAndWait<T>(as actor: Actor, _ job: @escaping (any StoreTransaction) throws(StoreError) -> T) throws(StoreError) -> T
 
     /// The environmental holds, as of the last committed write: few, and checked by every decision.
     var holds: [Hold] { get }
@@ -42,6 +44,14 @@ public protocol StoreReader: AnyObject {
     func suppression(id: String) throws(StoreError) -> Suppression?
     /// Up to `limit` suppressions with ids after `after`, in id order: all, one customer's, or one address's.
     func suppressions(customerID: String?, address: String?, after: String, limit: Int) throws(StoreError) -> [Suppression]
+
+    /// Up to `limit` changes of one record, oldest first, after the change `after` (0: from the first).
+    func history(of kind: HistoryEntry.Kind, id: String, after: Int64, limit: Int) throws(StoreError) -> [HistoryEntry]
+    /// The newest `limit` changes of records about a customer (its profile, cases and
+    /// suppressions, and the suppressions of `addresses`), newest first.
+    func history(ofCustomer customerID: String, addresses: [String], limit: Int) throws(StoreError) -> [HistoryEntry]
+    /// The erasure of the id whose tombstone hash is `tombstone`, if it was erased.
+    func erasure(tombstone: [UInt8]) throws(StoreError) -> HistoryEntry?
 
     /// Reads one row: throws when the store cannot answer (readiness).
     func checkReadable() throws(StoreError)

@@ -8,6 +8,7 @@ public final class SQLiteReader: StoreReader {
     let database: Database
     private let begin, commit, profile, cases, suppressionsByCustomer, suppressionsByAddress, contacts, interactions, record: Statement
     private let pageAll, pageByCustomer, pageByAddress, caseByID, suppressionByID: Statement
+    private let recordHistory, customerHistory, erasureEntry: Statement
     private let tombstones: TombstoneSet
     /// Used by one thread only (see above): no per-access exclusivity check.
     @exclusivity(unchecked) private var zones = ZoneTable()
@@ -46,6 +47,17 @@ public final class SQLiteReader: StoreReader {
             SELECT \(suppressionColumns) FROM suppressions WHERE customer_id = ?3 AND id > ?1 ORDER BY id LIMIT ?2
             """)
         pageByAddress = try database.prepare("SELECT \(suppressionColumns) FROM suppressions WHERE address = ?3 AND id > ?1 ORDER BY id LIMIT ?2")
+        recordHistory = try database.prepare("""
+            SELECT \(HistoryEntry.columns) FROM history WHERE record_kind = ?1 AND record_id = ?2 AND seq > ?3 ORDER BY seq LIMIT ?4
+            """)
+        customerHistory = try database.prepare("""
+            SELECT \(HistoryEntry.columns) FROM history WHERE customer_id = ?1
+            UNION SELECT \(HistoryEntry.columns) FROM history WHERE address IN (?2, ?3)
+            ORDER BY seq DESC LIMIT ?4
+            """)
+        erasureEntry = try database.prepare("""
+            SELECT \(HistoryEntry.columns) FROM history WHERE record_kind = 'erasure' AND record_id = ?1 ORDER BY seq DESC LIMIT 1
+            """)
     }
 
     /// The database's record key, made by the migration that made `customer_records`.
@@ -231,6 +243,32 @@ public final class SQLiteReader: StoreReader {
         return page
     }
 
+    public func history(of kind: HistoryEntry.Kind, id: String, after: Int64, limit: Int) throws(StoreError) -> [HistoryEntry] {
+        try enterSnapshot()
+        var page: [HistoryEntry] = []
+        try recordHistory.query([.text(kind.rawValue), .text(id), .integer(after), .integer(Int64(limit))]) { row in
+            if let entry = HistoryEntry(row) { page.append(entry) }
+        }
+        return page
+    }
+
+    public func history(ofCustomer customerID: String, addresses: [String], limit: Int) throws(StoreError) -> [HistoryEntry] {
+        try enterSnapshot()
+        var newest: [HistoryEntry] = []
+        try customerHistory.query([.text(customerID), .optional(addresses.first), .optional(addresses.dropFirst().first),
+                                   .integer(Int64(limit))]) { row in
+            if let entry = HistoryEntry(row) { newest.append(entry) }
+        }
+        return newest
+    }
+
+    public func erasure(tombstone: [UInt8]) throws(StoreError) -> HistoryEntry? {
+        try enterSnapshot()
+        var found: HistoryEntry?
+        try erasureEntry.queryFirst([.text(Hex.encode(tombstone))]) { row in found = HistoryEntry(row) }
+        return found
+    }
+
     /// Ends the read snapshot, if one is open, so that the next lookup sees every commit since
     /// and the WAL can be checkpointed past it. Event loops call it at the end of each turn.
     public func endSnapshot() {
@@ -258,7 +296,7 @@ public final class SQLiteReader: StoreReader {
         snapshot = (count, 1)
     }
 
-    private func readProfile(_ customerID: String) throws(StoreError) -> Profile? {
+    func readProfile(_ customerID: String) throws(StoreError) -> Profile? {
         var result: Profile?
         try profile.query([.text(customerID)]) { row in
             result = Profile(customerID: customerID, region: row.text(0), timeZone: row.text(1).flatMap(zone), email: row.text(2), phone: row.text(3))

@@ -21,16 +21,19 @@ public final class SQLiteStore: FactStore {
     /// bounds the writes waiting for the writer; past it a write fails at once as unavailable. `tombstoneHash` is
     /// the caller's keyed hash of an erased subject: the writer uses it to mark records of
     /// erased ids and addresses, so that decisions about known customers need no hashing.
+    /// `renderHistory` renders records for the history of changes, as the API shows them.
     public convenience init(path: String, lookback: TimeInterval = Policy.standard.longestWindow,
                             clock: @escaping @Sendable () -> Date = { Date() }, maxQueuedWrites: Int = 100_000,
-                            tombstoneHash: @escaping @Sendable (Subject) -> [UInt8]) throws(StoreError) {
+                            tombstoneHash: @escaping @Sendable (Subject) -> [UInt8],
+                            renderHistory: @escaping HistoryRenderer) throws(StoreError) {
         try self.init(path: path, lookback: lookback, clock: clock, maxQueuedWrites: maxQueuedWrites, tombstoneHash: tombstoneHash,
-                      recordKeyBits: RecordKey.standardBits)
+                      recordKeyBits: RecordKey.standardBits, renderHistory: renderHistory)
     }
 
     /// `recordKeyBits`: the bits of `RecordKey` kept, fewer only in tests (to make ids share rows).
     init(path: String, lookback: TimeInterval, clock: @escaping @Sendable () -> Date, maxQueuedWrites: Int,
-         tombstoneHash: @escaping @Sendable (Subject) -> [UInt8], recordKeyBits: Int) throws(StoreError) {
+         tombstoneHash: @escaping @Sendable (Subject) -> [UInt8], recordKeyBits: Int,
+         renderHistory: @escaping HistoryRenderer) throws(StoreError) {
         self.path = path
         self.recordKeyBits = recordKeyBits
         let cache = HoldCache(), tombstones = TombstoneSet(), commits = CommitCounter()
@@ -41,7 +44,8 @@ public final class SQLiteStore: FactStore {
             let database = try Database(path: path, mode: .readWrite)
             try Migrations.apply(to: database)
             let context = try SQLiteTransaction(database: database, holds: cache, tombstones: tombstones, recordLookback: lookback,
-                                           clock: clock, tombstoneHash: tombstoneHash, recordKeyBits: recordKeyBits)
+                                           clock: clock, tombstoneHash: tombstoneHash, recordKeyBits: recordKeyBits,
+                                                renderHistory: renderHistory)
             context.reloadHolds()
             try context.loadTombstones()
             try context.rebuildAllRecordsIfNeeded(now: clock())
@@ -64,21 +68,33 @@ public final class SQLiteStore: FactStore {
     /// The environmental holds, as of the last committed write.
     public var holds: [Hold] { holdCache.current }
 
-    /// Queues a write; `completion` runs on the writer thread once it committed (or failed).
-    public func write<T>(_ work: @escaping (any StoreTransaction) throws(StoreError) -> T, completion: @escaping (Result<T, StoreError>) -> Void) {
-        writer.submit({ (transaction: SQLiteTransaction) throws(StoreError) -> T in try work(transaction) }, completion: completion)
+    /// Queues a write by `actor`; `completion` runs on the writer thread once it committed (or failed).
+    public func write<T>(as actor: Actor, _ work: @escaping (any StoreTransaction) throws(StoreError) -> T,
+                         completion: @escaping (Result<T, StoreError>) -> Void) {
+        writer.submit(Self.acting(actor, work), completion: completion)
     }
 
-    /// Runs a write and waits for its commit.
+    /// Runs a write by `actor` and waits for its commit.
     @discardableResult
-    public func writeAndWait<T>(_ work: @escaping (any StoreTransaction) throws(StoreError) -> T) throws(StoreError) -> T {
-        try writer.perform { (transaction: SQLiteTransaction) throws(StoreError) -> T in try work(transaction) }
+    public func writeAndWait<T>(as actor: Actor, _ work: @escaping (any StoreTransaction) throws(StoreError) -> T) throws(StoreError) -> T {
+        try writer.perform(Self.acting(actor, work))
     }
 
-    /// `writeAndWait` with the SQLite transaction itself, for what only this store has (pruning).
+    /// `writeAndWait` with the SQLite transaction itself, for what only this store has
+    /// (pruning). Without an actor, a change that the history keeps is refused.
     @discardableResult
-    public func writeSQLiteAndWait<T>(_ work: @escaping (SQLiteTransaction) throws(StoreError) -> T) throws(StoreError) -> T {
-        try writer.perform(work)
+    public func writeSQLiteAndWait<T>(as actor: Actor? = nil, _ work: @escaping (SQLiteTransaction) throws(StoreError) -> T) throws(StoreError) -> T {
+        try writer.perform(Self.acting(actor, work))
+    }
+
+    /// `work`, run with the transaction's actor set to `actor` for its duration.
+    private static func acting<T>(_ actor: Actor?, _ work: @escaping (SQLiteTransaction) throws(StoreError) -> T)
+        -> (SQLiteTransaction) throws(StoreError) -> T {
+        { (transaction: SQLiteTransaction) throws(StoreError) -> T in
+            transaction.actor = actor
+            defer { transaction.actor = nil }
+            return try work(transaction)
+        }
     }
 
     /// Jobs waiting for the writer.

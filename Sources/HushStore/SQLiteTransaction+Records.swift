@@ -16,6 +16,7 @@ extension SQLiteTransaction {
                               Codec.list(hold.categories), .integer(Codec.millis(hold.startsAt)),
                               .optional(hold.endsAt.map(Codec.millis)), .integer(Codec.millis(now))])
         holdsChanged = true
+        try recordChange(before: nil, after: .hold(hold))
         return .created
     }
 
@@ -27,18 +28,22 @@ extension SQLiteTransaction {
 
     /// Replaces every field of the stored hold with `hold.id`; false when there is none.
     public func updateHold(_ hold: Hold, now: Date) throws(StoreError) -> Bool {
+        guard let before = try readHold(hold.id) else { return false }
         let updated = try sql.updateHold.run([.text(hold.id), .text(hold.title), .text(hold.reason), Codec.list(hold.regions),
                                             Codec.list(hold.channels?.map(\.rawValue)), Codec.list(hold.purposes?.map(\.rawValue)),
                                             Codec.list(hold.categories), .integer(Codec.millis(hold.startsAt)),
                                             .optional(hold.endsAt.map(Codec.millis)), .integer(Codec.millis(now))]) > 0
-        if updated { holdsChanged = true }
-        return updated
+        guard updated else { return false }
+        holdsChanged = true
+        try recordChange(before: .hold(before), after: .hold(hold))
+        return true
     }
 
     public func deleteHold(_ id: String) throws(StoreError) -> Bool {
-        let deleted = try sql.deleteHold.run([.text(id)]) > 0
-        if deleted { holdsChanged = true }
-        return deleted
+        guard let before = try readHold(id), try sql.deleteHold.run([.text(id)]) > 0 else { return false }
+        holdsChanged = true
+        try recordChange(before: .hold(before), after: nil)
+        return true
     }
 
     func loadTombstones() throws(StoreError) {
@@ -106,6 +111,14 @@ extension SQLiteTransaction {
             if let email = row.text(0) { addresses.append(.email(email)) }
             if let phone = row.text(1) { addresses.append(.phone(phone)) }
         }
+        // The history of every record about the customer goes too, found before the records go.
+        var records: [(kind: String, id: String)] = []
+        try sql.customerRecordIDs.query([.text(customerID), .optional(addresses.first?.value), .optional(addresses.dropFirst().first?.value)]) { row in
+            if let kind = row.text(0), let id = row.text(1) { records.append((kind, id)) }
+        }
+        for record in records { try sql.deleteRecordHistory.run([.text(record.kind), .text(record.id)]) }
+        try sql.deleteCustomerHistory.run([.text(customerID)])
+        for address in addresses { try sql.deleteAddressHistory.run([.text(address.value)]) }
         var removed = ErasureCounts()
         removed.profile = try sql.deleteProfile.run([.text(customerID)])
         removed.cases = try sql.deleteCases.run([.text(customerID)])
@@ -116,8 +129,16 @@ extension SQLiteTransaction {
         touched.insert(customerID)
         for address in addresses { try touch(.address(address)) }
         let hashes = [tombstoneHash(.customer(customerID))] + addresses.map { tombstoneHash(.address($0)) }
-        for hash in hashes { try sql.insertTombstone.run([.blob(hash)]) }
+        var newlyErased = false
+        for hash in hashes where try sql.insertTombstone.run([.blob(hash)]) > 0 { newlyErased = newlyErased || hash == hashes[0] }
         pendingTombstones += hashes
+        // What stays: that the id was erased, when and by whom, under its tombstone hash (once:
+        // a repeated erasure that finds the tombstone and removes nothing records nothing).
+        guard newlyErased || removed != ErasureCounts() else { return removed }
+        guard let actor else { throw StoreError(kind: .internalError, message: "an erasure was made outside a write with an actor") }
+        try sql.insertHistory.run([.text(HistoryEntry.Kind.erasure.rawValue), .text(Hex.encode(hashes[0])), .null, .null,
+                                   .integer(Codec.millis(clock())), .text(actor.name), .text(actor.via.rawValue),
+                                   .text(HistoryEntry.Operation.erase.rawValue), .null, .null])
         return removed
     }
 

@@ -42,7 +42,14 @@ public final class SQLiteTransaction: StoreTransaction {
         let deleteContacts, deleteInteractions, pruneContacts, pruneInteractions: Statement
         let updateSuppression, updateHold: Statement
         let selectRecord, upsertRecord, deleteRecord, profilesByAddress: Statement
+        let insertHistory, deleteCustomerHistory, deleteAddressHistory, deleteRecordHistory, customerRecordIDs: Statement
     }
+
+    /// Who runs the current job (`SQLiteStore.write(as:)`): every change it makes is recorded
+    /// in the history under this name. Nil outside a job, where changes are refused.
+    var actor: Actor?
+    /// How the history renders records (the API's JSON).
+    let renderHistory: HistoryRenderer
 
     /// The writer's clock.
     let clock: @Sendable () -> Date
@@ -50,7 +57,9 @@ public final class SQLiteTransaction: StoreTransaction {
     let tombstoneHash: @Sendable (Subject) -> [UInt8]
 
     init(database: Database, holds: HoldCache, tombstones: TombstoneSet, recordLookback: TimeInterval,
-         clock: @escaping @Sendable () -> Date, tombstoneHash: @escaping @Sendable (Subject) -> [UInt8], recordKeyBits: Int) throws(StoreError) {
+         clock: @escaping @Sendable () -> Date, tombstoneHash: @escaping @Sendable (Subject) -> [UInt8], recordKeyBits: Int,
+         renderHistory: @escaping HistoryRenderer) throws(StoreError) {
+        self.renderHistory = renderHistory
         self.recordLookback = recordLookback
         self.clock = clock
         self.tombstoneHash = tombstoneHash
@@ -112,6 +121,17 @@ public final class SQLiteTransaction: StoreTransaction {
             deleteRecord: try database.prepare("DELETE FROM customer_records WHERE key = ?1"),
             profilesByAddress: try database.prepare("""
                 SELECT customer_id FROM profiles WHERE email = ?1 UNION SELECT customer_id FROM profiles WHERE phone = ?1
+                """),
+            insertHistory: try database.prepare("""
+                INSERT INTO history (record_kind, record_id, customer_id, address, at, actor, via, operation, before, after)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                """),
+            deleteCustomerHistory: try database.prepare("DELETE FROM history WHERE customer_id = ?1"),
+            deleteAddressHistory: try database.prepare("DELETE FROM history WHERE address = ?1"),
+            deleteRecordHistory: try database.prepare("DELETE FROM history WHERE record_kind = ?1 AND record_id = ?2"),
+            customerRecordIDs: try database.prepare("""
+                SELECT 'case', case_id FROM cases WHERE customer_id = ?1
+                UNION ALL SELECT 'suppression', id FROM suppressions WHERE customer_id = ?1 OR address IN (?2, ?3)
                 """))
     }
 
@@ -120,12 +140,12 @@ public final class SQLiteTransaction: StoreTransaction {
     /// Stores the profile; true when it was new.
     @discardableResult
     public func upsertProfile(_ profile: Profile, now: Date) throws(StoreError) -> Bool {
-        var existed = false
-        try sql.profileAddresses.query([.text(profile.customerID)]) { _ in existed = true }
+        let before = try reader.readProfile(profile.customerID)
         try sql.upsertProfile.run([.text(profile.customerID), .optional(profile.region), .optional(profile.timeZone?.name),
                                  .optional(profile.email), .optional(profile.phone), .integer(Codec.millis(now))])
         touched.insert(profile.customerID)
-        return !existed
+        try recordChange(before: before.map(HistoryRecord.profile), after: .profile(profile))
+        return before == nil
     }
 
     // MARK: Cases
@@ -141,11 +161,13 @@ public final class SQLiteTransaction: StoreTransaction {
         guard let current = try readCase(serviceCase.id) else {
             try sql.insertCase.run(values)
             touched.insert(serviceCase.customerID)
+            try recordChange(before: nil, after: .serviceCase(serviceCase))
             return .created
         }
         if Codec.millis(current.updatedAt) > Codec.millis(serviceCase.updatedAt) { return .stale(current: current) }
         try sql.replaceCase.run(values)
         touched.formUnion([current.customerID, serviceCase.customerID])
+        try recordChange(before: .serviceCase(current), after: .serviceCase(serviceCase))
         return .replaced
     }
 
@@ -158,7 +180,9 @@ public final class SQLiteTransaction: StoreTransaction {
     public func deleteCase(_ id: String) throws(StoreError) -> Bool {
         guard let current = try readCase(id) else { return false }
         touched.insert(current.customerID)
-        return try sql.deleteCase.run([.text(id)]) > 0
+        guard try sql.deleteCase.run([.text(id)]) > 0 else { return false }
+        try recordChange(before: .serviceCase(current), after: nil)
+        return true
     }
 
     // MARK: Suppressions
@@ -185,6 +209,7 @@ public final class SQLiteTransaction: StoreTransaction {
                                      .integer(stored.confirmed ? 1 : 0), .optional(stored.expiresAt.map(Codec.millis)),
                                      .integer(Codec.millis(now))])
         try touch(stored.subject)
+        try recordChange(before: nil, after: .suppression(stored))
         return (stored, true)
     }
 
@@ -197,7 +222,9 @@ public final class SQLiteTransaction: StoreTransaction {
     public func deleteSuppression(_ id: String) throws(StoreError) -> Bool {
         guard let current = try readSuppression(id) else { return false }
         try touch(current.subject)
-        return try sql.deleteSuppression.run([.text(id)]) > 0
+        guard try sql.deleteSuppression.run([.text(id)]) > 0 else { return false }
+        try recordChange(before: .suppression(current), after: nil)
+        return true
     }
 
     /// Marks for a record rebuild the customer a subject is, or every customer whose profile
@@ -215,11 +242,20 @@ public final class SQLiteTransaction: StoreTransaction {
     /// to another suppression's identity is a `.conflict`.
     public func updateSuppression(_ suppression: Suppression) throws(StoreError) -> Bool {
         try suppression.validateForStore()
-        if let current = try readSuppression(suppression.id) { try touch(current.subject) }
-        return try sql.updateSuppression.run([
+        guard var updated = try readSuppression(suppression.id) else { return false }
+        let before = updated
+        try touch(updated.subject)
+        updated.channels = suppression.channels
+        updated.purposes = suppression.purposes
+        updated.source = suppression.source
+        updated.confirmed = suppression.confirmed
+        updated.expiresAt = suppression.expiresAt
+        guard try sql.updateSuppression.run([
             .text(suppression.id), Codec.list(suppression.channels?.map(\.rawValue)), Codec.list(suppression.purposes?.map(\.rawValue)),
             .optional(suppression.source), .integer(suppression.confirmed ? 1 : 0), .optional(suppression.expiresAt.map(Codec.millis)),
-        ]) > 0
+        ]) > 0 else { return false }
+        try recordChange(before: .suppression(before), after: .suppression(updated))
+        return true
     }
 
     /// Imports suppressions all or nothing (the job's savepoint is rolled back if any row fails).
@@ -259,5 +295,22 @@ public final class SQLiteTransaction: StoreTransaction {
             }
         }
         return (imported, unchanged)
+    }
+
+    // MARK: History
+
+    /// Records a change of one record in the history, in this transaction, under the running
+    /// job's actor: `before` nil is a creation, `after` nil a deletion. A change that leaves the
+    /// record as the API renders it is not recorded.
+    func recordChange(before: HistoryRecord?, after: HistoryRecord?) throws(StoreError) {
+        guard let actor else { throw StoreError(kind: .internalError, message: "a change was made outside a write with an actor") }
+        guard let record = after ?? before else { return }
+        let beforeText = before.map(renderHistory), afterText = after.map(renderHistory)
+        if beforeText == afterText { return }
+        let operation: HistoryEntry.Operation = before == nil ? .create : after == nil ? .delete : .update
+        let about = record.about
+        try sql.insertHistory.run([.text(record.kind.rawValue), .text(record.id), .optional(about.customerID), .optional(about.address),
+                                   .integer(Codec.millis(clock())), .text(actor.name), .text(actor.via.rawValue),
+                                   .text(operation.rawValue), .optional(beforeText), .optional(afterText)])
     }
 }

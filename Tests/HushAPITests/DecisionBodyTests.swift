@@ -49,7 +49,8 @@ import HushStore
         defer { try? FileManager.default.removeItem(at: directory) }
         let key = [UInt8](repeating: 1, count: 32)
         let hasher = try SharedTombstoneHasher(key: key)
-        let store = try SQLiteStore(path: directory.appendingPathComponent("hush.db").path, tombstoneHash: hasher.hash)
+        let store = try SQLiteStore(path: directory.appendingPathComponent("hush.db").path, tombstoneHash: hasher.hash,
+                                    renderHistory: JSONWriter.render)
         defer { store.close() }
         let api = API(store: store, config: Config(), erasureKey: key, writerHasher: hasher, loops: 1)
         var taken = 0

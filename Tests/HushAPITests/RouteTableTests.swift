@@ -18,7 +18,8 @@ import HushStore
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let key = [UInt8](repeating: 2, count: 32)
         let hasher = try SharedTombstoneHasher(key: key)
-        store = try SQLiteStore(path: directory.appendingPathComponent("hush.db").path, tombstoneHash: hasher.hash)
+        store = try SQLiteStore(path: directory.appendingPathComponent("hush.db").path, tombstoneHash: hasher.hash,
+                                    renderHistory: JSONWriter.render)
         var config = Config()
         config.auth.keys = [Config.APIKey(name: "reader", sha256: Authenticator.sha256(Array("k-read-0123456789abcdef".utf8)), scopes: [.read])]
         api = API(store: store, config: config, erasureKey: key, writerHasher: hasher, loops: 1)

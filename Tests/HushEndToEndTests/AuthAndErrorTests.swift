@@ -2,29 +2,13 @@ import Foundation
 import Testing
 import HushTestSupport
 
-/// Runs `hush hash-key` with `key` on standard input.
-private func hashKey(_ key: String) throws -> (status: Int32, out: String) {
-    let result = try HushProcess.run(["hash-key"], input: key + "\n")
-    return (result.status, result.out.trimmingCharacters(in: .whitespacesAndNewlines))
-}
-
 @Suite struct AuthTests {
     let keys = ["decider": "k-decide-0123456789abcdef", "reader": "k-read-0123456789abcdef", "writer": "k-write-0123456789abcdef",
                 "root": "k-admin-0123456789abcdef"]
 
     func start() throws -> HushProcess {
         let scopes = ["decider": "decide", "reader": "read", "writer": "write", "root": "admin"]
-        var entries: [String] = []
-        for (name, key) in keys.sorted(by: { $0.key < $1.key }) {
-            let hashed = try hashKey(key)
-            #expect(hashed.status == 0 && hashed.out.count == 64)
-            entries.append(#"{"name": "\#(name)", "sha256": "\#(hashed.out)", "scopes": ["\#(scopes[name]!)"]}"#)
-        }
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hush-auth-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let config = directory.appendingPathComponent("hush.json")
-        try Data(#"{"auth": {"keys": [\#(entries.joined(separator: ","))], "protect_metrics": true}, "erasure_key": "0123456789abcdef0123456789abcdef"}"#.utf8).write(to: config)
-        return try HushProcess(["--config", config.path], directory: directory)
+        return try startKeyedHush(keys.reduce(into: [:]) { $0[$1.key] = ($1.value, scopes[$1.key]!) })
     }
 
     @Test func hashKey_PrintsTheSHA256OfTheKeyOnStandardInput() throws {

@@ -12,31 +12,31 @@ import HushCore
     }
 
     @Test func aChangedEmail_DropsTheOldAddressesSuppression_AndPicksUpTheNewOnes() throws {
-        let store = try SQLiteStore(path: try makeStorePath(), clock: testClock, tombstoneHash: fakeHash)
+        let store = try SQLiteStore(path: try makeStorePath(), clock: testClock, tombstoneHash: fakeHash, renderHistory: describeRecord)
         defer { store.close() }
-        try store.writeAndWait { w throws(StoreError) in
+        try store.writeAndWait(as: .test) { w throws(StoreError) in
             try w.upsertProfile(Profile(customerID: "c", email: "old@example.com"), now: now)
             _ = try w.addSuppression(Suppression(id: "", subject: .address(.email("old@example.com")), kind: .optOut), now: now)
         }
         #expect(try facts(store, "c").suppressions.count == 1)
-        try store.writeAndWait { w throws(StoreError) in try w.upsertProfile(Profile(customerID: "c", email: "new@example.com"), now: now) }
+        try store.writeAndWait(as: .test) { w throws(StoreError) in try w.upsertProfile(Profile(customerID: "c", email: "new@example.com"), now: now) }
         #expect(try facts(store, "c").suppressions.isEmpty)
         // A suppression of the new address, added later, reaches the customer's record.
-        _ = try store.writeAndWait { w throws(StoreError) in
+        _ = try store.writeAndWait(as: .test) { w throws(StoreError) in
             try w.addSuppression(Suppression(id: "", subject: .address(.email("new@example.com")), kind: .doNotContact), now: now)
         }
         #expect(try facts(store, "c").suppressions.map(\.kind) == [.doNotContact])
     }
 
     @Test func anErasure_MarksOtherCustomersWhoseProfileCarriesTheAddress() throws {
-        let store = try SQLiteStore(path: try makeStorePath(), clock: testClock, tombstoneHash: fakeHash)
+        let store = try SQLiteStore(path: try makeStorePath(), clock: testClock, tombstoneHash: fakeHash, renderHistory: describeRecord)
         defer { store.close() }
-        try store.writeAndWait { w throws(StoreError) in
+        try store.writeAndWait(as: .test) { w throws(StoreError) in
             try w.upsertProfile(Profile(customerID: "a", email: "shared@example.com"), now: now)
             try w.upsertProfile(Profile(customerID: "b", email: "shared@example.com", phone: "+447700900999"), now: now)
         }
         #expect(try facts(store, "b").erasedAddresses.isEmpty)
-        _ = try store.writeAndWait { w throws(StoreError) in try w.erase(customerID: "a", tombstoneHash: fakeHash) }
+        _ = try store.writeAndWait(as: .test) { w throws(StoreError) in try w.erase(customerID: "a", tombstoneHash: fakeHash) }
         let b = try facts(store, "b")
         #expect(b.erasedAddresses == [.email("shared@example.com")], "from b's rebuilt record, with no hashing at read time")
         #expect(!b.customerErased)
@@ -45,23 +45,23 @@ import HushCore
 
     @Test func records_AreRebuiltWhenTheLookbackChanges() throws {
         let path = try makeStorePath()
-        let short = try SQLiteStore(path: path, lookback: 86_400, clock: testClock, tombstoneHash: fakeHash)
-        try short.writeAndWait { w throws(StoreError) in
+        let short = try SQLiteStore(path: path, lookback: 86_400, clock: testClock, tombstoneHash: fakeHash, renderHistory: describeRecord)
+        try short.writeAndWait(as: .test) { w throws(StoreError) in
             try w.recordContact(customerID: "c", Contact(channel: "email", purpose: .marketing, at: date("2026-11-21T10:00:00Z")), campaignID: nil)
             try w.recordContact(customerID: "c", Contact(channel: "email", purpose: .marketing, at: date("2026-11-24T09:00:00Z")), campaignID: nil)
         }
         #expect(try facts(short, "c").contacts.count == 1, "a record keeps one day")
         short.close()
-        let long = try SQLiteStore(path: path, lookback: 7 * 86_400, clock: testClock, tombstoneHash: fakeHash)
+        let long = try SQLiteStore(path: path, lookback: 7 * 86_400, clock: testClock, tombstoneHash: fakeHash, renderHistory: describeRecord)
         defer { long.close() }
         #expect(try facts(long, "c").contacts.count == 2, "rebuilt for seven days at start")
     }
 
     @Test func aRecordThatDoesNotDecode_FallsBackToTheTables() throws {
         let path = try makeStorePath()
-        let store = try SQLiteStore(path: path, clock: testClock, tombstoneHash: fakeHash)
+        let store = try SQLiteStore(path: path, clock: testClock, tombstoneHash: fakeHash, renderHistory: describeRecord)
         defer { store.close() }
-        try store.writeAndWait { w throws(StoreError) in
+        try store.writeAndWait(as: .test) { w throws(StoreError) in
             _ = try w.addSuppression(Suppression(id: "", subject: .customer("c"), kind: .objection), now: now)
         }
         // An entry for "c" whose record is not one this version reads.
@@ -72,9 +72,9 @@ import HushCore
 
     @Test func lentFacts_AreTheFactsReturned() throws {
         let path = try makeStorePath()
-        let store = try SQLiteStore(path: path, clock: testClock, tombstoneHash: fakeHash)
+        let store = try SQLiteStore(path: path, clock: testClock, tombstoneHash: fakeHash, renderHistory: describeRecord)
         defer { store.close() }
-        try store.writeAndWait { w throws(StoreError) in
+        try store.writeAndWait(as: .test) { w throws(StoreError) in
             try w.upsertProfile(Profile(customerID: "c-1", region: "US-CA", timeZone: TimeZone(identifier: "Europe/Berlin"),
                                         email: "jo@example.com"), now: now)
             _ = try w.addSuppression(Suppression(id: "", subject: .customer("c-1"), kind: .objection), now: now)

@@ -14,12 +14,12 @@ import HushCore
     }
 
     @Test func aLookupAfterAnAcknowledgedWrite_SeesIt_ThoughTheSnapshotWasNotEnded() throws {
-        let store = try SQLiteStore(path: try makeStorePath(), clock: testClock, tombstoneHash: fakeHash)
+        let store = try SQLiteStore(path: try makeStorePath(), clock: testClock, tombstoneHash: fakeHash, renderHistory: describeRecord)
         defer { store.close() }
         let reader = try store.makeSQLiteReader()
         #expect(try facts(reader, store, "c-1").suppressions.isEmpty)
         for (round, kind) in zip(1..., [SuppressionKind.optOut, .doNotContact, .objection]) {
-            try store.writeAndWait { w throws(StoreError) in
+            try store.writeAndWait(as: .test) { w throws(StoreError) in
                 _ = try w.addSuppression(Suppression(id: "", subject: .customer("c-1"), kind: kind), now: now)
             }
             #expect(try facts(reader, store, "c-1").suppressions.count == round, "round \(round)")
@@ -30,11 +30,11 @@ import HushCore
 
     @Test func anOpenSnapshot_HoldsBackACheckpoint_AndAnEndedOneDoesNot() throws {
         let path = try makeStorePath()
-        let store = try SQLiteStore(path: path, clock: testClock, tombstoneHash: fakeHash)
+        let store = try SQLiteStore(path: path, clock: testClock, tombstoneHash: fakeHash, renderHistory: describeRecord)
         defer { store.close() }
         let reader = try store.makeSQLiteReader()
         _ = try facts(reader, store, "c-1")
-        try store.writeAndWait { w throws(StoreError) in
+        try store.writeAndWait(as: .test) { w throws(StoreError) in
             try w.upsertProfile(Profile(customerID: "c-1", region: "US-CA", email: "jo@example.com"), now: now)
         }
         let other = try Database(path: path, mode: .readWrite)
@@ -52,7 +52,7 @@ import HushCore
 
     @Test func aSnapshotEndsByItselfAfterItsLimit() throws {
         let path = try makeStorePath()
-        let store = try SQLiteStore(path: path, clock: testClock, tombstoneHash: fakeHash)
+        let store = try SQLiteStore(path: path, clock: testClock, tombstoneHash: fakeHash, renderHistory: describeRecord)
         defer { store.close() }
         let reader = try store.makeSQLiteReader()
         #expect(try !reader.pointLookup(customerID: "c-1"))
@@ -67,10 +67,10 @@ import HushCore
     /// Short ids (stored inline in the String) and long ones (on the heap), alternating, each
     /// find their own record and never the previous id's.
     @Test func shortAndLongIds_FindTheirOwnRecords() throws {
-        let store = try SQLiteStore(path: try makeStorePath(), clock: testClock, tombstoneHash: fakeHash)
+        let store = try SQLiteStore(path: try makeStorePath(), clock: testClock, tombstoneHash: fakeHash, renderHistory: describeRecord)
         defer { store.close() }
         let long = "customer-" + String(repeating: "x", count: 110)
-        try store.writeAndWait { w throws(StoreError) in
+        try store.writeAndWait(as: .test) { w throws(StoreError) in
             try w.upsertProfile(Profile(customerID: "c-1", region: "US-CA"), now: now)
             try w.upsertProfile(Profile(customerID: long, region: "DE-BE"), now: now)
         }

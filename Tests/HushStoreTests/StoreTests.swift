@@ -10,6 +10,14 @@ func makeStorePath() throws -> String {
     return directory.appendingPathComponent("hush.db").path
 }
 
+/// A stand-in for the API's JSON: the record's description.
+@Sendable func describeRecord(_ record: HistoryRecord) -> String { String(describing: record) }
+
+extension Actor {
+    /// The writer of the store's tests.
+    static let test = Actor(name: "test-key", via: .api)
+}
+
 /// A stand-in for the HMAC the API computes: 32 deterministic bytes per subject.
 @Sendable func fakeHash(_ subject: Subject) -> [UInt8] {
     let text: String = switch subject {
@@ -58,39 +66,39 @@ func allText(in path: String) throws -> [String] {
 
     @Test func migrations_RunFromEmpty_AndAgainAsANoOp() throws {
         let path = try makeStorePath()
-        let store = try SQLiteStore(path: path, clock: testClock, tombstoneHash: fakeHash)
+        let store = try SQLiteStore(path: path, clock: testClock, tombstoneHash: fakeHash, renderHistory: describeRecord)
         store.close()
         let db = try Database(path: path, mode: .readWrite)
         #expect(try Migrations.userVersion(db) == Migrations.all.count)
         var tables: [String] = []
         try db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").query([]) { tables.append($0.text(0)!) }
-        #expect(tables == ["cases", "contacts", "customer_records", "holds", "interactions", "meta", "profiles", "suppressions", "tombstones"])
+        #expect(tables == ["cases", "contacts", "customer_records", "history", "holds", "interactions", "meta", "profiles", "suppressions", "tombstones"])
         var mode = ""
         try db.prepare("PRAGMA journal_mode").query([]) { mode = $0.text(0)! }
         #expect(mode == "wal")
-        let again = try SQLiteStore(path: path, clock: testClock, tombstoneHash: fakeHash)
+        let again = try SQLiteStore(path: path, clock: testClock, tombstoneHash: fakeHash, renderHistory: describeRecord)
         again.close()
     }
 
     @Test func aDatabaseFromANewerHush_IsRefused() throws {
         let path = try makeStorePath()
-        try SQLiteStore(path: path, clock: testClock, tombstoneHash: fakeHash).close()
+        try SQLiteStore(path: path, clock: testClock, tombstoneHash: fakeHash, renderHistory: describeRecord).close()
         try Database(path: path, mode: .readWrite).exec("PRAGMA user_version = 99")
-        #expect { try SQLiteStore(path: path, clock: testClock, tombstoneHash: fakeHash) } throws: { ($0 as? StoreError)?.kind == .unavailable && "\($0)".contains("newer") }
+        #expect { try SQLiteStore(path: path, clock: testClock, tombstoneHash: fakeHash, renderHistory: describeRecord) } throws: { ($0 as? StoreError)?.kind == .unavailable && "\($0)".contains("newer") }
     }
 
     @Test func aFileThatIsNotADatabase_IsUnavailable_NotACrash() throws {
         let path = try makeStorePath()
         try Data(repeating: 0x42, count: 8192).write(to: URL(fileURLWithPath: path))
-        #expect { try SQLiteStore(path: path, clock: testClock, tombstoneHash: fakeHash) } throws: { ($0 as? StoreError)?.kind == .unavailable }
+        #expect { try SQLiteStore(path: path, clock: testClock, tombstoneHash: fakeHash, renderHistory: describeRecord) } throws: { ($0 as? StoreError)?.kind == .unavailable }
     }
 
     @Test func writes_AreReadBackAsFacts_AndDecidedOn() throws {
         let path = try makeStorePath()
-        let store = try SQLiteStore(path: path, clock: testClock, tombstoneHash: fakeHash)
+        let store = try SQLiteStore(path: path, clock: testClock, tombstoneHash: fakeHash, renderHistory: describeRecord)
         defer { store.close() }
         let opened = date("2026-11-20T09:12:00Z")
-        try store.writeAndWait { w throws(StoreError) in
+        try store.writeAndWait(as: .test) { w throws(StoreError) in
             try w.upsertProfile(Profile(customerID: "c-1", region: "US-CA", timeZone: TimeZone(identifier: "America/Los_Angeles"),
                                         email: "jo@example.com", phone: "+14155550100"), now: now)
             _ = try w.upsertCase(ServiceCase(id: "8812", customerID: "c-1", severity: .high, status: .open, openedAt: opened, updatedAt: opened))
@@ -117,44 +125,44 @@ func allText(in path: String) throws -> [String] {
     }
 
     @Test func caseUpdates_OlderThanTheStoredOne_AreRefusedWithTheCurrentCase() throws {
-        let store = try SQLiteStore(path: try makeStorePath(), clock: testClock, tombstoneHash: fakeHash)
+        let store = try SQLiteStore(path: try makeStorePath(), clock: testClock, tombstoneHash: fakeHash, renderHistory: describeRecord)
         defer { store.close() }
         let t0 = date("2026-11-20T00:00:00Z"), t1 = date("2026-11-21T00:00:00Z")
         let open = ServiceCase(id: "1", customerID: "c", severity: .high, status: .open, openedAt: t0, updatedAt: t0)
         var closed = open
         closed.status = .closed; closed.closedAt = t1; closed.resolution = .positive; closed.updatedAt = t1
-        #expect(try store.writeAndWait { w throws(StoreError) in try w.upsertCase(open) } == .created)
-        #expect(try store.writeAndWait { w throws(StoreError) in try w.upsertCase(closed) } == .replaced)
-        #expect(try store.writeAndWait { w throws(StoreError) in try w.upsertCase(open) } == .stale(current: closed))
+        #expect(try store.writeAndWait(as: .test) { w throws(StoreError) in try w.upsertCase(open) } == .created)
+        #expect(try store.writeAndWait(as: .test) { w throws(StoreError) in try w.upsertCase(closed) } == .replaced)
+        #expect(try store.writeAndWait(as: .test) { w throws(StoreError) in try w.upsertCase(open) } == .stale(current: closed))
         #expect(try store.writeSQLiteAndWait { w throws(StoreError) in try w.readCase("1") }?.status == .closed)
     }
 
     @Test func suppressions_AreIdempotentOnTheirIdentity() throws {
-        let store = try SQLiteStore(path: try makeStorePath(), clock: testClock, tombstoneHash: fakeHash)
+        let store = try SQLiteStore(path: try makeStorePath(), clock: testClock, tombstoneHash: fakeHash, renderHistory: describeRecord)
         defer { store.close() }
         let s = Suppression(id: "", subject: .customer("c"), kind: .optOut, channels: ["sms", "email"], source: "a")
-        let first = try store.writeAndWait { w throws(StoreError) in try w.addSuppression(s, now: now) }
+        let first = try store.writeAndWait(as: .test) { w throws(StoreError) in try w.addSuppression(s, now: now) }
         var reordered = s
         reordered.channels = ["email", "sms"]
         reordered.source = "b"
-        let second = try store.writeAndWait { w throws(StoreError) in try w.addSuppression(reordered, now: now) }
+        let second = try store.writeAndWait(as: .test) { w throws(StoreError) in try w.addSuppression(reordered, now: now) }
         #expect(first.created && !second.created)
         #expect(first.suppression.id == second.suppression.id && first.suppression.id.count == 32)
         var broader = s
         broader.channels = nil
-        #expect(try store.writeAndWait { w throws(StoreError) in try w.addSuppression(broader, now: now) }.created)
-        #expect(try store.writeAndWait { w throws(StoreError) in try w.deleteSuppression(first.suppression.id) })
-        #expect(try !store.writeAndWait { w throws(StoreError) in try w.deleteSuppression(first.suppression.id) })
+        #expect(try store.writeAndWait(as: .test) { w throws(StoreError) in try w.addSuppression(broader, now: now) }.created)
+        #expect(try store.writeAndWait(as: .test) { w throws(StoreError) in try w.deleteSuppression(first.suppression.id) })
+        #expect(try !store.writeAndWait(as: .test) { w throws(StoreError) in try w.deleteSuppression(first.suppression.id) })
     }
 
     @Test func aFailingJob_LeavesTheOthersInItsBatchWritten() throws {
-        let store = try SQLiteStore(path: try makeStorePath(), clock: testClock, tombstoneHash: fakeHash)
+        let store = try SQLiteStore(path: try makeStorePath(), clock: testClock, tombstoneHash: fakeHash, renderHistory: describeRecord)
         defer { store.close() }
         let group = DispatchGroup()
         let results = ResultBox()
         for i in 0..<20 {
             group.enter()
-            store.write({ w throws(StoreError) in
+            store.write(as: .test, { w throws(StoreError) in
                 if i == 7 { _ = try w.addSuppression(Suppression(id: "", subject: .customer("c"), kind: .optOut, channels: []), now: now) }
                 try w.recordContact(customerID: "c-\(i)", Contact(channel: "email", purpose: .marketing, at: now), campaignID: nil)
             }, completion: { result in
@@ -173,10 +181,10 @@ func allText(in path: String) throws -> [String] {
 
     @Test func erasure_LeavesNoRowWithTheCustomersIDOrAddress_ButKeepsThemSuppressed() throws {
         let path = try makeStorePath()
-        let store = try SQLiteStore(path: path, clock: testClock, tombstoneHash: fakeHash)
+        let store = try SQLiteStore(path: path, clock: testClock, tombstoneHash: fakeHash, renderHistory: describeRecord)
         defer { store.close() }
         let id = "c-erase-me", email = "erase.me@example.com", phone = "+447700900123"
-        try store.writeAndWait { w throws(StoreError) in
+        try store.writeAndWait(as: .test) { w throws(StoreError) in
             try w.upsertProfile(Profile(customerID: id, region: "GB", email: email, phone: phone), now: now)
             _ = try w.upsertCase(ServiceCase(id: "k1", customerID: id, severity: .low, status: .open, openedAt: now, updatedAt: now))
             _ = try w.upsertCase(ServiceCase(id: "k2", customerID: id, severity: .high, status: .closed, openedAt: now, closedAt: now, updatedAt: now))
@@ -186,7 +194,7 @@ func allText(in path: String) throws -> [String] {
             for _ in 0..<3 { try w.recordInteraction(customerID: id, Interaction(type: "purchase", score: 2, at: now)) }
             try w.upsertProfile(Profile(customerID: "someone-else", email: "other@example.com"), now: now)
         }
-        let removed = try store.writeAndWait { w throws(StoreError) in try w.erase(customerID: id, tombstoneHash: fakeHash) }
+        let removed = try store.writeAndWait(as: .test) { w throws(StoreError) in try w.erase(customerID: id, tombstoneHash: fakeHash) }
         var expected = ErasureCounts()
         (expected.profile, expected.cases, expected.suppressions, expected.contacts, expected.interactions) = (1, 2, 2, 5, 3)
         #expect(removed == expected)
@@ -194,9 +202,9 @@ func allText(in path: String) throws -> [String] {
         for secret in [id, email, phone] { #expect(!text.contains { $0.contains(secret) }, "\(secret) is still stored") }
         #expect(text.contains("someone-else"), "other customers are untouched")
         // Idempotent.
-        #expect(try store.writeAndWait { w throws(StoreError) in try w.erase(customerID: id, tombstoneHash: fakeHash) } == .init())
+        #expect(try store.writeAndWait(as: .test) { w throws(StoreError) in try w.erase(customerID: id, tombstoneHash: fakeHash) } == .init())
         // Still suppressed, by id and by address, also when a later sync brings them back.
-        try store.writeAndWait { w throws(StoreError) in try w.upsertProfile(Profile(customerID: id, email: email), now: now) }
+        try store.writeAndWait(as: .test) { w throws(StoreError) in try w.upsertProfile(Profile(customerID: id, email: email), now: now) }
         let reader = try store.makeSQLiteReader()
         let facts = try reader.facts(customerID: id, address: nil, channel: "email", at: now, lookback: 86_400, holds: [], tombstoneHash: fakeHash)
         #expect(facts.customerErased && facts.erasedAddresses == [.email(email)])
@@ -207,18 +215,18 @@ func allText(in path: String) throws -> [String] {
 
     @Test func tombstones_SurviveARestart_AndAFailedErasurePublishesNone() throws {
         let path = try makeStorePath()
-        let store = try SQLiteStore(path: path, clock: testClock, tombstoneHash: fakeHash)
-        try store.writeAndWait { w throws(StoreError) in try w.upsertProfile(Profile(customerID: "gone", email: "gone@example.com"), now: now) }
-        _ = try store.writeAndWait { w throws(StoreError) in try w.erase(customerID: "gone", tombstoneHash: fakeHash) }
+        let store = try SQLiteStore(path: path, clock: testClock, tombstoneHash: fakeHash, renderHistory: describeRecord)
+        try store.writeAndWait(as: .test) { w throws(StoreError) in try w.upsertProfile(Profile(customerID: "gone", email: "gone@example.com"), now: now) }
+        _ = try store.writeAndWait(as: .test) { w throws(StoreError) in try w.erase(customerID: "gone", tombstoneHash: fakeHash) }
         // An erasure whose job fails afterwards is rolled back, tombstones included.
         #expect(throws: StoreError.self) {
-            try store.writeAndWait { w throws(StoreError) in
+            try store.writeAndWait(as: .test) { w throws(StoreError) in
                 _ = try w.erase(customerID: "kept", tombstoneHash: fakeHash)
                 _ = try w.addSuppression(Suppression(id: "", subject: .customer("kept"), kind: .optOut, channels: []), now: now)
             }
         }
         store.close()
-        let reopened = try SQLiteStore(path: path, clock: testClock, tombstoneHash: fakeHash)
+        let reopened = try SQLiteStore(path: path, clock: testClock, tombstoneHash: fakeHash, renderHistory: describeRecord)
         defer { reopened.close() }
         let reader = try reopened.makeSQLiteReader()
         let gone = try reader.facts(customerID: "gone", address: .email("gone@example.com"), channel: "email", at: now, lookback: 60, holds: [], tombstoneHash: fakeHash)
@@ -229,17 +237,17 @@ func allText(in path: String) throws -> [String] {
     }
 
     @Test func aFullWriterQueue_RefusesWritesAtOnce_AndRecovers() throws {
-        let store = try SQLiteStore(path: try makeStorePath(), clock: testClock, maxQueuedWrites: 3, tombstoneHash: fakeHash)
+        let store = try SQLiteStore(path: try makeStorePath(), clock: testClock, maxQueuedWrites: 3, tombstoneHash: fakeHash, renderHistory: describeRecord)
         defer { store.close() }
         let release = DispatchSemaphore(value: 0), started = DispatchSemaphore(value: 0)
         let results = ResultBox()
         let group = DispatchGroup()
         group.enter()
-        store.write({ _ throws(StoreError) in started.signal(); release.wait() }, completion: { _ in group.leave() })
+        store.write(as: .test, { _ throws(StoreError) in started.signal(); release.wait() }, completion: { _ in group.leave() })
         started.wait() // the writer is busy with the first job; the next three wait
         for i in 0..<4 {
             group.enter()
-            store.write({ w throws(StoreError) in
+            store.write(as: .test, { w throws(StoreError) in
                 try w.recordContact(customerID: "q-\(i)", Contact(channel: "email", purpose: .marketing, at: now), campaignID: nil)
             }, completion: { result in results.set(i, result); group.leave() })
         }
@@ -252,7 +260,7 @@ func allText(in path: String) throws -> [String] {
     }
 
     @Test func concurrentReserves_NeverExceedACap() throws {
-        let store = try SQLiteStore(path: try makeStorePath(), clock: testClock, tombstoneHash: fakeHash)
+        let store = try SQLiteStore(path: try makeStorePath(), clock: testClock, tombstoneHash: fakeHash, renderHistory: describeRecord)
         defer { store.close() }
         let reserved = Counter()
         let group = DispatchGroup()
@@ -260,7 +268,7 @@ func allText(in path: String) throws -> [String] {
             group.enter()
             DispatchQueue.global().async {
                 let request = DecisionRequest(customerID: "c-cap", channel: "email", at: self.now)
-                store.write({ w throws(StoreError) in
+                store.write(as: .test, { w throws(StoreError) in
                     // The decision function is the caller's: the store only gathers, calls it, and records.
                     try w.reserve(request, now: self.now, lookback: Policy.standard.longestWindow, campaignID: nil, tombstoneHash: fakeHash) { facts in
                         decide(request, facts: facts, policy: .standard, now: self.now)
@@ -276,9 +284,9 @@ func allText(in path: String) throws -> [String] {
     }
 
     @Test func prune_DropsContactsAndInteractionsOlderThanTheCutoff() throws {
-        let store = try SQLiteStore(path: try makeStorePath(), clock: testClock, tombstoneHash: fakeHash)
+        let store = try SQLiteStore(path: try makeStorePath(), clock: testClock, tombstoneHash: fakeHash, renderHistory: describeRecord)
         defer { store.close() }
-        try store.writeAndWait { w throws(StoreError) in
+        try store.writeAndWait(as: .test) { w throws(StoreError) in
             try w.recordContact(customerID: "c", Contact(channel: "email", purpose: .marketing, at: date("2026-10-01T00:00:00Z")), campaignID: nil)
             try w.recordContact(customerID: "c", Contact(channel: "email", purpose: .marketing, at: date("2026-11-23T00:00:00Z")), campaignID: nil)
             try w.recordInteraction(customerID: "c", Interaction(type: "complaint", score: -5, at: date("2026-10-01T00:00:00Z")))
@@ -289,7 +297,7 @@ func allText(in path: String) throws -> [String] {
 
     @Test func writingThroughAReadOnlyConnection_IsUnavailable_NotAConflict() throws {
         let path = try makeStorePath()
-        try SQLiteStore(path: path, clock: testClock, tombstoneHash: fakeHash).close()
+        try SQLiteStore(path: path, clock: testClock, tombstoneHash: fakeHash, renderHistory: describeRecord).close()
         let db = try Database(path: path, mode: .readOnly)
         #expect { try db.exec("INSERT INTO tombstones (hash) VALUES (zeroblob(32))") } throws: {
             guard let error = $0 as? StoreError else { return false }
@@ -299,7 +307,7 @@ func allText(in path: String) throws -> [String] {
 
     @Test func constraintViolations_AreConflicts() throws {
         let path = try makeStorePath()
-        try SQLiteStore(path: path, clock: testClock, tombstoneHash: fakeHash).close()
+        try SQLiteStore(path: path, clock: testClock, tombstoneHash: fakeHash, renderHistory: describeRecord).close()
         let db = try Database(path: path, mode: .readWrite)
         #expect { try db.exec("INSERT INTO tombstones (hash) VALUES (zeroblob(3))") } throws: { ($0 as? StoreError)?.kind == .conflict }
     }

@@ -55,14 +55,14 @@ func tombstoneHash(_ subject: Subject) -> [UInt8] { hasher.hash(subject) }
 if !FileManager.default.fileExists(atPath: path) {
     try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
     let started = Date()
-    let store = try SQLiteStore(path: path, tombstoneHash: writerHasher.hash)
+    let store = try SQLiteStore(path: path, tombstoneHash: writerHasher.hash, renderHistory: Service.renderHistory)
     var rng = SplitMix(state: 42)
     let zones = ["America/Los_Angeles", "America/New_York", "Europe/London", "Europe/Berlin", "Asia/Tokyo", "UTC"].map { TimeZone(identifier: $0)! }
     let regions = ["US-CA", "US-NY", "US-TX", "GB-LND", "DE-BE", "JP-13"]
     // Realistic proportions: every customer has a profile, 5 % a case (a third of them high or
     // critical, most closed), 20 % a suppression, about 1.5 marketing contacts and 0.5
     // interactions each in the last week, and 0.1 % are erased.
-    try store.writeAndWait { w throws(StoreError) in
+    try store.writeAndWait(as: Actor(name: "bench", via: .cli)) { w throws(StoreError) in
         for i in 1...customers {
             let id = customerID(i)
             let zone = zones[i % zones.count]
@@ -102,7 +102,7 @@ if !FileManager.default.fileExists(atPath: path) {
     print(String(format: "generated %@ for %d customers in %.1f s", path, customers, Date().timeIntervalSince(started)))
 }
 
-let store = try SQLiteStore(path: path, tombstoneHash: writerHasher.hash)
+let store = try SQLiteStore(path: path, tombstoneHash: writerHasher.hash, renderHistory: Service.renderHistory)
 let reader = try store.makeSQLiteReader()
 let holds = store.holds
 let policy = Policy.standard

@@ -11,11 +11,11 @@ extension API {
         let serviceCase = try validating { () throws(ValidationError) in try self.serviceCase(&r, id: id, now: Date()) }
         return PreparedWrite({ w throws(StoreError) in try w.upsertCase(serviceCase) }) { [self] (outcome) throws(APIError) in
             switch outcome {
-            case .created: return json(request, .created) { writeCase(&$0, serviceCase) }
-            case .replaced: return json(request) { writeCase(&$0, serviceCase) }
+            case .created: return json(request, .created) { $0.serviceCase(serviceCase) }
+            case .replaced: return json(request) { $0.serviceCase(serviceCase) }
             case .stale(let current):
                 throw .conflict("the stored case is newer (updated_at \(Timestamp.format(current.updatedAt))); nothing was changed",
-                                current: { [self] in writeCase(&$0, current) })
+                                current: { $0.serviceCase(current) })
             }
         }
     }
@@ -26,7 +26,7 @@ extension API {
         let found: ServiceCase?
         do throws(StoreError) { found = try reader.serviceCase(id: id) } catch { throw .store(error) }
         guard let found else { throw .notFound("no case \(id)") }
-        return json(request) { writeCase(&$0, found) }
+        return json(request) { $0.serviceCase(found) }
     }
 
     func deleteCase(_ request: Request) throws(APIError) -> PreparedWrite {
@@ -61,16 +61,4 @@ extension API {
                            resolution: resolution, updatedAt: updatedAt)
     }
 
-    func writeCase(_ w: inout JSONWriter, _ c: ServiceCase) {
-        w.objectStart()
-        w.key("case_id"); w.string(c.id)
-        w.key("customer_id"); w.string(c.customerID)
-        w.key("severity"); w.string(c.severity.rawValue)
-        w.key("status"); w.string(c.status.rawValue)
-        w.key("opened_at"); w.time(c.openedAt)
-        w.key("closed_at"); w.time(c.closedAt)
-        w.key("resolution"); w.string(c.resolution?.rawValue)
-        w.key("updated_at"); w.time(c.updatedAt)
-        w.objectEnd()
-    }
 }

@@ -11,7 +11,7 @@ extension API {
         let profile = try validating { () throws(ValidationError) in try self.profile(&r, customerID: id) }
         let now = Date()
         return PreparedWrite({ w throws(StoreError) in try w.upsertProfile(profile, now: now) }) { [self] created in
-            json(request, created ? .created : .ok) { writeProfile(&$0, profile) }
+            json(request, created ? .created : .ok) { $0.profile(profile) }
         }
     }
 
@@ -20,16 +20,25 @@ extension API {
         let id = try parameter(request, "id")
         let context = try self.context(for: request)
         let now = Date()
-        let facts: Facts
+        let facts: Facts, history: [HistoryEntry]
+        var erasure: HistoryEntry?
         do throws(StoreError) {
             facts = try context.reader.facts(customerID: id, address: nil, channel: policy.channels[0], at: now,
                                              lookback: policy.longestWindow, holds: store.holds, tombstoneHash: context.hasher.hash)
+            let addresses = [facts.profile?.email, facts.profile?.phone].compactMap { $0 }
+            history = facts.isKnown ? try context.reader.history(ofCustomer: id, addresses: addresses, limit: Self.customerViewHistory) : []
+            if facts.customerErased { erasure = try context.reader.erasure(tombstone: context.hasher.hash(.customer(id))) }
         } catch { throw .store(error) }
         guard facts.isKnown else {
-            throw .notFound(facts.customerErased ? "customer \(id) was erased" : "no customer \(id)")
+            guard facts.customerErased else { throw .notFound("no customer \(id)") }
+            // What stays of an erased customer: the fact of the erasure, when and by whom.
+            throw .notFound(erasure.map { "customer \(id) was erased at \(Timestamp.format($0.at)) by \($0.actor)" } ?? "customer \(id) was erased")
         }
-        return json(request) { w in writeCustomerView(&w, id: id, facts: facts, context: context, now: now) }
+        return json(request) { w in writeCustomerView(&w, id: id, facts: facts, history: history, context: context, now: now) }
     }
+
+    /// The newest changes the single customer view shows; each record's own history has them all.
+    static let customerViewHistory = 20
 
     /// GDPR erasure: every row goes, HMAC tombstones stay.
     func eraseCustomer(_ request: Request) throws(APIError) -> PreparedWrite {
@@ -62,13 +71,4 @@ extension API {
         return profile
     }
 
-    func writeProfile(_ w: inout JSONWriter, _ p: Profile) {
-        w.objectStart()
-        w.key("customer_id"); w.string(p.customerID)
-        w.key("region"); w.string(p.region)
-        w.key("timezone"); w.string(p.timeZone?.name)
-        w.key("email"); w.string(p.email)
-        w.key("phone"); w.string(p.phone)
-        w.objectEnd()
-    }
 }

@@ -6,17 +6,17 @@ import HushStore
 /// `POST` and `GET /v1/decisions`, the batch, and every channel of one customer.
 extension API {
     /// One decision; with `reserve: true`, decided and recorded by the writer in one transaction.
-    func postDecision(_ request: Request, _ responder: Responder) throws(APIError) {
+    func postDecision(_ request: Request, _ caller: Actor, _ responder: Responder) throws(APIError) {
         let input = try decisionInput(body: request)
         let context = try self.context(for: request)
         let now = Date()
         let id = decisionID(context, at: now)
-        if input.reserve { return reserve(input, id: id, now: now, request: request, responder: responder) }
+        if input.reserve { return reserve(input, id: id, now: now, caller: caller, request: request, responder: responder) }
         let (decision, failed) = decideNow(input, context: context, now: now)
         sendJSON(request, responder, failed ? .serviceUnavailable : .ok) { writeDecision(&$0, decision, input.request, id: id, reserved: nil) }
     }
 
-    func getDecision(_ request: Request) throws(APIError) -> Response {
+    func getDecision(_ request: Request, _ caller: Actor) throws(APIError) -> Response {
         let input = try decisionInput(query: request.query)
         let context = try self.context(for: request)
         let now = Date()
@@ -26,7 +26,7 @@ extension API {
     }
 
     /// Up to `limits.maxBatchRequests` decisions; a bad item gets its error in its place, the others their answers.
-    func decideBatch(_ request: Request) throws(APIError) -> Response {
+    func decideBatch(_ request: Request, _ caller: Actor) throws(APIError) -> Response {
         var r = try object(request)
         let items = try validating { () throws(ValidationError) -> [JSONValue] in
             guard let value = r.raw("requests") else { throw ValidationError(field: "requests", message: "is required") }
@@ -52,7 +52,7 @@ extension API {
     }
 
     /// The customer's decision on every configured channel, in the configuration's order.
-    func customerDecisions(_ request: Request) throws(APIError) -> Response {
+    func customerDecisions(_ request: Request, _ caller: Actor) throws(APIError) -> Response {
         let id = try parameter(request, "id")
         let query = QueryParameters(request.query.items.filter { $0.name != "pretty" } + [("customer_id", id), ("channel", policy.channels[0].rawValue)])
         let base = try decisionInput(query: query)
@@ -99,9 +99,9 @@ extension API {
 
     /// `reserve: true`: decided and, when allowed, recorded by the writer in one transaction;
     /// answered after the commit. A store failure answers `unavailable`: fail closed.
-    private func reserve(_ input: DecisionInput, id: DecisionID, now: Date, request: Request, responder: Responder) {
+    private func reserve(_ input: DecisionInput, id: DecisionID, now: Date, caller: Actor, request: Request, responder: Responder) {
         let policy = self.policy, hasher = writerHasher, lookback = self.lookback
-        store.write({ (w: any StoreTransaction) throws(StoreError) -> (decision: Decision, reserved: Bool) in
+        store.write(as: caller, { (w: any StoreTransaction) throws(StoreError) -> (decision: Decision, reserved: Bool) in
             try w.reserve(input.request, now: now, lookback: lookback, campaignID: input.campaignID, tombstoneHash: hasher.hash) { facts in
                 decide(input.request, facts: facts, policy: policy, now: now)
             }

@@ -12,9 +12,9 @@ extension API {
         let limit = limits.maxHolds
         return PreparedWrite({ w throws(StoreError) in try w.createHold(hold, now: now, limit: limit) }) { [self] (outcome) throws(APIError) in
             switch outcome {
-            case .created: return json(request, .created) { writeHold(&$0, hold) }
+            case .created: return json(request, .created) { $0.hold(hold) }
             case .exists(let current):
-                throw .conflict("a hold with id \(hold.id) exists", current: { [self] in writeHold(&$0, current) })
+                throw .conflict("a hold with id \(hold.id) exists", current: { $0.hold(current) })
             case .full(let limit):
                 throw .conflict("at most \(limit) holds may exist; delete ended ones first", current: nil)
             }
@@ -33,13 +33,13 @@ extension API {
         let now = Date()
         let holds = store.holds.filter { cursor.utf8.lexicographicallyPrecedes($0.id.utf8) && (!activeOnly || $0.isActive(at: now)) }
             .sorted { $0.id.utf8.lexicographicallyPrecedes($1.id.utf8) }
-        return json(request) { w in writePage(&w, holds.prefix(limit + 1), limit: limit, id: \.id, writeHold) }
+        return json(request) { w in writePage(&w, holds.prefix(limit + 1), limit: limit, id: \.id) { $0.hold($1) } }
     }
 
     func getHold(_ request: Request) throws(APIError) -> Response {
         let id = try parameter(request, "id")
         guard let hold = store.holds.first(where: { $0.id == id }) else { throw .notFound("no hold \(id)") }
-        return json(request) { writeHold(&$0, hold) }
+        return json(request) { $0.hold(hold) }
     }
 
     func patchHold(_ request: Request) throws(APIError) -> PreparedWrite {
@@ -58,7 +58,7 @@ extension API {
                           read: { w throws(StoreError) in try w.readHold(id) },
                           apply: { [self] r, h throws(ValidationError) in try applyHold(&r, to: &h, patch: true, now: now) },
                           update: { w, h throws(StoreError) in try w.updateHold(h, now: now) },
-                          answer: { [self] w, h in writeHold(&w, h) })
+                          answer: { w, h in w.hold(h) })
     }
 
     func deleteHold(_ request: Request) throws(APIError) -> PreparedWrite {
@@ -104,17 +104,4 @@ extension API {
         try h.validate()
     }
 
-    func writeHold(_ w: inout JSONWriter, _ h: Hold) {
-        w.objectStart()
-        w.key("id"); w.string(h.id)
-        w.key("title"); w.string(h.title)
-        w.key("reason"); w.string(h.reason)
-        w.key("regions"); w.strings(h.regions)
-        w.key("channels"); w.strings(h.channels.map { $0.map(\.rawValue).sorted() })
-        w.key("purposes"); w.strings(h.purposes.map { $0.map(\.rawValue).sorted() })
-        w.key("categories"); w.strings(h.categories.map { $0.sorted() })
-        w.key("starts_at"); w.time(h.startsAt)
-        w.key("ends_at"); w.time(h.endsAt)
-        w.objectEnd()
-    }
 }

@@ -11,7 +11,7 @@ extension API {
         let suppression = try validating { () throws(ValidationError) in try self.suppression(&r) }
         let now = Date()
         return PreparedWrite({ w throws(StoreError) in try w.addSuppression(suppression, now: now) }) { [self] added in
-            json(request, added.created ? .created : .ok) { writeSuppression(&$0, added.suppression) }
+            json(request, added.created ? .created : .ok) { $0.suppression(added.suppression) }
         }
     }
 
@@ -31,7 +31,7 @@ extension API {
             // One more than asked tells whether another page follows.
             found = try context.reader.suppressions(customerID: customer, address: address, after: cursor, limit: limit + 1)
         } catch { throw .store(error) }
-        return json(request) { w in writePage(&w, found, limit: limit, id: \.id, writeSuppression) }
+        return json(request) { w in writePage(&w, found, limit: limit, id: \.id) { $0.suppression($1) } }
     }
 
     func getSuppression(_ request: Request) throws(APIError) -> Response {
@@ -40,7 +40,7 @@ extension API {
         let found: Suppression?
         do throws(StoreError) { found = try reader.suppression(id: id) } catch { throw .store(error) }
         guard let found else { throw .notFound("no suppression \(id)") }
-        return json(request) { writeSuppression(&$0, found) }
+        return json(request) { $0.suppression(found) }
     }
 
     /// Changes scope, confirmation, source or expiry; the subject and kind are its identity.
@@ -58,7 +58,7 @@ extension API {
                           read: { w throws(StoreError) in try w.readSuppression(id) },
                           apply: { [self] r, s throws(ValidationError) in try applyScope(&r, to: &s, patch: true) },
                           update: { w, s throws(StoreError) in try w.updateSuppression(s) },
-                          answer: { [self] w, s in writeSuppression(&w, s) })
+                          answer: { w, s in w.suppression(s) })
     }
 
     func deleteSuppression(_ request: Request) throws(APIError) -> PreparedWrite {
@@ -95,19 +95,4 @@ extension API {
         try s.validate()
     }
 
-    func writeSuppression(_ w: inout JSONWriter, _ s: Suppression) {
-        w.objectStart()
-        w.key("id"); w.string(s.id)
-        switch s.subject {
-        case .customer(let id): w.key("customer_id"); w.string(id)
-        case .address(let address): w.key("address"); w.string(address.value)
-        }
-        w.key("kind"); w.string(s.kind.rawValue)
-        w.key("channels"); w.strings(s.channels.map { $0.map(\.rawValue).sorted() })
-        w.key("purposes"); w.strings(s.purposes.map { $0.map(\.rawValue).sorted() })
-        w.key("source"); w.string(s.source)
-        w.key("confirmed"); w.bool(s.confirmed)
-        w.key("expires_at"); w.time(s.expiresAt)
-        w.objectEnd()
-    }
 }
