@@ -1,7 +1,7 @@
 // swift-tools-version:6.1
 // hush: may we contact this customer, on this channel, for this purpose, now?
 //
-// Dependencies point one way: hush → HushAPI → {HushHTTP, HushStore, HushCore},
+// Dependencies point one way: hush → HushAPI → {HushHTTP, HushStore, HushCore, HushLog},
 // HushStore → HushCore. HushHTTP and HushCore never import each other.
 import PackageDescription
 
@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "HushCore", targets: ["HushCore"]),
         .library(name: "HushStore", targets: ["HushStore"]),
         .library(name: "HushAPI", targets: ["HushAPI"]),
+        .library(name: "HushLog", targets: ["HushLog"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -24,8 +25,11 @@ let package = Package(
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CLinux", path: "Sources/CLinux"),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "HushHTTP", dependencies: ["CLinux", "COpenSSL"]),
         .target(name: "HushCore"),
+        // The decision log's files: buffers, segments, compression, retention, reading back.
+        .target(name: "HushLog", dependencies: ["CZlib"]),
         .target(name: "HushStore", dependencies: ["HushCore", "CSQLite"], resources: [
             .embedInCode("Migrations/migration-0001-facts.sql"),
             .embedInCode("Migrations/migration-0002-customer-records.sql"),
@@ -34,7 +38,7 @@ let package = Package(
             .embedInCode("Migrations/migration-0005-history.sql"),
         ]),
         // The OpenAPI document is a file, embedded in the binary and served at /openapi.json.
-        .target(name: "HushAPI", dependencies: ["HushHTTP", "HushStore", "HushCore", "COpenSSL",
+        .target(name: "HushAPI", dependencies: ["HushHTTP", "HushStore", "HushCore", "HushLog", "COpenSSL",
                                                 .product(name: "ArgumentParser", package: "swift-argument-parser")],
                 resources: [.embedInCode("Resources/openapi.json")]),
         .executableTarget(name: "hush", dependencies: ["HushAPI"]),
@@ -47,6 +51,7 @@ let package = Package(
         .testTarget(name: "HushHTTPTests", dependencies: ["HushHTTP", "HushTestSupport", "COpenSSL"], exclude: ["Corpus"]),
         .testTarget(name: "HushCoreTests", dependencies: ["HushCore"]),
         .testTarget(name: "HushStoreTests", dependencies: ["HushStore", "CSQLite"]),
+        .testTarget(name: "HushLogTests", dependencies: ["HushLog"]),
         .testTarget(name: "HushAPITests", dependencies: ["HushAPI", "HushTestSupport",
                                                          .product(name: "OpenAPIKit", package: "OpenAPIKit")]),
         // Starts the built `hush` binary and talks to it over sockets; imports nothing of ours.

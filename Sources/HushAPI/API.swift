@@ -1,6 +1,7 @@
 import Foundation
 import HushCore
 import HushHTTP
+import HushLog
 import HushStore
 import Synchronization
 
@@ -19,8 +20,14 @@ final class API: Sendable {
     let policyVersion: String
     let auth: Authenticator
     let erasureKey: [UInt8]
+    /// Where every decision is recorded (`DecisionRecords.swift`).
+    let decisionLog: DecisionLog
+    /// The key of the decision log's subject hashes (`API.decisionLogKey`).
+    let logKey: [UInt8]
     /// The writer thread's hasher (reserve decides inside the writer's transaction).
     let writerHasher: SharedTombstoneHasher
+    /// The writer thread's hasher of the decision log's subjects (for erasures).
+    let writerLogHasher: SharedTombstoneHasher
     let protectMetrics: Bool
     let metrics = Metrics()
     /// Where problems no client sees are reported (the server's log).
@@ -40,8 +47,11 @@ final class API: Sendable {
     private let loops: [LoopSlot]
 
     init(store: any FactStore, config: Config, erasureKey: [UInt8], writerHasher: SharedTombstoneHasher, loops: Int,
-         log: @escaping @Sendable (String) -> Void = ServerOptions().log) {
+         decisionLog: DecisionLog, log: @escaping @Sendable (String) -> Void = ServerOptions().log) throws(ValidationError) {
         self.log = log
+        self.decisionLog = decisionLog
+        logKey = try Self.decisionLogKey(erasureKey: erasureKey)
+        writerLogHasher = try SharedTombstoneHasher(key: logKey)
         self.writerHasher = writerHasher
         self.store = store
         policy = config.policy
@@ -56,13 +66,20 @@ final class API: Sendable {
 
     /// State owned by one event loop: touched only on that loop's thread.
     final class LoopContext {
+        /// Which loop this is (its buffer in the decision log).
+        let index: Int
         let reader: any StoreReader
         let hasher: TombstoneHasher
+        /// HMAC-SHA256 under the decision log's key, for the subjects of logged decisions.
+        let logHasher: TombstoneHasher
+        let logLine = LogLineBuffer()
         var ids = DecisionIDSource()
 
-        init(reader: any StoreReader, hasher: TombstoneHasher) {
+        init(index: Int, reader: any StoreReader, hasher: TombstoneHasher, logHasher: TombstoneHasher) {
+            self.index = index
             self.reader = reader
             self.hasher = hasher
+            self.logHasher = logHasher
         }
     }
 
@@ -74,11 +91,14 @@ final class API: Sendable {
     func context(_ index: Int) throws(StoreError) -> LoopContext {
         let slot = loops[index % loops.count]
         if let context = slot.context { return context }
-        let hasher: TombstoneHasher
-        do { hasher = try TombstoneHasher(key: erasureKey) } catch {
+        let hasher: TombstoneHasher, logHasher: TombstoneHasher
+        do {
+            hasher = try TombstoneHasher(key: erasureKey)
+            logHasher = try TombstoneHasher(key: logKey)
+        } catch {
             throw StoreError(kind: .internalError, message: "the erasure key cannot be used: \(error.message)")
         }
-        let context = LoopContext(reader: try store.makeReader(), hasher: hasher)
+        let context = LoopContext(index: index % loops.count, reader: try store.makeReader(), hasher: hasher, logHasher: logHasher)
         slot.context = context
         return context
     }

@@ -41,8 +41,28 @@ public struct Config: Equatable, Sendable {
         public var protectMetrics = false
     }
 
+    /// Where decisions are recorded (README, "Evidence").
+    public struct DecisionLogSettings: Equatable, Sendable {
+        public enum Sink: String, Equatable, Sendable, CaseIterable { case file, stdout, off }
+        public enum WhenFull: String, Equatable, Sendable, CaseIterable { case drop, hold }
+        public var sink = Sink.file
+        /// The file sink's directory; nil: beside the database, `<database>.decisions`.
+        public var directory: String?
+        /// nil: `hold` for the file sink (every answer on record), `drop` for stdout.
+        public var whenFull: WhenFull?
+        public var retentionDays = 30
+        public var maxBytes = 10 << 30
+        public var bufferBytes = 4 << 20
+
+        /// The directory the file sink uses with `database`.
+        public func directory(database: String) -> String { directory ?? database + ".decisions" }
+        /// The policy in force.
+        public var effectiveWhenFull: WhenFull { whenFull ?? (sink == .file ? .hold : .drop) }
+    }
+
     public var server = Server()
     public var limits = Limits()
+    public var decisionLog = DecisionLogSettings()
     public var auth = Auth()
     /// The secret under which erasure tombstones are hashed (HMAC-SHA256), at least 32 bytes.
     /// Required outside loopback; on loopback without one, a development key is kept beside
@@ -111,6 +131,20 @@ public struct Config: Equatable, Sendable {
                 config.auth.keys.append(APIKey(name: key.name, sha256: hash, scopes: scopes))
             }
         }
+        if let log = raw.decision_log {
+            if let sink = log.sink {
+                guard let value = DecisionLogSettings.Sink(rawValue: sink) else { throw ConfigError(message: "decision_log.sink must be one of: file, stdout, off") }
+                config.decisionLog.sink = value
+            }
+            if let whenFull = log.when_full {
+                guard let value = DecisionLogSettings.WhenFull(rawValue: whenFull) else { throw ConfigError(message: "decision_log.when_full must be drop or hold") }
+                config.decisionLog.whenFull = value
+            }
+            config.decisionLog.directory = log.directory
+            config.decisionLog.retentionDays = log.retention_days ?? config.decisionLog.retentionDays
+            config.decisionLog.maxBytes = log.max_bytes ?? config.decisionLog.maxBytes
+            config.decisionLog.bufferBytes = log.buffer_bytes ?? config.decisionLog.bufferBytes
+        }
         config.erasureKey = raw.erasure_key
         try config.validate()
         return config
@@ -136,6 +170,10 @@ public struct Config: Equatable, Sendable {
         }
         try check(limits.api.defaultPageSize <= limits.api.maxPageSize, "limits.default_page_size", "at most limits.max_page_size")
         if let erasureKey { try check(erasureKey.utf8.count >= 32, "erasure_key", "at least 32 bytes") }
+        if let directory = decisionLog.directory { try check(!directory.isEmpty, "decision_log.directory", "a directory path, or null for one beside the database") }
+        try check((1...3650).contains(decisionLog.retentionDays), "decision_log.retention_days", "between 1 and 3650")
+        try check((1 << 20...1 << 50).contains(decisionLog.maxBytes), "decision_log.max_bytes", "between 1048576 and 1125899906842624")
+        try check((64 << 10...1 << 30).contains(decisionLog.bufferBytes), "decision_log.buffer_bytes", "between 65536 and 1073741824")
     }
 }
 
@@ -229,19 +267,34 @@ private struct RawConfig: Decodable {
             protect_metrics = try c.decodeIfPresent(Bool.self, forKey: "protect_metrics")
         }
     }
+    struct DecisionLog: Decodable {
+        var sink: String?, directory: String?, when_full: String?, retention_days: Int?, max_bytes: Int?, buffer_bytes: Int?
+        init(from decoder: Decoder) throws {
+            try rejectUnknownKeys(decoder, ["sink", "directory", "when_full", "retention_days", "max_bytes", "buffer_bytes"])
+            let c = try decoder.container(keyedBy: StringKey.self)
+            sink = try c.decodeIfPresent(String.self, forKey: "sink")
+            directory = try c.decodeIfPresent(String.self, forKey: "directory")
+            when_full = try c.decodeIfPresent(String.self, forKey: "when_full")
+            retention_days = try c.integer("retention_days")
+            max_bytes = try c.integer("max_bytes")
+            buffer_bytes = try c.integer("buffer_bytes")
+        }
+    }
     var server: Server?
     var limits: Limits?
     var policy: RawPolicy?
     var auth: Auth?
     var erasure_key: String?
+    var decision_log: DecisionLog?
     init(from decoder: Decoder) throws {
-        try rejectUnknownKeys(decoder, ["server", "limits", "policy", "auth", "erasure_key"])
+        try rejectUnknownKeys(decoder, ["server", "limits", "policy", "auth", "erasure_key", "decision_log"])
         let c = try decoder.container(keyedBy: StringKey.self)
         server = try c.decodeIfPresent(Server.self, forKey: "server")
         limits = try c.decodeIfPresent(Limits.self, forKey: "limits")
         policy = try c.decodeIfPresent(RawPolicy.self, forKey: "policy")
         auth = try c.decodeIfPresent(Auth.self, forKey: "auth")
         erasure_key = try c.decodeIfPresent(String.self, forKey: "erasure_key")
+        decision_log = try c.decodeIfPresent(DecisionLog.self, forKey: "decision_log")
     }
 }
 

@@ -7,7 +7,10 @@ import HushStore
 /// it would answer now on every channel.
 extension API {
     /// The page an ops person opens first: what hush knows and what it would answer now.
-    func writeCustomerView(_ w: inout JSONWriter, id: String, facts: Facts, history: [HistoryEntry], context: LoopContext, now: Date) {
+    /// Returns false when one of its decisions could not be recorded (answered `unavailable`).
+    func writeCustomerView(_ w: inout JSONWriter, id: String, facts: Facts, history: [HistoryEntry], caller: Actor, context: LoopContext,
+                           now: Date) -> Bool {
+        var recorded = true
         w.objectStart()
         w.key("customer_id"); w.string(id)
         w.key("profile")
@@ -74,10 +77,16 @@ extension API {
         for channel in policy.channels {
             var request = DecisionRequest(customerID: id, channel: channel)
             request.at = now
-            let decision = decide(request, facts: facts, policy: policy, now: now)
-            writeDecision(&w, decision, request, id: decisionID(context, at: now), reserved: nil)
+            var decision = decide(request, facts: facts, policy: policy, now: now)
+            let decisionID = decisionID(context, at: now)
+            if !record(decision, request, id: decisionID, made: now, reserved: nil, caller: caller, context: context) {
+                decision = Decision.unavailable(at: now, detail: Self.unrecordedDetail)
+                recorded = false
+            }
+            writeDecision(&w, decision, request, id: decisionID, reserved: nil)
         }
         w.arrayEnd()
         w.objectEnd()
+        return recorded
     }
 }

@@ -75,6 +75,8 @@ enum APIError: Error {
     /// A known key without the scope the route needs.
     case forbidden(String)
     case store(StoreError)
+    /// A part of the service cannot do its work now (the decision log); try again.
+    case unavailable(String)
     /// What the HTTP engine refused before any route ran.
     case http(HTTPFailure)
 }
@@ -93,6 +95,7 @@ extension API {
             field = e.field.isEmpty ? nil : e.field
         case .malformed(let m): (code, message) = (.malformedRequest, m)
         case .notFound(let m): (code, message) = (.notFound, m)
+        case .unavailable(let m): (code, message) = (.unavailable, m)
         case .conflict(let m, let c): (code, message, current) = (.conflict, m, c)
         case .unsupportedMediaType(let m): (code, message) = (.unsupportedMediaType, m)
         case .unauthorized(let m, let challenge):

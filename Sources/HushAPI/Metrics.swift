@@ -1,4 +1,5 @@
 import HushCore
+import HushLog
 import Synchronization
 
 /// Counters for `GET /metrics` (Prometheus text format 0.0.4). Every counter is an atomic in
@@ -61,7 +62,7 @@ final class Metrics: Sendable {
     }
 
     /// The exposition text. `openConnections` and `writerQueueDepth` are gauges read now.
-    func render(openConnections: Int, writerQueueDepth: Int) -> String {
+    func render(openConnections: Int, writerQueueDepth: Int, log: DecisionLog.Stats) -> String {
         let routes = self.routes.withLock { $0 }
         var out = ""
         func family(_ name: String, _ type: String, _ help: String) { out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n" }
@@ -96,6 +97,19 @@ final class Metrics: Sendable {
         out += "hush_store_errors_total \(storeErrors.current)\n"
         family("hush_writer_queue_depth", "gauge", "Writes waiting for the writer.")
         out += "hush_writer_queue_depth \(writerQueueDepth)\n"
+        family("hush_decision_log_lines_total", "counter", "Decision log lines by what became of them: written, dropped (drop policy, or a sink that cannot write), refused (hold policy: the decision answered 503), erased (left out: their customer was erased while they waited).")
+        out += "hush_decision_log_lines_total{outcome=\"written\"} \(log.written)\n"
+        out += "hush_decision_log_lines_total{outcome=\"dropped\"} \(log.dropped)\n"
+        out += "hush_decision_log_lines_total{outcome=\"refused\"} \(log.refused)\n"
+        out += "hush_decision_log_lines_total{outcome=\"erased\"} \(log.erasedUnwritten)\n"
+        family("hush_decision_log_bytes", "gauge", "Bytes the decision log's segments take on disk.")
+        out += "hush_decision_log_bytes \(log.bytes)\n"
+        family("hush_decision_log_segments", "gauge", "Decision log segments kept.")
+        out += "hush_decision_log_segments \(log.segments)\n"
+        family("hush_decision_log_erasures_pending", "gauge", "Erasures whose log lines are not yet removed from every segment.")
+        out += "hush_decision_log_erasures_pending \(log.pendingErasures)\n"
+        family("hush_decision_log_failing", "gauge", "1 while the decision log's sink cannot write.")
+        out += "hush_decision_log_failing \(log.failure == nil ? 0 : 1)\n"
         return out
     }
 }

@@ -62,12 +62,24 @@ struct APIRoute: Sendable {
 struct PreparedWrite: Sendable {
     let submit: @Sendable (API, Request, Actor, Responder) -> Void
 
+    /// `committed` runs on the writer's thread once the job committed, before the answer is
+    /// made; what it throws is answered instead, as `unavailable`.
     init<Value: Sendable>(_ job: @escaping @Sendable (any StoreTransaction) throws(StoreError) -> Value,
+                          committed: (@Sendable (Value) throws(APIError) -> Void)? = nil,
                           answer: @escaping @Sendable (Value) throws(APIError) -> Response) {
         submit = { api, request, actor, responder in
             api.store.write(as: actor, job) { result in
+                let afterCommit: String? = {
+                    guard case .success(let value) = result, let committed else { return nil }
+                    do throws(APIError) { try committed(value) } catch {
+                        if case .unavailable(let message) = error { return message }
+                        return "\(error)"
+                    }
+                    return nil
+                }()
                 responder.send(rendering: {
                     do throws(APIError) {
+                        if let afterCommit { throw .unavailable(afterCommit) }
                         switch result {
                         case .success(let value): return try answer(value)
                         case .failure(let error): throw .store(error)
@@ -89,7 +101,7 @@ extension API {
         APIRoute(.get, "/readyz", .open, query: nil, .read { api, request, _ in api.readiness(request) }),
         APIRoute(.get, "/metrics", .keyIfMetricsProtected(.read), query: nil, .read { api, _, _ in api.metricsText() }),
         APIRoute(.get, "/openapi.json", .open, .read { _, _, _ in API.openAPIResponse }),
-        // Decisions (Handlers/Decisions.swift)
+        // Decisions (Handlers/Decisions.swift; read back from the log in Handlers/DecisionLookup.swift)
         APIRoute(.post, "/v1/decisions", .key(.decide), .respond { api, request, caller, responder throws(APIError) in
             try api.postDecision(request, caller, responder)
         }),
@@ -99,12 +111,18 @@ extension API {
         APIRoute(.post, "/v1/decisions/batch", .key(.decide), body: .batch, .read { api, request, caller throws(APIError) in
             try api.decideBatch(request, caller)
         }),
+        APIRoute(.get, "/v1/decisions/{decision_id}", .key(.read), .read { api, request, _ throws(APIError) in
+            try api.loggedDecision(request)
+        }),
+        APIRoute(.get, "/v1/customers/{id}/decision-log", .key(.read), query: ["from", "to", "limit", "cursor"], .read { api, request, _ throws(APIError) in
+            try api.customerDecisionLog(request)
+        }),
         APIRoute(.get, "/v1/customers/{id}/decisions", .key(.decide), query: ["purpose", "at", "category"], .read { api, request, caller throws(APIError) in
             try api.customerDecisions(request, caller)
         }),
         // Customers (Handlers/Customers.swift)
         APIRoute(.put, "/v1/customers/{id}", .key(.write), .write { api, request throws(APIError) in try api.putCustomer(request) }),
-        APIRoute(.get, "/v1/customers/{id}", .key(.read), .read { api, request, _ throws(APIError) in try api.getCustomer(request) }),
+        APIRoute(.get, "/v1/customers/{id}", .key(.read), .read { api, request, caller throws(APIError) in try api.getCustomer(request, caller) }),
         APIRoute(.delete, "/v1/customers/{id}", .key(.admin), .write { api, request throws(APIError) in try api.eraseCustomer(request) }),
         // Cases (Handlers/Cases.swift)
         APIRoute(.put, "/v1/cases/{case_id}", .key(.write), .write { api, request throws(APIError) in try api.putCase(request) }),

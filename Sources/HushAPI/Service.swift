@@ -1,6 +1,7 @@
 import Foundation
 import HushCore
 import HushHTTP
+import HushLog
 import HushStore
 import Synchronization
 #if canImport(Glibc)
@@ -16,6 +17,7 @@ public final class Service: Sendable {
     public let routes: [String]
     let store: any FactStore
     let api: API
+    let decisionLog: DecisionLog
 
     /// Opens the store and starts serving. Throws with a one-line reason when it cannot.
     public init(settings: Settings, log: @escaping @Sendable (String) -> Void = ServerOptions().log) throws {
@@ -47,9 +49,30 @@ public final class Service: Sendable {
         }
         let writerHasher: SharedTombstoneHasher
         do { writerHasher = try SharedTombstoneHasher(key: key) } catch { throw ConfigError(message: "erasure_key \(error.message)") }
-        store = try SQLiteStore(path: config.server.database, lookback: config.policy.longestWindow, tombstoneHash: writerHasher.hash,
-                                renderHistory: Self.renderHistory)
-        let api = API(store: store, config: config, erasureKey: key, writerHasher: writerHasher, loops: options.threads, log: log)
+        var logOptions = DecisionLog.Options()
+        logOptions.sink = DecisionLog.Sink(rawValue: config.decisionLog.sink.rawValue) ?? .file
+        logOptions.directory = config.decisionLog.directory(database: config.server.database)
+        logOptions.whenFull = DecisionLog.WhenFull(rawValue: config.decisionLog.effectiveWhenFull.rawValue) ?? .hold
+        logOptions.retentionDays = config.decisionLog.retentionDays
+        logOptions.maxBytes = config.decisionLog.maxBytes
+        logOptions.bufferBytes = config.decisionLog.bufferBytes
+        logOptions.loops = options.threads
+        do { decisionLog = try DecisionLog(options: logOptions) } catch { throw ConfigError(message: error.message) }
+        do {
+            store = try SQLiteStore(path: config.server.database, lookback: config.policy.longestWindow, tombstoneHash: writerHasher.hash,
+                                    renderHistory: Self.renderHistory)
+        } catch {
+            decisionLog.close()
+            throw error
+        }
+        let api: API
+        do {
+            api = try API(store: store, config: config, erasureKey: key, writerHasher: writerHasher, loops: options.threads,
+                          decisionLog: decisionLog, log: log)
+        } catch {
+            store.close(); decisionLog.close()
+            throw ConfigError(message: "erasure_key \(error.message)")
+        }
         self.api = api
         options.turnEnded = { api.turnEnded($0) }
         let metrics = api.metrics
@@ -61,6 +84,7 @@ public final class Service: Sendable {
             server = try Server(listener: listener, options: options, router: api.makeRouter())
         } catch {
             store.close()
+            decisionLog.close()
             throw error
         }
         api.server = server
@@ -84,6 +108,7 @@ public final class Service: Sendable {
         api.isDraining = true
         server.shutdown()
         store.close()
+        decisionLog.close()
     }
 
     /// 127.0.0.0/8, ::1 and `localhost`.

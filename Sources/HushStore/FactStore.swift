@@ -129,8 +129,13 @@ public enum HoldWrite: Sendable, Equatable {
     case full(limit: Int)
 }
 
-/// The rows an erasure removed, by table.
+/// The rows an erasure removed, by table, and the addresses it found on the profile (for the
+/// caller's own records of the customer, such as the decision log).
 public struct ErasureCounts: Sendable, Equatable {
     public var profile = 0, cases = 0, suppressions = 0, contacts = 0, interactions = 0
+    public var addresses: [Address] = []
     public init() {}
+
+    /// Whether anything was removed.
+    public var isEmpty: Bool { profile + cases + suppressions + contacts + interactions == 0 }
 }

@@ -134,7 +134,8 @@ extension SQLiteTransaction {
         pendingTombstones += hashes
         // What stays: that the id was erased, when and by whom, under its tombstone hash (once:
         // a repeated erasure that finds the tombstone and removes nothing records nothing).
-        guard newlyErased || removed != ErasureCounts() else { return removed }
+        removed.addresses = addresses
+        guard newlyErased || !removed.isEmpty else { return removed }
         guard let actor else { throw StoreError(kind: .internalError, message: "an erasure was made outside a write with an actor") }
         try sql.insertHistory.run([.text(HistoryEntry.Kind.erasure.rawValue), .text(Hex.encode(hashes[0])), .null, .null,
                                    .integer(Codec.millis(clock())), .text(actor.name), .text(actor.via.rawValue),

@@ -1,6 +1,7 @@
 import Foundation
 import HushCore
 import HushHTTP
+import HushLog
 import HushStore
 
 /// `/v1/customers/{id}`: the profile, the single customer view, and erasure.
@@ -16,7 +17,7 @@ extension API {
     }
 
     /// The page an ops person opens first: what hush knows and what it would answer now.
-    func getCustomer(_ request: Request) throws(APIError) -> Response {
+    func getCustomer(_ request: Request, _ caller: Actor) throws(APIError) -> Response {
         let id = try parameter(request, "id")
         let context = try self.context(for: request)
         let now = Date()
@@ -34,7 +35,12 @@ extension API {
             // What stays of an erased customer: the fact of the erasure, when and by whom.
             throw .notFound(erasure.map { "customer \(id) was erased at \(Timestamp.format($0.at)) by \($0.actor)" } ?? "customer \(id) was erased")
         }
-        return json(request) { w in writeCustomerView(&w, id: id, facts: facts, history: history, context: context, now: now) }
+        var recorded = true
+        var response = json(request) { w in
+            recorded = writeCustomerView(&w, id: id, facts: facts, history: history, caller: caller, context: context, now: now)
+        }
+        if !recorded { response.status = .serviceUnavailable }
+        return response
     }
 
     /// The newest changes the single customer view shows; each record's own history has them all.
@@ -43,8 +49,16 @@ extension API {
     /// GDPR erasure: every row goes, HMAC tombstones stay.
     func eraseCustomer(_ request: Request) throws(APIError) -> PreparedWrite {
         let id = try parameter(request, "id")
-        let hasher = writerHasher
-        return PreparedWrite({ w throws(StoreError) in try w.erase(customerID: id, tombstoneHash: hasher.hash) }) { [self] removed in
+        let hasher = writerHasher, logHasher = writerLogHasher, decisionLog = self.decisionLog
+        return PreparedWrite({ w throws(StoreError) in try w.erase(customerID: id, tombstoneHash: hasher.hash) }, committed: { removed throws(APIError) in
+            // The decision log's lines about the id and its addresses become unreachable too.
+            let subjects = [Subject.customer(id)] + removed.addresses.map(Subject.address)
+            do throws(LogError) {
+                try decisionLog.erase(subjects: subjects.map { Hex.encode(Array(logHasher.hash($0).prefix(Self.logHashBytes))) })
+            } catch {
+                throw .unavailable("customer \(id) was erased, but the decision log could not record the erasure (\(error.message)); erase again")
+            }
+        }) { [self] removed in
             json(request) { out in
                 out.objectStart()
                 out.key("erased"); out.bool(true)

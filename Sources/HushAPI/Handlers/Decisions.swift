@@ -12,7 +12,7 @@ extension API {
         let now = Date()
         let id = decisionID(context, at: now)
         if input.reserve { return reserve(input, id: id, now: now, caller: caller, request: request, responder: responder) }
-        let (decision, failed) = decideNow(input, context: context, now: now)
+        let (decision, failed) = decideAndRecord(input, id: id, caller: caller, context: context, now: now)
         sendJSON(request, responder, failed ? .serviceUnavailable : .ok) { writeDecision(&$0, decision, input.request, id: id, reserved: nil) }
     }
 
@@ -20,9 +20,19 @@ extension API {
         let input = try decisionInput(query: request.query)
         let context = try self.context(for: request)
         let now = Date()
-        let (decision, failed) = decideNow(input, context: context, now: now)
         let id = decisionID(context, at: now)
+        let (decision, failed) = decideAndRecord(input, id: id, caller: caller, context: context, now: now)
         return json(request, failed ? .serviceUnavailable : .ok) { writeDecision(&$0, decision, input.request, id: id, reserved: nil) }
+    }
+
+    /// Decides on the loop and records the decision in the decision log; one that cannot be
+    /// recorded is answered `unavailable` instead (503).
+    func decideAndRecord(_ input: borrowing DecisionInput, id: DecisionID, caller: Actor, context: LoopContext, now: Date) -> (Decision, failed: Bool) {
+        let (decision, failed) = decideNow(input, context: context, now: now)
+        if record(decision, input.request, id: id, made: now, reserved: nil, caller: caller, context: context) {
+            return (decision, failed)
+        }
+        return (Decision.unavailable(at: input.request.at ?? now, detail: Self.unrecordedDetail), true)
     }
 
     /// Up to `limits.maxBatchRequests` decisions; a bad item gets its error in its place, the others their answers.
@@ -42,7 +52,7 @@ extension API {
         var response = json(request) { w in
             w.objectStart()
             w.key("results")
-            failed = writeDecisions(&w, count: items.count, context: context) { i throws(ValidationError) in
+            failed = writeDecisions(&w, count: items.count, caller: caller, context: context) { i throws(ValidationError) in
                 try decisionInput(items[i], prefix: "requests[\(i)].", allowReserve: false)
             }
             w.objectEnd()
@@ -63,7 +73,7 @@ extension API {
             w.key("customer_id"); w.string(id)
             w.key("purpose"); w.string(base.request.purpose.rawValue)
             w.key("decisions")
-            failed = writeDecisions(&w, count: policy.channels.count, context: context) { i in
+            failed = writeDecisions(&w, count: policy.channels.count, caller: caller, context: context) { i in
                 var input = base
                 input.request.channel = policy.channels[i]
                 return input
@@ -76,7 +86,7 @@ extension API {
 
     /// Decides `count` inputs on the calling loop and writes them as an array: each answer, or
     /// for an input that is not valid its error. Returns whether the store failed for any.
-    private func writeDecisions(_ w: inout JSONWriter, count: Int, context: LoopContext,
+    private func writeDecisions(_ w: inout JSONWriter, count: Int, caller: Actor, context: LoopContext,
                                 _ input: (Int) throws(ValidationError) -> DecisionInput) -> Bool {
         let now = Date()
         var failed = false
@@ -84,9 +94,10 @@ extension API {
         for i in 0..<count {
             do throws(ValidationError) {
                 let one = try input(i)
-                let (decision, itemFailed) = decideNow(one, context: context, now: now)
+                let id = decisionID(context, at: now)
+                let (decision, itemFailed) = decideAndRecord(one, id: id, caller: caller, context: context, now: now)
                 failed = failed || itemFailed
-                writeDecision(&w, decision, one.request, id: decisionID(context, at: now), reserved: nil)
+                writeDecision(&w, decision, one.request, id: id, reserved: nil)
             } catch {
                 w.objectStart()
                 Self.writeError(&w, code: .invalidField, message: "\(error.field) \(error.message)", field: error.field)
@@ -100,6 +111,12 @@ extension API {
     /// `reserve: true`: decided and, when allowed, recorded by the writer in one transaction;
     /// answered after the commit. A store failure answers `unavailable`: fail closed.
     private func reserve(_ input: DecisionInput, id: DecisionID, now: Date, caller: Actor, request: Request, responder: Responder) {
+        // A log that cannot record refuses before anything is reserved.
+        if decisionLog.options.whenFull == .hold, decisionLog.failure != nil {
+            let decision = Decision.unavailable(at: input.request.at ?? now, detail: Self.unrecordedDetail)
+            metrics.decision(decision)
+            return sendJSON(request, responder, .serviceUnavailable) { writeDecision(&$0, decision, input.request, id: id, reserved: false) }
+        }
         let policy = self.policy, hasher = writerHasher, lookback = self.lookback
         store.write(as: caller, { (w: any StoreTransaction) throws(StoreError) -> (decision: Decision, reserved: Bool) in
             try w.reserve(input.request, now: now, lookback: lookback, campaignID: input.campaignID, tombstoneHash: hasher.hash) { facts in
@@ -109,6 +126,15 @@ extension API {
             responder.send(rendering: { [self] in
                 switch result {
                 case .success(let reserved):
+                    // Rendered on the loop that read the request: its context records the line.
+                    guard let context = try? self.context(request.loop),
+                          record(reserved.decision, input.request, id: id, made: now, reserved: reserved.reserved, caller: caller, context: context) else {
+                        // Reserved but not on record: answered unavailable, so that nothing is sent; the
+                        // recorded contact counts against the caps, the safe side.
+                        let decision = Decision.unavailable(at: input.request.at ?? now, detail: Self.unrecordedDetail)
+                        metrics.decision(decision)
+                        return json(request, .serviceUnavailable) { writeDecision(&$0, decision, input.request, id: id, reserved: false) }
+                    }
                     metrics.decision(reserved.decision)
                     return json(request) { writeDecision(&$0, reserved.decision, input.request, id: id, reserved: reserved.reserved) }
                 case .failure(let error):

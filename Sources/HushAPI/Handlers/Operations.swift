@@ -1,5 +1,6 @@
 import HushCore
 import HushHTTP
+import HushLog
 
 /// `/healthz`, `/readyz`, `/metrics` and `/openapi.json`: for load balancers, Prometheus and tools.
 extension API {
@@ -7,10 +8,19 @@ extension API {
         statusResponse(request, .ok, #"{"status":"ok"}"#)
     }
 
-    /// 503 while draining (so that load balancers send traffic elsewhere) or when the
-    /// database cannot be read on this loop.
+    /// 503 while draining (so that load balancers send traffic elsewhere), when the database
+    /// cannot be read on this loop, or when the decision log's sink cannot write.
     func readiness(_ request: Request) -> Response {
         if isDraining { return statusResponse(request, .serviceUnavailable, #"{"status":"unavailable","failing":"draining"}"#) }
+        if let failure = decisionLog.failure {
+            return json(request, .serviceUnavailable) { w in
+                w.objectStart()
+                w.key("status"); w.string("unavailable")
+                w.key("failing"); w.string("decision_log")
+                w.key("reason"); w.string(failure)
+                w.objectEnd()
+            }
+        }
         do {
             let context = try self.context(request.loop)
             try context.reader.checkReadable()
@@ -22,7 +32,7 @@ extension API {
 
     /// Prometheus text: answers by route and status, durations, decisions, connections, the writer's queue.
     func metricsText() -> Response {
-        let text = metrics.render(openConnections: server?.openConnections ?? 0, writerQueueDepth: store.writerQueueDepth)
+        let text = metrics.render(openConnections: server?.openConnections ?? 0, writerQueueDepth: store.writerQueueDepth, log: decisionLog.stats)
         return Response(status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8", headers: [("Cache-Control", "no-store")],
                         body: Array(text.utf8))
     }

@@ -141,6 +141,41 @@ public struct JSONWriter: ~Copyable {
         needsComma = true
     }
 
+    /// Empties the buffer, keeping its memory, for the next value.
+    mutating func reset() {
+        count = 0
+        needsComma = false
+    }
+
+    /// An RFC 3339 time in UTC to the millisecond (`2026-12-02T16:27:42.123Z`).
+    mutating func timeMillis(_ date: Date) {
+        separate()
+        put(UInt8(ascii: "\""))
+        Timestamp.withBytes(date) { whole in put(UnsafeBufferPointer(rebasing: whole.dropLast())) }
+        let seconds = date.timeIntervalSince1970
+        let millis = min(999, max(0, Int(((seconds - seconds.rounded(.down)) * 1000).rounded(.down))))
+        put(UInt8(ascii: "."))
+        put(UInt8(48 + millis / 100)); put(UInt8(48 + millis / 10 % 10)); put(UInt8(48 + millis % 10))
+        put(UInt8(ascii: "Z"))
+        put(UInt8(ascii: "\""))
+        needsComma = true
+    }
+
+    /// Bytes as a string of lower-case hex digits.
+    mutating func hex(_ bytes: ArraySlice<UInt8>) {
+        separate()
+        put(UInt8(ascii: "\""))
+        let digits: StaticString = "0123456789abcdef"
+        reserve(bytes.count * 2)
+        for b in bytes {
+            base[count] = digits.utf8Start[Int(b >> 4)]
+            base[count + 1] = digits.utf8Start[Int(b & 0xF)]
+            count += 2
+        }
+        put(UInt8(ascii: "\""))
+        needsComma = true
+    }
+
     /// A decision id in its canonical UUID form.
     mutating func string(_ id: DecisionID) {
         separate()

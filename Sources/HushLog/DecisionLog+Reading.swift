@@ -1,0 +1,100 @@
+import Glibc
+
+/// Reading the file sink back: one decision by id, or a customer's, newest first.
+extension DecisionLog {
+    /// The line of decision `id` (its canonical lower-case text), made at `ms`, while it is
+    /// retained; nil when no segment holds it.
+    public func line(id: String, ms: UInt64) throws(LogError) -> [UInt8]? {
+        guard options.sink == .file else { return nil }
+        flush()
+        let idBytes = Array(id.utf8)
+        for _ in 0..<2 {
+            let (closed, plain) = state.withLock { state in
+                (state.closed.values.filter { ms >= $0.minMs && ms <= $0.maxMs }, Array(state.plain.values))
+            }
+            for table in plain {
+                for i in table.ms.indices where table.ms[i] == ms {
+                    guard let line = try? Self.read(table, i), line.withUnsafeBytes({ LineFacts.id($0) }) == id else { continue }
+                    return line
+                }
+            }
+            do {
+                for segment in closed { if let line = try segment.line(id: idBytes, ms: ms) { return line } }
+                return nil
+            } catch {
+                // A segment closed or rewritten while it was read: look again.
+                continue
+            }
+        }
+        return nil
+    }
+
+    /// Customer `hex`'s lines made from `fromMs` to `toMs` (inclusive) with ids before `before`
+    /// (all when nil), newest first: up to `limit`.
+    public func lines(customer hex: String, fromMs: UInt64, toMs: UInt64, before: String?, limit: Int) throws(LogError) -> [[UInt8]] {
+        guard options.sink == .file, let hash = Self.hash64(hex) else { return [] }
+        flush()
+        let hexBytes = Array(hex.utf8)
+        let (closed, plain, erasing) = state.withLock { state in
+            (state.closed.values.filter { $0.maxMs >= fromMs && $0.minMs <= toMs }.sorted { $0.maxMs > $1.maxMs },
+             Array(state.plain.values), state.pendingErasures.contains(hex))
+        }
+        // An erasure in progress: its lines are no longer listed, even before the rewrite ends.
+        guard !erasing else { return [] }
+        var found: [(id: String, line: [UInt8])] = []
+        func take(_ line: [UInt8]) {
+            line.withUnsafeBytes { bytes in
+                guard let id = LineFacts.id(bytes), let ms = LineFacts.milliseconds(bytes), ms >= fromMs, ms <= toMs,
+                      before.map({ id < $0 }) ?? true, LineFacts.isCustomer(bytes, hexBytes) else { return }
+                found.append((id, line))
+            }
+        }
+        for table in plain {
+            for i in table.customer.indices where table.customer[i] == hash && table.ms[i] >= fromMs && table.ms[i] <= toMs {
+                if let line = try? Self.read(table, i) { take(line) }
+            }
+        }
+        for segment in closed {
+            // Enough found, and this segment and all after it are older than the last one kept.
+            if found.count >= limit {
+                found.sort { $0.id > $1.id }
+                found.removeLast(found.count - limit)
+                if let oldest = found.last?.line.withUnsafeBytes({ LineFacts.milliseconds($0) }), segment.maxMs < oldest { break }
+            }
+            for line in try segment.lines(ofCustomer: hash, hex: hexBytes) { take(line) }
+        }
+        found.sort { $0.id > $1.id }
+        return found.prefix(limit).map(\.line)
+    }
+
+    private static func read(_ table: PlainTable, _ i: Int) throws(LogError) -> [UInt8] {
+        let fd = open(table.path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw LogError("cannot open \(table.path): \(File.errorText())") }
+        defer { Glibc.close(fd) }
+        let line = try File.pread(fd, count: Int(table.length[i]), at: Int(table.offset[i]))
+        guard line.count == Int(table.length[i]) else { throw LogError("\(table.path) is shorter than its lines") }
+        return line
+    }
+
+    /// Every retained line from `fromMs` to `toMs`, oldest segment first, for the command line.
+    public func forEachLine(fromMs: UInt64, toMs: UInt64, _ body: (UnsafeRawBufferPointer) -> Void) throws(LogError) {
+        guard options.sink == .file else { return }
+        let (closed, plain) = state.withLock { state in
+            (state.closed.values.filter { $0.maxMs >= fromMs && $0.minMs <= toMs }.sorted { $0.name < $1.name },
+             state.plain.sorted { $0.key < $1.key }.map(\.value))
+        }
+        func emit(_ bytes: UnsafeRawBufferPointer) {
+            LineFacts.forEachLine(bytes) { line, _ in
+                guard let ms = LineFacts.milliseconds(line), ms >= fromMs, ms <= toMs else { return }
+                body(line)
+            }
+        }
+        for segment in closed { try segment.forEachBlock { block in block.withUnsafeBytes(emit) } }
+        for table in plain { try File.readAll(table.path).withUnsafeBytes(emit) }
+    }
+
+    /// Waits until the background work queued so far (closing, erasures, retention) is done.
+    public func waitForMaintenance(seconds: Double = 30) {
+        maintenance?.waitUntilIdle(seconds: seconds)
+    }
+}

@@ -1,0 +1,188 @@
+import Foundation
+import Glibc
+
+/// The file sink's background work, on a thread of its own so that the writer never stops to
+/// compress: closing segments, rewriting them for erasures, and deleting by retention.
+final class Maintenance: @unchecked Sendable {
+    enum Job: Equatable {
+        /// Compress a plain segment into blocks and an index.
+        case close(SegmentName)
+        /// Remove the lines naming a subject (a customer or address hash, in hex) from every closed segment.
+        case erase(String)
+    }
+
+    /// The erasures not yet carried out, one hash a line, kept until every segment was rewritten.
+    static let pendingFile = "erasures.pending"
+
+    let directory: String
+    let retentionDays: Int
+    let maxBytes: Int
+    let clock: @Sendable () -> UInt64
+    weak var log: DecisionLog?
+    private let condition = NSCondition()
+    private var jobs: [Job] = []
+    private var stopping = false
+    private var busy = false
+    private let done = DispatchSemaphore(value: 0)
+    private var started = false
+
+    init(directory: String, retentionDays: Int, maxBytes: Int, clock: @escaping @Sendable () -> UInt64) {
+        self.directory = directory
+        self.retentionDays = retentionDays
+        self.maxBytes = maxBytes
+        self.clock = clock
+    }
+
+    func start() {
+        started = true
+        let thread = Thread { [self] in run() }
+        thread.name = "hush-log-maintenance"
+        thread.start()
+    }
+
+    func enqueue(_ job: Job) {
+        condition.lock()
+        jobs.append(job)
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Returns once every queued job is done (tests and tools).
+    func waitUntilIdle(seconds: Double = 30) {
+        let deadline = Date().addingTimeInterval(seconds)
+        condition.lock()
+        while (!jobs.isEmpty || busy) && condition.wait(until: deadline) {}
+        condition.unlock()
+    }
+
+    func stop() {
+        condition.lock()
+        stopping = true
+        condition.broadcast()
+        condition.unlock()
+        if started { done.wait() }
+    }
+
+    private func run() {
+        var lastRetention = ContinuousClock.now - .seconds(3600)
+        while true {
+            condition.lock()
+            while jobs.isEmpty && !stopping && ContinuousClock.now - lastRetention < .seconds(60) {
+                _ = condition.wait(until: Date().addingTimeInterval(1))
+            }
+            if stopping { condition.unlock(); break }
+            let job = jobs.isEmpty ? nil : jobs.removeFirst()
+            busy = true
+            condition.unlock()
+            if let job { perform(job) }
+            if job == nil || ContinuousClock.now - lastRetention >= .seconds(60) {
+                applyRetention()
+                lastRetention = ContinuousClock.now
+            }
+            condition.lock()
+            busy = false
+            condition.broadcast()
+            condition.unlock()
+        }
+        done.signal()
+    }
+
+    private func report(_ message: String) {
+        FileHandle.standardError.write(Data("decision log: \(message)\n".utf8))
+    }
+
+    func perform(_ job: Job) {
+        guard let log else { return }
+        switch job {
+        case .close(let name):
+            do throws(LogError) {
+                try close(name)
+            } catch {
+                // The plain file stays, and stays searchable: the next start tries again.
+                report("cannot close \(name.plain): \(error.message)")
+            }
+            applyRetention()
+        case .erase(let hex):
+            guard let hash = DecisionLog.hash64(hex) else { return }
+            let hexBytes = Array(hex.utf8)
+            let segments = log.state.withLock { Array($0.closed.values) }
+            var failed = false
+            for segment in segments where (try? segment.mayHold(subject: hash)) != false {
+                do throws(LogError) {
+                    _ = try ClosedSegment.rewrite(name: segment.name, directory: directory) { !LineFacts.names($0, hexBytes) }
+                    let reopened = try? ClosedSegment(name: segment.name, directory: directory)
+                    log.state.withLock { $0.closed[segment.name] = reopened }
+                } catch {
+                    failed = true
+                    report("cannot rewrite \(segment.name.compressed) for an erasure: \(error.message)")
+                }
+            }
+            // A plain segment that could not be closed may still hold the lines: the erasure
+            // stays pending, and the next start closes the segment and tries again.
+            let unclosed = log.state.withLock { state in
+                state.plain.values.contains { table in table.customer.contains(hash) || table.address.contains(hash) }
+            }
+            guard !failed, !unclosed else { return }
+            do throws(LogError) {
+                try log.state.withLock { (state) throws(LogError) in
+                    state.pendingErasures.removeAll { $0 == hex }
+                    try File.replace(directory + "/" + Self.pendingFile, with: Array(state.pendingErasures.map { $0 + "\n" }.joined().utf8))
+                }
+            } catch {
+                report(error.message)
+            }
+        }
+    }
+
+    /// Compresses a plain segment into blocks and an index, publishes it, and removes the plain file.
+    private func close(_ name: SegmentName) throws(LogError) {
+        guard let log else { return }
+        let path = directory + "/" + name.plain
+        guard File.size(path) != nil else { return }
+        let bytes = try File.readAll(path)
+        var writer = SegmentWriter(name: name, directory: directory)
+        var failure: LogError?
+        bytes.withUnsafeBytes { all in
+            LineFacts.forEachLine(all) { line, _ in
+                if failure == nil { do throws(LogError) { try writer.add(line) } catch { failure = error } }
+            }
+        }
+        if let failure { throw failure }
+        try writer.finish()
+        let closed = writer.lines > 0 ? try ClosedSegment(name: name, directory: directory) : nil
+        log.state.withLock { state in
+            state.closed[name] = closed
+            state.plain[name] = nil
+        }
+        unlink(path)
+        File.syncDirectory(directory)
+    }
+
+    /// Deletes closed segments whose newest line is older than `retentionDays`, then the oldest
+    /// ones while the log takes more than `maxBytes`. The open segment is never deleted.
+    func applyRetention() {
+        guard let log else { return }
+        let cutoff = clock() &- UInt64(retentionDays) * 86_400_000
+        let (expired, bySize): ([ClosedSegment], [ClosedSegment]) = log.state.withLock { state in
+            let sorted = state.closed.values.sorted { $0.name < $1.name }
+            let expired = sorted.filter { $0.maxMs < cutoff }
+            var total = state.closed.values.reduce(0) { $0 + $1.bytes } + state.plain.values.reduce(0) { $0 + Int($1.bytes) }
+            var bySize: [ClosedSegment] = []
+            for segment in sorted {
+                total -= expired.contains { $0.name == segment.name } ? segment.bytes : 0
+            }
+            for segment in sorted where !expired.contains(where: { $0.name == segment.name }) {
+                guard total > maxBytes else { break }
+                bySize.append(segment)
+                total -= segment.bytes
+            }
+            return (expired, bySize)
+        }
+        for segment in expired + bySize {
+            log.state.withLock { _ = $0.closed.removeValue(forKey: segment.name) }
+            unlink(segment.compressedPath)
+            unlink(segment.indexPath)
+        }
+        if !(expired + bySize).isEmpty { File.syncDirectory(directory) }
+    }
+}
