@@ -52,7 +52,7 @@ let package = Package(
         .testTarget(name: "HushCoreTests", dependencies: ["HushCore"]),
         .testTarget(name: "HushStoreTests", dependencies: ["HushStore", "CSQLite"]),
         .testTarget(name: "HushLogTests", dependencies: ["HushLog"]),
-        .testTarget(name: "HushAPITests", dependencies: ["HushAPI", "HushTestSupport",
+        .testTarget(name: "HushAPITests", dependencies: ["HushAPI", "HushLog", "HushTestSupport",
                                                          .product(name: "OpenAPIKit", package: "OpenAPIKit")]),
         // Starts the built `hush` binary and talks to it over sockets; imports nothing of ours.
         .testTarget(name: "HushEndToEndTests", dependencies: ["hush", "HushTestSupport"]),

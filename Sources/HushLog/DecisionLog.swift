@@ -102,6 +102,9 @@ public final class DecisionLog: @unchecked Sendable {
             return
         }
         if options.sink == .file {
+            // A file size limit (RLIMIT_FSIZE) then fails a write with EFBIG, reported like a
+            // full disk, instead of killing the process.
+            signal(SIGXFSZ, SIG_IGN)
             try Self.prepare(directory: options.directory)
             maintenance = Maintenance(directory: options.directory, retentionDays: options.retentionDays, maxBytes: options.maxBytes,
                                       clock: options.clock)
@@ -115,6 +118,14 @@ public final class DecisionLog: @unchecked Sendable {
         thread.name = "hush-decision-log"
         thread.start()
         maintenance?.start()
+    }
+
+    /// A log that keeps nothing (`sink: off`).
+    public static func off() -> DecisionLog {
+        var options = Options()
+        options.sink = .off
+        // Without files there is nothing that can fail.
+        return try! DecisionLog(options: options)
     }
 
     private static func prepare(directory: String) throws(LogError) {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import HushLog
 import HushCore
 import HushStore
 @testable import HushAPI
@@ -52,7 +53,7 @@ import HushStore
         let store = try SQLiteStore(path: directory.appendingPathComponent("hush.db").path, tombstoneHash: hasher.hash,
                                     renderHistory: JSONWriter.render)
         defer { store.close() }
-        let api = API(store: store, config: Config(), erasureKey: key, writerHasher: hasher, loops: 1)
+        let api = try API(store: store, config: Config(), erasureKey: key, writerHasher: hasher, loops: 1, decisionLog: .off())
         var taken = 0
         for body in Self.bodies {
             let bytes = Array(body.utf8)

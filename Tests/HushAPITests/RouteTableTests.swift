@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import HushLog
 @testable import HushAPI
 import HushHTTP
 import HushStore
@@ -22,7 +23,7 @@ import HushStore
                                     renderHistory: JSONWriter.render)
         var config = Config()
         config.auth.keys = [Config.APIKey(name: "reader", sha256: Authenticator.sha256(Array("k-read-0123456789abcdef".utf8)), scopes: [.read])]
-        api = API(store: store, config: config, erasureKey: key, writerHasher: hasher, loops: 1)
+        api = try API(store: store, config: config, erasureKey: key, writerHasher: hasher, loops: 1, decisionLog: .off())
         router = api.makeRouter()
     }
 

@@ -1,0 +1,283 @@
+import Foundation
+import Glibc
+import Synchronization
+import Testing
+@testable import HushLog
+
+/// A settable clock, in milliseconds since 1970.
+final class TestClock: Sendable {
+    private let now: Mutex<UInt64>
+    init(_ text: String) { now = Mutex(Self.ms(text)) }
+    static func ms(_ text: String) -> UInt64 { UInt64(ISO8601DateFormatter().date(from: text)!.timeIntervalSince1970 * 1000) }
+    func set(_ text: String) { now.withLock { $0 = Self.ms(text) } }
+    var current: UInt64 { now.withLock { $0 } }
+}
+
+/// A UUIDv7 text for `ms` and `n`, as hush writes decision ids.
+func decisionID(ms: UInt64, _ n: Int) -> String {
+    let hex = String(ms, radix: 16)
+    let time = String(repeating: "0", count: 12 - hex.count) + hex
+    let tail = String(n, radix: 16)
+    return "\(time.prefix(8))-\(time.suffix(4))-7abc-8def-\(String(repeating: "0", count: 12 - tail.count) + tail)"
+}
+
+/// A subject hash: 32 hex digits from a name.
+func subject(_ name: String) -> String {
+    var state: UInt64 = 0xcbf29ce484222325
+    var out = ""
+    for round in 0..<2 {
+        for b in name.utf8 { state = (state ^ UInt64(b)) &* 0x100000001b3 }
+        state = (state ^ UInt64(round)) &* 0x100000001b3
+        let hex = String(state, radix: 16)
+        out += String(repeating: "0", count: 16 - hex.count) + hex
+    }
+    return out
+}
+
+struct Logged {
+    let id: String, ms: UInt64, customer: String?, line: String
+}
+
+final class LogHarness {
+    let directory: String
+    let clock: TestClock
+    var log: DecisionLog
+    var options: DecisionLog.Options
+    var counter = 0
+
+    init(clock: String = "2026-12-02T10:00:00Z", configure: (inout DecisionLog.Options) -> Void = { _ in }) throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("hush-log-\(UUID().uuidString)").path
+        self.clock = TestClock(clock)
+        options = DecisionLog.Options()
+        options.directory = directory
+        options.loops = 2
+        let c = self.clock
+        options.clock = { c.current }
+        options.flushInterval = .milliseconds(2)
+        configure(&options)
+        log = try DecisionLog(options: options)
+    }
+
+    deinit { log.close() }
+
+    @discardableResult
+    func append(customer: String?, address: String? = nil, loop: Int = 0, decision: String = "allow") -> Logged {
+        counter += 1
+        let ms = clock.current + UInt64(counter % 1000)
+        let id = decisionID(ms: ms, counter)
+        let customerField = customer.map { "\"\($0)\"" } ?? "null"
+        let addressField = address.map { ",\"address\":\"\($0)\"" } ?? ""
+        let line = #"{"decision_id":"\#(id)","made_at":"x","customer":\#(customerField)\#(addressField),"channel":"email","decision":"\#(decision)","reasons":[],"key":"test"}"#
+        let outcome = Array(line.utf8).withUnsafeBytes {
+            log.append(loop: loop, ms: ms, customer: customer.flatMap(DecisionLog.hash64) ?? 0, address: address.flatMap(DecisionLog.hash64) ?? 0, line: $0)
+        }
+        #expect(outcome == .recorded)
+        return Logged(id: id, ms: ms, customer: customer, line: line)
+    }
+
+    func find(_ logged: Logged) throws -> String? {
+        try log.line(id: logged.id, ms: logged.ms).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    func lines(of customer: String, limit: Int = 1000, before: String? = nil) throws -> [String] {
+        try log.lines(customer: customer, fromMs: 0, toMs: .max, before: before, limit: limit).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Moves to `time` and appends a line there, which makes the writer open that hour's segment.
+    func rotate(to time: String) {
+        log.flush()
+        clock.set(time)
+        append(customer: nil)
+        log.flush()
+        log.waitForMaintenance()
+    }
+
+    func files() -> [String] { File.list(directory).sorted() }
+
+    /// Every byte the directory's files hold, closed segments inflated.
+    func allContent() throws -> String {
+        var out = ""
+        for file in files() {
+            let bytes = try File.readAll(directory + "/" + file)
+            if file.hasSuffix(".gz") {
+                try Gzip.forEachMember(bytes, limit: 1 << 24) { out += String(decoding: $0, as: UTF8.self) }
+            } else {
+                out += String(decoding: bytes, as: UTF8.self)
+            }
+        }
+        return out
+    }
+
+    func restart(configure: (inout DecisionLog.Options) -> Void = { _ in }) throws {
+        log.close()
+        configure(&options)
+        log = try DecisionLog(options: options)
+    }
+}
+
+@Suite struct DecisionLogTests {
+    @Test func lines_AreFoundByIdAndByCustomer_WhileOpen_AndOnceClosedIntoGzipBlocks() throws {
+        let h = try LogHarness()
+        let a = subject("a"), b = subject("b")
+        var logged: [Logged] = []
+        for i in 0..<3000 { logged.append(h.append(customer: i % 3 == 0 ? a : b, loop: i % 2)) }
+        #expect(try h.find(logged[1234])?.contains(logged[1234].id) == true)
+        #expect(try h.lines(of: a).count == 1000)
+        let newest = try h.lines(of: a, limit: 5)
+        let expected = logged.filter { $0.customer == a }.sorted { $0.id > $1.id }.prefix(5).map(\.line)
+        #expect(newest == Array(expected))
+
+        h.rotate(to: "2026-12-02T11:00:00Z")
+        #expect(h.files().contains("decisions-20261202T10-00.ndjson.gz"))
+        #expect(h.files().contains("decisions-20261202T10-00.idx"))
+        #expect(!h.files().contains("decisions-20261202T10-00.ndjson"), "the plain file goes once closed")
+        // Closed: the blocks inflate to the very lines, in order, and lookups still find them.
+        let gz = try File.readAll(h.directory + "/decisions-20261202T10-00.ndjson.gz")
+        var inflated = ""
+        try Gzip.forEachMember(gz, limit: 1 << 24) { inflated += String(decoding: $0, as: UTF8.self) }
+        #expect(inflated.split(separator: "\n").count == 3000)
+        #expect(Set(inflated.split(separator: "\n").map(String.init)) == Set(logged.map(\.line)))
+        for i in [0, 1, 999, 2999] { #expect(try h.find(logged[i]) == logged[i].line) }
+        #expect(try h.lines(of: a, limit: 5) == Array(expected))
+        #expect(try h.lines(of: b).count == 1000)
+        // Paged: after the fifth, the next five.
+        let page2 = try h.lines(of: a, limit: 5, before: logged.first { $0.line == expected[4] }!.id)
+        #expect(page2 == Array(logged.filter { $0.customer == a }.sorted { $0.id > $1.id }.dropFirst(5).prefix(5).map(\.line)))
+        #expect(try h.find(Logged(id: decisionID(ms: logged[0].ms, 999_999), ms: logged[0].ms, customer: nil, line: "")) == nil)
+    }
+
+    @Test func anErasure_RemovesTheSubjectsLines_FromEverySegment_AndKeepsTheRest() throws {
+        let h = try LogHarness()
+        let gone = subject("gone"), goneAddress = subject("gone@example.com"), stays = subject("stays")
+        for i in 0..<500 { h.append(customer: i % 2 == 0 ? gone : stays) }
+        h.append(customer: nil, address: goneAddress)
+        h.rotate(to: "2026-12-02T11:00:00Z")
+        for _ in 0..<50 { h.append(customer: gone); h.append(customer: stays) }
+        h.log.flush()
+        #expect(try h.allContent().contains(gone))
+
+        try h.log.erase(subjects: [gone, goneAddress])
+        #expect(try h.lines(of: gone).isEmpty, "unreachable at once")
+        // Lines still waiting in a buffer are left out too.
+        h.append(customer: gone)
+        h.log.flush()
+        h.log.waitForMaintenance()
+        let content = try h.allContent()
+        #expect(!content.contains(gone) && !content.contains(goneAddress))
+        #expect(try h.lines(of: stays).count == 300)
+        #expect(h.log.stats.pendingErasures == 0)
+        #expect(h.log.stats.erasedUnwritten == 1)
+        #expect(try File.readAll(h.directory + "/erasures.pending").isEmpty)
+    }
+
+    @Test func retention_DeletesSegmentsByAge_ThenByTotalSize_NeverTheOpenOne() throws {
+        let h = try LogHarness { $0.retentionDays = 2; $0.maxBytes = 1 << 30 }
+        for hour in ["2026-12-01T10:00:00Z", "2026-12-02T10:00:00Z", "2026-12-03T09:00:00Z", "2026-12-03T10:00:00Z"] {
+            h.clock.set(hour)
+            for _ in 0..<200 { h.append(customer: subject("c")) }
+            h.log.flush()
+        }
+        h.rotate(to: "2026-12-03T11:00:00Z")
+        h.log.maintenance!.applyRetention()
+        // 2026-12-01T10 is older than two days before 12-03T11; the others stay.
+        #expect(!h.files().contains { $0.hasPrefix("decisions-20261201T10") })
+        #expect(h.files().contains("decisions-20261202T10-00.ndjson.gz"))
+        #expect(h.files().contains("decisions-20261203T10-00.ndjson.gz"))
+
+        try h.restart { $0.maxBytes = 1 }
+        h.rotate(to: "2026-12-03T12:00:00Z")
+        h.log.maintenance!.applyRetention()
+        #expect(h.files().filter { $0.hasSuffix(".gz") }.isEmpty, "over the size, every closed segment goes")
+        #expect(h.files().contains("decisions-20261203T12-00.ndjson"), "the open segment stays")
+    }
+
+    @Test func aRestart_ClosesWhatWasLeftOpen_CutsATornLine_AndRebuildsADamagedIndex() throws {
+        let h = try LogHarness()
+        let c = subject("c")
+        let first = (0..<100).map { _ in h.append(customer: c) }
+        h.rotate(to: "2026-12-02T11:00:00Z")
+        let second = (0..<100).map { _ in h.append(customer: c) }
+        h.log.close()
+        // A crash mid-line, and an index cut short.
+        let plain = h.directory + "/decisions-20261202T11-00.ndjson"
+        let fd = open(plain, O_WRONLY | O_APPEND)
+        _ = write(fd, #"{"decision_id":"torn"#, 20)
+        close(fd)
+        #expect(truncate(h.directory + "/decisions-20261202T10-00.idx", 50) == 0)
+
+        try h.restart()
+        h.log.waitForMaintenance()
+        #expect(h.files().contains("decisions-20261202T11-00.ndjson.gz"))
+        #expect(!h.files().contains("decisions-20261202T11-00.ndjson"))
+        for logged in [first[0], first[99], second[0], second[99]] { #expect(try h.find(logged) == logged.line) }
+        #expect(try h.lines(of: c).count == 200)
+        #expect(try !h.allContent().contains("torn"))
+    }
+
+    @Test func theHoldPolicy_RefusesWhileTheSinkCannotWrite_AndRecovers() throws {
+        let h = try LogHarness()
+        h.append(customer: subject("c"))
+        h.log.flush()
+        // The directory is replaced by a file: the next hour's segment cannot be created.
+        let moved = h.directory + ".away"
+        #expect(rename(h.directory, moved) == 0)
+        #expect(FileManager.default.createFile(atPath: h.directory, contents: Data("x".utf8)))
+        h.clock.set("2026-12-02T11:00:00Z")
+        let line = Array(#"{"decision_id":"x"}"#.utf8)
+        _ = line.withUnsafeBytes { h.log.append(loop: 0, ms: h.clock.current, customer: 0, address: 0, line: $0) }
+        h.log.flush()
+        #expect(h.log.failure?.contains(h.directory) == true)
+        #expect(line.withUnsafeBytes { h.log.append(loop: 1, ms: h.clock.current, customer: 0, address: 0, line: $0) } == .refused)
+        #expect(h.log.stats.refused == 1)
+        // Room again: the waiting line is written and appends are taken.
+        unlink(h.directory)
+        #expect(rename(moved, h.directory) == 0)
+        #expect(waitFor { h.log.flush(); return h.log.failure == nil })
+        #expect(line.withUnsafeBytes { h.log.append(loop: 1, ms: h.clock.current, customer: 0, address: 0, line: $0) } == .recorded)
+    }
+
+    @Test func theDropPolicy_CountsWhatItDrops_AndTheStdoutSinkWritesLines() throws {
+        var fds: [Int32] = [0, 0]
+        #expect(pipe(&fds) == 0)
+        signal(SIGPIPE, SIG_IGN)
+        let h = try LogHarness { $0.sink = .stdout; $0.whenFull = .drop; $0.output = fds[1] }
+        let logged = h.append(customer: subject("c"))
+        h.log.flush()
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let n = read(fds[0], &buffer, buffer.count)
+        #expect(String(decoding: buffer.prefix(max(0, n)), as: UTF8.self) == logged.line + "\n")
+        #expect(try h.log.line(id: logged.id, ms: logged.ms) == nil, "standard output is not read back")
+        close(fds[0])
+        h.append(customer: subject("c"))
+        h.log.flush()
+        #expect(h.log.stats.dropped == 1)
+        #expect(h.log.failure?.contains("standard output") == true)
+        close(fds[1])
+    }
+
+    @Test func aDirectoryThatCannotBeMade_StopsStartUp_NamingThePath() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("hush-log-file-\(UUID().uuidString)").path
+        #expect(FileManager.default.createFile(atPath: file, contents: Data()))
+        var options = DecisionLog.Options()
+        options.directory = file + "/decisions"
+        #expect { try DecisionLog(options: options) } throws: { ($0 as? LogError)?.message.contains(file + "/decisions") == true }
+    }
+
+    @Test func segmentNames_RoundTrip_AndOthersAreIgnored() {
+        let name = SegmentName(hour: Int64(TestClock.ms("2026-12-02T16:00:00Z") / 3_600_000), part: 3)
+        #expect(name.stem == "decisions-20261202T16-03")
+        #expect(SegmentName.parse(name.compressed).map { $0.0 } == name)
+        #expect(SegmentName.parse("decisions-20261302T16-00.ndjson") == nil)
+        #expect(SegmentName.parse("notes.txt") == nil)
+        #expect(SegmentName.parse("decisions-20261202T16-00.ndjson.gz.tmp") == nil)
+    }
+}
+
+func waitFor(seconds: Double = 5, _ condition: () -> Bool) -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if condition() { return true }
+        usleep(20_000)
+    }
+    return condition()
+}
