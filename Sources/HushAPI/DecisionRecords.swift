@@ -90,7 +90,7 @@ extension API {
     static let unrecordedDetail = "the decision log cannot record decisions"
 
     /// A logged line as the API shows it: every member but the subject hashes.
-    func writeLogged(_ w: inout JSONWriter, _ line: [UInt8]) {
+    static func writeLogged(_ w: inout JSONWriter, _ line: [UInt8]) {
         guard case .object(let members)? = try? JSONParser.parse(line) else {
             w.objectStart(); w.objectEnd()
             return

@@ -2,14 +2,14 @@ import ArgumentParser
 import Foundation
 import HushStore
 
-/// The `hush` command line: `serve` (the default), `hash-key` and `version`. Flags override
+/// The `hush` command line: `serve` (the default), `hash-key`, `decision-log` and `version`. Flags override
 /// `HUSH_*` variables, which override the configuration file (`Settings.resolve`).
 public struct HushCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "hush",
         abstract: "May we contact this customer, on this channel, for this purpose, now?",
         version: versionLine,
-        subcommands: [Serve.self, HashKey.self, VersionCommand.self],
+        subcommands: [Serve.self, HashKey.self, DecisionLogCommand.self, VersionCommand.self],
         defaultSubcommand: Serve.self)
 
     /// `hush 0.1.0 (SQLite 3.40.1)`.
@@ -112,7 +112,7 @@ struct VersionCommand: ParsableCommand {
 }
 
 /// One line on standard error, exit status 1: how every start-up failure ends.
-private func fail(_ message: String) -> Never {
+func fail(_ message: String) -> Never {
     FileHandle.standardError.write(Data("hush: \(message)\n".utf8))
     exit(1)
 }

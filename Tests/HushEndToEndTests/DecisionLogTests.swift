@@ -86,6 +86,18 @@ import HushTestSupport
         let backwards = try auditor.get("/v1/customers/c-501/decision-log?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z")
         #expect(backwards.status == 400 && backwards.errorField == "from")
         #expect(try auditor.get("/v1/customers/c-501/decision-log?cursor=zzz").errorField == "cursor")
+
+        // The command line reads the same files, beside the running server, changing nothing.
+        let config = hush.directory.appendingPathComponent("hush.json").path, database = hush.directory.appendingPathComponent("hush.db").path
+        let location = ["--config", config, "--database", database]
+        let got = try HushProcess.run(["decision-log", "get"] + location + [ids[0]])
+        #expect(got.status == 0 && got.out.contains(ids[0]) && got.out.contains("\"key\": \"sender\""), "\(got.err)")
+        let customer = try HushProcess.run(["decision-log", "customer"] + location + ["--limit", "100", "c-501"])
+        #expect(customer.out.split(separator: "\n").compactMap { line in listed.first { line.contains($0) } } == listed, "\(customer.err)")
+        let everything = try HushProcess.run(["decision-log", "cat"] + location)
+        #expect(everything.out.split(separator: "\n").count == ids.count)
+        let missing = try HushProcess.run(["decision-log", "get"] + location + ["01000000-0000-7000-8000-000000000000"])
+        #expect(missing.status == 1 && missing.err.contains("no decision"))
     }
 
     @Test func theLogFiles_HoldNoIDOrAddressInClear() throws {

@@ -19,7 +19,7 @@ extension API {
             throw .unavailable("the decision log cannot be read now")
         }
         guard let line else { throw .notFound("no decision \(id.text) in the decision log (kept \(decisionLog.options.retentionDays) days)") }
-        return json(request) { writeLogged(&$0, line) }
+        return json(request) { Self.writeLogged(&$0, line) }
     }
 
     /// A customer's logged decisions, newest first, from `from` (default: the retention's
@@ -58,7 +58,7 @@ extension API {
             throw .unavailable("the decision log cannot be read now")
         }
         return json(request) { w in
-            writePage(&w, lines, limit: limit, id: { line in line.withUnsafeBytes { Self.loggedID($0) } }) { w, line in writeLogged(&w, line) }
+            writePage(&w, lines, limit: limit, id: { line in line.withUnsafeBytes { Self.loggedID($0) } }) { w, line in Self.writeLogged(&w, line) }
         }
     }
 
