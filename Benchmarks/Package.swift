@@ -17,5 +17,8 @@ let package = Package(
             .product(name: "HushStore", package: root.lastPathComponent),
             .product(name: "HushAPI", package: root.lastPathComponent),
         ], swiftSettings: [.swiftLanguageMode(.v5)]), // a script-like main.swift with top-level state
+        .executableTarget(name: "decision-log-bench", dependencies: [
+            .product(name: "HushLog", package: root.lastPathComponent),
+        ], swiftSettings: [.swiftLanguageMode(.v5)]),
     ]
 )

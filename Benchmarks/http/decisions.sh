@@ -6,6 +6,11 @@
 # one event loop, wrk on LOAD_CPU, CONNS keep-alive connections. Then the batch endpoint on both
 # cores (decisions/s), p99 at half of hush's peak rate, and system calls per answer.
 #
+# hush runs as users get it, with the decision log on (the file sink, holding decisions back
+# when full); a second hush with the log off is measured in the same runs, single and batch, for
+# the log's cost as a ratio. At the end the log's segments are closed and their bytes per
+# decision reported.
+#
 # usage: Benchmarks/http/decisions.sh      (needs: apt-get install wrk nginx-light; the peer
 #        is built by ../shared/bench/anchors/build.sh, its fixture by gen_fixture.py)
 # env:   RUNS=5 DUR=10 WARM=3 CONNS=64 BATCH=100 SERVER_CPU=1 LOAD_CPU=0 BASE_PORT=23200
@@ -16,6 +21,7 @@ ROOT=$(cd "$HERE/../.." && pwd)
 RUNS=${RUNS:-5}; DUR=${DUR:-10}; WARM=${WARM:-3}; CONNS=${CONNS:-64}; BATCH=${BATCH:-100}
 SERVER_CPU=${SERVER_CPU:-1}; LOAD_CPU=${LOAD_CPU:-0}
 BASE_PORT=${BASE_PORT:-23200}; P_NGINX=$BASE_PORT; P_HB=$((BASE_PORT + 1)); P_HUSH=$((BASE_PORT + 2)); P_SEED=$((BASE_PORT + 3))
+P_NOLOG=$((BASE_PORT + 4))
 ANCHORS=${ANCHORS:-$ROOT/../shared/bench/anchors}
 DB_DIR=${DB_DIR:-$ROOT/.build-bench/http}
 OUT=${OUT:-$(mktemp -d /tmp/hush-bench-decisions.XXXXXX)}
@@ -75,8 +81,14 @@ taskset -c "$SERVER_CPU" nginx -p "$OUT" -c "$OUT/nginx.conf" -e "$OUT/error.log
 PIDS+=($!); NGINX_PID=$!
 taskset -c "$SERVER_CPU" "$HB_BIN" --port "$P_HB" --db "$FIXTURE" > "$OUT/hb.log" 2>&1 &
 PIDS+=($!); HB_PID=$!
-taskset -c "$SERVER_CPU" "$HUSH" --port "$P_HUSH" --threads 1 --database "$DB" > "$OUT/hush.log" 2>&1 &
+# The log goes to $OUT (not beside the kept database); the second hush keeps none.
+printf '{"decision_log": {"directory": "%s"}}\n' "$OUT/decisions" > "$OUT/hush-log.json"
+printf '{"decision_log": {"sink": "off"}}\n' > "$OUT/hush-nolog.json"
+taskset -c "$SERVER_CPU" "$HUSH" --config "$OUT/hush-log.json" --port "$P_HUSH" --threads 1 --database "$DB" > "$OUT/hush.log" 2>&1 &
 PIDS+=($!); HUSH_PID=$!
+taskset -c "$SERVER_CPU" "$HUSH" --config "$OUT/hush-nolog.json" --port "$P_NOLOG" --threads 1 --database "$DB" > "$OUT/hush-nolog.log" 2>&1 &
+PIDS+=($!); NOLOG_PID=$!
+wait_ready "http://127.0.0.1:$P_NOLOG/healthz"
 wait_ready "http://127.0.0.1:$P_NGINX/healthz"
 wait_ready "http://127.0.0.1:$P_HB/v1/decision?customer_id=C0000001&channel=email&purpose=marketing"
 wait_ready "http://127.0.0.1:$P_HUSH/healthz"
@@ -99,19 +111,22 @@ measure() {
 NGINX_ARGS=("http://127.0.0.1:$P_NGINX/healthz" "$HERE/result.lua")
 HB_ARGS=("http://127.0.0.1:$P_HB" "$ANCHORS/decision.lua" "$CUSTOMERS" 42 email)
 HUSH_ARGS=("http://127.0.0.1:$P_HUSH" "$HERE/decisions.lua" "$CUSTOMERS" 42 1)
+NOLOG_ARGS=("http://127.0.0.1:$P_NOLOG" "$HERE/decisions.lua" "$CUSTOMERS" 42 1)
 
 echo "warming up" >&2
 DUR=$WARM measure nginx "$NGINX_PID" "$CONNS" "$LOAD_CPU" "${NGINX_ARGS[@]}" > /dev/null
 DUR=$WARM measure hb "$HB_PID" "$CONNS" "$LOAD_CPU" "${HB_ARGS[@]}" > /dev/null
 DUR=$WARM measure hush "$HUSH_PID" "$CONNS" "$LOAD_CPU" "http://127.0.0.1:$P_HUSH" "$HERE/decisions.lua" "$CUSTOMERS" 7 1 > /dev/null
+DUR=$WARM measure hush-nolog "$NOLOG_PID" "$CONNS" "$LOAD_CPU" "http://127.0.0.1:$P_NOLOG" "$HERE/decisions.lua" "$CUSTOMERS" 7 1 > /dev/null
 
 printf 'run\tserver\trps\tp50_us\tp99_us\tcpu_us\n' > "$OUT/single.tsv"
 for run in $(seq "$RUNS"); do
-    for target in nginx hb hush; do
+    for target in nginx hb hush nolog; do
         case $target in
             nginx) r=$(measure nginx "$NGINX_PID" "$CONNS" "$LOAD_CPU" "${NGINX_ARGS[@]}") ;;
             hb) r=$(measure hb "$HB_PID" "$CONNS" "$LOAD_CPU" "${HB_ARGS[@]}") ;;
             hush) r=$(measure hush "$HUSH_PID" "$CONNS" "$LOAD_CPU" "${HUSH_ARGS[@]}") ;;
+            nolog) r=$(measure hush-nolog "$NOLOG_PID" "$CONNS" "$LOAD_CPU" "${NOLOG_ARGS[@]}") ;;
         esac
         printf '%s\t%s\t%s\n' "$run" "$target" "$(tr ' ' '\t' <<<"$r")" | tee -a "$OUT/single.tsv" >&2
     done
@@ -138,31 +153,42 @@ if command -v strace > /dev/null; then
     calls=$(awk '$NF ~ /^(sendto|sendmsg|write|writev)$/ {s += $4} END {print s + 0}' "$OUT/strace.txt")
     sends="$calls send calls for $requests answers"
 fi
-stop "$HUSH_PID"
+stop "$HUSH_PID"; stop "$NOLOG_PID"
 
-# ---- the batch on both cores: hush with two loops, wrk on LOAD_CPU ----
-"$HUSH" --port "$P_HUSH" --threads 2 --database "$DB" > "$OUT/hush-batch.log" 2>&1 &
-PIDS+=($!); HUSH2_PID=$!
-wait_ready "http://127.0.0.1:$P_HUSH/healthz"
-DUR=$WARM measure hush-batch "$HUSH2_PID" 8 "$LOAD_CPU" "http://127.0.0.1:$P_HUSH" "$HERE/decisions.lua" "$CUSTOMERS" 7 "$BATCH" > /dev/null
-printf 'run\trps\tdecisions_per_s\tp99_us\n' > "$OUT/batch.tsv"
-for run in $(seq "$RUNS"); do
-    read -r rps _ p99 _ <<<"$(measure hush-batch "$HUSH2_PID" 8 "$LOAD_CPU" "http://127.0.0.1:$P_HUSH" "$HERE/decisions.lua" "$CUSTOMERS" 42 "$BATCH")"
-    printf '%s\t%s\t%s\t%s\n' "$run" "$rps" "$((rps * BATCH))" "$p99" | tee -a "$OUT/batch.tsv" >&2
+# ---- the batch on both cores: hush with two loops, wrk on LOAD_CPU; log on, then off ----
+printf 'run\tlog\trps\tdecisions_per_s\tp99_us\n' > "$OUT/batch.tsv"
+for log in on off; do
+    config=$OUT/hush-log.json; [[ $log == off ]] && config=$OUT/hush-nolog.json
+    "$HUSH" --config "$config" --port "$P_HUSH" --threads 2 --database "$DB" > "$OUT/hush-batch-$log.log" 2>&1 &
+    PIDS+=($!); HUSH2_PID=$!
+    wait_ready "http://127.0.0.1:$P_HUSH/healthz"
+    DUR=$WARM measure hush-batch "$HUSH2_PID" 8 "$LOAD_CPU" "http://127.0.0.1:$P_HUSH" "$HERE/decisions.lua" "$CUSTOMERS" 7 "$BATCH" > /dev/null
+    for run in $(seq "$RUNS"); do
+        read -r rps _ p99 _ <<<"$(measure hush-batch "$HUSH2_PID" 8 "$LOAD_CPU" "http://127.0.0.1:$P_HUSH" "$HERE/decisions.lua" "$CUSTOMERS" 42 "$BATCH")"
+        printf '%s\t%s\t%s\t%s\t%s\n' "$run" "$log" "$rps" "$((rps * BATCH))" "$p99" | tee -a "$OUT/batch.tsv" >&2
+    done
+    stop "$HUSH2_PID"
 done
-stop "$HUSH2_PID"
+
+# ---- the log's bytes per decision once closed: a start closes what the runs left open ----
+"$HUSH" --config "$OUT/hush-log.json" --port "$P_HUSH" --threads 1 --database "$DB" > "$OUT/hush-close.log" 2>&1 &
+PIDS+=($!); CLOSE_PID=$!
+wait_ready "http://127.0.0.1:$P_HUSH/healthz"
+for _ in $(seq 600); do ls "$OUT/decisions/"*.ndjson > /dev/null 2>&1 || break; sleep 1; done
+stop "$CLOSE_PID"
 
 python3 - "$OUT" "$BATCH" "$sends" <<'PY'
 import csv, statistics, sys
 out, batch, sends = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 rows = list(csv.DictReader(open(f"{out}/single.tsv"), delimiter="\t"))
 med = {}
-for name in ("nginx", "hb", "hush"):
+for name in ("nginx", "hb", "hush", "nolog"):
     r = [x for x in rows if x["server"] == name]
     med[name] = {k: statistics.median(float(x[k]) for x in r) for k in ("rps", "p50_us", "p99_us", "cpu_us")}
     lo, hi = min(float(x["rps"]) for x in r), max(float(x["rps"]) for x in r)
     m = med[name]
-    label = {"nginx": "nginx return 200", "hb": "Hummingbird peer", "hush": "hush POST /v1/decisions"}[name]
+    label = {"nginx": "nginx return 200", "hb": "Hummingbird peer", "hush": "hush POST /v1/decisions",
+             "nolog": "hush, decision log off"}[name]
     print(f"{label:26} {m['rps']:>9,.0f} req/s (min {lo:,.0f}, max {hi:,.0f})  p50 {m['p50_us']:.0f} us  p99 {m['p99_us']:.0f} us  "
           f"server CPU {m['cpu_us']:.1f} us/request")
 pairs = lambda a: [float(x["rps"]) for x in rows if x["server"] == a]
@@ -171,9 +197,23 @@ print(f"hush / Hummingbird: {med['hush']['rps'] / med['hb']['rps']:.2f} (per run
 half = open(f"{out}/half.txt").read().split()
 print(f"hush at about half its peak ({half[1]} connections, 1 ms apart): {float(half[2]):,.0f} req/s "
       f"({float(half[2]) / med['hush']['rps']:.2f} of the peak), p50 {half[3]} us, p99 {half[4]} us; goal p99 < 2000 us")
+print(f"decision log on / off, single: {med['hush']['rps'] / med['nolog']['rps']:.2f} "
+      f"(per run: {', '.join(f'{h / n:.2f}' for h, n in zip(pairs('hush'), pairs('nolog')))}); goal 0.9")
 b = list(csv.DictReader(open(f"{out}/batch.tsv"), delimiter="\t"))
-d = statistics.median(float(x["decisions_per_s"]) for x in b)
-print(f"batch of {batch} on both cores: {d:,.0f} decisions/s median (runs: {', '.join(x['decisions_per_s'] for x in b)}); goal 300,000")
+dm = {}
+for log in ("on", "off"):
+    runs = [x["decisions_per_s"] for x in b if x["log"] == log]
+    dm[log] = statistics.median(float(x) for x in runs)
+    print(f"batch of {batch} on both cores, log {log}: {dm[log]:,.0f} decisions/s median (runs: {', '.join(runs)}); goal 300,000")
+print(f"decision log on / off, batch: {dm['on'] / dm['off']:.2f}; goal 0.85")
+import glob, gzip, os
+gz = glob.glob(f"{out}/decisions/*.ndjson.gz"); idx = glob.glob(f"{out}/decisions/*.idx")
+lines = sum(sum(1 for _ in gzip.open(f)) for f in gz)
+raw = sum(sum(len(l) for l in gzip.open(f)) for f in gz)
+gz_bytes, idx_bytes = sum(os.path.getsize(f) for f in gz), sum(os.path.getsize(f) for f in idx)
+if lines:
+    print(f"decision log: {lines:,} decisions in {len(gz)} closed segments: {raw / lines:.0f} bytes a line as written, "
+          f"{gz_bytes / lines:.1f} compressed, {idx_bytes / lines:.1f} of index: {(gz_bytes + idx_bytes) / lines:.1f} bytes a decision on disk; goal 80")
 print(f"sends: {sends}")
 PY
 echo "raw results: $OUT" >&2

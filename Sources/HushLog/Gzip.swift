@@ -41,15 +41,24 @@ enum Gzip {
             return .failure(Failure(message: "zlib could not start decompressing"))
         }
         defer { inflateEnd(&stream) }
-        var out = [UInt8](repeating: 0, count: limit)
-        let status = out.withUnsafeMutableBufferPointer { output -> Int32 in
-            stream.next_in = UnsafeMutablePointer(mutating: member.baseAddress?.assumingMemoryBound(to: UInt8.self))
-            stream.avail_in = uInt(member.count)
-            stream.next_out = output.baseAddress
-            stream.avail_out = uInt(output.count)
-            return inflate(&stream, Z_FINISH)
+        // Grown as needed: a block's lines are some times its compressed size, and zeroing the
+        // whole limit for every lookup would cost more than the inflating.
+        var out = [UInt8](repeating: 0, count: min(limit, max(64 * 1024, member.count * 8)))
+        stream.next_in = UnsafeMutablePointer(mutating: member.baseAddress?.assumingMemoryBound(to: UInt8.self))
+        stream.avail_in = uInt(member.count)
+        while true {
+            let produced = Int(stream.total_out)
+            let status = out.withUnsafeMutableBufferPointer { output -> Int32 in
+                stream.next_out = output.baseAddress! + produced
+                stream.avail_out = uInt(output.count - produced)
+                return inflate(&stream, Z_FINISH)
+            }
+            if status == Z_STREAM_END { break }
+            guard status == Z_BUF_ERROR || status == Z_OK, stream.avail_out == 0, out.count < limit else {
+                return .failure(Failure(message: "a block does not decompress (zlib \(status))"))
+            }
+            out.append(contentsOf: repeatElement(0, count: min(limit, out.count * 2) - out.count))
         }
-        guard status == Z_STREAM_END else { return .failure(Failure(message: "a block does not decompress (zlib \(status))")) }
         out.removeLast(out.count - Int(stream.total_out))
         return .success(out)
     }
