@@ -39,6 +39,21 @@ public final class Service: Sendable {
         // or key file exists.
         let listener = try Listener(options: options)
         try DatabaseFile.prepare(path: config.server.database)
+        var logOptions = DecisionLog.Options()
+        logOptions.sink = DecisionLog.Sink(rawValue: config.decisionLog.sink.rawValue) ?? .file
+        logOptions.directory = config.decisionLog.directory(database: config.server.database)
+        logOptions.whenFull = DecisionLog.WhenFull(rawValue: config.decisionLog.effectiveWhenFull.rawValue) ?? .hold
+        logOptions.retentionDays = config.decisionLog.retentionDays
+        logOptions.maxBytes = config.decisionLog.maxBytes
+        logOptions.bufferBytes = config.decisionLog.bufferBytes
+        logOptions.loops = options.threads
+        // Then the decision log's directory, which one that cannot be written stops start-up.
+        do { decisionLog = try DecisionLog(options: logOptions) } catch { throw ConfigError(message: error.message) }
+        let decisionLog = self.decisionLog
+        // Whatever stops start-up from here stops the log's threads too.
+        var started = false
+        defer { if !started { decisionLog.close() } }
+
         let key: [UInt8]
         if let configured = config.erasureKey {
             key = Array(configured.utf8)
@@ -49,28 +64,14 @@ public final class Service: Sendable {
         }
         let writerHasher: SharedTombstoneHasher
         do { writerHasher = try SharedTombstoneHasher(key: key) } catch { throw ConfigError(message: "erasure_key \(error.message)") }
-        var logOptions = DecisionLog.Options()
-        logOptions.sink = DecisionLog.Sink(rawValue: config.decisionLog.sink.rawValue) ?? .file
-        logOptions.directory = config.decisionLog.directory(database: config.server.database)
-        logOptions.whenFull = DecisionLog.WhenFull(rawValue: config.decisionLog.effectiveWhenFull.rawValue) ?? .hold
-        logOptions.retentionDays = config.decisionLog.retentionDays
-        logOptions.maxBytes = config.decisionLog.maxBytes
-        logOptions.bufferBytes = config.decisionLog.bufferBytes
-        logOptions.loops = options.threads
-        do { decisionLog = try DecisionLog(options: logOptions) } catch { throw ConfigError(message: error.message) }
-        do {
-            store = try SQLiteStore(path: config.server.database, lookback: config.policy.longestWindow, tombstoneHash: writerHasher.hash,
-                                    renderHistory: Self.renderHistory)
-        } catch {
-            decisionLog.close()
-            throw error
-        }
+        store = try SQLiteStore(path: config.server.database, lookback: config.policy.longestWindow, tombstoneHash: writerHasher.hash,
+                                renderHistory: Self.renderHistory)
         let api: API
         do {
             api = try API(store: store, config: config, erasureKey: key, writerHasher: writerHasher, loops: options.threads,
                           decisionLog: decisionLog, log: log)
         } catch {
-            store.close(); decisionLog.close()
+            store.close()
             throw ConfigError(message: "erasure_key \(error.message)")
         }
         self.api = api
@@ -84,9 +85,9 @@ public final class Service: Sendable {
             server = try Server(listener: listener, options: options, router: api.makeRouter())
         } catch {
             store.close()
-            decisionLog.close()
             throw error
         }
+        started = true
         api.server = server
         if config.erasureKey == nil {
             log("no erasure key configured (erasure_key or HUSH_ERASURE_KEY); using the development key in \(config.server.database).erasure-key")

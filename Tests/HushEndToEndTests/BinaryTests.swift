@@ -152,10 +152,7 @@ import Glibc
         // The server runs with a descriptor limit of 64; 150 clients exceed it.
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hush-fd-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let wrapper = directory.appendingPathComponent("limited.sh")
-        try Data("#!/bin/sh\nulimit -n 64\nexec \"\(HushProcess.binary)\" \"$@\"\n".utf8).write(to: wrapper)
-        chmod(wrapper.path, 0o755)
-        let hush = try HushProcess(directory: directory, binary: wrapper.path)
+        let hush = try HushProcess(directory: directory, binary: try HushProcess.limitedBinary(in: directory, ulimit: "-n 64"))
         var clients: [RawClient] = []
         for _ in 0..<150 { if let c = try? RawClient(port: hush.port, timeout: 1) { clients.append(c) } }
         usleep(200_000)

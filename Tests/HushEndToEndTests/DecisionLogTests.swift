@@ -170,16 +170,27 @@ import HushTestSupport
         }
     }
 
+    @Test func aLogDirectoryThatCannotBeMade_StopsStartUp_WithOneLineNamingIt() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hush-nolog-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let blocker = directory.appendingPathComponent("a-file").path
+        #expect(FileManager.default.createFile(atPath: blocker, contents: Data("x".utf8)))
+        let config = directory.appendingPathComponent("hush.json")
+        try Data(#"{"decision_log": {"directory": "\#(blocker)/decisions"}}"#.utf8).write(to: config)
+        let result = try HushProcess.run(["--config", config.path, "--port", "0", "--database", directory.appendingPathComponent("hush.db").path],
+                                         environment: ["HUSH_ERASURE_KEY": String(repeating: "k", count: 32)])
+        #expect(result.status == 1)
+        let lines = result.err.split(separator: "\n")
+        #expect(lines.count == 1 && lines.first?.contains("\(blocker)/decisions") == true, "\(result.err)")
+    }
+
     @Test func aFullDisk_MakesTheLogUnready_AndDecisions503_RatherThanUnrecorded() throws {
         // hush runs under a file size limit of 2 MiB: the log's segment reaches it long before
         // the database does, and its writes fail as on a full disk.
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hush-full-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let wrapper = directory.appendingPathComponent("limited.sh")
-        try Data("#!/bin/sh\nulimit -f 2048\nexec \"\(HushProcess.binary)\" \"$@\"\n".utf8).write(to: wrapper)
-        chmod(wrapper.path, 0o755)
         let hush = try HushProcess(["--threads", "1"], environment: ["HUSH_ERASURE_KEY": String(repeating: "k", count: 32)],
-                                   directory: directory, binary: wrapper.path)
+                                   directory: directory, binary: try HushProcess.limitedBinary(in: directory, ulimit: "-f 2048"))
         let api = try APIClient(port: hush.port)
         let requests = (0..<1000).map { #"{"customer_id": "c-\#($0)", "channel": "email"}"# }.joined(separator: ",")
         var sawUnavailable = false

@@ -50,6 +50,15 @@ public final class HushProcess {
         try? FileManager.default.removeItem(at: directory)
     }
 
+    /// A script in `directory` that runs the binary under a shell limit (`ulimit -n 64`), for
+    /// tests of what hush does when it runs out of something.
+    public static func limitedBinary(in directory: URL, ulimit: String) throws -> String {
+        let wrapper = directory.appendingPathComponent("limited.sh")
+        try Data("#!/bin/sh\nulimit \(ulimit)\nexec \"\(binary)\" \"$@\"\n".utf8).write(to: wrapper)
+        chmod(wrapper.path, 0o755)
+        return wrapper.path
+    }
+
     /// Sends `signal` and waits up to `seconds` for the exit; returns the exit status, or nil if it is still running.
     public func stop(signal: Int32 = SIGTERM, seconds: Double = 10) -> Int32? {
         kill(process.processIdentifier, signal)
