@@ -2,42 +2,34 @@ import COpenSSL
 import HushCore
 import Synchronization
 
-/// HMAC-SHA256 of erased subjects under the erasure key, through OpenSSL's EVP_MAC. The store
-/// keeps only these hashes and never sees the key. Not thread-safe: one per thread (each
-/// event loop, the writer). Re-initialising with the same key reuses OpenSSL's precomputed
-/// inner and outer digest states, so a hash costs two short SHA-256 runs.
+/// HMAC-SHA256 (RFC 2104) of erased subjects under the erasure key, and of the decision log's
+/// subjects under its key. The store keeps only these hashes and never sees the key. The
+/// inner and outer SHA-256 states after the padded key are computed once; a hash then costs
+/// copying them and two short SHA-256 runs, through OpenSSL's SHA-256 (EVP_MAC's dispatch cost
+/// several times the hashing on every call). Not thread-safe: one per thread (each event
+/// loop, the writer).
 public final class TombstoneHasher {
-    private let mac: OpaquePointer
-    private let context: OpaquePointer
+    private var inner = SHA256_CTX(), outer = SHA256_CTX()
 
-    /// Throws when `key` is shorter than 32 bytes (RFC 2104 §3: at least the output length) or
-    /// OpenSSL cannot set up HMAC-SHA256.
+    /// Throws when `key` is shorter than 32 bytes (RFC 2104 §3: at least the output length).
     public init(key: [UInt8]) throws(ValidationError) {
         guard key.count >= 32 else {
             throw ValidationError(field: "erasure_key", message: "must be at least 32 bytes")
         }
-        guard let mac = EVP_MAC_fetch(nil, "HMAC", nil) else {
-            throw ValidationError(field: "erasure_key", message: "OpenSSL has no HMAC")
+        // A key longer than the block is hashed first (RFC 2104 §2).
+        var block = key.count > 64 ? Self.sha256(key) : key
+        block += [UInt8](repeating: 0, count: 64 - block.count)
+        let ipad = block.map { $0 ^ 0x36 }, opad = block.map { $0 ^ 0x5c }
+        guard SHA256_Init(&inner) == 1, SHA256_Init(&outer) == 1,
+              SHA256_Update(&inner, ipad, 64) == 1, SHA256_Update(&outer, opad, 64) == 1 else {
+            throw ValidationError(field: "erasure_key", message: "OpenSSL could not set up SHA-256")
         }
-        guard let context = EVP_MAC_CTX_new(mac) else {
-            EVP_MAC_free(mac)
-            throw ValidationError(field: "erasure_key", message: "OpenSSL could not create an HMAC context")
-        }
-        self.mac = mac
-        self.context = context
-        let ok = "SHA256".withCString { digest in
-            var params = [
-                OSSL_PARAM_construct_utf8_string("digest", UnsafeMutablePointer(mutating: digest), 0),
-                OSSL_PARAM_construct_end(),
-            ]
-            return key.withUnsafeBufferPointer { EVP_MAC_init(context, $0.baseAddress, $0.count, &params) } == 1
-        }
-        guard ok else { throw ValidationError(field: "erasure_key", message: "OpenSSL refused the HMAC-SHA256 key") }
     }
 
-    deinit {
-        EVP_MAC_CTX_free(context)
-        EVP_MAC_free(mac)
+    private static func sha256(_ bytes: [UInt8]) -> [UInt8] {
+        var digest = [UInt8](repeating: 0, count: 32)
+        _ = SHA256(bytes, bytes.count, &digest)
+        return digest
     }
 
     /// The tombstone of a subject. Customer ids and the two kinds of address are kept apart by
@@ -64,19 +56,18 @@ public final class TombstoneHasher {
     }
 
     private func mac(_ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer) -> [UInt8] {
-        func update(_ part: UnsafeRawBufferPointer) -> Bool {
-            part.isEmpty || EVP_MAC_update(context, part.baseAddress!.assumingMemoryBound(to: UInt8.self), part.count) == 1
-        }
+        var context = inner
         var out = [UInt8](repeating: 0, count: 32)
-        var length = 0
-        // A NULL key re-initialises with the key already set (EVP_MAC_init(3)).
-        guard EVP_MAC_init(context, nil, 0, nil) == 1,
-              update(first), update(second),
-              EVP_MAC_final(context, &out, &length, out.count) == 1, length == 32 else {
-            // Without the hash no tombstone can be checked, and carrying on as if none matched
-            // would let an erased customer through: stop, as for any broken invariant.
-            preconditionFailure("HMAC-SHA256 failed in OpenSSL")
+        let ok = out.withUnsafeMutableBufferPointer { digest -> Bool in
+            guard (first.isEmpty || SHA256_Update(&context, first.baseAddress, first.count) == 1),
+                  (second.isEmpty || SHA256_Update(&context, second.baseAddress, second.count) == 1),
+                  SHA256_Final(digest.baseAddress, &context) == 1 else { return false }
+            context = outer
+            return SHA256_Update(&context, digest.baseAddress, 32) == 1 && SHA256_Final(digest.baseAddress, &context) == 1
         }
+        // Without the hash no tombstone can be checked, and carrying on as if none matched
+        // would let an erased customer through: stop, as for any broken invariant.
+        precondition(ok, "HMAC-SHA256 failed in OpenSSL")
         return out
     }
 }

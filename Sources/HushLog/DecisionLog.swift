@@ -88,6 +88,17 @@ public final class DecisionLog: @unchecked Sendable {
         var path: String
         var ms: [UInt64] = [], customer: [UInt64] = [], address: [UInt64] = [], offset: [UInt64] = [], length: [UInt32] = []
         var bytes: UInt64 = 0
+
+        mutating func append(_ lines: [(ms: UInt64, customer: UInt64, address: UInt64, offset: Int, length: Int)], base: UInt64, bytes more: UInt64) {
+            for line in lines {
+                ms.append(line.ms)
+                customer.append(line.customer)
+                address.append(line.address)
+                offset.append(base + UInt64(line.offset))
+                length.append(UInt32(line.length))
+            }
+            bytes += more
+        }
     }
 
     /// Starts the log. For the file sink, creates the directory (mode 0700) and checks that it
@@ -358,18 +369,11 @@ public final class DecisionLog: @unchecked Sendable {
                 }
                 let base = UInt64(segment.size)
                 self.segment?.size += unwritten.count
+                // In place: a copy of the table out of the dictionary would make every batch
+                // copy the hour's whole table.
                 state.withLock { state in
-                    guard var table = state.plain[segment.name] else { return }
-                    table.ms.reserveCapacity(table.ms.count + unwrittenLines.count)
-                    for line in unwrittenLines {
-                        table.ms.append(line.ms)
-                        table.customer.append(line.customer)
-                        table.address.append(line.address)
-                        table.offset.append(base + UInt64(line.offset))
-                        table.length.append(UInt32(line.length))
-                    }
-                    table.bytes += UInt64(unwritten.count)
-                    state.plain[segment.name] = table
+                    guard state.plain[segment.name] != nil else { return }
+                    state.plain[segment.name]!.append(unwrittenLines, base: base, bytes: UInt64(unwritten.count))
                 }
                 dirty = true
                 recovered(lines: unwrittenLines.count)
