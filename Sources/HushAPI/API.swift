@@ -73,6 +73,8 @@ final class API: Sendable {
         /// HMAC-SHA256 under the decision log's key, for the subjects of logged decisions.
         let logHasher: TombstoneHasher
         let logLine = LogLineBuffer()
+        /// The last subject hashed for the log, and its hash.
+        var lastLogHash: (subject: Subject, hash: [UInt8])?
         var ids = DecisionIDSource()
 
         init(index: Int, reader: any StoreReader, hasher: TombstoneHasher, logHasher: TombstoneHasher) {

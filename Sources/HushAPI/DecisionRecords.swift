@@ -35,8 +35,8 @@ extension API {
         for reason in decision.reasons where reason.code == .erased {
             if case .erasedAddress = reason.detail { erasedAddress = true } else { erasedCustomer = true }
         }
-        let customer = erasedCustomer ? nil : request.customerID.map { context.logHasher.hash(.customer($0)) }
-        let address = erasedAddress ? nil : request.address.map { context.logHasher.hash(.address($0)) }
+        let customer = erasedCustomer ? nil : request.customerID.map { logHash(.customer($0), context) }
+        let address = erasedAddress ? nil : request.address.map { logHash(.address($0), context) }
         let w = context.logLine
         w.value.reset()
         w.value.objectStart()
@@ -76,6 +76,15 @@ extension API {
         case .dropped: return true
         case .refused: return false
         }
+    }
+
+    /// A subject's hash in the log, remembered for the next decision: the decisions of one
+    /// customer on every channel, or in the customer view, come one after another.
+    private func logHash(_ subject: Subject, _ context: LoopContext) -> [UInt8] {
+        if let last = context.lastLogHash, last.subject == subject { return last.hash }
+        let hash = context.logHasher.hash(subject)
+        context.lastLogHash = (subject, hash)
+        return hash
     }
 
     /// The first 64 bits of a hash, as the log's index keys it (0: none).

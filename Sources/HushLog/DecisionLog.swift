@@ -89,13 +89,16 @@ public final class DecisionLog: @unchecked Sendable {
         var ms: [UInt64] = [], customer: [UInt64] = [], address: [UInt64] = [], offset: [UInt64] = [], length: [UInt32] = []
         var bytes: UInt64 = 0
 
-        mutating func append(_ lines: [(ms: UInt64, customer: UInt64, address: UInt64, offset: Int, length: Int)], base: UInt64, bytes more: UInt64) {
+        /// Lines written one after another from `base`, each followed by its newline.
+        mutating func append(_ lines: [LineMeta], base: UInt64, bytes more: UInt64) {
+            var at = base
             for line in lines {
                 ms.append(line.ms)
                 customer.append(line.customer)
                 address.append(line.address)
-                offset.append(base + UInt64(line.offset))
-                length.append(UInt32(line.length))
+                offset.append(at)
+                length.append(line.length)
+                at += UInt64(line.length) + 1
             }
             bytes += more
         }
@@ -178,19 +181,19 @@ public final class DecisionLog: @unchecked Sendable {
             if options.sink == .file { count { $0.dropped += 1 }; return .dropped }
         }
         let buffer = buffers[loop % buffers.count]
-        let needed = LoopBuffer.headerBytes + line.count
+        let needed = line.count + 1
         buffer.condition.lock()
-        if buffer.filling.count + needed > buffer.capacity {
+        if buffer.lines.count + needed > buffer.capacity {
             guard hold else {
                 buffer.condition.unlock()
                 count { $0.dropped += 1 }
                 return .dropped
             }
             let deadline = Date().addingTimeInterval(Double(options.holdTimeout.components.seconds) + Double(options.holdTimeout.components.attoseconds) / 1e18)
-            while buffer.filling.count + needed > buffer.capacity {
+            while buffer.lines.count + needed > buffer.capacity {
                 wake()
                 if failing.load(ordering: .relaxed) || !buffer.condition.wait(until: deadline) {
-                    if buffer.filling.count + needed <= buffer.capacity { break }
+                    if buffer.lines.count + needed <= buffer.capacity { break }
                     buffer.condition.unlock()
                     count { $0.refused += 1 }
                     return .refused
@@ -198,7 +201,7 @@ public final class DecisionLog: @unchecked Sendable {
             }
         }
         buffer.put(ms: ms, customer: customer, address: address, line: line)
-        let half = buffer.filling.count > buffer.capacity / 2
+        let half = buffer.lines.count > buffer.capacity / 2
         buffer.condition.unlock()
         if half { wake() }
         return .recorded
@@ -261,8 +264,9 @@ public final class DecisionLog: @unchecked Sendable {
     // MARK: The writer thread
 
     private var segment: OpenSegment?
+    /// The lines of this turn, each with its newline, and what the index needs of each.
     private var unwritten: [UInt8] = []
-    private var unwrittenLines: [(ms: UInt64, customer: UInt64, address: UInt64, offset: Int, length: Int)] = []
+    private var unwrittenLines: [LineMeta] = []
     private var lastSync = ContinuousClock.now
     private var lastRetry = ContinuousClock.now
     private var dirty = false
@@ -275,7 +279,7 @@ public final class DecisionLog: @unchecked Sendable {
     }
 
     private func runWriter() {
-        var spares = buffers.map { LoopBuffer.makeStorage(capacity: $0.capacity) }
+        var spares = buffers.map { (lines: LoopBuffer.makeStorage(capacity: $0.capacity), meta: [LineMeta]()) }
         while true {
             writerWake.lock()
             if !wakeRequested && !stopping {
@@ -290,11 +294,13 @@ public final class DecisionLog: @unchecked Sendable {
 
             for (i, buffer) in buffers.enumerated() {
                 buffer.condition.lock()
-                swap(&buffer.filling, &spares[i])
+                swap(&buffer.lines, &spares[i].lines)
+                swap(&buffer.meta, &spares[i].meta)
                 buffer.condition.broadcast()
                 buffer.condition.unlock()
-                write(records: spares[i])
-                spares[i].removeAll(keepingCapacity: true)
+                stage(spares[i].lines, spares[i].meta)
+                spares[i].lines.removeAll(keepingCapacity: true)
+                spares[i].meta.removeAll(keepingCapacity: true)
             }
             finishBatch()
             if !erasures.isEmpty { rotate(forErasures: erasures) }
@@ -312,26 +318,27 @@ public final class DecisionLog: @unchecked Sendable {
         writerDone.signal()
     }
 
-    /// Adds a drained buffer's lines to the batch this turn writes.
-    private func write(records: [UInt8]) {
-        guard !records.isEmpty else { return }
+    /// Adds a drained buffer's lines to the batch this turn writes: in one copy, unless a
+    /// customer was erased while lines may have waited, when each line is checked.
+    private func stage(_ lines: [UInt8], _ meta: [LineMeta]) {
+        guard !meta.isEmpty else { return }
         let erased = recentlyErased.withLock { $0 }
-        records.withUnsafeBytes { all in
-            var at = 0
-            while at + LoopBuffer.headerBytes <= all.count {
-                let length = Int(all.loadUnaligned(fromByteOffset: at, as: UInt32.self))
-                let ms = all.loadUnaligned(fromByteOffset: at + 4, as: UInt64.self)
-                let customer = all.loadUnaligned(fromByteOffset: at + 12, as: UInt64.self)
-                let address = all.loadUnaligned(fromByteOffset: at + 20, as: UInt64.self)
-                let line = UnsafeRawBufferPointer(rebasing: all[(at + LoopBuffer.headerBytes)..<(at + LoopBuffer.headerBytes + length)])
-                at += LoopBuffer.headerBytes + length
-                if (customer != 0 && erased[customer] != nil) || (address != 0 && erased[address] != nil) {
+        if erased.isEmpty {
+            unwritten.append(contentsOf: lines)
+            unwrittenLines.append(contentsOf: meta)
+            return
+        }
+        var offset = 0
+        lines.withUnsafeBytes { all in
+            for line in meta {
+                let length = Int(line.length) + 1
+                defer { offset += length }
+                if (line.customer != 0 && erased[line.customer] != nil) || (line.address != 0 && erased[line.address] != nil) {
                     count { $0.erasedUnwritten += 1 }
                     continue
                 }
-                unwrittenLines.append((ms, customer, address, unwritten.count, line.count))
-                unwritten.append(contentsOf: line)
-                unwritten.append(0x0A)
+                unwritten.append(contentsOf: UnsafeRawBufferPointer(rebasing: all[offset..<offset + length]))
+                unwrittenLines.append(line)
             }
         }
     }
@@ -555,17 +562,24 @@ public final class DecisionLog: @unchecked Sendable {
     }
 }
 
-/// One event loop's buffer: framed records (`length u32, ms u64, customer u64, address u64,
-/// line`), filled by the loop under its lock and swapped out whole by the writer.
+/// What the writer needs of a line besides its bytes.
+struct LineMeta {
+    var ms: UInt64, customer: UInt64, address: UInt64
+    var length: UInt32
+}
+
+/// One event loop's buffer: the lines, each with its newline, one after another, ready to be
+/// written as they are, and beside them what the index needs of each. Filled by the loop under
+/// its lock and swapped out whole by the writer.
 final class LoopBuffer: @unchecked Sendable {
-    static let headerBytes = 28
     let condition = NSCondition()
     let capacity: Int
-    var filling: [UInt8]
+    var lines: [UInt8]
+    var meta: [LineMeta] = []
 
     init(capacity: Int) {
         self.capacity = max(capacity, 64 * 1024)
-        filling = Self.makeStorage(capacity: self.capacity)
+        lines = Self.makeStorage(capacity: self.capacity)
     }
 
     static func makeStorage(capacity: Int) -> [UInt8] {
@@ -575,10 +589,8 @@ final class LoopBuffer: @unchecked Sendable {
     }
 
     func put(ms: UInt64, customer: UInt64, address: UInt64, line: UnsafeRawBufferPointer) {
-        withUnsafeBytes(of: UInt32(line.count)) { filling.append(contentsOf: $0) }
-        withUnsafeBytes(of: ms) { filling.append(contentsOf: $0) }
-        withUnsafeBytes(of: customer) { filling.append(contentsOf: $0) }
-        withUnsafeBytes(of: address) { filling.append(contentsOf: $0) }
-        filling.append(contentsOf: line)
+        lines.append(contentsOf: line)
+        lines.append(0x0A)
+        meta.append(LineMeta(ms: ms, customer: customer, address: address, length: UInt32(line.count)))
     }
 }

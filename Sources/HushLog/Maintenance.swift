@@ -63,7 +63,14 @@ final class Maintenance: @unchecked Sendable {
         if started { done.wait() }
     }
 
+    /// Linux's SCHED_IDLE (sched.h defines it only under _GNU_SOURCE).
+    private static let schedIdle: Int32 = 5
+
     private func run() {
+        // Compressing is work that can wait: at idle priority it takes no time from answering,
+        // and catches up when the loops leave the CPU (plain segments stay searchable meanwhile).
+        var parameters = sched_param()
+        _ = pthread_setschedparam(pthread_self(), Self.schedIdle, &parameters)
         var lastRetention = ContinuousClock.now - .seconds(3600)
         while true {
             condition.lock()
