@@ -95,6 +95,7 @@ extension DecisionLog {
 
     /// Waits until the background work queued so far (closing, erasures, retention) is done.
     public func waitForMaintenance(seconds: Double = 30) {
+        waitForSyncer(seconds: seconds)
         maintenance?.waitUntilIdle(seconds: seconds)
     }
 }

@@ -73,6 +73,8 @@ public final class DecisionLog: @unchecked Sendable {
     private let counters = Mutex(Stats())
     private let failing = Atomic<Bool>(false)
     let maintenance: Maintenance?
+    /// Syncs segments and hands the maintenance thread its work (file sink only).
+    private var syncer: Syncer?
     /// Customers erased while their lines may still wait in a buffer: such lines are not written.
     private let recentlyErased = Mutex<[UInt64: UInt64]>([:])
 
@@ -128,6 +130,9 @@ public final class DecisionLog: @unchecked Sendable {
         maintenance?.log = self
         if options.sink == .file { try recover() }
         guard options.sink != .off else { return }
+        if options.sink == .file {
+            syncer = Syncer(maintenance: maintenance) { [weak self] reason in self?.fail(reason) }
+        }
         let thread = Thread { [self] in runWriter() }
         thread.name = "hush-decision-log"
         thread.start()
@@ -258,6 +263,7 @@ public final class DecisionLog: @unchecked Sendable {
         writerWake.unlock()
         guard first else { return }
         writerDone.wait()
+        syncer?.stop()
         maintenance?.stop()
     }
 
@@ -390,13 +396,24 @@ public final class DecisionLog: @unchecked Sendable {
                 fail(error.message)
             }
         }
-        if dirty, let segment, now - lastSync >= options.syncInterval || stopping {
-            if fdatasync(segment.fd) == 0 { dirty = false } else { fail("cannot sync \(options.directory)/\(segment.name.plain): \(File.errorText())") }
+        if dirty, let segment, now - lastSync >= options.syncInterval, let syncer, !syncer.isBusy {
+            // On the syncer's thread, through a descriptor of its own.
+            let copy = dup(segment.fd)
+            if copy >= 0 {
+                syncer.sync(copy, path: options.directory + "/" + segment.name.plain)
+                dirty = false
+            }
             lastSync = now
         }
     }
 
-    private func fail(_ reason: String) {
+    /// Waits until what the writer handed the syncer is done (tests and tools).
+    func waitForSyncer(seconds: Double) {
+        let deadline = Date().addingTimeInterval(seconds)
+        while syncer?.isBusy == true, Date() < deadline { usleep(1_000) }
+    }
+
+    func fail(_ reason: String) {
         failing.store(true, ordering: .relaxed)
         count { $0.failure = reason }
     }
@@ -424,19 +441,19 @@ public final class DecisionLog: @unchecked Sendable {
         return opened
     }
 
-    /// Syncs and closes the open segment and hands it to be compressed.
-    private func closeCurrent() {
-        guard let current = segment else { return }
-        fdatasync(current.fd)
-        Glibc.close(current.fd)
+    /// Hands the open segment to be synced, closed and then compressed, with `then` after it.
+    private func closeCurrent(then jobs: [Maintenance.Job] = []) {
+        guard let current = segment else {
+            if !jobs.isEmpty { syncer?.sync(nil, path: "", then: jobs) }
+            return
+        }
         dirty = false
         segment = nil
-        maintenance?.enqueue(.close(current.name))
+        syncer?.sync(current.fd, path: options.directory + "/" + current.name.plain, then: [.close(current.name)] + jobs)
     }
 
     private func rotate(forErasures erasures: [String]) {
-        closeCurrent()
-        for hex in erasures { maintenance?.enqueue(.erase(hex)) }
+        closeCurrent(then: erasures.map { .erase($0) })
     }
 
     // MARK: Erasure
