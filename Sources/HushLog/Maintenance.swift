@@ -63,14 +63,27 @@ final class Maintenance: @unchecked Sendable {
         if started { done.wait() }
     }
 
+    /// Segments that may wait to be closed at idle priority.
+    static let maxWaitingCloses = 2
+
     /// Linux's SCHED_IDLE (sched.h defines it only under _GNU_SOURCE).
     private static let schedIdle: Int32 = 5
 
     private func run() {
         // Compressing is work that can wait: at idle priority it takes no time from answering,
         // and catches up when the loops leave the CPU (plain segments stay searchable meanwhile).
-        var parameters = sched_param()
-        _ = pthread_setschedparam(pthread_self(), Self.schedIdle, &parameters)
+        // More than `maxWaitingCloses` segments waiting (each keeps its line table in memory)
+        // and it runs at normal priority until they are closed, where Linux lets a thread leave
+        // SCHED_IDLE (as root, or with an RLIMIT_NICE that allows nice 0; else it stays idle).
+        var idle = false
+        func prioritise(backlog: Int) {
+            let wantIdle = backlog <= Self.maxWaitingCloses
+            guard wantIdle != idle else { return }
+            var parameters = sched_param()
+            _ = pthread_setschedparam(pthread_self(), wantIdle ? Self.schedIdle : SCHED_OTHER, &parameters)
+            idle = wantIdle
+        }
+        prioritise(backlog: 0)
         var lastRetention = ContinuousClock.now - .seconds(3600)
         while true {
             condition.lock()
@@ -79,8 +92,10 @@ final class Maintenance: @unchecked Sendable {
             }
             if stopping { condition.unlock(); break }
             let job = jobs.isEmpty ? nil : jobs.removeFirst()
+            let backlog = jobs.reduce(0) { if case .close = $1 { $0 + 1 } else { $0 } }
             busy = true
             condition.unlock()
+            prioritise(backlog: backlog)
             if let job { perform(job) }
             if job == nil || ContinuousClock.now - lastRetention >= .seconds(60) {
                 applyRetention()
