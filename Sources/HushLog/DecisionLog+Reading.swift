@@ -6,7 +6,7 @@ extension DecisionLog {
     /// retained; nil when no segment holds it.
     public func line(id: String, ms: UInt64) throws(LogError) -> [UInt8]? {
         guard options.sink == .file else { return nil }
-        flush()
+        flushIfRecent(ms)
         let idBytes = Array(id.utf8)
         for _ in 0..<2 {
             let (closed, plain) = state.withLock { state in
@@ -33,7 +33,7 @@ extension DecisionLog {
     /// (all when nil), newest first: up to `limit`.
     public func lines(customer hex: String, fromMs: UInt64, toMs: UInt64, before: String?, limit: Int) throws(LogError) -> [[UInt8]] {
         guard options.sink == .file, let hash = Self.hash64(hex) else { return [] }
-        flush()
+        flushIfRecent(toMs)
         let hexBytes = Array(hex.utf8)
         let (closed, plain, erasing) = state.withLock { state in
             (state.closed.values.filter { $0.maxMs >= fromMs && $0.minMs <= toMs }.sorted { $0.maxMs > $1.maxMs },
@@ -67,6 +67,13 @@ extension DecisionLog {
         return found.prefix(limit).map(\.line)
     }
 
+    /// Flushes (the loop waits for the writer's next turns) only when lines made at `ms` or
+    /// later may still be in a buffer: the writer takes them every 10 ms, so a lookup of an
+    /// older decision need not wait.
+    private func flushIfRecent(_ ms: UInt64) {
+        if ms >= options.clock() &- 1_000 { flush() }
+    }
+
     private static func read(_ table: PlainTable, _ i: Int) throws(LogError) -> [UInt8] {
         let fd = open(table.path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw LogError("cannot open \(table.path): \(File.errorText())") }
@@ -91,6 +98,11 @@ extension DecisionLog {
         }
         for segment in closed { try segment.forEachBlock { block in block.withUnsafeBytes(emit) } }
         for table in plain { try File.readAll(table.path).withUnsafeBytes(emit) }
+    }
+
+    /// The decision id a line of this log starts with.
+    public static func decisionID(ofLine line: [UInt8]) -> String? {
+        line.withUnsafeBytes { LineFacts.id($0) }
     }
 
     /// Waits until the background work queued so far (closing, erasures, retention) is done.

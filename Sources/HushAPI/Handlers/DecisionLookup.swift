@@ -58,7 +58,7 @@ extension API {
             throw .unavailable("the decision log cannot be read now")
         }
         return json(request) { w in
-            writePage(&w, lines, limit: limit, id: { line in line.withUnsafeBytes { Self.loggedID($0) } }) { w, line in Self.writeLogged(&w, line) }
+            writePage(&w, lines, limit: limit, id: { line in DecisionLog.decisionID(ofLine: line) ?? "" }) { w, line in Self.writeLogged(&w, line) }
         }
     }
 
@@ -72,11 +72,4 @@ extension API {
     }
 
     static func milliseconds(_ date: Date) -> UInt64 { UInt64(max(0, (date.timeIntervalSince1970 * 1000).rounded(.down))) }
-
-    /// The decision id a logged line starts with.
-    static func loggedID(_ line: UnsafeRawBufferPointer) -> String {
-        let prefix = #"{"decision_id":""#.utf8.count
-        guard line.count >= prefix + 36 else { return "" }
-        return String(decoding: line[prefix..<prefix + 36], as: UTF8.self)
-    }
 }
