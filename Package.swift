@@ -29,7 +29,7 @@ let package = Package(
         .target(name: "HushHTTP", dependencies: ["CLinux", "COpenSSL"]),
         .target(name: "HushCore"),
         // The decision log's files: buffers, segments, compression, retention, reading back.
-        .target(name: "HushLog", dependencies: ["CZlib"]),
+        .target(name: "HushLog", dependencies: ["CZlib", "CLinux"]),
         .target(name: "HushStore", dependencies: ["HushCore", "CSQLite"], resources: [
             .embedInCode("Migrations/migration-0001-facts.sql"),
             .embedInCode("Migrations/migration-0002-customer-records.sql"),

@@ -74,7 +74,8 @@ final class API: Sendable {
         let logHasher: TombstoneHasher
         let logLine = LogLineBuffer()
         /// The last subject hashed for the log, and its hash.
-        var lastLogHash: (subject: Subject, hash: [UInt8])?
+        var lastLogSubject: Subject?
+        var lastLogHash: (high: UInt64, low: UInt64) = (0, 0)
         var ids = DecisionIDSource()
 
         init(index: Int, reader: any StoreReader, hasher: TombstoneHasher, logHasher: TombstoneHasher) {

@@ -37,39 +37,40 @@ extension API {
         }
         let customer = erasedCustomer ? nil : request.customerID.map { logHash(.customer($0), context) }
         let address = erasedAddress ? nil : request.address.map { logHash(.address($0), context) }
-        let w = context.logLine
-        w.value.reset()
-        w.value.objectStart()
-        w.value.key("decision_id"); w.value.string(id)
-        w.value.key("made_at"); w.value.timeMillis(made)
-        w.value.key("at"); w.value.time(decision.evaluatedAt)
-        w.value.key("policy_version"); w.value.string(policyVersion)
-        w.value.key("customer")
-        if let customer { w.value.hex(customer.prefix(Self.logHashBytes)) } else { w.value.null() }
-        if let address { w.value.key("address"); w.value.hex(address.prefix(Self.logHashBytes)) }
-        w.value.key("channel"); w.value.string(request.channel.rawValue)
-        w.value.key("purpose"); w.value.string(request.purpose.rawValue)
-        w.value.key("categories"); w.value.strings(request.categories)
-        w.value.key("region"); w.value.string(request.region)
-        w.value.key("decision"); w.value.string(decision.allowed ? "allow" : "suppress")
-        w.value.key("reasons")
-        w.value.arrayStart()
-        for reason in decision.reasons {
-            w.value.objectStart()
-            w.value.key("code"); w.value.string(reason.code.rawValue)
-            w.value.key("ref")
-            if reason.hasRef { w.value.string { reason.writeRef($0) } } else { w.value.null() }
-            w.value.key("until"); w.value.time(reason.until)
-            w.value.objectEnd()
-        }
-        w.value.arrayEnd()
-        w.value.key("retry_after"); w.value.time(decision.retryAfter)
-        w.value.key("reserved")
-        if let reserved { w.value.bool(reserved) } else { w.value.null() }
-        w.value.key("key"); w.value.string(caller.name)
-        w.value.objectEnd()
-        let outcome = w.value.withBytes { line in
-            decisionLog.append(loop: context.index, ms: id.milliseconds, customer: Self.hash64(customer), address: Self.hash64(address), line: line)
+        let outcome = context.logLine.render { w in
+            w.reset()
+            w.objectStart()
+            w.key("decision_id"); w.string(id)
+            w.key("made_at"); w.timeMillis(made)
+            w.key("at"); w.time(decision.evaluatedAt)
+            w.key("policy_version"); w.string(policyVersion)
+            w.key("customer")
+            if let customer { w.hex(high: customer.high, low: customer.low) } else { w.null() }
+            if let address { w.key("address"); w.hex(high: address.high, low: address.low) }
+            w.key("channel"); w.string(request.channel.rawValue)
+            w.key("purpose"); w.string(request.purpose.rawValue)
+            w.key("categories"); w.strings(request.categories)
+            w.key("region"); w.string(request.region)
+            w.key("decision"); w.string(decision.allowed ? "allow" : "suppress")
+            w.key("reasons")
+            w.arrayStart()
+            for reason in decision.reasons {
+                w.objectStart()
+                w.key("code"); w.string(reason.code.rawValue)
+                w.key("ref")
+                if reason.hasRef { w.string { reason.writeRef($0) } } else { w.null() }
+                w.key("until"); w.time(reason.until)
+                w.objectEnd()
+            }
+            w.arrayEnd()
+            w.key("retry_after"); w.time(decision.retryAfter)
+            w.key("reserved")
+            if let reserved { w.bool(reserved) } else { w.null() }
+            w.key("key"); w.string(caller.name)
+            w.objectEnd()
+            return w.withBytes { line in
+                decisionLog.append(loop: context.index, ms: id.milliseconds, customer: customer?.high ?? 0, address: address?.high ?? 0, line: line)
+            }
         }
         switch outcome {
         case .recorded: return true
@@ -78,21 +79,14 @@ extension API {
         }
     }
 
-    /// A subject's hash in the log, remembered for the next decision: the decisions of one
-    /// customer on every channel, or in the customer view, come one after another.
-    private func logHash(_ subject: Subject, _ context: LoopContext) -> [UInt8] {
-        if let last = context.lastLogHash, last.subject == subject { return last.hash }
-        let hash = context.logHasher.hash(subject)
-        context.lastLogHash = (subject, hash)
+    /// A subject's hash in the log (its first 128 bits), remembered for the next decision: the
+    /// decisions of one customer on every channel, or in the customer view, come one after another.
+    private func logHash(_ subject: Subject, _ context: LoopContext) -> (high: UInt64, low: UInt64) {
+        if let last = context.lastLogSubject, last == subject { return context.lastLogHash }
+        let hash = context.logHasher.hash128(subject)
+        context.lastLogSubject = subject
+        context.lastLogHash = hash
         return hash
-    }
-
-    /// The first 64 bits of a hash, as the log's index keys it (0: none).
-    static func hash64(_ hash: [UInt8]?) -> UInt64 {
-        guard let hash else { return 0 }
-        var value: UInt64 = 0
-        for b in hash.prefix(8) { value = value << 8 | UInt64(b) }
-        return value
     }
 
     /// What a decision that could not be recorded answers: `suppress`, `unavailable`, 503.
@@ -115,5 +109,8 @@ extension API {
 
 /// A `JSONWriter` a loop keeps for its log lines, reused from one decision to the next.
 final class LogLineBuffer {
-    var value = JSONWriter(capacity: 1024)
+    private var value = JSONWriter(capacity: 1024)
+
+    /// Lends the writer to `body`: one access for the whole line.
+    func render<R>(_ body: (inout JSONWriter) -> R) -> R { body(&value) }
 }

@@ -44,31 +44,57 @@ public final class TombstoneHasher {
 
     /// HMAC-SHA256 of `message` (32 bytes).
     public func hmac(_ message: [UInt8]) -> [UInt8] {
-        message.withUnsafeBytes { mac($0, UnsafeRawBufferPointer(start: nil, count: 0)) }
+        message.withUnsafeBytes { message in
+            [UInt8](unsafeUninitializedCapacity: 32) { out, count in
+                mac(message, UnsafeRawBufferPointer(start: nil, count: 0), into: out.baseAddress!)
+                count = 32
+            }
+        }
+    }
+
+    /// The first 128 bits of a subject's hash, big-endian halves, computed on the stack: for the
+    /// decision log, which hashes the subject of every decision.
+    public func hash128(_ subject: Subject) -> (high: UInt64, low: UInt64) {
+        var digest: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &digest) { raw in
+            let out = raw.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            switch subject {
+            case .customer(let id): mac(prefix: "customer\u{0}", id, into: out)
+            case .address(.email(let address)): mac(prefix: "email\u{0}", address, into: out)
+            case .address(.phone(let address)): mac(prefix: "phone\u{0}", address, into: out)
+            }
+        }
+        return (UInt64(bigEndian: digest.0), UInt64(bigEndian: digest.1))
     }
 
     /// The prefix and the text go to OpenSSL as they are, without building the joined message.
     private func hmac(prefix: StaticString, _ text: String) -> [UInt8] {
-        var text = text
-        return text.withUTF8 { bytes in
-            mac(UnsafeRawBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount), UnsafeRawBufferPointer(bytes))
+        [UInt8](unsafeUninitializedCapacity: 32) { out, count in
+            mac(prefix: prefix, text, into: out.baseAddress!)
+            count = 32
         }
     }
 
-    private func mac(_ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer) -> [UInt8] {
+    private func mac(prefix: StaticString, _ text: String, into out: UnsafeMutablePointer<UInt8>) {
+        var text = text
+        text.withUTF8 { bytes in
+            mac(UnsafeRawBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount), UnsafeRawBufferPointer(bytes), into: out)
+        }
+    }
+
+    /// HMAC-SHA256 of `first` then `second`, its 32 bytes written to `digest`.
+    private func mac(_ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer, into digest: UnsafeMutablePointer<UInt8>) {
         var context = inner
-        var out = [UInt8](repeating: 0, count: 32)
-        let ok = out.withUnsafeMutableBufferPointer { digest -> Bool in
-            guard (first.isEmpty || SHA256_Update(&context, first.baseAddress, first.count) == 1),
-                  (second.isEmpty || SHA256_Update(&context, second.baseAddress, second.count) == 1),
-                  SHA256_Final(digest.baseAddress, &context) == 1 else { return false }
+        var ok = (first.isEmpty || SHA256_Update(&context, first.baseAddress, first.count) == 1)
+            && (second.isEmpty || SHA256_Update(&context, second.baseAddress, second.count) == 1)
+            && SHA256_Final(digest, &context) == 1
+        if ok {
             context = outer
-            return SHA256_Update(&context, digest.baseAddress, 32) == 1 && SHA256_Final(digest.baseAddress, &context) == 1
+            ok = SHA256_Update(&context, digest, 32) == 1 && SHA256_Final(digest, &context) == 1
         }
         // Without the hash no tombstone can be checked, and carrying on as if none matched
         // would let an erased customer through: stop, as for any broken invariant.
         precondition(ok, "HMAC-SHA256 failed in OpenSSL")
-        return out
     }
 }
 

@@ -133,9 +133,7 @@ public final class DecisionLog: @unchecked Sendable {
         if options.sink == .file {
             syncer = Syncer(maintenance: maintenance) { [weak self] reason in self?.fail(reason) }
         }
-        let thread = Thread { [self] in runWriter() }
-        thread.name = "hush-decision-log"
-        thread.start()
+        startThread(named: "hush-log-writer") { [self] in runWriter() }
         maintenance?.start()
     }
 
@@ -186,28 +184,27 @@ public final class DecisionLog: @unchecked Sendable {
             if options.sink == .file { count { $0.dropped += 1 }; return .dropped }
         }
         let buffer = buffers[loop % buffers.count]
-        let needed = line.count + 1
-        buffer.condition.lock()
-        if buffer.lines.count + needed > buffer.capacity {
+        buffer.lock()
+        if !buffer.fits(line.count) {
             guard hold else {
-                buffer.condition.unlock()
+                buffer.unlock()
                 count { $0.dropped += 1 }
                 return .dropped
             }
-            let deadline = Date().addingTimeInterval(Double(options.holdTimeout.components.seconds) + Double(options.holdTimeout.components.attoseconds) / 1e18)
-            while buffer.lines.count + needed > buffer.capacity {
+            let deadline = LoopBuffer.deadline(after: options.holdTimeout)
+            while !buffer.fits(line.count) {
                 wake()
-                if failing.load(ordering: .relaxed) || !buffer.condition.wait(until: deadline) {
-                    if buffer.lines.count + needed <= buffer.capacity { break }
-                    buffer.condition.unlock()
+                if failing.load(ordering: .relaxed) || !buffer.wait(until: deadline) {
+                    if buffer.fits(line.count) { break }
+                    buffer.unlock()
                     count { $0.refused += 1 }
                     return .refused
                 }
             }
         }
         buffer.put(ms: ms, customer: customer, address: address, line: line)
-        let half = buffer.lines.count > buffer.capacity / 2
-        buffer.condition.unlock()
+        let half = buffer.byteCount > buffer.capacity / 2 || buffer.lineCount > buffer.maxLines / 2
+        buffer.unlock()
         if half { wake() }
         return .recorded
     }
@@ -285,7 +282,7 @@ public final class DecisionLog: @unchecked Sendable {
     }
 
     private func runWriter() {
-        var spares = buffers.map { (lines: LoopBuffer.makeStorage(capacity: $0.capacity), meta: [LineMeta]()) }
+        var drained: [UInt8] = [], drainedMeta: [LineMeta] = []
         while true {
             writerWake.lock()
             if !wakeRequested && !stopping {
@@ -298,15 +295,23 @@ public final class DecisionLog: @unchecked Sendable {
             rotateFor = []
             writerWake.unlock()
 
-            for (i, buffer) in buffers.enumerated() {
-                buffer.condition.lock()
-                swap(&buffer.lines, &spares[i].lines)
-                swap(&buffer.meta, &spares[i].meta)
-                buffer.condition.broadcast()
-                buffer.condition.unlock()
-                stage(spares[i].lines, spares[i].meta)
-                spares[i].lines.removeAll(keepingCapacity: true)
-                spares[i].meta.removeAll(keepingCapacity: true)
+            // Lines of customers erased while they may have waited are left out; otherwise
+            // the buffers are copied straight into the batch.
+            let erased = recentlyErased.withLock { $0 }
+            for buffer in buffers {
+                buffer.lock()
+                if erased.isEmpty {
+                    buffer.drain(into: &unwritten, &unwrittenLines)
+                } else {
+                    buffer.drain(into: &drained, &drainedMeta)
+                }
+                buffer.broadcast()
+                buffer.unlock()
+                if !erased.isEmpty {
+                    stage(drained, drainedMeta, leavingOut: erased)
+                    drained.removeAll(keepingCapacity: true)
+                    drainedMeta.removeAll(keepingCapacity: true)
+                }
             }
             finishBatch()
             if !erasures.isEmpty { rotate(forErasures: erasures) }
@@ -324,16 +329,9 @@ public final class DecisionLog: @unchecked Sendable {
         writerDone.signal()
     }
 
-    /// Adds a drained buffer's lines to the batch this turn writes: in one copy, unless a
-    /// customer was erased while lines may have waited, when each line is checked.
-    private func stage(_ lines: [UInt8], _ meta: [LineMeta]) {
-        guard !meta.isEmpty else { return }
-        let erased = recentlyErased.withLock { $0 }
-        if erased.isEmpty {
-            unwritten.append(contentsOf: lines)
-            unwrittenLines.append(contentsOf: meta)
-            return
-        }
+    /// Adds a drained buffer's lines to the batch this turn writes, but for those naming a
+    /// customer or address in `erased`.
+    private func stage(_ lines: [UInt8], _ meta: [LineMeta], leavingOut erased: [UInt64: UInt64]) {
         var offset = 0
         lines.withUnsafeBytes { all in
             for line in meta {
@@ -587,27 +585,92 @@ struct LineMeta {
 
 /// One event loop's buffer: the lines, each with its newline, one after another, ready to be
 /// written as they are, and beside them what the index needs of each. Filled by the loop under
-/// its lock and swapped out whole by the writer.
+/// its lock and emptied by the writer, which copies it out. Fixed memory, allocated once, and
+/// nothing two loops write shares a cache line: the lock, its condition and the counts lie in a
+/// block of their own, and the object is padded so that two loops' reference counts do not meet.
 final class LoopBuffer: @unchecked Sendable {
-    let condition = NSCondition()
     let capacity: Int
-    var lines: [UInt8]
-    var meta: [LineMeta] = []
+    /// Lines the buffer can describe: a line, with its decision id alone, is longer than 64 bytes.
+    let maxLines: Int
+    private let bytes: UnsafeMutableRawPointer
+    private let meta: UnsafeMutablePointer<LineMeta>
+    /// The mutex at 0, the condition at 64, the bytes used at 128 and the lines held at 136.
+    private let control: UnsafeMutableRawPointer
+    private let padding: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) =
+        (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    private static let controlBytes = 256, cacheLine = 128
 
     init(capacity: Int) {
         self.capacity = max(capacity, 64 * 1024)
-        lines = Self.makeStorage(capacity: self.capacity)
+        maxLines = self.capacity / 64
+        bytes = .allocate(byteCount: self.capacity, alignment: Self.cacheLine)
+        meta = .allocate(capacity: maxLines)
+        control = .allocate(byteCount: Self.controlBytes, alignment: Self.cacheLine)
+        control.initializeMemory(as: UInt8.self, repeating: 0, count: Self.controlBytes)
+        pthread_mutex_init(mutex, nil)
+        var attributes = pthread_condattr_t()
+        pthread_condattr_init(&attributes)
+        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
+        pthread_cond_init(condition, &attributes)
+        pthread_condattr_destroy(&attributes)
     }
 
-    static func makeStorage(capacity: Int) -> [UInt8] {
-        var storage: [UInt8] = []
-        storage.reserveCapacity(capacity)
-        return storage
+    deinit {
+        pthread_cond_destroy(condition)
+        pthread_mutex_destroy(mutex)
+        bytes.deallocate()
+        meta.deallocate()
+        control.deallocate()
     }
 
+    private var mutex: UnsafeMutablePointer<pthread_mutex_t> { control.assumingMemoryBound(to: pthread_mutex_t.self) }
+    private var condition: UnsafeMutablePointer<pthread_cond_t> { (control + 64).assumingMemoryBound(to: pthread_cond_t.self) }
+    private var used: UnsafeMutablePointer<Int> { (control + 128).assumingMemoryBound(to: Int.self) }
+
+    func lock() { pthread_mutex_lock(mutex) }
+    func unlock() { pthread_mutex_unlock(mutex) }
+    func broadcast() { pthread_cond_broadcast(condition) }
+
+    /// Waits (holding the lock) for a broadcast until `deadline` on the monotonic clock; false
+    /// once it passed.
+    func wait(until deadline: timespec) -> Bool {
+        var deadline = deadline
+        return pthread_cond_timedwait(condition, mutex, &deadline) != ETIMEDOUT
+    }
+
+    /// The monotonic clock `duration` from now, for `wait(until:)`.
+    static func deadline(after duration: Duration) -> timespec {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        let (seconds, attoseconds) = duration.components
+        var nanoseconds = Int(now.tv_nsec) + Int(attoseconds / 1_000_000_000)
+        var whole = Int(now.tv_sec) + Int(seconds)
+        if nanoseconds >= 1_000_000_000 { nanoseconds -= 1_000_000_000; whole += 1 }
+        return timespec(tv_sec: whole, tv_nsec: nanoseconds)
+    }
+
+    var byteCount: Int { used[0] }
+    var lineCount: Int { used[1] }
+
+    /// Whether a line of `count` bytes (without its newline) fits.
+    func fits(_ count: Int) -> Bool { used[0] + count + 1 <= capacity && used[1] < maxLines }
+
+    /// Appends a line; the caller holds the lock and checked that it fits.
     func put(ms: UInt64, customer: UInt64, address: UInt64, line: UnsafeRawBufferPointer) {
-        lines.append(contentsOf: line)
-        lines.append(0x0A)
-        meta.append(LineMeta(ms: ms, customer: customer, address: address, length: UInt32(line.count)))
+        let at = used[0]
+        if let source = line.baseAddress { (bytes + at).copyMemory(from: source, byteCount: line.count) }
+        bytes.storeBytes(of: 0x0A, toByteOffset: at + line.count, as: UInt8.self)
+        (meta + used[1]).initialize(to: LineMeta(ms: ms, customer: customer, address: address, length: UInt32(line.count)))
+        used[0] = at + line.count + 1
+        used[1] += 1
+    }
+
+    /// Copies what the buffer holds to the end of `lines` and `lineMeta` and empties it; the
+    /// caller holds the lock.
+    func drain(into lines: inout [UInt8], _ lineMeta: inout [LineMeta]) {
+        lines.append(contentsOf: UnsafeRawBufferPointer(start: bytes, count: used[0]))
+        lineMeta.append(contentsOf: UnsafeBufferPointer(start: meta, count: used[1]))
+        used[0] = 0
+        used[1] = 0
     }
 }

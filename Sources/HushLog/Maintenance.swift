@@ -35,9 +35,7 @@ final class Maintenance: @unchecked Sendable {
 
     func start() {
         started = true
-        let thread = Thread { [self] in run() }
-        thread.name = "hush-log-maintenance"
-        thread.start()
+        startThread(named: "hush-log-maint") { [self] in run() }
     }
 
     func enqueue(_ job: Job) {

@@ -23,9 +23,7 @@ final class Syncer: @unchecked Sendable {
     init(maintenance: Maintenance?, failed: @escaping @Sendable (String) -> Void) {
         self.maintenance = maintenance
         self.failed = failed
-        let thread = Thread { [self] in run() }
-        thread.name = "hush-log-sync"
-        thread.start()
+        startThread(named: "hush-log-sync") { [self] in run() }
     }
 
     /// Syncs and closes `fd` (the syncer's from here on), then queues `jobs`.

@@ -176,6 +176,22 @@ public struct JSONWriter: ~Copyable {
         needsComma = true
     }
 
+    /// 128 bits as 32 lower-case hex digits, the high half first.
+    mutating func hex(high: UInt64, low: UInt64) {
+        separate()
+        reserve(34)
+        base[count] = UInt8(ascii: "\"")
+        let digits: StaticString = "0123456789abcdef"
+        for (half, value) in [high, low].enumerated() {
+            for i in 0..<16 {
+                base[count + 1 + half * 16 + i] = digits.utf8Start[Int(value >> UInt64(60 - 4 * i) & 0xF)]
+            }
+        }
+        base[count + 33] = UInt8(ascii: "\"")
+        count += 34
+        needsComma = true
+    }
+
     /// A decision id in its canonical UUID form.
     mutating func string(_ id: DecisionID) {
         separate()
