@@ -97,7 +97,12 @@ extension DecisionLog {
             }
         }
         for segment in closed { try segment.forEachBlock { block in block.withUnsafeBytes(emit) } }
-        for table in plain { try File.readAll(table.path).withUnsafeBytes(emit) }
+        for table in plain {
+            try File.forEachLine(table.path) { line, _ in
+                guard let ms = LineFacts.milliseconds(line), ms >= fromMs, ms <= toMs else { return }
+                body(line)
+            }
+        }
     }
 
     /// The decision id a line of this log starts with.

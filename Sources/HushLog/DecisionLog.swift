@@ -558,20 +558,15 @@ public final class DecisionLog: @unchecked Sendable {
     /// Indexes a plain segment left by a previous run, cutting off a torn last line (unless
     /// `truncate` is false: then it is only left out).
     static func scanPlain(_ path: String, truncate cut: Bool = true) throws(LogError) -> PlainTable {
-        let bytes = try File.readAll(path)
         var table = PlainTable(path: path)
-        var end = 0
-        bytes.withUnsafeBytes { all in
-            LineFacts.forEachLine(all) { line, offset in
-                table.ms.append(LineFacts.milliseconds(line) ?? 0)
-                table.customer.append(LineFacts.customer(line))
-                table.address.append(LineFacts.address(line))
-                table.offset.append(UInt64(offset))
-                table.length.append(UInt32(line.count))
-                end = offset + line.count + 1
-            }
+        let end = try File.forEachLine(path) { line, offset in
+            table.ms.append(LineFacts.milliseconds(line) ?? 0)
+            table.customer.append(LineFacts.customer(line))
+            table.address.append(LineFacts.address(line))
+            table.offset.append(UInt64(offset))
+            table.length.append(UInt32(line.count))
         }
-        if cut, end < bytes.count { truncate(path, off_t(end)) }
+        if cut, let size = File.size(path), end < size { truncate(path, off_t(end)) }
         table.bytes = UInt64(end)
         return table
     }

@@ -159,15 +159,8 @@ final class Maintenance: @unchecked Sendable {
         guard let log else { return }
         let path = directory + "/" + name.plain
         guard File.size(path) != nil else { return }
-        let bytes = try File.readAll(path)
         var writer = SegmentWriter(name: name, directory: directory)
-        var failure: LogError?
-        bytes.withUnsafeBytes { all in
-            LineFacts.forEachLine(all) { line, _ in
-                if failure == nil { do throws(LogError) { try writer.add(line) } catch { failure = error } }
-            }
-        }
-        if let failure { throw failure }
+        try File.forEachLine(path) { (line, _) throws(LogError) in try writer.add(line) }
         try writer.finish()
         let closed = writer.lines > 0 ? try ClosedSegment(name: name, directory: directory) : nil
         log.state.withLock { state in

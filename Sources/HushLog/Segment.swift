@@ -291,6 +291,45 @@ enum File {
         return try pread(fd, count: Int(st.st_size), at: 0)
     }
 
+    /// Calls `body` with each whole line of the file at `path` (without its newline) and its
+    /// offset, reading a megabyte at a time so that a segment of any size takes no more memory
+    /// than its longest line. Returns where the last whole line ends: a torn last line is left out.
+    @discardableResult
+    static func forEachLine(_ path: String, _ body: (UnsafeRawBufferPointer, Int) throws(LogError) -> Void) throws(LogError) -> Int {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw LogError("cannot open \(path): \(errorText())") }
+        defer { close(fd) }
+        let chunk = 1 << 20
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(2 * chunk)
+        /// The file offset of buffer[0].
+        var base = 0, read = 0
+        while true {
+            let before = buffer.count
+            buffer.append(contentsOf: repeatElement(0, count: chunk))
+            let n = buffer.withUnsafeMutableBytes { Glibc.pread(fd, $0.baseAddress! + before, chunk, off_t(read)) }
+            if n < 0 {
+                if errno == EINTR { buffer.removeLast(chunk); continue }
+                throw LogError("cannot read \(path): \(errorText())")
+            }
+            buffer.removeLast(chunk - n)
+            read += n
+            var consumed = 0
+            var failure: LogError?
+            buffer.withUnsafeBytes { all in
+                LineFacts.forEachLine(all) { line, offset in
+                    guard failure == nil else { return }
+                    do throws(LogError) { try body(line, base + offset) } catch { failure = error }
+                    consumed = offset + line.count + 1
+                }
+            }
+            if let failure { throw failure }
+            buffer.removeFirst(consumed)
+            base += consumed
+            if n == 0 { return base }
+        }
+    }
+
     /// Writes `bytes` to `path` through a temporary file, synced and renamed into place.
     static func replace(_ path: String, with bytes: [UInt8]) throws(LogError) {
         let temporary = path + ".tmp"

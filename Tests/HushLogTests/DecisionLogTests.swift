@@ -263,6 +263,27 @@ final class LogHarness {
         #expect { try DecisionLog(options: options) } throws: { ($0 as? LogError)?.message.contains(file + "/decisions") == true }
     }
 
+    @Test func readingAFileByLine_CrossesChunkBoundaries_AndLeavesOutATornLastLine() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("hush-lines-\(UUID().uuidString)").path
+        defer { unlink(path) }
+        // Lines of varying length past three megabytes, so that lines straddle the 1 MiB reads.
+        var text = "", expected: [(String, Int)] = []
+        for i in 0..<20_000 {
+            let line = "{\"n\":\(i),\"pad\":\"" + String(repeating: "x", count: (i * 37) % 300) + "\"}"
+            expected.append((line, text.utf8.count))
+            text += line + "\n"
+        }
+        let whole = text.utf8.count
+        text += "{\"torn\":"
+        #expect(FileManager.default.createFile(atPath: path, contents: Data(text.utf8)))
+        var seen: [(String, Int)] = []
+        let end = try File.forEachLine(path) { line, offset in seen.append((String(decoding: line, as: UTF8.self), offset)) }
+        #expect(whole > 3 << 20)
+        #expect(end == whole)
+        #expect(seen.count == expected.count)
+        #expect(zip(seen, expected).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 })
+    }
+
     @Test func segmentNames_RoundTrip_AndOthersAreIgnored() {
         let name = SegmentName(hour: Int64(TestClock.ms("2026-12-02T16:00:00Z") / 3_600_000), part: 3)
         #expect(name.stem == "decisions-20261202T16-03")
