@@ -30,7 +30,7 @@ let package = Package(
         .target(name: "HushCore"),
         // The decision log's files: buffers, segments, compression, retention, reading back.
         .target(name: "HushLog", dependencies: ["CZlib", "CLinux"]),
-        .target(name: "HushStore", dependencies: ["HushCore", "CSQLite"], resources: [
+        .target(name: "HushStore", dependencies: ["HushCore", "CSQLite", "CLinux"], resources: [
             .embedInCode("Migrations/migration-0001-facts.sql"),
             .embedInCode("Migrations/migration-0002-customer-records.sql"),
             .embedInCode("Migrations/migration-0003-record-keys.sql"),

@@ -1,3 +1,4 @@
+import CLinux
 import Foundation
 import Synchronization
 
@@ -31,6 +32,8 @@ final class Writer: @unchecked Sendable {
         let ready = DispatchSemaphore(value: 0)
         let failure = Mutex<StoreError?>(nil)
         let thread = Thread { [self] in
+            // Foundation does not pass the name to the kernel: `top -H` shows this one.
+            _ = pthread_setname_np(pthread_self(), "hush-writer")
             let writeContext: SQLiteTransaction
             do {
                 writeContext = try context()
