@@ -15,6 +15,9 @@ final class ParkedResponders: Sendable {
 }
 
 /// A server on a free loopback port with routes that echo what they were sent.
+/// Requests the test servers' `/counted` route has answered (one test uses it).
+let countedRequests = Atomic<Int>(0)
+
 func makeTestServer(limits: HTTPLimits = HTTPLimits(), threads: Int = 1, tls: TLSOptions? = nil,
                     drain: Duration = .seconds(5), parked: ParkedResponders = ParkedResponders()) throws -> Server {
     var router = Router()
@@ -26,6 +29,10 @@ func makeTestServer(limits: HTTPLimits = HTTPLimits(), threads: Int = 1, tls: TL
     router.add(.post, "/") { request in Response(status: .ok, body: request.body) }
     router.add(.post, "/echo") { request in
         Response(status: .ok, headers: [("X-Method", "\(request.method)")], body: request.body)
+    }
+    router.add(.post, "/counted") { request in
+        countedRequests.add(1, ordering: .relaxed)
+        return Response(status: .ok, body: request.body)
     }
     router.add(.post, "/small", maxBodyBytes: 16) { request in Response(status: .ok, body: request.body) }
     router.add(.get, "/params/{id}") { request in
