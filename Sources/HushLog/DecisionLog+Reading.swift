@@ -90,19 +90,12 @@ extension DecisionLog {
             (state.closed.values.filter { $0.maxMs >= fromMs && $0.minMs <= toMs }.sorted { $0.name < $1.name },
              state.plain.sorted { $0.key < $1.key }.map(\.value))
         }
-        func emit(_ bytes: UnsafeRawBufferPointer) {
-            LineFacts.forEachLine(bytes) { line, _ in
-                guard let ms = LineFacts.milliseconds(line), ms >= fromMs, ms <= toMs else { return }
-                body(line)
-            }
+        func take(_ line: UnsafeRawBufferPointer, _: Int) {
+            guard let ms = LineFacts.milliseconds(line), ms >= fromMs, ms <= toMs else { return }
+            body(line)
         }
-        for segment in closed { try segment.forEachBlock { block in block.withUnsafeBytes(emit) } }
-        for table in plain {
-            try File.forEachLine(table.path) { line, _ in
-                guard let ms = LineFacts.milliseconds(line), ms >= fromMs, ms <= toMs else { return }
-                body(line)
-            }
-        }
+        for segment in closed { try segment.forEachBlock { block in block.withUnsafeBytes { LineFacts.forEachLine($0, take) } } }
+        for table in plain { try File.forEachLine(table.path, take) }
     }
 
     /// The decision id a line of this log starts with.

@@ -182,10 +182,10 @@ public struct JSONWriter: ~Copyable {
         reserve(34)
         base[count] = UInt8(ascii: "\"")
         let digits: StaticString = "0123456789abcdef"
-        for (half, value) in [high, low].enumerated() {
-            for i in 0..<16 {
-                base[count + 1 + half * 16 + i] = digits.utf8Start[Int(value >> UInt64(60 - 4 * i) & 0xF)]
-            }
+        for i in 0..<16 {
+            let shift = UInt64(60 - 4 * i)
+            base[count + 1 + i] = digits.utf8Start[Int(high >> shift & 0xF)]
+            base[count + 17 + i] = digits.utf8Start[Int(low >> shift & 0xF)]
         }
         base[count + 33] = UInt8(ascii: "\"")
         count += 34
