@@ -25,11 +25,11 @@ let package = Package(
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CLinux", path: "Sources/CLinux"),
-        .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CZstd", path: "Sources/CZstd", providers: [.apt(["libzstd-dev"])]),
         .target(name: "HushHTTP", dependencies: ["CLinux", "COpenSSL"]),
         .target(name: "HushCore"),
         // The decision log's files: buffers, segments, compression, retention, reading back.
-        .target(name: "HushLog", dependencies: ["CZlib", "CLinux"]),
+        .target(name: "HushLog", dependencies: ["CZstd", "CLinux"]),
         .target(name: "HushStore", dependencies: ["HushCore", "CSQLite", "CLinux"], resources: [
             .embedInCode("Migrations/migration-0001-facts.sql"),
             .embedInCode("Migrations/migration-0002-customer-records.sql"),

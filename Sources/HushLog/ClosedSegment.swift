@@ -1,6 +1,6 @@
 import Glibc
 
-/// A closed segment: its gzip blocks and index, read where they lie.
+/// A closed segment: its zstd blocks and index, read where they lie.
 struct ClosedSegment: Sendable {
     let name: SegmentName
     let directory: String
@@ -11,7 +11,7 @@ struct ClosedSegment: Sendable {
 
     /// Blocks hold whole lines up to this many bytes (or one longer line).
     static let blockBytes = 64 * 1024
-    /// The most a block may inflate to when read back: a bound against a damaged file.
+    /// The most a block may decompress to when read back: a bound against a damaged file.
     static let maxBlockBytes = 8 * 1024 * 1024
 
     var compressedPath: String { directory + "/" + name.compressed }
@@ -47,12 +47,12 @@ struct ClosedSegment: Sendable {
         return try body(index, indexFD, dataFD)
     }
 
-    /// The lines of one block, inflated.
+    /// The lines of one block, decompressed.
     static func block(_ block: SegmentIndex.Block, fd: Int32, path: String) throws(LogError) -> [UInt8] {
         guard block.length <= UInt32(maxBlockBytes) else { throw LogError("\(path): a block of \(block.length) bytes is too large") }
         let member = try File.pread(fd, count: Int(block.length), at: Int(block.offset))
         guard member.count == Int(block.length) else { throw LogError("\(path) ends inside a block") }
-        do { return try Gzip.decompress(member, limit: maxBlockBytes) } catch { throw LogError("\(path): \(error.message)") }
+        do { return try Zstd.decompress(member, limit: maxBlockBytes) } catch { throw LogError("\(path): \(error.message)") }
     }
 
     /// The line of decision `id` made at `ms`, if this segment holds it.
@@ -110,11 +110,11 @@ struct ClosedSegment: Sendable {
     static func rewrite(name: SegmentName, directory: String, keep: (UnsafeRawBufferPointer) -> Bool) throws(LogError) -> (kept: UInt64, removed: UInt64) {
         let path = directory + "/" + name.compressed
         let data = try File.readAll(path)
-        var writer = SegmentWriter(name: name, directory: directory)
+        var writer = try SegmentWriter(name: name, directory: directory)
         var removed: UInt64 = 0
         var failure: LogError?
         do {
-            try Gzip.forEachMember(data, limit: maxBlockBytes) { content in
+            try Zstd.forEachFrame(data, limit: maxBlockBytes) { content in
                 content.withUnsafeBytes { bytes in
                     LineFacts.forEachLine(bytes) { line, _ in
                         guard failure == nil else { return }
@@ -140,13 +140,14 @@ struct ClosedSegment: Sendable {
     }
 }
 
-/// Writes a closed segment from lines: gzip blocks of whole lines and the index, each through
+/// Writes a closed segment from lines: zstd blocks of whole lines and the index, each through
 /// a temporary file, synced, then renamed into place, the blocks first. A crash between the two
 /// renames leaves an index that does not match its blocks: start-up finds it and rebuilds the
 /// index from the blocks (`ClosedSegment.repair`).
 struct SegmentWriter {
     private let name: SegmentName
     private let directory: String
+    private let compressor: Zstd.Compressor
     private var data: [UInt8] = []
     private var pending: [UInt8] = []
     private var pendingLines: UInt32 = 0
@@ -155,9 +156,10 @@ struct SegmentWriter {
     private var customers: [(UInt64, UInt32)] = []
     private(set) var lines: UInt64 = 0
 
-    init(name: SegmentName, directory: String) {
+    init(name: SegmentName, directory: String) throws(LogError) {
         self.name = name
         self.directory = directory
+        do { compressor = try Zstd.Compressor() } catch { throw LogError(error.message) }
     }
 
     /// Adds one line (without its newline). A line hush did not write (no decision id) is kept,
@@ -178,7 +180,7 @@ struct SegmentWriter {
     private mutating func seal() throws(LogError) {
         guard !pending.isEmpty else { return }
         let member: [UInt8]
-        do { member = try Gzip.compress(pending) } catch {
+        do { member = try compressor.frame(pending) } catch {
             throw LogError(error.message)
         }
         if pendingMin == .max { pendingMin = blocks.last?.maxMs ?? 0; pendingMax = pendingMin }

@@ -4,7 +4,7 @@ import Synchronization
 
 /// The decision log: one NDJSON line per decision, appended by the event loops into buffers of
 /// their own and written by one thread, so that no loop waits on disk. The file sink keeps
-/// hourly segments in a directory, closes them into gzip blocks with an index (`Segment.swift`),
+/// hourly segments in a directory, closes them into zstd blocks with an index (`Segment.swift`),
 /// deletes them by age and total size, and reads them back by decision id or by customer hash.
 /// The stdout sink writes the lines to standard output for a log shipper; `off` keeps nothing.
 public final class DecisionLog: @unchecked Sendable {

@@ -159,7 +159,7 @@ final class Maintenance: @unchecked Sendable {
         guard let log else { return }
         let path = directory + "/" + name.plain
         guard File.size(path) != nil else { return }
-        var writer = SegmentWriter(name: name, directory: directory)
+        var writer = try SegmentWriter(name: name, directory: directory)
         try File.forEachLine(path) { (line, _) throws(LogError) in try writer.add(line) }
         try writer.finish()
         let closed = writer.lines > 0 ? try ClosedSegment(name: name, directory: directory) : nil

@@ -2,10 +2,10 @@ import Glibc
 
 /// The files of a decision log directory. A segment holds the decisions written in one UTC hour
 /// (or part of one, when it grew past its size limit): appended to as plain NDJSON while open,
-/// then closed into a run of gzip members of whole lines with an index beside it:
+/// then closed into a run of zstd frames of whole lines with an index beside it:
 ///
 ///     decisions-20261202T16-00.ndjson       open (or left by a crash: closed at start)
-///     decisions-20261202T16-00.ndjson.gz    closed: `zcat` prints the lines
+///     decisions-20261202T16-00.ndjson.zst   closed: `zstdcat` prints the lines
 ///     decisions-20261202T16-00.idx          closed: where each block is, and whose decisions it holds
 struct SegmentName: Hashable, Comparable, Sendable {
     /// Hours since 1970 (UTC).
@@ -25,7 +25,7 @@ struct SegmentName: Hashable, Comparable, Sendable {
     }
 
     var plain: String { stem + ".ndjson" }
-    var compressed: String { stem + ".ndjson.gz" }
+    var compressed: String { stem + ".ndjson.zst" }
     var index: String { stem + ".idx" }
 
     enum Kind { case plain, compressed, index }
@@ -33,7 +33,7 @@ struct SegmentName: Hashable, Comparable, Sendable {
     /// A file name of the log directory, or nil for anything else (temporary files included).
     static func parse(_ file: String) -> (SegmentName, Kind)? {
         let kind: Kind, stem: Substring
-        if file.hasSuffix(".ndjson.gz") { kind = .compressed; stem = file.dropLast(10) }
+        if file.hasSuffix(".ndjson.zst") { kind = .compressed; stem = file.dropLast(11) }
         else if file.hasSuffix(".ndjson") { kind = .plain; stem = file.dropLast(7) }
         else if file.hasSuffix(".idx") { kind = .index; stem = file.dropLast(4) }
         else { return nil }

@@ -17,15 +17,15 @@ import HushTestSupport
     /// The log directory beside the database.
     func logDirectory(_ hush: HushProcess) -> URL { hush.directory.appendingPathComponent("hush.db.decisions") }
 
-    /// Every byte under the log directory, closed segments inflated with `gzip -dc`.
+    /// Every byte under the log directory, closed segments decompressed with `zstd -dc`.
     func logContent(_ hush: HushProcess) throws -> String {
         let directory = logDirectory(hush)
         var out = ""
         for file in try FileManager.default.contentsOfDirectory(atPath: directory.path) {
             let path = directory.appendingPathComponent(file).path
-            if file.hasSuffix(".gz") {
-                let result = try Command.run("gzip", ["-dc", path])
-                #expect(result.status == 0, "gzip -dc \(file): \(result.err)")
+            if file.hasSuffix(".zst") {
+                let result = try Command.run("zstd", ["-dc", path])
+                #expect(result.status == 0, "zstd -dc \(file): \(result.err)")
                 out += result.out
             } else {
                 out += String(decoding: FileManager.default.contents(atPath: path) ?? Data(), as: UTF8.self)
@@ -163,6 +163,7 @@ import HushTestSupport
             if FileManager.default.fileExists(atPath: root + "/" + file, isDirectory: &isDirectory), !isDirectory.boolValue { files.append(file) }
         }
         #expect(files.contains("hush.db"))
+        #expect(files.contains { $0.hasSuffix(".ndjson.zst") }, "the erasure closed the open segment: the scan covers a compressed one")
         var everything = try logContent(hush)
         for file in files { everything += String(decoding: FileManager.default.contents(atPath: root + "/" + file) ?? Data(), as: UTF8.self) }
         for secret in [id, email, phone, String(phone.dropFirst())] + Array(hashes) {

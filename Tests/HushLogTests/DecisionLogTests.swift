@@ -99,8 +99,8 @@ final class LogHarness {
         var out = ""
         for file in files() {
             let bytes = try File.readAll(directory + "/" + file)
-            if file.hasSuffix(".gz") {
-                try Gzip.forEachMember(bytes, limit: 1 << 24) { out += String(decoding: $0, as: UTF8.self) }
+            if file.hasSuffix(".zst") {
+                try Zstd.forEachFrame(bytes, limit: 1 << 24) { out += String(decoding: $0, as: UTF8.self) }
             } else {
                 out += String(decoding: bytes, as: UTF8.self)
             }
@@ -116,7 +116,7 @@ final class LogHarness {
 }
 
 @Suite struct DecisionLogTests {
-    @Test func lines_AreFoundByIdAndByCustomer_WhileOpen_AndOnceClosedIntoGzipBlocks() throws {
+    @Test func lines_AreFoundByIdAndByCustomer_WhileOpen_AndOnceClosedIntoZstdBlocks() throws {
         let h = try LogHarness()
         let a = subject("a"), b = subject("b")
         var logged: [Logged] = []
@@ -128,13 +128,13 @@ final class LogHarness {
         #expect(newest == Array(expected))
 
         h.rotate(to: "2026-12-02T11:00:00Z")
-        #expect(h.files().contains("decisions-20261202T10-00.ndjson.gz"))
+        #expect(h.files().contains("decisions-20261202T10-00.ndjson.zst"))
         #expect(h.files().contains("decisions-20261202T10-00.idx"))
         #expect(!h.files().contains("decisions-20261202T10-00.ndjson"), "the plain file goes once closed")
-        // Closed: the blocks inflate to the very lines, in order, and lookups still find them.
-        let gz = try File.readAll(h.directory + "/decisions-20261202T10-00.ndjson.gz")
+        // Closed: the blocks decompress to the very lines, in order, and lookups still find them.
+        let zst = try File.readAll(h.directory + "/decisions-20261202T10-00.ndjson.zst")
         var inflated = ""
-        try Gzip.forEachMember(gz, limit: 1 << 24) { inflated += String(decoding: $0, as: UTF8.self) }
+        try Zstd.forEachFrame(zst, limit: 1 << 24) { inflated += String(decoding: $0, as: UTF8.self) }
         #expect(inflated.split(separator: "\n").count == 3000)
         #expect(Set(inflated.split(separator: "\n").map(String.init)) == Set(logged.map(\.line)))
         for i in [0, 1, 999, 2999] { #expect(try h.find(logged[i]) == logged[i].line) }
@@ -181,13 +181,13 @@ final class LogHarness {
         h.log.maintenance!.applyRetention()
         // 2026-12-01T10 is older than two days before 12-03T11; the others stay.
         #expect(!h.files().contains { $0.hasPrefix("decisions-20261201T10") })
-        #expect(h.files().contains("decisions-20261202T10-00.ndjson.gz"))
-        #expect(h.files().contains("decisions-20261203T10-00.ndjson.gz"))
+        #expect(h.files().contains("decisions-20261202T10-00.ndjson.zst"))
+        #expect(h.files().contains("decisions-20261203T10-00.ndjson.zst"))
 
         try h.restart { $0.maxBytes = 1 }
         h.rotate(to: "2026-12-03T12:00:00Z")
         h.log.maintenance!.applyRetention()
-        #expect(h.files().filter { $0.hasSuffix(".gz") }.isEmpty, "over the size, every closed segment goes")
+        #expect(h.files().filter { $0.hasSuffix(".zst") }.isEmpty, "over the size, every closed segment goes")
         #expect(h.files().contains("decisions-20261203T12-00.ndjson"), "the open segment stays")
     }
 
@@ -207,7 +207,7 @@ final class LogHarness {
 
         try h.restart()
         h.log.waitForMaintenance()
-        #expect(h.files().contains("decisions-20261202T11-00.ndjson.gz"))
+        #expect(h.files().contains("decisions-20261202T11-00.ndjson.zst"))
         #expect(!h.files().contains("decisions-20261202T11-00.ndjson"))
         for logged in [first[0], first[99], second[0], second[99]] { #expect(try h.find(logged) == logged.line) }
         #expect(try h.lines(of: c).count == 200)
@@ -284,13 +284,35 @@ final class LogHarness {
         #expect(zip(seen, expected).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 })
     }
 
+    @Test func zstdBlocks_RoundTrip_AndDamagedOnesAreRefused_NamingWhy() throws {
+        let lines = Array((0..<2000).map { "{\"n\":\($0),\"outcome\":\"allow\"}\n" }.joined().utf8)
+        let compressor = try Zstd.Compressor()
+        let one = try compressor.frame(lines), two = try compressor.frame(Array(lines.prefix(100)))
+        #expect(one.count < lines.count / 4)
+        #expect(try Zstd.decompress(one, limit: lines.count) == lines)
+        var frames: [[UInt8]] = []
+        try Zstd.forEachFrame(one + two, limit: lines.count) { frames.append($0) }
+        #expect(frames == [lines, Array(lines.prefix(100))])
+
+        func refusal(_ body: () throws -> Void) -> String {
+            do { try body(); return "" } catch { return (error as? Zstd.Failure)?.message ?? "\(error)" }
+        }
+        #expect(refusal { _ = try Zstd.decompress(one, limit: lines.count - 1) }.contains("more than"))
+        #expect(refusal { _ = try Zstd.decompress(Array(lines.prefix(64)), limit: 1 << 20) }.contains("not a zstd frame"))
+        var flipped = one
+        flipped[flipped.count / 2] ^= 0x40
+        #expect(!refusal { _ = try Zstd.decompress(flipped, limit: 1 << 20) }.isEmpty, "the frame's checksum catches a flipped bit")
+        #expect(refusal { try Zstd.forEachFrame(one + two.dropLast(3), limit: 1 << 20) { _ in } }.contains("at byte \(one.count)"))
+    }
+
     @Test func segmentNames_RoundTrip_AndOthersAreIgnored() {
         let name = SegmentName(hour: Int64(TestClock.ms("2026-12-02T16:00:00Z") / 3_600_000), part: 3)
         #expect(name.stem == "decisions-20261202T16-03")
         #expect(SegmentName.parse(name.compressed).map { $0.0 } == name)
         #expect(SegmentName.parse("decisions-20261302T16-00.ndjson") == nil)
         #expect(SegmentName.parse("notes.txt") == nil)
-        #expect(SegmentName.parse("decisions-20261202T16-00.ndjson.gz.tmp") == nil)
+        #expect(SegmentName.parse("decisions-20261202T16-00.ndjson.zst.tmp") == nil)
+        #expect(SegmentName.parse("decisions-20261202T16-00.ndjson.gz") == nil)
     }
 }
 

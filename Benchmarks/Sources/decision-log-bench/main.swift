@@ -81,14 +81,14 @@ let writeSeconds = Date().timeIntervalSince(started)
 log.waitForMaintenance(seconds: 3600)
 let closeSeconds = Date().timeIntervalSince(started) - writeSeconds
 
-var gzBytes = 0, idxBytes = 0, segments = 0
+var zstBytes = 0, idxBytes = 0, segments = 0
 for file in try FileManager.default.contentsOfDirectory(atPath: directory) {
     let size = (try FileManager.default.attributesOfItem(atPath: directory + "/" + file)[.size] as? Int) ?? 0
-    if file.hasSuffix(".ndjson.gz") { gzBytes += size; segments += 1 } else if file.hasSuffix(".idx") { idxBytes += size }
+    if file.hasSuffix(".ndjson.zst") { zstBytes += size; segments += 1 } else if file.hasSuffix(".idx") { idxBytes += size }
 }
 print("decisions: \(written) in \(segments) closed segments; appended in \(String(format: "%.1f", writeSeconds)) s (\(Int(Double(written) / writeSeconds)) lines/s), closed in \(String(format: "%.1f", closeSeconds)) s more")
 print(String(format: "on disk: %.1f bytes a decision compressed + %.1f of index = %.1f (goal 80)",
-             Double(gzBytes) / Double(written), Double(idxBytes) / Double(written), Double(gzBytes + idxBytes) / Double(written)))
+             Double(zstBytes) / Double(written), Double(idxBytes) / Double(written), Double(zstBytes + idxBytes) / Double(written)))
 
 func percentile(_ values: [Double], _ p: Double) -> Double { let s = values.sorted(); return s[min(s.count - 1, Int(Double(s.count) * p))] }
 var byID: [Double] = []
