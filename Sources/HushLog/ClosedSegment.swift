@@ -47,12 +47,17 @@ struct ClosedSegment: Sendable {
         return try body(index, indexFD, dataFD)
     }
 
-    /// The lines of one block, decompressed.
-    static func block(_ block: SegmentIndex.Block, fd: Int32, path: String) throws(LogError) -> [UInt8] {
+    /// The lines of one block, decompressed: all of them, or those the open frame of a segment
+    /// still being written holds so far (`.open`), whole lines only.
+    static func block(_ block: SegmentIndex.Block, fd: Int32, path: String, ending: Zstd.Ending = .whole) throws(LogError) -> [UInt8] {
         guard block.length <= UInt32(maxBlockBytes) else { throw LogError("\(path): a block of \(block.length) bytes is too large") }
-        let member = try File.pread(fd, count: Int(block.length), at: Int(block.offset))
-        guard member.count == Int(block.length) else { throw LogError("\(path) ends inside a block") }
-        do { return try Zstd.decompress(member, limit: maxBlockBytes) } catch { throw LogError("\(path): \(error.message)") }
+        let frame = try File.pread(fd, count: Int(block.length), at: Int(block.offset))
+        guard frame.count == Int(block.length) else { throw LogError("\(path) ends inside a block") }
+        var lines: [UInt8]
+        do { lines = try Zstd.decompress(frame, limit: maxBlockBytes, ending: ending) } catch { throw LogError("\(path): \(error.message)") }
+        if ending == .open, let last = lines.lastIndex(of: 0x0A) { lines.removeLast(lines.count - last - 1) }
+        else if ending == .open { lines.removeAll() }
+        return lines
     }
 
     /// The line of decision `id` made at `ms`, if this segment holds it.
@@ -105,12 +110,12 @@ struct ClosedSegment: Sendable {
         return end == File.size(segment.compressedPath) && UInt64(index.blocks.reduce(0) { $0 + Int($1.lines) }) == index.lines
     }
 
-    /// Rewrites a closed segment from its blocks file alone, keeping the lines `keep` accepts:
-    /// to rebuild a lost or stale index, and to remove an erased customer's lines.
+    /// Rewrites a closed segment keeping the lines `keep` accepts (an erasure removes a
+    /// customer's): new blocks and index, each through a temporary file and renamed into place.
     static func rewrite(name: SegmentName, directory: String, keep: (UnsafeRawBufferPointer) -> Bool) throws(LogError) -> (kept: UInt64, removed: UInt64) {
         let path = directory + "/" + name.compressed
         let data = try File.readAll(path)
-        var writer = try SegmentWriter(name: name, directory: directory)
+        var builder = try SegmentBuilder()
         var removed: UInt64 = 0
         var failure: LogError?
         do {
@@ -119,7 +124,7 @@ struct ClosedSegment: Sendable {
                     LineFacts.forEachLine(bytes) { line, _ in
                         guard failure == nil else { return }
                         if keep(line) {
-                            do throws(LogError) { try writer.add(line) } catch { failure = error }
+                            do throws(LogError) { try builder.add(line: line) } catch { failure = error }
                         } else {
                             removed += 1
                         }
@@ -128,8 +133,76 @@ struct ClosedSegment: Sendable {
             }
         } catch { throw LogError("\(path): \(error.message)") }
         if let failure { throw failure }
-        try writer.finish()
-        return (writer.lines, removed)
+        try builder.endFrame()
+        let indexPath = directory + "/" + name.index
+        if builder.lines == 0 {
+            unlink(indexPath)
+            unlink(path)
+        } else {
+            // The blocks first: a crash between the two renames leaves an index that does not
+            // match them, which start-up finds and rebuilds (`repair`).
+            try File.replace(path, with: builder.output)
+            try File.replace(indexPath, with: builder.index)
+        }
+        File.syncDirectory(directory)
+        return (builder.lines, removed)
+    }
+
+    /// What a segment's blocks file holds, read without its index: the whole frames as blocks,
+    /// and where they end with the whole lines that what follows still gives (the open frame of
+    /// a segment left by a crash, flushed but not ended, perhaps torn).
+    static func scan(_ path: String) throws(LogError) -> (builder: SegmentBuilder, wholeEnd: Int, tail: [UInt8]) {
+        let data = try File.readAll(path)
+        var builder = try SegmentBuilder()
+        let end = data.withUnsafeBytes { bytes in
+            Zstd.frames(in: bytes) { _, frame in
+                guard case .success(let content) = Zstd.decompress(frame, limit: maxBlockBytes) else { return false }
+                content.withUnsafeBytes { builder.adopt(frameBytes: frame.count, content: $0) }
+                return true
+            }
+        }
+        var tail: [UInt8] = []
+        if end < data.count, case .success(let rest) = data.withUnsafeBytes({ Zstd.decompress(UnsafeRawBufferPointer(rebasing: $0[end...]), limit: maxBlockBytes, ending: .open) }) {
+            tail = rest
+            if let last = tail.lastIndex(of: 0x0A) { tail.removeLast(tail.count - last - 1) } else { tail.removeAll() }
+        }
+        return (builder, end, tail)
+    }
+
+    /// Makes a segment whose index is missing or does not match its blocks whole again: a torn
+    /// end is cut off, the lines its open frame still gives are written as a frame of their
+    /// own, and the index is rebuilt from the blocks (which are not recompressed).
+    static func repair(name: SegmentName, directory: String) throws(LogError) {
+        let path = directory + "/" + name.compressed
+        var (builder, end, tail) = try scan(path)
+        if end < File.size(path) ?? 0 {
+            guard truncate(path, off_t(end)) == 0 else { throw LogError("cannot cut \(path) back to its whole blocks: \(File.errorText())") }
+        }
+        if !tail.isEmpty {
+            let meta = tail.withUnsafeBytes { bytes in
+                var meta: [LineMeta] = []
+                LineFacts.forEachLine(bytes) { line, _ in meta.append(LineMeta(line)) }
+                return meta
+            }
+            try builder.add(tail, meta, flush: false)
+            try builder.endFrame()
+            let fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
+            guard fd >= 0 else { throw LogError("cannot open \(path): \(File.errorText())") }
+            defer { close(fd) }
+            do { try File.writeAll(fd, builder.output) } catch {
+                ftruncate(fd, off_t(end))
+                throw LogError("cannot write \(path): \(File.errorText(error.code))")
+            }
+            fdatasync(fd)
+        }
+        let indexPath = directory + "/" + name.index
+        if builder.lines == 0 {
+            unlink(path)
+            unlink(indexPath)
+        } else {
+            try File.replace(indexPath, with: builder.index)
+        }
+        File.syncDirectory(directory)
     }
 
     /// Every line, block by block, for tools.
@@ -140,70 +213,128 @@ struct ClosedSegment: Sendable {
     }
 }
 
-/// Writes a closed segment from lines: zstd blocks of whole lines and the index, each through
-/// a temporary file, synced, then renamed into place, the blocks first. A crash between the two
-/// renames leaves an index that does not match its blocks: start-up finds it and rebuilds the
-/// index from the blocks (`ClosedSegment.repair`).
-struct SegmentWriter {
-    private let name: SegmentName
-    private let directory: String
+/// Builds a segment from lines in order: zstd frames of whole lines, one block of the index
+/// each, and the index's tables. The writer compresses each turn's lines and flushes, so that
+/// the file decompresses up to its last line, and ends a frame once it holds a block's worth;
+/// rewrites end every frame.
+struct SegmentBuilder {
     private let compressor: Zstd.Compressor
-    private var data: [UInt8] = []
-    private var pending: [UInt8] = []
-    private var pendingLines: UInt32 = 0
-    private var pendingMin: UInt64 = .max, pendingMax: UInt64 = 0
-    private var blocks: [SegmentIndex.Block] = []
-    private var customers: [(UInt64, UInt32)] = []
+    /// Compressed bytes produced and not yet taken (`clearOutput`).
+    private(set) var output: [UInt8] = []
+    /// Compressed bytes produced in all: where the file ends once the output is written.
+    private(set) var produced: UInt64 = 0
+    /// Ended blocks not yet taken (`drain`), and the subjects of their lines and of the open
+    /// frame's, each with its block's number.
+    private(set) var blocks: [SegmentIndex.Block] = []
+    private(set) var customers: [(UInt64, UInt32)] = []
+    private(set) var blockCount: UInt32 = 0
     private(set) var lines: UInt64 = 0
+    /// Bytes of lines taken, newlines counted.
+    private(set) var content: UInt64 = 0
+    private var frame = Frame()
+    /// The newest millisecond of the last ended block.
+    private var lastMaxMs: UInt64 = 0
 
-    init(name: SegmentName, directory: String) throws(LogError) {
-        self.name = name
-        self.directory = directory
+    /// The frame being written: where it starts, its lines and their bytes and time range.
+    private struct Frame {
+        var offset: UInt64 = 0, lines: UInt32 = 0, content = 0, minMs: UInt64 = .max, maxMs: UInt64 = 0
+    }
+
+    init() throws(LogError) {
         do { compressor = try Zstd.Compressor() } catch { throw LogError(error.message) }
     }
 
-    /// Adds one line (without its newline). A line hush did not write (no decision id) is kept,
-    /// timed with the block's neighbours.
-    mutating func add(_ line: UnsafeRawBufferPointer) throws(LogError) {
-        if !pending.isEmpty, pending.count + line.count + 1 > ClosedSegment.blockBytes { try seal() }
-        let ms = LineFacts.milliseconds(line)
-        if let ms { pendingMin = min(pendingMin, ms); pendingMax = max(pendingMax, ms) }
-        for subject in [LineFacts.customer(line), LineFacts.address(line)] where subject != 0 {
-            customers.append((subject, UInt32(blocks.count)))
+    /// Adds lines, each followed by its newline, described in order by `meta`; `flush` makes the
+    /// output decompress up to the last of them.
+    mutating func add(_ bytes: [UInt8], _ meta: [LineMeta], flush: Bool) throws(LogError) {
+        let failure = bytes.withUnsafeBytes { bytes in add(bytes, meta, flush: flush) }
+        if let failure { throw failure }
+    }
+
+    private mutating func add(_ bytes: UnsafeRawBufferPointer, _ meta: [LineMeta], flush: Bool) -> LogError? {
+        var start = 0, at = 0
+        do {
+            for line in meta {
+                let length = Int(line.length) + 1
+                if frame.content > 0, frame.content + length > ClosedSegment.blockBytes {
+                    try compress(UnsafeRawBufferPointer(rebasing: bytes[start..<at]), .end)
+                    start = at
+                }
+                take(line)
+                at += length
+            }
+            try compress(UnsafeRawBufferPointer(rebasing: bytes[start..<at]), flush ? .flush : .more)
+            return nil
+        } catch {
+            return error
         }
-        pending.append(contentsOf: line)
-        pending.append(0x0A)
-        pendingLines += 1
+    }
+
+    /// Adds one line, given without its newline.
+    mutating func add(line: UnsafeRawBufferPointer) throws(LogError) {
+        var bytes = [UInt8](line)
+        bytes.append(0x0A)
+        try add(bytes, [LineMeta(line)], flush: false)
+    }
+
+    /// Ends the open frame, when it holds lines.
+    mutating func endFrame() throws(LogError) {
+        if frame.lines > 0 { try compress(UnsafeRawBufferPointer(start: nil, count: 0), .end) }
+    }
+
+    /// Counts a frame already in the file, `frameBytes` long, holding `content`, as the next block.
+    mutating func adopt(frameBytes: Int, content: UnsafeRawBufferPointer) {
+        LineFacts.forEachLine(content) { line, _ in take(LineMeta(line)) }
+        produced += UInt64(frameBytes)
+        closeBlock()
+    }
+
+    /// The open frame as a block, as far as it was produced: readers decompress it as `.open`.
+    var openBlock: SegmentIndex.Block? {
+        guard frame.lines > 0 else { return nil }
+        return SegmentIndex.Block(offset: frame.offset, length: UInt32(produced - frame.offset), lines: frame.lines,
+                                  minMs: frame.minMs == .max ? lastMaxMs : frame.minMs, maxMs: frame.minMs == .max ? lastMaxMs : frame.maxMs)
+    }
+
+    /// The index of every block, once the last frame ended.
+    var index: [UInt8] { SegmentIndex.encode(lines: lines, blocks: blocks, customers: customers) }
+
+    mutating func clearOutput() { output.removeAll(keepingCapacity: true) }
+
+    /// Hands over the ended blocks and the subjects noted since the last call.
+    mutating func drain() -> (blocks: [SegmentIndex.Block], customers: [(UInt64, UInt32)]) {
+        defer {
+            blocks.removeAll(keepingCapacity: true)
+            customers.removeAll(keepingCapacity: true)
+        }
+        return (blocks, customers)
+    }
+
+    private mutating func take(_ line: LineMeta) {
+        if line.ms != 0 { frame.minMs = min(frame.minMs, line.ms); frame.maxMs = max(frame.maxMs, line.ms) }
+        if line.customer != 0 { customers.append((line.customer, blockCount)) }
+        if line.address != 0 { customers.append((line.address, blockCount)) }
+        frame.lines += 1
+        frame.content += Int(line.length) + 1
         lines += 1
+        content += UInt64(line.length) + 1
     }
 
-    private mutating func seal() throws(LogError) {
-        guard !pending.isEmpty else { return }
-        let member: [UInt8]
-        do { member = try compressor.frame(pending) } catch {
-            throw LogError(error.message)
-        }
-        if pendingMin == .max { pendingMin = blocks.last?.maxMs ?? 0; pendingMax = pendingMin }
-        blocks.append(SegmentIndex.Block(offset: UInt64(data.count), length: UInt32(member.count), lines: pendingLines,
-                                         minMs: pendingMin, maxMs: pendingMax))
-        data.append(contentsOf: member)
-        pending.removeAll(keepingCapacity: true)
-        pendingLines = 0
-        pendingMin = .max
-        pendingMax = 0
+    private mutating func compress(_ input: UnsafeRawBufferPointer, _ mode: Zstd.Compressor.Mode) throws(LogError) {
+        let before = output.count
+        do { try compressor.compress(input, mode, into: &output) } catch { throw LogError(error.message) }
+        produced += UInt64(output.count - before)
+        if mode == .end { closeBlock() }
     }
 
-    /// Writes both files. With no lines at all, removes the segment's files instead.
-    mutating func finish() throws(LogError) {
-        try seal()
-        let indexPath = directory + "/" + name.index, dataPath = directory + "/" + name.compressed
-        if lines == 0 {
-            unlink(indexPath)
-            unlink(dataPath)
-            return
-        }
-        try File.replace(dataPath, with: data)
-        try File.replace(indexPath, with: SegmentIndex.encode(lines: lines, blocks: blocks, customers: customers))
-        File.syncDirectory(directory)
+    /// Counts the frame that just ended as a block. A frame without a decision id in any line is
+    /// timed with the block before it.
+    private mutating func closeBlock() {
+        if frame.minMs == .max { frame.minMs = lastMaxMs; frame.maxMs = lastMaxMs }
+        lastMaxMs = frame.maxMs
+        blocks.append(SegmentIndex.Block(offset: frame.offset, length: UInt32(produced - frame.offset), lines: frame.lines,
+                                         minMs: frame.minMs, maxMs: frame.maxMs))
+        blockCount += 1
+        frame = Frame(offset: produced)
     }
 }

@@ -9,16 +9,16 @@ extension DecisionLog {
         flushIfRecent(ms)
         let idBytes = Array(id.utf8)
         for _ in 0..<2 {
-            let (closed, plain) = state.withLock { state in
-                (state.closed.values.filter { ms >= $0.minMs && ms <= $0.maxMs }, Array(state.plain.values))
-            }
-            for table in plain {
-                for i in table.ms.indices where table.ms[i] == ms {
-                    guard let line = try? Self.read(table, i), line.withUnsafeBytes({ LineFacts.id($0) }) == id else { continue }
-                    return line
-                }
+            let (closed, open) = state.withLock { state in
+                (state.closed.values.filter { ms >= $0.minMs && ms <= $0.maxMs }, Array(state.open.values))
             }
             do {
+                for table in open {
+                    let candidates = table.readable.indices.filter { ms >= table.readable[$0].0.minMs && ms <= table.readable[$0].0.maxMs }
+                    for block in try Self.read(table, candidates) {
+                        if let found = block.withUnsafeBytes({ ClosedSegment.find(id: idBytes, in: $0) }) { return found }
+                    }
+                }
                 for segment in closed { if let line = try segment.line(id: idBytes, ms: ms) { return line } }
                 return nil
             } catch {
@@ -35,9 +35,9 @@ extension DecisionLog {
         guard options.sink == .file, let hash = Self.hash64(hex) else { return [] }
         flushIfRecent(toMs)
         let hexBytes = Array(hex.utf8)
-        let (closed, plain, erasing) = state.withLock { state in
+        let (closed, open, erasing) = state.withLock { state in
             (state.closed.values.filter { $0.maxMs >= fromMs && $0.minMs <= toMs }.sorted { $0.maxMs > $1.maxMs },
-             Array(state.plain.values), state.pendingErasures.contains(hex))
+             Array(state.open.values), state.pendingErasures.contains(hex))
         }
         // An erasure in progress: its lines are no longer listed, even before the rewrite ends.
         guard !erasing else { return [] }
@@ -49,9 +49,11 @@ extension DecisionLog {
                 found.append((id, line))
             }
         }
-        for table in plain {
-            for i in table.customer.indices where table.customer[i] == hash && table.ms[i] >= fromMs && table.ms[i] <= toMs {
-                if let line = try? Self.read(table, i) { take(line) }
+        for table in open {
+            for block in try Self.read(table, table.blocks(of: hash)) {
+                block.withUnsafeBytes { bytes in
+                    LineFacts.forEachLine(bytes) { line, _ in if LineFacts.isCustomer(line, hexBytes) { take(Array(line)) } }
+                }
             }
         }
         for segment in closed {
@@ -74,28 +76,35 @@ extension DecisionLog {
         if ms >= options.clock() &- 1_000 { flush() }
     }
 
-    private static func read(_ table: PlainTable, _ i: Int) throws(LogError) -> [UInt8] {
+    /// The lines of an open table's blocks numbered `which` (into `readable`), decompressed.
+    private static func read(_ table: OpenTable, _ which: [Int]) throws(LogError) -> [[UInt8]] {
+        guard !which.isEmpty else { return [] }
         let fd = open(table.path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw LogError("cannot open \(table.path): \(File.errorText())") }
         defer { Glibc.close(fd) }
-        let line = try File.pread(fd, count: Int(table.length[i]), at: Int(table.offset[i]))
-        guard line.count == Int(table.length[i]) else { throw LogError("\(table.path) is shorter than its lines") }
-        return line
+        let readable = table.readable
+        var out: [[UInt8]] = []
+        for i in which where i < readable.count {
+            out.append(try ClosedSegment.block(readable[i].0, fd: fd, path: table.path, ending: readable[i].1))
+        }
+        return out
     }
 
     /// Every retained line from `fromMs` to `toMs`, oldest segment first, for the command line.
     public func forEachLine(fromMs: UInt64, toMs: UInt64, _ body: (UnsafeRawBufferPointer) -> Void) throws(LogError) {
         guard options.sink == .file else { return }
-        let (closed, plain) = state.withLock { state in
+        let (closed, open) = state.withLock { state in
             (state.closed.values.filter { $0.maxMs >= fromMs && $0.minMs <= toMs }.sorted { $0.name < $1.name },
-             state.plain.sorted { $0.key < $1.key }.map(\.value))
+             state.open.sorted { $0.key < $1.key }.map(\.value))
         }
         func take(_ line: UnsafeRawBufferPointer, _: Int) {
             guard let ms = LineFacts.milliseconds(line), ms >= fromMs, ms <= toMs else { return }
             body(line)
         }
         for segment in closed { try segment.forEachBlock { block in block.withUnsafeBytes { LineFacts.forEachLine($0, take) } } }
-        for table in plain { try File.forEachLine(table.path, take) }
+        for table in open {
+            for block in try Self.read(table, Array(table.readable.indices)) { block.withUnsafeBytes { LineFacts.forEachLine($0, take) } }
+        }
     }
 
     /// The decision id a line of this log starts with.

@@ -4,7 +4,7 @@ import Synchronization
 
 /// The decision log: one NDJSON line per decision, appended by the event loops into buffers of
 /// their own and written by one thread, so that no loop waits on disk. The file sink keeps
-/// hourly segments in a directory, closes them into zstd blocks with an index (`Segment.swift`),
+/// hourly segments of zstd blocks in a directory, compressed as written, indexed once closed (`Segment.swift`),
 /// deletes them by age and total size, and reads them back by decision id or by customer hash.
 /// The stdout sink writes the lines to standard output for a log shipper; `off` keeps nothing.
 public final class DecisionLog: @unchecked Sendable {
@@ -81,28 +81,34 @@ public final class DecisionLog: @unchecked Sendable {
     /// The segments the readers may search.
     struct State {
         var closed: [SegmentName: ClosedSegment] = [:]
-        var plain: [SegmentName: PlainTable] = [:]
+        var open: [SegmentName: OpenTable] = [:]
         var pendingErasures: [String] = []
     }
 
-    /// Where each line of a plain (open or closing) segment lies, for lookups before it is closed.
-    struct PlainTable {
+    /// The index of a segment without its index file yet (being written, or waiting for its
+    /// index), in memory: its ended blocks, the open frame as far as it was written, and whose
+    /// lines each block holds.
+    struct OpenTable {
         var path: String
-        var ms: [UInt64] = [], customer: [UInt64] = [], address: [UInt64] = [], offset: [UInt64] = [], length: [UInt32] = []
+        var blocks: [SegmentIndex.Block] = []
+        var current: SegmentIndex.Block?
+        var customers: [(UInt64, UInt32)] = []
+        var lines: UInt64 = 0
         var bytes: UInt64 = 0
 
-        /// Lines written one after another from `base`, each followed by its newline.
-        mutating func append(_ lines: [LineMeta], base: UInt64, bytes more: UInt64) {
-            var at = base
-            for line in lines {
-                ms.append(line.ms)
-                customer.append(line.customer)
-                address.append(line.address)
-                offset.append(at)
-                length.append(line.length)
-                at += UInt64(line.length) + 1
-            }
-            bytes += more
+        /// Every block, with how to read it.
+        var readable: [(SegmentIndex.Block, Zstd.Ending)] {
+            blocks.map { ($0, .whole) } + (current.map { [($0, .open)] } ?? [])
+        }
+
+        /// Whether any line may name subject `hash`.
+        func mayHold(_ hash: UInt64) -> Bool { customers.contains { $0.0 == hash } }
+
+        /// The blocks (numbers into `readable`) that hold lines of subject `hash`.
+        func blocks(of hash: UInt64) -> [Int] {
+            var found: [Int] = []
+            for (subject, block) in customers where subject == hash && found.last != Int(block) { found.append(Int(block)) }
+            return found
         }
     }
 
@@ -236,8 +242,8 @@ public final class DecisionLog: @unchecked Sendable {
     public var stats: Stats {
         var s = counters.withLock { $0 }
         let (segments, bytes, pending) = state.withLock { state in
-            (state.closed.count + state.plain.count,
-             state.closed.values.reduce(0) { $0 + $1.bytes } + state.plain.values.reduce(0) { $0 + Int($1.bytes) },
+            (state.closed.count + state.open.count,
+             state.closed.values.reduce(0) { $0 + $1.bytes } + state.open.values.reduce(0) { $0 + Int($1.bytes) },
              state.pendingErasures.count)
         }
         s.segments = segments
@@ -249,8 +255,7 @@ public final class DecisionLog: @unchecked Sendable {
     /// Why the sink cannot write, or nil when it can.
     public var failure: String? { counters.withLock { $0.failure } }
 
-    /// Writes what is buffered and stops the threads. The open segment stays plain; the next
-    /// start closes it.
+    /// Writes what is buffered and stops the threads, closing the open segment.
     public func close() {
         guard options.sink != .off, !options.readOnly else { return }
         writerWake.lock()
@@ -267,6 +272,8 @@ public final class DecisionLog: @unchecked Sendable {
     // MARK: The writer thread
 
     private var segment: OpenSegment?
+    /// Lines compressed into the segment's output but not yet written (a write failed).
+    private var compressedLines = 0
     /// The lines of this turn, each with its newline, and what the index needs of each.
     private var unwritten: [UInt8] = []
     private var unwrittenLines: [LineMeta] = []
@@ -275,10 +282,18 @@ public final class DecisionLog: @unchecked Sendable {
     private var dirty = false
     private var rotateFor: [String] = []
 
-    private struct OpenSegment {
+    private final class OpenSegment {
         let name: SegmentName
         let fd: Int32
-        var size: Int
+        var builder: SegmentBuilder
+        /// Bytes written (the file's size).
+        var written: UInt64 = 0
+
+        init(name: SegmentName, fd: Int32, builder: SegmentBuilder) {
+            self.name = name
+            self.fd = fd
+            self.builder = builder
+        }
     }
 
     private func runWriter() {
@@ -323,8 +338,12 @@ public final class DecisionLog: @unchecked Sendable {
             if ending { break }
         }
         if let segment {
+            // Closed now, index and all, so that the next start finds nothing to repair.
+            self.segment = nil
+            let ended = (try? end(segment)) != nil
             fdatasync(segment.fd)
             Glibc.close(segment.fd)
+            if ended { maintenance?.perform(.close(segment.name)) }
         }
         writerDone.signal()
     }
@@ -367,29 +386,24 @@ public final class DecisionLog: @unchecked Sendable {
             unwrittenLines.removeAll(keepingCapacity: true)
             return
         }
-        if !unwritten.isEmpty {
+        if !unwritten.isEmpty || compressedLines > 0 {
             do throws(LogError) {
-                let ms = options.clock()
-                let segment = try openSegment(hour: Int64(ms / 3_600_000))
-                do {
-                    try File.writeAll(segment.fd, unwritten)
-                } catch {
-                    // Nothing half-written: the file is cut back to where the batch began.
-                    ftruncate(segment.fd, off_t(segment.size))
-                    throw LogError("cannot write \(options.directory)/\(segment.name.plain): \(File.errorText(error.code))")
+                let segment = try openSegment(hour: Int64(options.clock() / 3_600_000))
+                if compressedLines == 0 {
+                    // The turn's lines into the open frame, flushed: on disk they decompress.
+                    do {
+                        try segment.builder.add(unwritten, unwrittenLines, flush: true)
+                    } catch {
+                        throw LogError("cannot compress \(options.directory)/\(segment.name.compressed): \(error.message)")
+                    }
+                    compressedLines = unwrittenLines.count
+                    unwritten.removeAll(keepingCapacity: true)
+                    unwrittenLines.removeAll(keepingCapacity: true)
                 }
-                let base = UInt64(segment.size)
-                self.segment?.size += unwritten.count
-                // In place: a copy of the table out of the dictionary would make every batch
-                // copy the hour's whole table.
-                state.withLock { state in
-                    guard state.plain[segment.name] != nil else { return }
-                    state.plain[segment.name]!.append(unwrittenLines, base: base, bytes: UInt64(unwritten.count))
-                }
+                try write(segment)
                 dirty = true
-                recovered(lines: unwrittenLines.count)
-                unwritten.removeAll(keepingCapacity: true)
-                unwrittenLines.removeAll(keepingCapacity: true)
+                recovered(lines: compressedLines)
+                compressedLines = 0
             } catch {
                 fail(error.message)
             }
@@ -398,7 +412,7 @@ public final class DecisionLog: @unchecked Sendable {
             // On the syncer's thread, through a descriptor of its own.
             let copy = dup(segment.fd)
             if copy >= 0 {
-                syncer.sync(copy, path: options.directory + "/" + segment.name.plain)
+                syncer.sync(copy, path: options.directory + "/" + segment.name.compressed)
                 dirty = false
             }
             lastSync = now
@@ -421,37 +435,86 @@ public final class DecisionLog: @unchecked Sendable {
         failing.store(false, ordering: .relaxed)
     }
 
-    /// The open segment for `hour`: the current one, or a new one after closing it.
-    private func openSegment(hour: Int64) throws(LogError) -> OpenSegment {
-        if let segment, segment.name.hour == hour, segment.size < options.segmentMaxBytes { return segment }
-        closeCurrent()
-        let part = state.withLock { state in
-            (state.closed.keys.filter { $0.hour == hour }.map(\.part) + state.plain.keys.filter { $0.hour == hour }.map(\.part)).max().map { $0 + 1 } ?? 0
+    /// Writes the segment's compressed output, all or nothing: a failed write is cut back off
+    /// the file, and the output kept to be written again; then shows the readers what it holds.
+    private func write(_ segment: OpenSegment) throws(LogError) {
+        guard !segment.builder.output.isEmpty else { return }
+        do {
+            try File.writeAll(segment.fd, segment.builder.output)
+        } catch {
+            ftruncate(segment.fd, off_t(segment.written))
+            throw LogError("cannot write \(options.directory)/\(segment.name.compressed): \(File.errorText(error.code))")
         }
-        let name = SegmentName(hour: hour, part: part)
-        let path = options.directory + "/" + name.plain
-        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        segment.written += UInt64(segment.builder.output.count)
+        segment.builder.clearOutput()
+        let (blocks, customers) = segment.builder.drain()
+        let (current, lines, bytes) = (segment.builder.openBlock, segment.builder.lines, segment.written)
+        // In place: a copy of the table out of the dictionary would copy the hour's whole table.
+        state.withLock { state in
+            guard state.open[segment.name] != nil else { return }
+            state.open[segment.name]!.blocks.append(contentsOf: blocks)
+            state.open[segment.name]!.customers.append(contentsOf: customers)
+            state.open[segment.name]!.current = current
+            state.open[segment.name]!.lines = lines
+            state.open[segment.name]!.bytes = bytes
+        }
+    }
+
+    /// Ends the segment's open frame and writes it.
+    private func end(_ segment: OpenSegment) throws(LogError) {
+        try segment.builder.endFrame()
+        try write(segment)
+    }
+
+    /// The open segment for `hour`: the current one, or a new one after closing it (unless
+    /// output of the current one still waits to be written).
+    private func openSegment(hour: Int64) throws(LogError) -> OpenSegment {
+        if let segment, (segment.name.hour == hour && segment.builder.content < UInt64(options.segmentMaxBytes)) || compressedLines > 0 {
+            return segment
+        }
+        try closeCurrent()
+        let part = state.withLock { state in
+            (state.closed.keys.filter { $0.hour == hour }.map(\.part) + state.open.keys.filter { $0.hour == hour }.map(\.part)).max().map { $0 + 1 } ?? 0
+        }
+        // A file of that name that hush does not know (it could not be read at start) is left
+        // alone: the next part is taken.
+        var name = SegmentName(hour: hour, part: part), path = "", fd: Int32 = -1
+        for next in part..<part + 100 {
+            name = SegmentName(hour: hour, part: next)
+            path = options.directory + "/" + name.compressed
+            fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0o600)
+            if fd >= 0 || errno != EEXIST { break }
+        }
         guard fd >= 0 else { throw LogError("cannot create \(path): \(File.errorText())") }
         File.syncDirectory(options.directory)
-        let opened = OpenSegment(name: name, fd: fd, size: 0)
+        let opened = OpenSegment(name: name, fd: fd, builder: try SegmentBuilder())
         segment = opened
-        state.withLock { $0.plain[name] = PlainTable(path: path) }
+        state.withLock { $0.open[name] = OpenTable(path: path) }
         return opened
     }
 
-    /// Hands the open segment to be synced, closed and then compressed, with `then` after it.
-    private func closeCurrent(then jobs: [Maintenance.Job] = []) {
+    /// Ends the open segment's last frame and hands it to be synced and given its index, with
+    /// `then` after it. Throws, keeping the segment open, when its last frame cannot be written.
+    private func closeCurrent(then jobs: [Maintenance.Job] = []) throws(LogError) {
         guard let current = segment else {
             if !jobs.isEmpty { syncer?.sync(nil, path: "", then: jobs) }
             return
         }
+        try end(current)
         dirty = false
         segment = nil
-        syncer?.sync(current.fd, path: options.directory + "/" + current.name.plain, then: [.close(current.name)] + jobs)
+        syncer?.sync(current.fd, path: options.directory + "/" + current.name.compressed, then: [.close(current.name)] + jobs)
     }
 
     private func rotate(forErasures erasures: [String]) {
-        closeCurrent(then: erasures.map { .erase($0) })
+        do throws(LogError) {
+            try closeCurrent(then: erasures.map { .erase($0) })
+        } catch {
+            // The segment stays open and names the subjects: the erasures stay pending, and
+            // are carried out once it could be closed (at the latest by the next start).
+            fail(error.message)
+            syncer?.sync(nil, path: "", then: erasures.map { .erase($0) })
+        }
     }
 
     // MARK: Erasure
@@ -495,9 +558,8 @@ public final class DecisionLog: @unchecked Sendable {
 
     // MARK: Start-up
 
-    /// Takes over a previous run's files: plain segments are indexed for lookups and queued to
-    /// be closed, closed ones checked (an index that does not match its blocks is rebuilt),
-    /// temporary files removed, pending erasures queued again.
+    /// Takes over a previous run's files: a segment without a matching index (left open by a
+    /// crash, or cut short) is repaired, temporary files removed, pending erasures queued again.
     private func recover() throws(LogError) {
         let directory = options.directory
         var names: [SegmentName: Set<String>] = [:]
@@ -507,19 +569,15 @@ public final class DecisionLog: @unchecked Sendable {
             names[name, default: []].insert("\(kind)")
         }
         for (name, kinds) in names.sorted(by: { $0.key < $1.key }) {
-            if kinds.contains("plain") {
-                let table = try Self.scanPlain(directory + "/" + name.plain)
-                state.withLock { $0.plain[name] = table }
-                maintenance?.enqueue(.close(name))
-            } else if kinds.contains("compressed") {
-                if !ClosedSegment.isConsistent(name: name, directory: directory) {
-                    _ = try ClosedSegment.rewrite(name: name, directory: directory) { _ in true }
-                }
-                if let segment = try? ClosedSegment(name: name, directory: directory) {
-                    state.withLock { $0.closed[name] = segment }
-                }
-            } else {
+            guard kinds.contains("compressed") else {
                 unlink(directory + "/" + name.index)
+                continue
+            }
+            if !ClosedSegment.isConsistent(name: name, directory: directory) {
+                try ClosedSegment.repair(name: name, directory: directory)
+            }
+            if let segment = try? ClosedSegment(name: name, directory: directory) {
+                state.withLock { $0.closed[name] = segment }
             }
         }
         let pendingPath = directory + "/" + Maintenance.pendingFile
@@ -531,8 +589,8 @@ public final class DecisionLog: @unchecked Sendable {
         }
     }
 
-    /// The catalog of a directory as it is: plain segments indexed in memory, closed ones whose
-    /// index matches their blocks.
+    /// The catalog of a directory as it is, changing nothing: closed segments whose index
+    /// matches their blocks, and the others (one being written) read without their index.
     private func loadReadOnly() throws(LogError) {
         let directory = options.directory
         var st = stat()
@@ -544,31 +602,32 @@ public final class DecisionLog: @unchecked Sendable {
             guard let (name, kind) = SegmentName.parse(file) else { continue }
             kinds[name, default: []].insert("\(kind)")
         }
-        for (name, kind) in kinds {
-            if kind.contains("plain") {
-                let table = try Self.scanPlain(directory + "/" + name.plain, truncate: false)
-                state.withLock { $0.plain[name] = table }
-            } else if kind.contains("compressed"), ClosedSegment.isConsistent(name: name, directory: directory),
-                      let segment = try? ClosedSegment(name: name, directory: directory) {
+        for (name, kind) in kinds where kind.contains("compressed") {
+            if ClosedSegment.isConsistent(name: name, directory: directory), let segment = try? ClosedSegment(name: name, directory: directory) {
                 state.withLock { $0.closed[name] = segment }
+                continue
             }
+            let path = directory + "/" + name.compressed
+            var (builder, end, tail) = try ClosedSegment.scan(path)
+            let (blocks, customers) = builder.drain()
+            var table = OpenTable(path: path, blocks: blocks, customers: customers, lines: builder.lines, bytes: UInt64(File.size(path) ?? 0))
+            if !tail.isEmpty {
+                // The frame being written: read as far as it goes, each time.
+                var lines: UInt32 = 0, minMs = UInt64.max, maxMs: UInt64 = 0
+                tail.withUnsafeBytes { bytes in
+                    LineFacts.forEachLine(bytes) { line, _ in
+                        let meta = LineMeta(line)
+                        for subject in [meta.customer, meta.address] where subject != 0 { table.customers.append((subject, UInt32(blocks.count))) }
+                        if meta.ms != 0 { minMs = min(minMs, meta.ms); maxMs = max(maxMs, meta.ms) }
+                        lines += 1
+                    }
+                }
+                table.current = SegmentIndex.Block(offset: UInt64(end), length: UInt32(min(Int(UInt32.max), Int(table.bytes) - end)), lines: lines,
+                                                   minMs: minMs == .max ? 0 : minMs, maxMs: maxMs)
+                table.lines += UInt64(lines)
+            }
+            state.withLock { $0.open[name] = table }
         }
-    }
-
-    /// Indexes a plain segment left by a previous run, cutting off a torn last line (unless
-    /// `truncate` is false: then it is only left out).
-    static func scanPlain(_ path: String, truncate cut: Bool = true) throws(LogError) -> PlainTable {
-        var table = PlainTable(path: path)
-        let end = try File.forEachLine(path) { line, offset in
-            table.ms.append(LineFacts.milliseconds(line) ?? 0)
-            table.customer.append(LineFacts.customer(line))
-            table.address.append(LineFacts.address(line))
-            table.offset.append(UInt64(offset))
-            table.length.append(UInt32(line.count))
-        }
-        if cut, let size = File.size(path), end < size { truncate(path, off_t(end)) }
-        table.bytes = UInt64(end)
-        return table
     }
 }
 
@@ -576,6 +635,16 @@ public final class DecisionLog: @unchecked Sendable {
 struct LineMeta {
     var ms: UInt64, customer: UInt64, address: UInt64
     var length: UInt32
+
+    init(ms: UInt64, customer: UInt64, address: UInt64, length: UInt32) {
+        (self.ms, self.customer, self.address, self.length) = (ms, customer, address, length)
+    }
+
+    /// What a line (without its newline) says of itself; 0 for what it does not say.
+    init(_ line: UnsafeRawBufferPointer) {
+        self.init(ms: LineFacts.milliseconds(line) ?? 0, customer: LineFacts.customer(line), address: LineFacts.address(line),
+                  length: UInt32(line.count))
+    }
 }
 
 /// One event loop's buffer: the lines, each with its newline, one after another, ready to be

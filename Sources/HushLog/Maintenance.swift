@@ -1,11 +1,12 @@
 import Foundation
 import Glibc
 
-/// The file sink's background work, on a thread of its own so that the writer never stops to
-/// compress: closing segments, rewriting them for erasures, and deleting by retention.
+/// The file sink's background work, on a thread of its own so that the writer never waits for
+/// it: writing the index of segments the writer closed, rewriting segments for erasures, and
+/// deleting by retention.
 final class Maintenance: @unchecked Sendable {
     enum Job: Equatable {
-        /// Compress a plain segment into blocks and an index.
+        /// Write the index of a segment whose last frame ended and was synced.
         case close(SegmentName)
         /// Remove the lines naming a subject (a customer or address hash, in hex) from every closed segment.
         case erase(String)
@@ -68,8 +69,9 @@ final class Maintenance: @unchecked Sendable {
     private static let schedIdle: Int32 = 5
 
     private func run() {
-        // Compressing is work that can wait: at idle priority it takes no time from answering,
-        // and catches up when the loops leave the CPU (plain segments stay searchable meanwhile).
+        // Indexes and rewrites are work that can wait: at idle priority they take no time from
+        // answering, and catch up when the loops leave the CPU (segments waiting for their index
+        // stay searchable from memory meanwhile).
         // More than `maxWaitingCloses` segments waiting (each keeps its line table in memory)
         // and it runs at normal priority until they are closed, where Linux lets a thread leave
         // SCHED_IDLE (as root, or with an RLIMIT_NICE that allows nice 0; else it stays idle).
@@ -118,8 +120,8 @@ final class Maintenance: @unchecked Sendable {
             do throws(LogError) {
                 try close(name)
             } catch {
-                // The plain file stays, and stays searchable: the next start tries again.
-                report("cannot close \(name.plain): \(error.message)")
+                // The segment stays searchable from memory; the next start rebuilds its index.
+                report("cannot write the index of \(name.compressed): \(error.message)")
             }
             applyRetention()
         case .erase(let hex):
@@ -137,11 +139,9 @@ final class Maintenance: @unchecked Sendable {
                     report("cannot rewrite \(segment.name.compressed) for an erasure: \(error.message)")
                 }
             }
-            // A plain segment that could not be closed may still hold the lines: the erasure
-            // stays pending, and the next start closes the segment and tries again.
-            let unclosed = log.state.withLock { state in
-                state.plain.values.contains { table in table.customer.contains(hash) || table.address.contains(hash) }
-            }
+            // A segment that could not be closed may still hold the lines: the erasure stays
+            // pending, and the next start repairs the segment and tries again.
+            let unclosed = log.state.withLock { state in state.open.values.contains { $0.mayHold(hash) } }
             guard !failed, !unclosed else { return }
             do throws(LogError) {
                 try log.state.withLock { (state) throws(LogError) in
@@ -154,21 +154,19 @@ final class Maintenance: @unchecked Sendable {
         }
     }
 
-    /// Compresses a plain segment into blocks and an index, publishes it, and removes the plain file.
+    /// Writes the index of a segment the writer closed, from its table in memory, and publishes
+    /// it as closed.
     private func close(_ name: SegmentName) throws(LogError) {
-        guard let log else { return }
-        let path = directory + "/" + name.plain
-        guard File.size(path) != nil else { return }
-        var writer = try SegmentWriter(name: name, directory: directory)
-        try File.forEachLine(path) { (line, _) throws(LogError) in try writer.add(line) }
-        try writer.finish()
-        let closed = writer.lines > 0 ? try ClosedSegment(name: name, directory: directory) : nil
+        guard let log, let table = log.state.withLock({ $0.open[name] }) else { return }
+        guard table.current == nil else { throw LogError("its last frame was not ended") }
+        let indexPath = directory + "/" + name.index
+        try File.replace(indexPath, with: SegmentIndex.encode(lines: table.lines, blocks: table.blocks, customers: table.customers))
+        File.syncDirectory(directory)
+        let closed = try ClosedSegment(name: name, directory: directory)
         log.state.withLock { state in
             state.closed[name] = closed
-            state.plain[name] = nil
+            state.open[name] = nil
         }
-        unlink(path)
-        File.syncDirectory(directory)
     }
 
     /// Deletes closed segments whose newest line is older than `retentionDays`, then the oldest
@@ -179,7 +177,7 @@ final class Maintenance: @unchecked Sendable {
         let (expired, bySize): ([ClosedSegment], [ClosedSegment]) = log.state.withLock { state in
             let sorted = state.closed.values.sorted { $0.name < $1.name }
             let expired = sorted.filter { $0.maxMs < cutoff }
-            var total = state.closed.values.reduce(0) { $0 + $1.bytes } + state.plain.values.reduce(0) { $0 + Int($1.bytes) }
+            var total = state.closed.values.reduce(0) { $0 + $1.bytes } + state.open.values.reduce(0) { $0 + Int($1.bytes) }
             var bySize: [ClosedSegment] = []
             for segment in sorted {
                 total -= expired.contains { $0.name == segment.name } ? segment.bytes : 0

@@ -1,12 +1,15 @@
 import Glibc
 
 /// The files of a decision log directory. A segment holds the decisions written in one UTC hour
-/// (or part of one, when it grew past its size limit): appended to as plain NDJSON while open,
-/// then closed into a run of zstd frames of whole lines with an index beside it:
+/// (or part of one, when its lines outgrew the size limit): NDJSON lines in a run of zstd
+/// frames, one block of whole lines each, compressed as they are written; once the segment is
+/// closed, an index beside it:
 ///
-///     decisions-20261202T16-00.ndjson       open (or left by a crash: closed at start)
-///     decisions-20261202T16-00.ndjson.zst   closed: `zstdcat` prints the lines
-///     decisions-20261202T16-00.idx          closed: where each block is, and whose decisions it holds
+///     decisions-20261202T16-00.ndjson.zst   the lines: `zstdcat` prints them, even while open
+///     decisions-20261202T16-00.idx          once closed: where each block is, and whose decisions it holds
+///
+/// A segment without a matching index was left open by a crash: start-up cuts off a torn end
+/// and writes its index.
 struct SegmentName: Hashable, Comparable, Sendable {
     /// Hours since 1970 (UTC).
     let hour: Int64
@@ -24,17 +27,15 @@ struct SegmentName: Hashable, Comparable, Sendable {
         return "\(Self.prefix)\(t.tm_year + 1900)\(two(t.tm_mon + 1))\(two(t.tm_mday))T\(two(t.tm_hour))-\(part)"
     }
 
-    var plain: String { stem + ".ndjson" }
     var compressed: String { stem + ".ndjson.zst" }
     var index: String { stem + ".idx" }
 
-    enum Kind { case plain, compressed, index }
+    enum Kind { case compressed, index }
 
     /// A file name of the log directory, or nil for anything else (temporary files included).
     static func parse(_ file: String) -> (SegmentName, Kind)? {
         let kind: Kind, stem: Substring
         if file.hasSuffix(".ndjson.zst") { kind = .compressed; stem = file.dropLast(11) }
-        else if file.hasSuffix(".ndjson") { kind = .plain; stem = file.dropLast(7) }
         else if file.hasSuffix(".idx") { kind = .index; stem = file.dropLast(4) }
         else { return nil }
         // decisions-YYYYMMDDTHH-PP
@@ -289,45 +290,6 @@ enum File {
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw LogError("cannot read \(path): \(errorText())") }
         return try pread(fd, count: Int(st.st_size), at: 0)
-    }
-
-    /// Calls `body` with each whole line of the file at `path` (without its newline) and its
-    /// offset, reading a megabyte at a time so that a segment of any size takes no more memory
-    /// than its longest line. Returns where the last whole line ends: a torn last line is left out.
-    @discardableResult
-    static func forEachLine(_ path: String, _ body: (UnsafeRawBufferPointer, Int) throws(LogError) -> Void) throws(LogError) -> Int {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw LogError("cannot open \(path): \(errorText())") }
-        defer { close(fd) }
-        let chunk = 1 << 20
-        var buffer: [UInt8] = []
-        buffer.reserveCapacity(2 * chunk)
-        /// The file offset of buffer[0].
-        var base = 0, read = 0
-        while true {
-            let before = buffer.count
-            buffer.append(contentsOf: repeatElement(0, count: chunk))
-            let n = buffer.withUnsafeMutableBytes { Glibc.pread(fd, $0.baseAddress! + before, chunk, off_t(read)) }
-            if n < 0 {
-                if errno == EINTR { buffer.removeLast(chunk); continue }
-                throw LogError("cannot read \(path): \(errorText())")
-            }
-            buffer.removeLast(chunk - n)
-            read += n
-            var consumed = 0
-            var failure: LogError?
-            buffer.withUnsafeBytes { all in
-                LineFacts.forEachLine(all) { line, offset in
-                    guard failure == nil else { return }
-                    do throws(LogError) { try body(line, base + offset) } catch { failure = error }
-                    consumed = offset + line.count + 1
-                }
-            }
-            if let failure { throw failure }
-            buffer.removeFirst(consumed)
-            base += consumed
-            if n == 0 { return base }
-        }
     }
 
     /// Writes `bytes` to `path` through a temporary file, synced and renamed into place.

@@ -1,23 +1,29 @@
 import CZstd
 
-/// Zstandard frames (RFC 8878) through libzstd. A closed segment is a run of frames, one per
-/// block of whole lines: `zstdcat` reads the file as one stream, and hush decompresses only the
-/// block it needs. Each frame states its content size and carries a checksum of it.
+/// Zstandard frames (RFC 8878) through libzstd. A segment is a run of frames, one per block of
+/// whole lines: `zstdcat` reads the file as one stream, and hush decompresses only the block it
+/// needs. The writer compresses as it writes: the open frame is flushed at the end of each of its
+/// turns, so that what is on disk always decompresses up to the last line written, and ended
+/// (with its checksum) once it holds a block's worth of lines.
 enum Zstd {
     struct Failure: Error { let message: String }
 
     /// zstd's level 1: on the log's lines about seven times as fast as zlib's fastest level, and
     /// smaller (see the README's "The decision log's cost").
     static let level: Int32 = 1
+    /// Back-references reach 128 KiB: a block is 64 KiB of lines, so nothing is lost, and a reader
+    /// needs no bigger window than that.
+    static let windowLog: Int32 = 17
 
-    /// A compression context, reused from frame to frame (creating one costs more than a block).
+    /// A compression context that writes frames a piece at a time, reused from frame to frame
+    /// (creating one costs more than a block).
     final class Compressor {
         private let context: OpaquePointer
 
         init() throws(Failure) {
             guard let context = ZSTD_createCCtx() else { throw Failure(message: "zstd could not start compressing") }
             self.context = context
-            for (parameter, value) in [(ZSTD_c_compressionLevel, Zstd.level), (ZSTD_c_checksumFlag, 1)] {
+            for (parameter, value) in [(ZSTD_c_compressionLevel, Zstd.level), (ZSTD_c_checksumFlag, 1), (ZSTD_c_windowLog, Zstd.windowLog)] {
                 let code = ZSTD_CCtx_setParameter(context, parameter, value)
                 guard ZSTD_isError(code) == 0 else {
                     ZSTD_freeCCtx(context)
@@ -28,60 +34,130 @@ enum Zstd {
 
         deinit { ZSTD_freeCCtx(context) }
 
-        /// `bytes` as one frame.
-        func frame(_ input: [UInt8]) throws(Failure) -> [UInt8] {
-            var out = [UInt8](repeating: 0, count: ZSTD_compressBound(input.count))
-            let written = input.withUnsafeBytes { source in
-                out.withUnsafeMutableBytes { ZSTD_compress2(context, $0.baseAddress, $0.count, source.baseAddress, source.count) }
+        enum Mode {
+            /// Take the input; what is produced may lag behind it.
+            case more
+            /// Produce everything, so that the output decompresses up to the end of the input.
+            case flush
+            /// Produce everything and end the frame, with its checksum.
+            case end
+        }
+
+        /// Compresses `input` into the open frame (starting one when none is open) and appends
+        /// what it produced to `out`.
+        func compress(_ input: UnsafeRawBufferPointer, _ mode: Mode, into out: inout [UInt8]) throws(Failure) {
+            var source = ZSTD_inBuffer(src: input.baseAddress, size: input.count, pos: 0)
+            let directive = switch mode { case .more: ZSTD_e_continue; case .flush: ZSTD_e_flush; case .end: ZSTD_e_end }
+            while true {
+                let before = out.count
+                let room = max(ZSTD_compressBound(source.size - source.pos) + 64, 4096)
+                out.append(contentsOf: repeatElement(0, count: room))
+                var (remaining, produced) = (0, 0)
+                out.withUnsafeMutableBytes { bytes in
+                    var target = ZSTD_outBuffer(dst: bytes.baseAddress! + before, size: room, pos: 0)
+                    remaining = ZSTD_compressStream2(context, &target, &source, directive)
+                    produced = target.pos
+                }
+                out.removeLast(room - produced)
+                guard ZSTD_isError(remaining) == 0 else {
+                    ZSTD_CCtx_reset(context, ZSTD_reset_session_only)
+                    throw Failure(message: "zstd could not compress a block: \(Zstd.errorName(remaining))")
+                }
+                if source.pos == source.size && (mode == .more || remaining == 0) { return }
             }
-            guard ZSTD_isError(written) == 0 else { throw Failure(message: "zstd could not compress a block: \(Zstd.errorName(written))") }
-            out.removeLast(out.count - written)
+        }
+
+        /// `input` as one whole frame.
+        func frame(_ input: [UInt8]) throws(Failure) -> [UInt8] {
+            var out: [UInt8] = []
+            let result = input.withUnsafeBytes { bytes in Result { () throws(Failure) in try compress(bytes, .end, into: &out) } }
+            try result.get()
             return out
         }
     }
 
-    /// The content of one frame; refuses a frame that does not state its size or states more than
-    /// `limit` bytes (hush writes every frame with its size, and a block is bounded).
-    static func decompress(_ input: [UInt8], limit: Int) throws(Failure) -> [UInt8] {
-        try input.withUnsafeBytes { decompress($0, limit: limit) }.get()
+    /// Whether a frame must be whole: a closed block must; the block a segment is still writing,
+    /// or the torn last one of a segment left by a crash, yields what it holds so far.
+    enum Ending { case whole, open }
+
+    /// The content of one frame, at most `limit` bytes.
+    static func decompress(_ input: [UInt8], limit: Int, ending: Ending = .whole) throws(Failure) -> [UInt8] {
+        try input.withUnsafeBytes { decompress($0, limit: limit, ending: ending) }.get()
     }
 
-    static func decompress(_ frame: UnsafeRawBufferPointer, limit: Int) -> Result<[UInt8], Failure> {
+    static func decompress(_ frame: UnsafeRawBufferPointer, limit: Int, ending: Ending = .whole) -> Result<[UInt8], Failure> {
         guard let base = frame.baseAddress, frame.count > 0 else { return .failure(Failure(message: "an empty block")) }
-        let size = ZSTD_getFrameContentSize(base, frame.count)
-        guard size != contentSizeError else { return .failure(Failure(message: "a block is not a zstd frame")) }
-        guard size != contentSizeUnknown else { return .failure(Failure(message: "a block does not state its size")) }
-        guard size <= UInt64(limit) else { return .failure(Failure(message: "a block states \(size) bytes, more than \(limit)")) }
-        var out = [UInt8](repeating: 0, count: Int(size))
-        let produced = out.withUnsafeMutableBytes { ZSTD_decompress($0.baseAddress, $0.count, base, frame.count) }
-        guard ZSTD_isError(produced) == 0 else { return .failure(Failure(message: "a block does not decompress: \(errorName(produced))")) }
-        guard produced == Int(size) else { return .failure(Failure(message: "a block decompresses to \(produced) bytes, not the \(size) it states")) }
+        guard ending == .open || ZSTD_getFrameContentSize(base, frame.count) != contentSizeError else {
+            return .failure(Failure(message: "a block is not a zstd frame"))
+        }
+        guard let context = ZSTD_createDCtx() else { return .failure(Failure(message: "zstd could not start decompressing")) }
+        defer { ZSTD_freeDCtx(context) }
+        // A damaged or hostile header cannot make it allocate more than a block may hold.
+        ZSTD_DCtx_setParameter(context, ZSTD_d_windowLogMax, 23)
+        var source = ZSTD_inBuffer(src: base, size: frame.count, pos: 0)
+        var out: [UInt8] = []
+        var left = 1
+        while source.pos < source.size || left != 0 {
+            let before = out.count
+            let room = min(max(64 * 1024, before), limit + 1 - before)
+            guard room > 0 else { return .failure(Failure(message: "a block holds more than \(limit) bytes")) }
+            out.append(contentsOf: repeatElement(0, count: room))
+            var produced = 0
+            out.withUnsafeMutableBytes { bytes in
+                var target = ZSTD_outBuffer(dst: bytes.baseAddress! + before, size: room, pos: 0)
+                left = ZSTD_decompressStream(context, &target, &source)
+                produced = target.pos
+            }
+            out.removeLast(room - produced)
+            if ZSTD_isError(left) != 0 {
+                if ending == .open { return .success(out) }
+                return .failure(Failure(message: "a block does not decompress: \(errorName(left))"))
+            }
+            if out.count > limit { return .failure(Failure(message: "a block holds more than \(limit) bytes")) }
+            if left == 0 {
+                guard source.pos == source.size || ending == .open else {
+                    return .failure(Failure(message: "a block has \(source.size - source.pos) bytes after its frame"))
+                }
+                return .success(out)
+            }
+            if source.pos == source.size && produced < room {
+                // All the input is taken and the frame is not ended.
+                if ending == .open { return .success(out) }
+                return .failure(Failure(message: "a block ends inside its frame"))
+            }
+        }
         return .success(out)
     }
 
     /// Calls `body` with the content of each frame of `input`, in order, without an index; each
     /// frame may hold at most `limit` bytes.
     static func forEachFrame(_ input: [UInt8], limit: Int, _ body: ([UInt8]) -> Void) throws(Failure) {
-        try input.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) -> Result<Void, Failure> in
-            var offset = 0
-            while offset < bytes.count {
-                let rest = UnsafeRawBufferPointer(rebasing: bytes[offset...])
-                let length = ZSTD_findFrameCompressedSize(rest.baseAddress, rest.count)
-                guard ZSTD_isError(length) == 0 else {
-                    return .failure(Failure(message: "the block at byte \(offset) is not a whole zstd frame: \(errorName(length))"))
-                }
-                switch decompress(UnsafeRawBufferPointer(rebasing: rest[..<length]), limit: limit) {
-                case .success(let content): body(content)
-                case .failure(let error): return .failure(Failure(message: "the block at byte \(offset): \(error.message)"))
-                }
-                offset += length
+        var failure: Failure?
+        let end = input.withUnsafeBytes { frames(in: $0) { offset, frame in
+            switch decompress(frame, limit: limit) {
+            case .success(let content): body(content); return true
+            case .failure(let error): failure = Failure(message: "the block at byte \(offset): \(error.message)"); return false
             }
-            return .success(())
-        }.get()
+        } }
+        if let failure { throw failure }
+        if end < input.count { throw Failure(message: "the block at byte \(end) is not a whole zstd frame") }
     }
 
-    // ZSTD_CONTENTSIZE_UNKNOWN and ZSTD_CONTENTSIZE_ERROR, which are macros.
-    private static let contentSizeUnknown = UInt64.max
+    /// Calls `body` with each whole frame of `bytes` and its offset, while it returns true; returns
+    /// where the whole frames end (the length of `bytes` when they all are).
+    @discardableResult
+    static func frames(in bytes: UnsafeRawBufferPointer, _ body: (Int, UnsafeRawBufferPointer) -> Bool) -> Int {
+        var offset = 0
+        while offset < bytes.count {
+            let rest = UnsafeRawBufferPointer(rebasing: bytes[offset...])
+            let length = ZSTD_findFrameCompressedSize(rest.baseAddress, rest.count)
+            guard ZSTD_isError(length) == 0, body(offset, UnsafeRawBufferPointer(rebasing: rest[..<length])) else { return offset }
+            offset += length
+        }
+        return offset
+    }
+
+    // ZSTD_CONTENTSIZE_ERROR, a macro.
     private static let contentSizeError = UInt64.max - 1
 
     static func errorName(_ code: Int) -> String { String(cString: ZSTD_getErrorName(code)) }

@@ -94,16 +94,13 @@ final class LogHarness {
 
     func files() -> [String] { File.list(directory).sorted() }
 
-    /// Every byte the directory's files hold, closed segments inflated.
+    /// Every byte the directory's files hold, segments decompressed (an open one as far as it
+    /// was written).
     func allContent() throws -> String {
         var out = ""
         for file in files() {
             let bytes = try File.readAll(directory + "/" + file)
-            if file.hasSuffix(".zst") {
-                try Zstd.forEachFrame(bytes, limit: 1 << 24) { out += String(decoding: $0, as: UTF8.self) }
-            } else {
-                out += String(decoding: bytes, as: UTF8.self)
-            }
+            out += file.hasSuffix(".zst") ? decompressed(bytes) : String(decoding: bytes, as: UTF8.self)
         }
         return out
     }
@@ -115,8 +112,24 @@ final class LogHarness {
     }
 }
 
+/// A segment's lines: its whole frames, then what the open one gives so far.
+func decompressed(_ bytes: [UInt8]) -> String {
+    var out = ""
+    let end = bytes.withUnsafeBytes { all in
+        Zstd.frames(in: all) { _, frame in
+            guard case .success(let content) = Zstd.decompress(frame, limit: 1 << 24) else { return false }
+            out += String(decoding: content, as: UTF8.self)
+            return true
+        }
+    }
+    if end < bytes.count, case .success(let rest) = bytes.withUnsafeBytes({ Zstd.decompress(UnsafeRawBufferPointer(rebasing: $0[end...]), limit: 1 << 24, ending: .open) }) {
+        out += String(decoding: rest, as: UTF8.self)
+    }
+    return out
+}
+
 @Suite struct DecisionLogTests {
-    @Test func lines_AreFoundByIdAndByCustomer_WhileOpen_AndOnceClosedIntoZstdBlocks() throws {
+    @Test func lines_AreCompressedAsWritten_AndFoundByIdAndByCustomer_WhileOpen_AndOnceIndexed() throws {
         let h = try LogHarness()
         let a = subject("a"), b = subject("b")
         var logged: [Logged] = []
@@ -126,15 +139,24 @@ final class LogHarness {
         let newest = try h.lines(of: a, limit: 5)
         let expected = logged.filter { $0.customer == a }.sorted { $0.id > $1.id }.prefix(5).map(\.line)
         #expect(newest == Array(expected))
+        // Open: no index yet, and the file already decompresses to every line written, its last
+        // frame flushed but not ended.
+        h.log.flush()
+        #expect(h.files() == ["decisions-20261202T10-00.ndjson.zst"])
+        let open = try File.readAll(h.directory + "/decisions-20261202T10-00.ndjson.zst")
+        #expect(decompressed(open).split(separator: "\n").count == 3000)
+        #expect(open.count < 3000 * 40, "compressed as written: \(open.count) bytes")
+        #expect(throws: Zstd.Failure.self, "the last frame is not ended") { try Zstd.forEachFrame(open, limit: 1 << 24) { _ in } }
 
         h.rotate(to: "2026-12-02T11:00:00Z")
         #expect(h.files().contains("decisions-20261202T10-00.ndjson.zst"))
         #expect(h.files().contains("decisions-20261202T10-00.idx"))
-        #expect(!h.files().contains("decisions-20261202T10-00.ndjson"), "the plain file goes once closed")
-        // Closed: the blocks decompress to the very lines, in order, and lookups still find them.
+        // Closed: every frame ended, the blocks decompress to the very lines, in order, and
+        // lookups still find them.
         let zst = try File.readAll(h.directory + "/decisions-20261202T10-00.ndjson.zst")
         var inflated = ""
         try Zstd.forEachFrame(zst, limit: 1 << 24) { inflated += String(decoding: $0, as: UTF8.self) }
+        #expect(zst.starts(with: open))
         #expect(inflated.split(separator: "\n").count == 3000)
         #expect(Set(inflated.split(separator: "\n").map(String.init)) == Set(logged.map(\.line)))
         for i in [0, 1, 999, 2999] { #expect(try h.find(logged[i]) == logged[i].line) }
@@ -187,31 +209,58 @@ final class LogHarness {
         try h.restart { $0.maxBytes = 1 }
         h.rotate(to: "2026-12-03T12:00:00Z")
         h.log.maintenance!.applyRetention()
-        #expect(h.files().filter { $0.hasSuffix(".zst") }.isEmpty, "over the size, every closed segment goes")
-        #expect(h.files().contains("decisions-20261203T12-00.ndjson"), "the open segment stays")
+        #expect(h.files() == ["decisions-20261203T12-00.ndjson.zst"], "over the size, every closed segment goes; the open one stays")
     }
 
-    @Test func aRestart_ClosesWhatWasLeftOpen_CutsATornLine_AndRebuildsADamagedIndex() throws {
+    @Test func aRestart_IndexesWhatACrashLeftOpen_CutsATornEnd_AndRebuildsADamagedIndex() throws {
         let h = try LogHarness()
         let c = subject("c")
         let first = (0..<100).map { _ in h.append(customer: c) }
         h.rotate(to: "2026-12-02T11:00:00Z")
         let second = (0..<100).map { _ in h.append(customer: c) }
         h.log.close()
-        // A crash mid-line, and an index cut short.
-        let plain = h.directory + "/decisions-20261202T11-00.ndjson"
-        let fd = open(plain, O_WRONLY | O_APPEND)
-        _ = write(fd, #"{"decision_id":"torn"#, 20)
+        // As a crash leaves it: the 11:00 segment without its index, a last frame flushed but
+        // not ended, and a torn write after it; and the 10:00 index cut short.
+        let path = h.directory + "/decisions-20261202T11-00.ndjson.zst"
+        #expect(unlink(h.directory + "/decisions-20261202T11-00.idx") == 0)
+        let third = (0..<3).map { n in
+            let id = decisionID(ms: h.clock.current + 500, 90_000 + n)
+            return Logged(id: id, ms: h.clock.current + 500, customer: c,
+                          line: #"{"decision_id":"\#(id)","customer":"\#(c)","decision":"allow"}"#)
+        }
+        let compressor = try Zstd.Compressor()
+        var unended: [UInt8] = []
+        let flushed = Array(third.map { $0.line + "\n" }.joined().utf8)
+        try flushed.withUnsafeBytes { try compressor.compress($0, .flush, into: &unended) }
+        let torn = try compressor.frame(Array(#"{"decision_id":"torn","customer":"x"}"#.utf8) + [0x0A])
+        let fd = open(path, O_WRONLY | O_APPEND)
+        _ = unended.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        _ = torn.withUnsafeBytes { write(fd, $0.baseAddress, $0.count - 5) }
         close(fd)
         #expect(truncate(h.directory + "/decisions-20261202T10-00.idx", 50) == 0)
 
         try h.restart()
-        h.log.waitForMaintenance()
-        #expect(h.files().contains("decisions-20261202T11-00.ndjson.zst"))
-        #expect(!h.files().contains("decisions-20261202T11-00.ndjson"))
-        for logged in [first[0], first[99], second[0], second[99]] { #expect(try h.find(logged) == logged.line) }
-        #expect(try h.lines(of: c).count == 200)
+        #expect(h.files().contains("decisions-20261202T11-00.idx"))
+        for logged in [first[0], first[99], second[0], second[99]] + third { #expect(try h.find(logged) == logged.line) }
+        #expect(try h.lines(of: c).count == 203)
+        // Whole again: every frame ended, nothing of the torn write.
+        var lines = 0
+        try Zstd.forEachFrame(try File.readAll(path), limit: 1 << 24) { lines += String(decoding: $0, as: UTF8.self).split(separator: "\n").count }
+        #expect(lines == 1 + 100 + 3, "the line that opened the hour, the hundred, and the three flushed before the crash")
         #expect(try !h.allContent().contains("torn"))
+    }
+
+    @Test func aReadOnlyLog_ReadsASegmentBeingWritten_AsFarAsItWasFlushed() throws {
+        let h = try LogHarness()
+        let c = subject("c")
+        let logged = (0..<50).map { _ in h.append(customer: c) }
+        h.log.flush()
+        var options = h.options
+        options.readOnly = true
+        let reader = try DecisionLog(options: options)
+        #expect(try reader.line(id: logged[49].id, ms: logged[49].ms).map { String(decoding: $0, as: UTF8.self) } == logged[49].line)
+        #expect(try reader.lines(customer: c, fromMs: 0, toMs: .max, before: nil, limit: 100).count == 50)
+        #expect(h.files() == ["decisions-20261202T10-00.ndjson.zst"], "the reader changed nothing")
     }
 
     @Test func theHoldPolicy_RefusesWhileTheSinkCannotWrite_AndRecovers() throws {
@@ -263,27 +312,6 @@ final class LogHarness {
         #expect { try DecisionLog(options: options) } throws: { ($0 as? LogError)?.message.contains(file + "/decisions") == true }
     }
 
-    @Test func readingAFileByLine_CrossesChunkBoundaries_AndLeavesOutATornLastLine() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("hush-lines-\(UUID().uuidString)").path
-        defer { unlink(path) }
-        // Lines of varying length past three megabytes, so that lines straddle the 1 MiB reads.
-        var text = "", expected: [(String, Int)] = []
-        for i in 0..<20_000 {
-            let line = "{\"n\":\(i),\"pad\":\"" + String(repeating: "x", count: (i * 37) % 300) + "\"}"
-            expected.append((line, text.utf8.count))
-            text += line + "\n"
-        }
-        let whole = text.utf8.count
-        text += "{\"torn\":"
-        #expect(FileManager.default.createFile(atPath: path, contents: Data(text.utf8)))
-        var seen: [(String, Int)] = []
-        let end = try File.forEachLine(path) { line, offset in seen.append((String(decoding: line, as: UTF8.self), offset)) }
-        #expect(whole > 3 << 20)
-        #expect(end == whole)
-        #expect(seen.count == expected.count)
-        #expect(zip(seen, expected).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 })
-    }
-
     @Test func zstdBlocks_RoundTrip_AndDamagedOnesAreRefused_NamingWhy() throws {
         let lines = Array((0..<2000).map { "{\"n\":\($0),\"outcome\":\"allow\"}\n" }.joined().utf8)
         let compressor = try Zstd.Compressor()
@@ -303,13 +331,20 @@ final class LogHarness {
         flipped[flipped.count / 2] ^= 0x40
         #expect(!refusal { _ = try Zstd.decompress(flipped, limit: 1 << 20) }.isEmpty, "the frame's checksum catches a flipped bit")
         #expect(refusal { try Zstd.forEachFrame(one + two.dropLast(3), limit: 1 << 20) { _ in } }.contains("at byte \(one.count)"))
+        // A frame flushed but not ended: whole, it is refused; open, it gives what it holds.
+        var flushed: [UInt8] = []
+        try lines.withUnsafeBytes { try compressor.compress($0, .flush, into: &flushed) }
+        #expect(refusal { _ = try Zstd.decompress(flushed, limit: 1 << 20) }.contains("ends inside its frame"))
+        #expect(try Zstd.decompress(flushed, limit: 1 << 20, ending: .open) == lines)
+        #expect(try Zstd.decompress(Array(flushed.dropLast(7)), limit: 1 << 20, ending: .open).count < lines.count)
     }
 
     @Test func segmentNames_RoundTrip_AndOthersAreIgnored() {
         let name = SegmentName(hour: Int64(TestClock.ms("2026-12-02T16:00:00Z") / 3_600_000), part: 3)
         #expect(name.stem == "decisions-20261202T16-03")
         #expect(SegmentName.parse(name.compressed).map { $0.0 } == name)
-        #expect(SegmentName.parse("decisions-20261302T16-00.ndjson") == nil)
+        #expect(SegmentName.parse("decisions-20261302T16-00.ndjson.zst") == nil)
+        #expect(SegmentName.parse("decisions-20261202T16-00.ndjson") == nil)
         #expect(SegmentName.parse("notes.txt") == nil)
         #expect(SegmentName.parse("decisions-20261202T16-00.ndjson.zst.tmp") == nil)
         #expect(SegmentName.parse("decisions-20261202T16-00.ndjson.gz") == nil)
