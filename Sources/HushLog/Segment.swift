@@ -165,18 +165,28 @@ struct SegmentIndex: Sendable {
 
     /// The index as bytes, with `customers` (sorted here).
     static func encode(lines: UInt64, blocks: [Block], customers: [(UInt64, UInt32)]) -> [UInt8] {
-        var out = magic
-        func put<T: FixedWidthInteger>(_ v: T) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
+        var sorted = customers
+        sorted.sort { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
+        var unique = 0
+        for i in sorted.indices where unique == 0 || sorted[i] != sorted[unique - 1] {
+            sorted[unique] = sorted[i]
+            unique += 1
+        }
         let minMs = blocks.map(\.minMs).min() ?? 0, maxMs = blocks.map(\.maxMs).max() ?? 0
-        var previous: (UInt64, UInt32)?
-        let sorted = customers.sorted(by: { ($0.0, $0.1) < ($1.0, $1.1) })
-        var count: UInt32 = 0
-        for entry in sorted where previous.map({ $0 != entry }) ?? true { previous = entry; count += 1 }
-        put(lines); put(UInt32(blocks.count)); put(count); put(minMs); put(maxMs)
-        for b in blocks { put(b.offset); put(b.length); put(b.lines); put(b.minMs); put(b.maxMs) }
-        previous = nil
-        for entry in sorted where previous.map({ $0 != entry }) ?? true { previous = entry; put(entry.0); put(entry.1) }
-        return out
+        let size = headerBytes + blocks.count * blockBytes + unique * customerBytes
+        return [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
+            let base = UnsafeMutableRawPointer(buffer.baseAddress!)
+            var at = 0
+            func put<T: FixedWidthInteger>(_ v: T) {
+                base.storeBytes(of: v.littleEndian, toByteOffset: at, as: T.self)
+                at += MemoryLayout<T>.size
+            }
+            for byte in magic { put(byte) }
+            put(lines); put(UInt32(blocks.count)); put(UInt32(unique)); put(minMs); put(maxMs)
+            for b in blocks { put(b.offset); put(b.length); put(b.lines); put(b.minMs); put(b.maxMs) }
+            for entry in sorted[..<unique] { put(entry.0); put(entry.1) }
+            initialized = at
+        }
     }
 
     /// Reads the header and block table of an index file; refuses one whose sizes do not add up.
