@@ -170,11 +170,14 @@ for log in on off; do
     stop "$HUSH2_PID"
 done
 
-# ---- the log's bytes per decision once closed: a start closes what the runs left open ----
+# ---- the log's bytes per decision once closed: a start indexes what the runs left open ----
 "$HUSH" --config "$OUT/hush-log.json" --port "$P_HUSH" --threads 1 --database "$DB" > "$OUT/hush-close.log" 2>&1 &
 PIDS+=($!); CLOSE_PID=$!
 wait_ready "http://127.0.0.1:$P_HUSH/healthz"
-for _ in $(seq 600); do ls "$OUT/decisions/"*.ndjson > /dev/null 2>&1 || break; sleep 1; done
+for _ in $(seq 600); do
+    (( $(find "$OUT/decisions" -name '*.idx' | wc -l) >= $(find "$OUT/decisions" -name '*.ndjson.zst' | wc -l) )) && break
+    sleep 1
+done
 stop "$CLOSE_PID"
 
 python3 - "$OUT" "$BATCH" "$sends" <<'PY'

@@ -30,6 +30,7 @@ public final class DecisionLog: @unchecked Sendable {
         public var loops = 1
         public var flushInterval: Duration = .milliseconds(10)
         public var syncInterval: Duration = .seconds(1)
+        /// Bytes of lines (before compression) past which the hour's segment gets a new part.
         public var segmentMaxBytes = 256 << 20
         public var holdTimeout: Duration = .seconds(1)
         /// Milliseconds since 1970: when segments rotate and expire (tests move it).

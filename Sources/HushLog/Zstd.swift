@@ -19,20 +19,27 @@ enum Zstd {
     /// (creating one costs more than a block).
     final class Compressor {
         private let context: OpaquePointer
+        private let scratchBytes = ZSTD_CStreamOutSize()
+        private let scratch: UnsafeMutableRawPointer
 
         init() throws(Failure) {
             guard let context = ZSTD_createCCtx() else { throw Failure(message: "zstd could not start compressing") }
             self.context = context
+            scratch = .allocate(byteCount: scratchBytes, alignment: 64)
             for (parameter, value) in [(ZSTD_c_compressionLevel, Zstd.level), (ZSTD_c_checksumFlag, 1), (ZSTD_c_windowLog, Zstd.windowLog)] {
                 let code = ZSTD_CCtx_setParameter(context, parameter, value)
                 guard ZSTD_isError(code) == 0 else {
                     ZSTD_freeCCtx(context)
+                    scratch.deallocate()
                     throw Failure(message: "zstd refused a parameter: \(Zstd.errorName(code))")
                 }
             }
         }
 
-        deinit { ZSTD_freeCCtx(context) }
+        deinit {
+            ZSTD_freeCCtx(context)
+            scratch.deallocate()
+        }
 
         enum Mode {
             /// Take the input; what is produced may lag behind it.
@@ -49,20 +56,15 @@ enum Zstd {
             var source = ZSTD_inBuffer(src: input.baseAddress, size: input.count, pos: 0)
             let directive = switch mode { case .more: ZSTD_e_continue; case .flush: ZSTD_e_flush; case .end: ZSTD_e_end }
             while true {
-                let before = out.count
-                let room = max(ZSTD_compressBound(source.size - source.pos) + 64, 4096)
-                out.append(contentsOf: repeatElement(0, count: room))
-                var (remaining, produced) = (0, 0)
-                out.withUnsafeMutableBytes { bytes in
-                    var target = ZSTD_outBuffer(dst: bytes.baseAddress! + before, size: room, pos: 0)
-                    remaining = ZSTD_compressStream2(context, &target, &source, directive)
-                    produced = target.pos
-                }
-                out.removeLast(room - produced)
+                // Through a buffer of zstd's own block size: compressed bytes are a fourteenth
+                // of the lines, so copying them costs less than making room for the worst case.
+                var target = ZSTD_outBuffer(dst: scratch, size: scratchBytes, pos: 0)
+                let remaining = ZSTD_compressStream2(context, &target, &source, directive)
                 guard ZSTD_isError(remaining) == 0 else {
                     ZSTD_CCtx_reset(context, ZSTD_reset_session_only)
                     throw Failure(message: "zstd could not compress a block: \(Zstd.errorName(remaining))")
                 }
+                out.append(contentsOf: UnsafeRawBufferPointer(start: scratch, count: target.pos))
                 if source.pos == source.size && (mode == .more || remaining == 0) { return }
             }
         }
