@@ -14,7 +14,8 @@ extension DecisionLog {
             }
             do {
                 for table in open {
-                    let candidates = table.readable.indices.filter { ms >= table.readable[$0].0.minMs && ms <= table.readable[$0].0.maxMs }
+                    let readable = table.readable
+                    let candidates = readable.indices.filter { ms >= readable[$0].0.minMs && ms <= readable[$0].0.maxMs }
                     for block in try Self.read(table, candidates) {
                         if let found = block.withUnsafeBytes({ ClosedSegment.find(id: idBytes, in: $0) }) { return found }
                     }
@@ -103,7 +104,9 @@ extension DecisionLog {
         }
         for segment in closed { try segment.forEachBlock { block in block.withUnsafeBytes { LineFacts.forEachLine($0, take) } } }
         for table in open {
-            for block in try Self.read(table, Array(table.readable.indices)) { block.withUnsafeBytes { LineFacts.forEachLine($0, take) } }
+            for block in try Self.read(table, Array(0..<table.blocks.count + (table.current == nil ? 0 : 1))) {
+                block.withUnsafeBytes { LineFacts.forEachLine($0, take) }
+            }
         }
     }
 
