@@ -134,17 +134,7 @@ struct ClosedSegment: Sendable {
         } catch { throw LogError("\(path): \(error.message)") }
         if let failure { throw failure }
         try builder.endFrame()
-        let indexPath = directory + "/" + name.index
-        if builder.lines == 0 {
-            unlink(indexPath)
-            unlink(path)
-        } else {
-            // The blocks first: a crash between the two renames leaves an index that does not
-            // match them, which start-up finds and rebuilds (`repair`).
-            try File.replace(path, with: builder.output)
-            try File.replace(indexPath, with: builder.index)
-        }
-        File.syncDirectory(directory)
+        try publish(builder, name: name, directory: directory, blocks: builder.output)
         return (builder.lines, removed)
     }
 
@@ -195,11 +185,20 @@ struct ClosedSegment: Sendable {
             }
             fdatasync(fd)
         }
-        let indexPath = directory + "/" + name.index
+        try publish(builder, name: name, directory: directory, blocks: nil)
+    }
+
+    /// Writes the index `builder` made, after replacing the blocks file with `blocks` when given:
+    /// the blocks first, so that a crash between the two renames leaves an index that does not
+    /// match them, which start-up finds and rebuilds (`repair`). A segment without lines is
+    /// removed instead.
+    private static func publish(_ builder: SegmentBuilder, name: SegmentName, directory: String, blocks: [UInt8]?) throws(LogError) {
+        let indexPath = directory + "/" + name.index, blocksPath = directory + "/" + name.compressed
         if builder.lines == 0 {
-            unlink(path)
+            unlink(blocksPath)
             unlink(indexPath)
         } else {
+            if let blocks { try File.replace(blocksPath, with: blocks) }
             try File.replace(indexPath, with: builder.index)
         }
         File.syncDirectory(directory)
