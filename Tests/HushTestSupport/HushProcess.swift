@@ -30,9 +30,20 @@ public final class HushProcess {
             if !args.contains("--port") { args += ["--port", "0"] }
             if !args.contains("--database") { args += ["--database", dir.appendingPathComponent("hush.db").path] }
         }
-        let (process, out, err) = Self.makeProcess(binary ?? Self.binary, args, environment, dir)
+        var (process, out, err) = Self.makeProcess(binary ?? Self.binary, args, environment, dir)
+        // A script just written (`limitedBinary`) can be briefly busy: a process another test
+        // forks inherits every descriptor until it execs, the script's among them.
+        for attempt in 1...50 {
+            do {
+                try process.run()
+                break
+            } catch let error as NSError where attempt < 50
+                && (error.userInfo[NSUnderlyingErrorKey] as? NSError)?.code == Int(ETXTBSY) {
+                usleep(20_000)
+                (process, out, err) = Self.makeProcess(binary ?? Self.binary, args, environment, dir)
+            }
+        }
         self.stderrPipe = err
-        try process.run()
         self.process = process
         let line = Self.readLine(out.fileHandleForReading, seconds: 20)
         guard let line, let port = Int(line.split(separator: ":").last ?? "") else {
