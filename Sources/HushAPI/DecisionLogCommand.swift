@@ -104,7 +104,7 @@ struct DecisionLogCommand: ParsableCommand {
             let hex: String
             do {
                 let hasher = try TombstoneHasher(key: try API.decisionLogKey(erasureKey: key))
-                hex = Hex.encode(Array(hasher.hash(.customer(customerID)).prefix(API.logHashBytes)))
+                hex = API.logHashHex(hasher.hash(.customer(customerID)))
             } catch { fail("the erasure key cannot be used: \(error.message)") }
             let (from, to) = range.milliseconds
             do {

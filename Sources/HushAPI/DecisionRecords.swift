@@ -25,6 +25,12 @@ extension API {
     /// Bytes of a subject hash kept in the log (128 bits).
     static let logHashBytes = 16
 
+    /// A subject's hash as the log writes it, from its HMAC under the log key: the first 128
+    /// bits, in hex.
+    static func logHashHex(_ hmac: [UInt8]) -> String {
+        Hex.encode(Array(hmac.prefix(logHashBytes)))
+    }
+
     /// Records one decision on `context`'s loop. False when it could not be recorded (the log
     /// holds decisions back and has no room, or cannot write): the caller answers 503
     /// `unavailable` instead, so that no answer goes unrecorded.

@@ -54,7 +54,7 @@ extension API {
             // The decision log's lines about the id and its addresses become unreachable too.
             let subjects = [Subject.customer(id)] + removed.addresses.map(Subject.address)
             do throws(LogError) {
-                try decisionLog.erase(subjects: subjects.map { Hex.encode(Array(logHasher.hash($0).prefix(Self.logHashBytes))) })
+                try decisionLog.erase(subjects: subjects.map { Self.logHashHex(logHasher.hash($0)) })
             } catch {
                 throw .unavailable("customer \(id) was erased, but the decision log could not record the erasure (\(error.message)); erase again")
             }

@@ -48,7 +48,7 @@ extension API {
         if let erasure {
             throw .notFound("customer \(id) was erased at \(Timestamp.format(erasure.at)) by \(erasure.actor); their decisions are no longer listed")
         }
-        let hex = Hex.encode(Array(context.logHasher.hash(.customer(id)).prefix(Self.logHashBytes)))
+        let hex = Self.logHashHex(context.logHasher.hash(.customer(id)))
         let lines: [[UInt8]]
         do throws(LogError) {
             lines = try decisionLog.lines(customer: hex, fromMs: Self.milliseconds(from), toMs: Self.milliseconds(to) + 999,
