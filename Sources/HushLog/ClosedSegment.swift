@@ -138,16 +138,21 @@ struct ClosedSegment: Sendable {
         return (builder.lines, removed)
     }
 
-    /// What a segment's blocks file holds, read without its index: the whole frames as blocks,
-    /// and where they end with the whole lines that what follows still gives (the open frame of
-    /// a segment left by a crash, flushed but not ended, perhaps torn).
-    static func scan(_ path: String) throws(LogError) -> (builder: SegmentBuilder, wholeEnd: Int, tail: [UInt8]) {
-        let data = try File.readAll(path)
+    /// What a segment's blocks file holds, read without its index: the whole frames as blocks
+    /// (at their offsets), those that do not decompress, and where the whole frames end with the
+    /// whole lines that what follows still gives (the open frame of a segment left by a crash,
+    /// flushed but not ended, perhaps torn).
+    static func scan(_ data: [UInt8]) throws(LogError) -> (builder: SegmentBuilder, wholeEnd: Int, tail: [UInt8], damaged: [Range<Int>]) {
         var builder = try SegmentBuilder()
+        var damaged: [Range<Int>] = []
         let end = data.withUnsafeBytes { bytes in
-            Zstd.frames(in: bytes) { _, frame in
-                guard case .success(let content) = Zstd.decompress(frame, limit: maxBlockBytes) else { return false }
-                content.withUnsafeBytes { builder.adopt(frameBytes: frame.count, content: $0) }
+            Zstd.frames(in: bytes) { offset, frame in
+                switch Zstd.decompress(frame, limit: maxBlockBytes) {
+                case .success(let content):
+                    content.withUnsafeBytes { builder.adopt(at: UInt64(offset), frameBytes: frame.count, content: $0) }
+                case .failure:
+                    damaged.append(offset..<offset + frame.count)
+                }
                 return true
             }
         }
@@ -156,16 +161,32 @@ struct ClosedSegment: Sendable {
             tail = rest
             if let last = tail.lastIndex(of: 0x0A) { tail.removeLast(tail.count - last - 1) } else { tail.removeAll() }
         }
-        return (builder, end, tail)
+        return (builder, end, tail, damaged)
     }
 
-    /// Makes a segment whose index is missing or does not match its blocks whole again: a torn
-    /// end is cut off, the lines its open frame still gives are written as a frame of their
-    /// own, and the index is rebuilt from the blocks (which are not recompressed).
-    static func repair(name: SegmentName, directory: String) throws(LogError) {
+    /// Makes a segment whose index is missing or does not match its blocks whole again: blocks
+    /// that do not decompress are left out (the file is rewritten without them), a torn end is
+    /// cut off, the lines its open frame still gives are written as a frame of their own, and
+    /// the index is rebuilt from the blocks (which are not recompressed). Returns how many
+    /// damaged blocks were left out.
+    @discardableResult
+    static func repair(name: SegmentName, directory: String) throws(LogError) -> Int {
         let path = directory + "/" + name.compressed
-        var (builder, end, tail) = try scan(path)
-        if end < File.size(path) ?? 0 {
+        var data = try File.readAll(path)
+        var (builder, end, tail, damaged) = try scan(data)
+        let left = damaged.count
+        if !damaged.isEmpty {
+            var kept: [UInt8] = []
+            var at = 0
+            for range in damaged {
+                kept += data[at..<range.lowerBound]
+                at = range.upperBound
+            }
+            data = kept + data[at...]
+            try File.replace(path, with: data)
+            (builder, end, tail, damaged) = try scan(data)
+        }
+        if end < data.count {
             guard truncate(path, off_t(end)) == 0 else { throw LogError("cannot cut \(path) back to its whole blocks: \(File.errorText())") }
         }
         if !tail.isEmpty {
@@ -186,6 +207,7 @@ struct ClosedSegment: Sendable {
             fdatasync(fd)
         }
         try publish(builder, name: name, directory: directory, blocks: nil)
+        return left
     }
 
     /// Writes the index `builder` made, after replacing the blocks file with `blocks` when given:
@@ -281,10 +303,12 @@ struct SegmentBuilder {
         if frame.lines > 0 { try compress(UnsafeRawBufferPointer(start: nil, count: 0), .end) }
     }
 
-    /// Counts a frame already in the file, `frameBytes` long, holding `content`, as the next block.
-    mutating func adopt(frameBytes: Int, content: UnsafeRawBufferPointer) {
+    /// Counts a frame already in the file, at `offset` and `frameBytes` long, holding `content`,
+    /// as the next block.
+    mutating func adopt(at offset: UInt64, frameBytes: Int, content: UnsafeRawBufferPointer) {
+        frame.offset = offset
         LineFacts.forEachLine(content) { line, _ in take(LineMeta(line)) }
-        produced += UInt64(frameBytes)
+        produced = offset + UInt64(frameBytes)
         closeBlock()
     }
 

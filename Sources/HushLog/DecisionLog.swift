@@ -575,7 +575,10 @@ public final class DecisionLog: @unchecked Sendable {
                 continue
             }
             if !ClosedSegment.isConsistent(name: name, directory: directory) {
-                try ClosedSegment.repair(name: name, directory: directory)
+                let damaged = try ClosedSegment.repair(name: name, directory: directory)
+                if damaged > 0 {
+                    FileHandle.standardError.write(Data("decision log: \(directory)/\(name.compressed): \(damaged) damaged block(s) did not decompress and were left out; their lines are lost\n".utf8))
+                }
             }
             if let segment = try? ClosedSegment(name: name, directory: directory) {
                 state.withLock { $0.closed[name] = segment }
@@ -609,7 +612,7 @@ public final class DecisionLog: @unchecked Sendable {
                 continue
             }
             let path = directory + "/" + name.compressed
-            var (builder, end, tail) = try ClosedSegment.scan(path)
+            var (builder, end, tail, _) = try ClosedSegment.scan(try File.readAll(path))
             let (blocks, customers) = builder.drain()
             var table = OpenTable(path: path, blocks: blocks, customers: customers, lines: builder.lines, bytes: UInt64(File.size(path) ?? 0))
             if !tail.isEmpty {

@@ -250,6 +250,45 @@ func decompressed(_ bytes: [UInt8]) -> String {
         #expect(try !h.allContent().contains("torn"))
     }
 
+    @Test func aRepair_LeavesOutADamagedBlock_AndKeepsTheBlocksAfterIt() throws {
+        let h = try LogHarness()
+        let c = subject("c")
+        let logged = (0..<1200).map { _ in h.append(customer: c) }
+        h.rotate(to: "2026-12-02T11:00:00Z")
+        h.log.close()
+        let path = h.directory + "/decisions-20261202T10-00.ndjson.zst"
+        var data = try File.readAll(path)
+        var blocks: [(range: Range<Int>, lines: Set<String>)] = []
+        data.withUnsafeBytes { bytes in
+            _ = Zstd.frames(in: bytes) { offset, frame in
+                guard case .success(let content) = Zstd.decompress(frame, limit: 1 << 24) else { return false }
+                blocks.append((offset..<offset + frame.count, Set(String(decoding: content, as: UTF8.self).split(separator: "\n").map(String.init))))
+                return true
+            }
+        }
+        #expect(blocks.count >= 3, "1,200 lines of about 170 bytes make three blocks of 64 KiB")
+        // The second block damaged (its checksum no longer matches), and the index gone.
+        let damaged = blocks[1]
+        data[damaged.range.lowerBound + damaged.range.count / 2] ^= 0x5A
+        try File.replace(path, with: data)
+        #expect(unlink(h.directory + "/decisions-20261202T10-00.idx") == 0)
+
+        try h.restart()
+        #expect(h.files().contains("decisions-20261202T10-00.idx"))
+        let expected = Set(logged.map(\.line)).subtracting(damaged.lines)
+        #expect(expected.count == 1200 - damaged.lines.count && !damaged.lines.isEmpty)
+        let listed = Set(try h.lines(of: c, limit: 2000))
+        let listedAsExpected = listed == expected
+        #expect(listedAsExpected, "every line but the damaged block's, the blocks after it included: \(listed.count) of \(expected.count)")
+        var whole: Set<String> = []
+        try Zstd.forEachFrame(try File.readAll(path), limit: 1 << 24) { whole.formUnion(String(decoding: $0, as: UTF8.self).split(separator: "\n").map(String.init)) }
+        let wholeAsExpected = whole == expected
+        #expect(wholeAsExpected, "the file holds every block left, each decompressing: \(whole.count) lines of \(expected.count)")
+        let last = logged[1199], lostOne = logged.first { damaged.lines.contains($0.line) }!
+        #expect(try h.find(last) == last.line)
+        #expect(try h.find(lostOne) == nil)
+    }
+
     @Test func aReadOnlyLog_ReadsASegmentBeingWritten_AsFarAsItWasFlushed() throws {
         let h = try LogHarness()
         let c = subject("c")
