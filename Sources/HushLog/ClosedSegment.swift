@@ -35,15 +35,16 @@ struct ClosedSegment: Sendable {
         bytes = (File.size(indexPath) ?? 0) + (File.size(directory + "/" + name.compressed) ?? 0)
     }
 
-    /// Runs `body` with the index and the two files open.
-    func reading<T>(_ body: (SegmentIndex, _ index: Int32, _ data: Int32) throws(LogError) -> T) throws(LogError) -> T {
+    /// Runs `body` with the index (its block table read unless `withBlocks` is false) and the
+    /// two files open.
+    func reading<T>(withBlocks: Bool = true, _ body: (SegmentIndex, _ index: Int32, _ data: Int32) throws(LogError) -> T) throws(LogError) -> T {
         let indexFD = open(indexPath, O_RDONLY | O_CLOEXEC)
         guard indexFD >= 0 else { throw LogError("cannot open \(indexPath): \(File.errorText())") }
         defer { close(indexFD) }
         let dataFD = open(compressedPath, O_RDONLY | O_CLOEXEC)
         guard dataFD >= 0 else { throw LogError("cannot open \(compressedPath): \(File.errorText())") }
         defer { close(dataFD) }
-        let index = try SegmentIndex.read(indexFD, fileSize: File.size(indexPath) ?? 0)
+        let index = try SegmentIndex.read(indexFD, fileSize: File.size(indexPath) ?? 0, withBlocks: withBlocks)
         return try body(index, indexFD, dataFD)
     }
 
@@ -85,10 +86,11 @@ struct ClosedSegment: Sendable {
 
     /// Every line of customer `hex` (whose first 64 bits are `hash`) in this segment.
     func lines(ofCustomer hash: UInt64, hex: [UInt8]) throws(LogError) -> [[UInt8]] {
-        try reading { (index, indexFD, data) throws(LogError) -> [[UInt8]] in
+        // Only the blocks that hold them are read from the index's table, not the whole table.
+        try reading(withBlocks: false) { (index, indexFD, data) throws(LogError) -> [[UInt8]] in
             var out: [[UInt8]] = []
             for i in try index.blocks(ofCustomer: hash, fd: indexFD) {
-                let lines = try Self.block(index.blocks[i], fd: data, path: compressedPath)
+                let lines = try Self.block(try index.block(i, fd: indexFD), fd: data, path: compressedPath)
                 lines.withUnsafeBytes { bytes in
                     LineFacts.forEachLine(bytes) { line, _ in if LineFacts.isCustomer(line, hex) { out.append(Array(line)) } }
                 }
@@ -99,7 +101,7 @@ struct ClosedSegment: Sendable {
 
     /// Whether any line of the segment may name subject `hash` (from the index alone).
     func mayHold(subject hash: UInt64) throws(LogError) -> Bool {
-        try reading { (index, indexFD, _) throws(LogError) -> Bool in try !index.blocks(ofCustomer: hash, fd: indexFD).isEmpty }
+        try reading(withBlocks: false) { (index, indexFD, _) throws(LogError) -> Bool in try !index.blocks(ofCustomer: hash, fd: indexFD).isEmpty }
     }
 
     /// Whether the index describes the blocks file: its last block ends where the file ends.

@@ -159,7 +159,9 @@ struct SegmentIndex: Sendable {
     static let headerBytes = 40, blockBytes = 32, customerBytes = 12
 
     var lines: UInt64 = 0
+    /// The block table, when read (`read(withBlocks:)`).
     var blocks: [Block] = []
+    var blockCount = 0
     var customerCount: UInt32 = 0
     var minMs: UInt64 = .max, maxMs: UInt64 = 0
 
@@ -189,18 +191,21 @@ struct SegmentIndex: Sendable {
         }
     }
 
-    /// Reads the header and block table of an index file; refuses one whose sizes do not add up.
-    static func read(_ fd: Int32, fileSize: Int) throws(LogError) -> SegmentIndex {
+    /// Reads the header and (unless `withBlocks` is false) the block table of an index file;
+    /// refuses one whose sizes do not add up.
+    static func read(_ fd: Int32, fileSize: Int, withBlocks: Bool = true) throws(LogError) -> SegmentIndex {
         let header = try File.pread(fd, count: headerBytes, at: 0)
         guard header.count == headerBytes, Array(header[0..<8]) == magic else { throw LogError("not a decision log index") }
         var index = SegmentIndex()
         index.lines = header.le(8)
         let blockCount: UInt32 = header.le(16)
+        index.blockCount = Int(blockCount)
         index.customerCount = header.le(20)
         index.minMs = header.le(24)
         index.maxMs = header.le(32)
         let expected = headerBytes + Int(blockCount) * blockBytes + Int(index.customerCount) * customerBytes
         guard expected == fileSize else { throw LogError("the index is \(fileSize) bytes, its header says \(expected)") }
+        guard withBlocks else { return index }
         let table = try File.pread(fd, count: Int(blockCount) * blockBytes, at: headerBytes)
         index.blocks.reserveCapacity(Int(blockCount))
         for i in 0..<Int(blockCount) {
@@ -211,10 +216,18 @@ struct SegmentIndex: Sendable {
         return index
     }
 
+    /// Block `i` of the table, read where it lies.
+    func block(_ i: Int, fd: Int32) throws(LogError) -> Block {
+        guard i < blockCount else { throw LogError("the index has no block \(i)") }
+        let bytes = try File.pread(fd, count: Self.blockBytes, at: Self.headerBytes + i * Self.blockBytes)
+        guard bytes.count == Self.blockBytes else { throw LogError("the index ends early") }
+        return Block(offset: bytes.le(0), length: bytes.le(8), lines: bytes.le(12), minMs: bytes.le(16), maxMs: bytes.le(24))
+    }
+
     /// The blocks holding lines of customer `hash`: a binary search of the sorted table, read
     /// where it lies, without loading it.
     func blocks(ofCustomer hash: UInt64, fd: Int32) throws(LogError) -> [Int] {
-        let base = Self.headerBytes + blocks.count * Self.blockBytes
+        let base = Self.headerBytes + blockCount * Self.blockBytes
         func entry(_ i: Int) throws(LogError) -> (UInt64, UInt32) {
             let bytes = try File.pread(fd, count: Self.customerBytes, at: base + i * Self.customerBytes)
             guard bytes.count == Self.customerBytes else { throw LogError("the index ends early") }
@@ -230,7 +243,7 @@ struct SegmentIndex: Sendable {
         while i < Int(customerCount) {
             let (h, block) = try entry(i)
             guard h == hash else { break }
-            if Int(block) < blocks.count, found.last != Int(block) { found.append(Int(block)) }
+            if Int(block) < blockCount, found.last != Int(block) { found.append(Int(block)) }
             i += 1
         }
         return found
