@@ -68,14 +68,6 @@ enum Zstd {
                 if source.pos == source.size && (mode == .more || remaining == 0) { return }
             }
         }
-
-        /// `input` as one whole frame.
-        func frame(_ input: [UInt8]) throws(Failure) -> [UInt8] {
-            var out: [UInt8] = []
-            let result = input.withUnsafeBytes { bytes in Result { () throws(Failure) in try compress(bytes, .end, into: &out) } }
-            try result.get()
-            return out
-        }
     }
 
     /// Whether a frame must be whole: a closed block must; the block a segment is still writing,

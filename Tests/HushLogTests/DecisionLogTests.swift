@@ -112,6 +112,15 @@ final class LogHarness {
     }
 }
 
+extension Zstd.Compressor {
+    /// `input` as one whole frame.
+    func frame(_ input: [UInt8]) throws -> [UInt8] {
+        var out: [UInt8] = []
+        try input.withUnsafeBytes { try compress($0, .end, into: &out) }
+        return out
+    }
+}
+
 /// A segment's lines: its whole frames, then what the open one gives so far.
 func decompressed(_ bytes: [UInt8]) -> String {
     var out = ""
