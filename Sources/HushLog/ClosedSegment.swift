@@ -54,11 +54,9 @@ struct ClosedSegment: Sendable {
         guard block.length <= UInt32(maxBlockBytes) else { throw LogError("\(path): a block of \(block.length) bytes is too large") }
         let frame = try File.pread(fd, count: Int(block.length), at: Int(block.offset))
         guard frame.count == Int(block.length) else { throw LogError("\(path) ends inside a block") }
-        var lines: [UInt8]
+        let lines: [UInt8]
         do { lines = try Zstd.decompress(frame, limit: maxBlockBytes, ending: ending) } catch { throw LogError("\(path): \(error.message)") }
-        if ending == .open, let last = lines.lastIndex(of: 0x0A) { lines.removeLast(lines.count - last - 1) }
-        else if ending == .open { lines.removeAll() }
-        return lines
+        return ending == .open ? LineFacts.wholeLines(lines) : lines
     }
 
     /// The line of decision `id` made at `ms`, if this segment holds it.
@@ -160,8 +158,7 @@ struct ClosedSegment: Sendable {
         }
         var tail: [UInt8] = []
         if end < data.count, case .success(let rest) = data.withUnsafeBytes({ Zstd.decompress(UnsafeRawBufferPointer(rebasing: $0[end...]), limit: maxBlockBytes, ending: .open) }) {
-            tail = rest
-            if let last = tail.lastIndex(of: 0x0A) { tail.removeLast(tail.count - last - 1) } else { tail.removeAll() }
+            tail = LineFacts.wholeLines(rest)
         }
         return (builder, end, tail, damaged)
     }
@@ -192,12 +189,7 @@ struct ClosedSegment: Sendable {
             guard truncate(path, off_t(end)) == 0 else { throw LogError("cannot cut \(path) back to its whole blocks: \(File.errorText())") }
         }
         if !tail.isEmpty {
-            let meta = tail.withUnsafeBytes { bytes in
-                var meta: [LineMeta] = []
-                LineFacts.forEachLine(bytes) { line, _ in meta.append(LineMeta(line)) }
-                return meta
-            }
-            try builder.add(tail, meta, flush: false)
+            try builder.add(lines: tail)
             try builder.endFrame()
             let fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
             guard fd >= 0 else { throw LogError("cannot open \(path): \(File.errorText())") }
@@ -295,9 +287,17 @@ struct SegmentBuilder {
 
     /// Adds one line, given without its newline.
     mutating func add(line: UnsafeRawBufferPointer) throws(LogError) {
-        var bytes = [UInt8](line)
-        bytes.append(0x0A)
-        try add(bytes, [LineMeta(line)], flush: false)
+        try add(lines: [UInt8](line) + [0x0A])
+    }
+
+    /// Adds whole lines, each with its newline, reading what the index needs from each.
+    mutating func add(lines: [UInt8]) throws(LogError) {
+        let meta = lines.withUnsafeBytes { bytes in
+            var meta: [LineMeta] = []
+            LineFacts.forEachLine(bytes) { line, _ in meta.append(LineMeta(line)) }
+            return meta
+        }
+        try add(lines, meta, flush: false)
     }
 
     /// Ends the open frame, when it holds lines.
@@ -306,12 +306,12 @@ struct SegmentBuilder {
     }
 
     /// Counts a frame already in the file, at `offset` and `frameBytes` long, holding `content`,
-    /// as the next block.
-    mutating func adopt(at offset: UInt64, frameBytes: Int, content: UnsafeRawBufferPointer) {
+    /// as the next block; or, unless `ended`, as the open frame (one still being written).
+    mutating func adopt(at offset: UInt64, frameBytes: Int, content: UnsafeRawBufferPointer, ended: Bool = true) {
         frame.offset = offset
         LineFacts.forEachLine(content) { line, _ in take(LineMeta(line)) }
         produced = offset + UInt64(frameBytes)
-        closeBlock()
+        if ended { closeBlock() }
     }
 
     /// The open frame as a block, as far as it was produced: readers decompress it as `.open`.

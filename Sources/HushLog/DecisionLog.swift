@@ -97,6 +97,17 @@ public final class DecisionLog: @unchecked Sendable {
         var lines: UInt64 = 0
         var bytes: UInt64 = 0
 
+        /// Takes what `builder` noted since the last call: its ended blocks, their subjects, and
+        /// its open frame as far as `bytes` of the file hold it.
+        mutating func update(from builder: inout SegmentBuilder, bytes: UInt64) {
+            let (ended, subjects) = builder.drain()
+            blocks.append(contentsOf: ended)
+            customers.append(contentsOf: subjects)
+            current = builder.openBlock
+            lines = builder.lines
+            self.bytes = bytes
+        }
+
         /// Every block, with how to read it.
         var readable: [(SegmentIndex.Block, Zstd.Ending)] {
             blocks.map { ($0, .whole) } + (current.map { [($0, .open)] } ?? [])
@@ -448,17 +459,8 @@ public final class DecisionLog: @unchecked Sendable {
         }
         segment.written += UInt64(segment.builder.output.count)
         segment.builder.clearOutput()
-        let (blocks, customers) = segment.builder.drain()
-        let (current, lines, bytes) = (segment.builder.openBlock, segment.builder.lines, segment.written)
         // In place: a copy of the table out of the dictionary would copy the hour's whole table.
-        state.withLock { state in
-            guard state.open[segment.name] != nil else { return }
-            state.open[segment.name]!.blocks.append(contentsOf: blocks)
-            state.open[segment.name]!.customers.append(contentsOf: customers)
-            state.open[segment.name]!.current = current
-            state.open[segment.name]!.lines = lines
-            state.open[segment.name]!.bytes = bytes
-        }
+        state.withLock { state in state.open[segment.name]?.update(from: &segment.builder, bytes: segment.written) }
     }
 
     /// Ends the segment's open frame and writes it.
@@ -612,24 +614,14 @@ public final class DecisionLog: @unchecked Sendable {
                 continue
             }
             let path = directory + "/" + name.compressed
-            var (builder, end, tail, _) = try ClosedSegment.scan(try File.readAll(path))
-            let (blocks, customers) = builder.drain()
-            var table = OpenTable(path: path, blocks: blocks, customers: customers, lines: builder.lines, bytes: UInt64(File.size(path) ?? 0))
+            let data = try File.readAll(path)
+            var (builder, end, tail, _) = try ClosedSegment.scan(data)
+            // The frame being written: read as far as it goes, each time.
             if !tail.isEmpty {
-                // The frame being written: read as far as it goes, each time.
-                var lines: UInt32 = 0, minMs = UInt64.max, maxMs: UInt64 = 0
-                tail.withUnsafeBytes { bytes in
-                    LineFacts.forEachLine(bytes) { line, _ in
-                        let meta = LineMeta(line)
-                        for subject in [meta.customer, meta.address] where subject != 0 { table.customers.append((subject, UInt32(blocks.count))) }
-                        if meta.ms != 0 { minMs = min(minMs, meta.ms); maxMs = max(maxMs, meta.ms) }
-                        lines += 1
-                    }
-                }
-                table.current = SegmentIndex.Block(offset: UInt64(end), length: UInt32(min(Int(UInt32.max), Int(table.bytes) - end)), lines: lines,
-                                                   minMs: minMs == .max ? 0 : minMs, maxMs: maxMs)
-                table.lines += UInt64(lines)
+                tail.withUnsafeBytes { builder.adopt(at: UInt64(end), frameBytes: data.count - end, content: $0, ended: false) }
             }
+            var table = OpenTable(path: path)
+            table.update(from: &builder, bytes: UInt64(data.count))
             state.withLock { $0.open[name] = table }
         }
     }

@@ -134,6 +134,12 @@ enum LineFacts {
         return nil
     }
 
+    /// `bytes` up to the end of its last whole line (what an open or torn frame gave so far).
+    static func wholeLines(_ bytes: [UInt8]) -> [UInt8] {
+        guard let last = bytes.lastIndex(of: 0x0A) else { return [] }
+        return Array(bytes[...last])
+    }
+
     /// Calls `body` with each whole line of `bytes` (without its newline) and its offset.
     static func forEachLine(_ bytes: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer, Int) throws -> Void) rethrows {
         var start = 0
