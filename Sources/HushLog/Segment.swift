@@ -173,8 +173,7 @@ struct SegmentIndex: Sendable {
 
     /// The index as bytes, with `customers` (sorted here).
     static func encode(lines: UInt64, blocks: [Block], customers: [(UInt64, UInt32)]) -> [UInt8] {
-        var sorted = customers
-        sorted.sort { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
+        var sorted = sortedByHash(customers)
         var unique = 0
         for i in sorted.indices where unique == 0 || sorted[i] != sorted[unique - 1] {
             sorted[unique] = sorted[i]
@@ -195,6 +194,49 @@ struct SegmentIndex: Sendable {
             for entry in sorted[..<unique] { put(entry.0); put(entry.1) }
             initialized = at
         }
+    }
+
+    /// `entries` in order of hash, then block. The hashes are keyed hashes, spread evenly over
+    /// 64 bits, so one counting pass on their top bits puts each entry among a handful of
+    /// neighbours, and each bucket is then sorted on its own: two passes over the entries where
+    /// a comparison sort makes about twenty. Counting is stable and entries come in block
+    /// order, so a customer's many entries (one a decision) arrive already sorted, and the
+    /// bucket's sort (insertion for a few, the standard library's for more) stays linear.
+    static func sortedByHash(_ entries: [(UInt64, UInt32)]) -> [(UInt64, UInt32)] {
+        let less: ((UInt64, UInt32), (UInt64, UInt32)) -> Bool = { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
+        guard entries.count > 64 else { return entries.sorted(by: less) }
+        let bits = min(20, Int.bitWidth - entries.count.leadingZeroBitCount - 1)
+        let shift = UInt64(64 - bits)
+        var starts = [Int](repeating: 0, count: (1 << bits) + 1)
+        for entry in entries { starts[Int(entry.0 >> shift) + 1] += 1 }
+        for i in 1..<starts.count { starts[i] += starts[i - 1] }
+        var next = starts
+        var sorted = [(UInt64, UInt32)](repeating: (0, 0), count: entries.count)
+        sorted.withUnsafeMutableBufferPointer { out in
+            for entry in entries {
+                let bucket = Int(entry.0 >> shift)
+                out[next[bucket]] = entry
+                next[bucket] += 1
+            }
+            for bucket in 0..<(1 << bits) {
+                let start = starts[bucket], end = starts[bucket + 1]
+                if end - start <= 1 { continue }
+                if end - start > 16 {
+                    out[start..<end].sort(by: less)
+                    continue
+                }
+                for i in start + 1..<end {
+                    let entry = out[i]
+                    var j = i
+                    while j > start, less(entry, out[j - 1]) {
+                        out[j] = out[j - 1]
+                        j -= 1
+                    }
+                    out[j] = entry
+                }
+            }
+        }
+        return sorted
     }
 
     /// Reads the header and (unless `withBlocks` is false) the block table of an index file;

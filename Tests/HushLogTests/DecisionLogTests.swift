@@ -387,6 +387,30 @@ func decompressed(_ bytes: [UInt8]) -> String {
         #expect(try Zstd.decompress(Array(flushed.dropLast(7)), limit: 1 << 20, ending: .open).count < lines.count)
     }
 
+    @Test func theIndexSort_OrdersByHashThenBlock_LikeAComparisonSort_EvenWithHotCustomersAndCloseHashes() {
+        var random = SystemRandomNumberGenerator()
+        let less: ((UInt64, UInt32), (UInt64, UInt32)) -> Bool = { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
+        for count in [0, 1, 5, 64, 65, 1_000, 50_000] {
+            var entries: [(UInt64, UInt32)] = []
+            // Spread hashes, two customers with a decision in nearly every block, and hashes
+            // that share their top 40 bits (one bucket however many bits it takes).
+            let hot: [UInt64] = [.random(in: 0...UInt64.max, using: &random), 0xABCD_EF01_2300_0000]
+            for i in 0..<count {
+                let block = UInt32(i / 150)
+                switch i % 5 {
+                case 0: entries.append((hot[0], block))
+                case 1: entries.append((hot[1], block))
+                case 2: entries.append((0xABCD_EF01_2300_0000 | UInt64.random(in: 0...0xFF_FFFF, using: &random), block))
+                default: entries.append((.random(in: 0...UInt64.max, using: &random), block))
+                }
+            }
+            let got = SegmentIndex.sortedByHash(entries)
+            let want = entries.sorted(by: less)
+            #expect(got.count == want.count)
+            #expect(zip(got, want).allSatisfy { $0 == $1 }, "\(count) entries")
+        }
+    }
+
     @Test func segmentNames_RoundTrip_AndOthersAreIgnored() {
         let name = SegmentName(hour: Int64(TestClock.ms("2026-12-02T16:00:00Z") / 3_600_000), part: 3)
         #expect(name.stem == "decisions-20261202T16-03")
