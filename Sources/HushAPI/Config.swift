@@ -12,6 +12,9 @@ public struct Config: Equatable, Sendable {
         /// Event loops; 0 means one per core.
         public var threads = 0
         public var drainTimeoutMilliseconds = 10_000
+        /// After SIGTERM, how long `/readyz` answers 503 while hush still serves, before it
+        /// stops accepting: long enough for a load balancer's health checks to notice.
+        public var drainGraceMilliseconds = 5_000
         public var tls: TLS?
     }
 
@@ -60,7 +63,27 @@ public struct Config: Equatable, Sendable {
         public var effectiveWhenFull: WhenFull { whenFull ?? (sink == .file ? .hold : .drop) }
     }
 
+    /// hush's own log on standard error (README, "Operating hush").
+    public struct LogSettings: Equatable, Sendable {
+        public enum Level: String, Equatable, Sendable, CaseIterable, Comparable {
+            case error, warn, info, debug
+            public static func < (a: Level, b: Level) -> Bool { allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)! }
+        }
+        /// Which answers get an access-log line.
+        public enum Access: Equatable, Sendable {
+            case off, all
+            /// Answers of status 400 and above.
+            case errors
+            /// Everything but successful decisions, and that share of those.
+            case sampled(Double)
+        }
+        /// The least severe message written.
+        public var level = Level.info
+        public var access = Access.all
+    }
+
     public var server = Server()
+    public var log = LogSettings()
     public var limits = Limits()
     public var decisionLog = DecisionLogSettings()
     public var auth = Auth()
@@ -104,6 +127,7 @@ public struct Config: Equatable, Sendable {
             config.server.database = server.database ?? config.server.database
             config.server.threads = server.threads ?? config.server.threads
             config.server.drainTimeoutMilliseconds = server.drain_timeout_ms ?? config.server.drainTimeoutMilliseconds
+            config.server.drainGraceMilliseconds = server.drain_grace_ms ?? config.server.drainGraceMilliseconds
             config.server.tls = server.tls.map { TLS(certificate: $0.certificate, privateKey: $0.private_key) }
         }
         for key in Limits.keys {
@@ -145,6 +169,20 @@ public struct Config: Equatable, Sendable {
             config.decisionLog.maxBytes = log.max_bytes ?? config.decisionLog.maxBytes
             config.decisionLog.bufferBytes = log.buffer_bytes ?? config.decisionLog.bufferBytes
         }
+        if let log = raw.log {
+            if let level = log.level {
+                guard let value = LogSettings.Level(rawValue: level) else { throw ConfigError(message: "log.level must be one of: error, warn, info, debug") }
+                config.log.level = value
+            }
+            switch log.access {
+            case nil: break
+            case .text("all"): config.log.access = .all
+            case .text("errors"): config.log.access = .errors
+            case .text("off"): config.log.access = .off
+            case .rate(let rate) where rate >= 0 && rate <= 1: config.log.access = .sampled(rate)
+            default: throw ConfigError(message: "log.access must be all, errors, off, or a sampling rate of successful decisions from 0 to 1")
+            }
+        }
         config.erasureKey = raw.erasure_key
         try config.validate()
         return config
@@ -161,6 +199,7 @@ public struct Config: Equatable, Sendable {
         try check(!server.database.isEmpty, "server.database", "a file path")
         try check((0...1024).contains(server.threads), "server.threads", "between 0 (one per core) and 1024")
         try check((0...3_600_000).contains(server.drainTimeoutMilliseconds), "server.drain_timeout_ms", "between 0 and 3600000")
+        try check((0...600_000).contains(server.drainGraceMilliseconds), "server.drain_grace_ms", "between 0 and 600000")
         if let tls = server.tls {
             try check(!tls.certificate.isEmpty, "server.tls.certificate", "a file path")
             try check(!tls.privateKey.isEmpty, "server.tls.private_key", "a file path")
@@ -216,15 +255,16 @@ public struct ConfigError: Error, CustomStringConvertible, Equatable, Sendable {
 /// The file's shape, key for key. Each level refuses keys it does not know.
 private struct RawConfig: Decodable {
     struct Server: Decodable {
-        var host: String?, port: Int?, database: String?, threads: Int?, drain_timeout_ms: Int?, tls: TLS?
+        var host: String?, port: Int?, database: String?, threads: Int?, drain_timeout_ms: Int?, drain_grace_ms: Int?, tls: TLS?
         init(from decoder: Decoder) throws {
-            try rejectUnknownKeys(decoder, ["host", "port", "database", "threads", "drain_timeout_ms", "tls"])
+            try rejectUnknownKeys(decoder, ["host", "port", "database", "threads", "drain_timeout_ms", "drain_grace_ms", "tls"])
             let c = try decoder.container(keyedBy: StringKey.self)
             host = try c.decodeIfPresent(String.self, forKey: "host")
             port = try c.integer("port")
             database = try c.decodeIfPresent(String.self, forKey: "database")
             threads = try c.integer("threads")
             drain_timeout_ms = try c.integer("drain_timeout_ms")
+            drain_grace_ms = try c.integer("drain_grace_ms")
             tls = try c.decodeIfPresent(TLS.self, forKey: "tls")
         }
     }
@@ -280,16 +320,34 @@ private struct RawConfig: Decodable {
             buffer_bytes = try c.integer("buffer_bytes")
         }
     }
+    struct Log: Decodable {
+        enum Access { case text(String), rate(Double) }
+        var level: String?, access: Access?
+        init(from decoder: Decoder) throws {
+            try rejectUnknownKeys(decoder, ["level", "access"])
+            let c = try decoder.container(keyedBy: StringKey.self)
+            level = try c.decodeIfPresent(String.self, forKey: "level")
+            if let text = try? c.decodeIfPresent(String.self, forKey: "access") {
+                access = .text(text)
+            } else if let rate = try? c.decodeIfPresent(Double.self, forKey: "access") {
+                access = .rate(rate)
+            } else if c.contains("access"), (try? c.decodeNil(forKey: "access")) != true {
+                throw ConfigError(message: "log.access must be all, errors, off, or a sampling rate of successful decisions from 0 to 1")
+            }
+        }
+    }
     var server: Server?
+    var log: Log?
     var limits: Limits?
     var policy: RawPolicy?
     var auth: Auth?
     var erasure_key: String?
     var decision_log: DecisionLog?
     init(from decoder: Decoder) throws {
-        try rejectUnknownKeys(decoder, ["server", "limits", "policy", "auth", "erasure_key", "decision_log"])
+        try rejectUnknownKeys(decoder, ["server", "log", "limits", "policy", "auth", "erasure_key", "decision_log"])
         let c = try decoder.container(keyedBy: StringKey.self)
         server = try c.decodeIfPresent(Server.self, forKey: "server")
+        log = try c.decodeIfPresent(Log.self, forKey: "log")
         limits = try c.decodeIfPresent(Limits.self, forKey: "limits")
         policy = try c.decodeIfPresent(RawPolicy.self, forKey: "policy")
         auth = try c.decodeIfPresent(Auth.self, forKey: "auth")

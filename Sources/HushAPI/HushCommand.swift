@@ -18,7 +18,8 @@ public struct HushCommand: ParsableCommand {
     public init() {}
 }
 
-/// Serves the API until SIGTERM or SIGINT, then drains and exits 0.
+/// Serves the API until SIGTERM or SIGINT, then drains and exits 0: after SIGTERM, `/readyz`
+/// answers 503 for `server.drain_grace_ms` while requests are still served.
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Serve the HTTP API (the default command).",
@@ -80,10 +81,34 @@ struct Serve: ParsableCommand {
         do { service = try Service(settings: settings) } catch { fail("\(error)") }
         print(service.readyLine)
         fflush(nil)
+        service.logStart()
 
         var received: Int32 = 0
         sigwait(&signals, &received)
+        // SIGTERM (an orchestrator, a load balancer's host) first turns /readyz to 503 and keeps
+        // serving for the grace, so that health checks move the traffic before connections
+        // close; a second signal ends the grace. SIGINT (Ctrl-C) stops at once.
+        let grace = settings.config.server.drainGraceMilliseconds
+        if received == SIGTERM, grace > 0 {
+            service.beginDrain(graceMilliseconds: grace)
+            Self.wait(for: &signals, milliseconds: grace)
+        }
         service.shutdown()
+    }
+
+    /// Returns when one of `signals` arrives or `milliseconds` have passed.
+    private static func wait(for signals: inout sigset_t, milliseconds: Int) {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        let deadline = Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec) + Int64(milliseconds) * 1_000_000
+        while true {
+            clock_gettime(CLOCK_MONOTONIC, &now)
+            let left = deadline - (Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec))
+            guard left > 0 else { return }
+            var timeout = timespec(tv_sec: Int(left / 1_000_000_000), tv_nsec: Int(left % 1_000_000_000))
+            if sigtimedwait(&signals, nil, &timeout) >= 0 { return }
+            if errno != EINTR { return }
+        }
     }
 }
 

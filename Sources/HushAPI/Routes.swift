@@ -214,8 +214,10 @@ extension API {
         case .key(let scope): name = try auth.check(request, needs: scope)
         case .keyIfMetricsProtected(let scope): if protectMetrics { name = try auth.check(request, needs: scope) }
         }
+        let caller = name ?? Actor.anonymousName
+        request.notes.principal = caller
         if let allowed = route.query { try checkQuery(request.query, allowed: allowed) }
-        return Actor(name: name ?? Actor.anonymousName, via: .api)
+        return Actor(name: caller, via: .api)
     }
 
     /// Refuses query parameters other than `allowed` (and `pretty`, taken everywhere), and any

@@ -18,11 +18,27 @@ public final class Service: Sendable {
     let store: any FactStore
     let api: API
     let decisionLog: DecisionLog
+    /// hush's own log on standard error: the access log and the operator's messages.
+    public let serviceLog: ServiceLog
+    private let loopCount: Int
+
+    /// The routes whose successful answers `log.access`'s sampling rate thins out.
+    static let sampledRoutes: Set<String> = ["POST /v1/decisions", "GET /v1/decisions", "POST /v1/decisions/batch",
+                                             "GET /v1/customers/{id}/decisions"]
 
     /// Opens the store and starts serving. Throws with a one-line reason when it cannot.
-    public init(settings: Settings, log: @escaping @Sendable (String) -> Void = ServerOptions().log) throws {
+    /// `logOutput`: where hush's own log goes (standard error).
+    public init(settings: Settings, logOutput: Int32 = STDERR_FILENO) throws {
         self.settings = settings
         let config = settings.config
+        let threads = config.server.threads > 0 ? config.server.threads : ServerOptions.coreCount
+        let serviceLog = try ServiceLog(settings: config.log, loops: threads, routes: API.routes.map(\.path),
+                                        sampled: API.routes.map { Self.sampledRoutes.contains($0.name) }, output: logOutput)
+        self.serviceLog = serviceLog
+        loopCount = threads
+        var started = false
+        defer { if !started { serviceLog.close() } }
+        let log: @Sendable (String) -> Void = { serviceLog.message(.error, "server", $0) }
         let loopback = Self.isLoopback(config.server.host)
         if config.auth.keys.isEmpty, !loopback {
             throw ConfigError(message: "auth.keys is empty: without API keys hush serves only on a loopback address, not \(config.server.host)")
@@ -30,7 +46,7 @@ public final class Service: Sendable {
         var options = ServerOptions()
         options.host = config.server.host
         options.port = config.server.port
-        if config.server.threads > 0 { options.threads = config.server.threads }
+        options.threads = threads
         options.limits = config.limits.http
         options.drainTimeout = .milliseconds(config.server.drainTimeoutMilliseconds)
         options.tls = config.server.tls.map { TLSOptions(certificatePath: $0.certificate, privateKeyPath: $0.privateKey) }
@@ -47,11 +63,11 @@ public final class Service: Sendable {
         logOptions.maxBytes = config.decisionLog.maxBytes
         logOptions.bufferBytes = config.decisionLog.bufferBytes
         logOptions.loops = options.threads
+        logOptions.report = { serviceLog.message(.warn, "decision_log", $0) }
         // Then the decision log's directory, which one that cannot be written stops start-up.
         do { decisionLog = try DecisionLog(options: logOptions) } catch { throw ConfigError(message: error.message) }
         let decisionLog = self.decisionLog
         // Whatever stops start-up from here stops the log's threads too.
-        var started = false
         defer { if !started { decisionLog.close() } }
 
         let key: [UInt8]
@@ -77,7 +93,10 @@ public final class Service: Sendable {
         self.api = api
         options.turnEnded = { api.turnEnded($0) }
         let metrics = api.metrics
-        options.observe = { route, status, nanoseconds in metrics.request(route: route, status: status, nanoseconds: nanoseconds) }
+        options.observe = { answer in
+            metrics.request(route: answer.route, status: answer.status, nanoseconds: answer.nanoseconds)
+            serviceLog.answered(answer)
+        }
         options.failureResponse = { failure in api.errorResponse(.http(failure), pretty: false) }
         routes = API.routes.map(\.name)
         metrics.name(routes: routes)
@@ -90,7 +109,7 @@ public final class Service: Sendable {
         started = true
         api.server = server
         if config.erasureKey == nil {
-            log("no erasure key configured (erasure_key or HUSH_ERASURE_KEY); using the development key in \(config.server.database).erasure-key")
+            serviceLog.message(.warn, "config", "no erasure key configured (erasure_key or HUSH_ERASURE_KEY); using the development key in \(config.server.database).erasure-key")
         }
     }
 
@@ -104,12 +123,31 @@ public final class Service: Sendable {
         return "listening on \(scheme)://\(host):\(server.port)"
     }
 
+    /// The start, in hush's own log: where it listens and what it runs with.
+    public func logStart() {
+        let config = settings.config
+        let sink = config.decisionLog.sink == .file ? "file sink in \(config.decisionLog.directory(database: config.server.database))"
+            : config.decisionLog.sink.rawValue
+        serviceLog.message(.info, "start", "\(readyLine): hush \(Hush.version), SQLite \(SQLiteLibrary.version), "
+                           + "\(loopCount) event loops, database \(config.server.database), decision log \(sink)")
+    }
+
+    /// Turns `/readyz` to 503 while everything else is still served: the first step of a
+    /// drain, so that load balancers move the traffic before connections close.
+    public func beginDrain(graceMilliseconds: Int) {
+        api.isDraining = true
+        serviceLog.message(.info, "draining", "/readyz answers 503; serving for \(graceMilliseconds) ms more, then no new connections")
+    }
+
     /// Drains and stops; returns when every connection is closed and the writer finished.
     public func shutdown() {
         api.isDraining = true
+        serviceLog.message(.info, "stopping", "no new connections; finishing the requests in flight")
         server.shutdown()
         store.close()
         decisionLog.close()
+        serviceLog.message(.info, "stopped", "every connection closed and every decision recorded")
+        serviceLog.close()
     }
 
     /// 127.0.0.0/8, ::1 and `localhost`.

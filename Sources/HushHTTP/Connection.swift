@@ -69,6 +69,14 @@ final class Connection {
     /// when its head was read: for `ServerOptions.observe`.
     var routeIndex: Int?
     var requestStarted: UInt64 = 0
+    /// The current request's method once its head was read, the bytes it took (head and
+    /// body), and its id: the client's `X-Request-Id` when it is a plain token, else one made
+    /// up; sent back on the answer. For `ServerOptions.observe`.
+    var requestMethod: HTTPMethod?
+    var bytesIn = 0
+    var requestID: [UInt8] = []
+    /// What the handler notes about the exchange (who asked), lent to it with the request.
+    let notes = ExchangeNotes()
     /// TLS asked to write during a read (renegotiation, handshake); retry the read when writable.
     var tlsReadWantsWrite = false
 

@@ -66,7 +66,7 @@ extension EventLoop {
     func answerInline(fd: Int32, sequence: UInt64, _ status: HTTPStatus, fixedFields: StaticString, body: UnsafeRawBufferPointer) -> Bool {
         guard !answeredInline, inlineAnswer == nil, Int(fd) < connections.count, let connection = connections[Int(fd)],
               case .waiting(let pending) = connection.phase, pending.sequence == sequence else { return false }
-        writeHead(connection, status, bodyCount: body.count, fixedFields: fixedFields, keepAlive: pending.keepAlive && !draining,
+        writeHead(connection, status, bodyCount: body.count, bodyWritten: !pending.isHead, fixedFields: fixedFields, keepAlive: pending.keepAlive && !draining,
                   version: pending.version)
         if !pending.isHead, status.hasBody { connection.output.append(body) }
         answeredInline = true

@@ -29,6 +29,7 @@ extension EventLoop {
                     return
                 case .complete(let head, let consumed):
                     connection.input.consume(consumed)
+                    connection.bytesIn = consumed
                     connection.parser.reset()
                     startRequest(connection, head)
                 }
@@ -45,13 +46,14 @@ extension EventLoop {
                 case .complete:
                     if let sink = pending.sink {
                         let parsed = pending.request
-                        let request = Request(head: parsed.head, path: parsed.path, pathParameters: parsed.parameters, query: parsed.query, loop: index)
+                        let request = Request(head: parsed.head, path: parsed.path, pathParameters: parsed.parameters, query: parsed.query, loop: index,
+                                              notes: connection.notes)
                         let keepAlive = parsed.head.keepAlive && !draining
                         sink.finish(request, makeResponder(for: connection, keepAlive: keepAlive, isHead: false, version: parsed.head.version))
                     } else {
                         let parsed = pending.request
                         dispatch(connection, parsed.route, Request(head: parsed.head, path: parsed.path, pathParameters: parsed.parameters,
-                                                                   query: parsed.query, body: pending.body, loop: index))
+                                                                   query: parsed.query, body: pending.body, loop: index, notes: connection.notes))
                     }
                 }
             case .waiting, .closing, .lingering:
@@ -76,9 +78,11 @@ extension EventLoop {
                 switch progress {
                 case .needMore:
                     connection.input.consume(available.count)
+                    connection.bytesIn += available.count
                     return .needMore
                 case .done(let consumed):
                     connection.input.consume(consumed)
+                    connection.bytesIn += consumed
                     return .complete
                 }
             } catch {
@@ -92,6 +96,7 @@ extension EventLoop {
             pending.body.append(contentsOf: UnsafeRawBufferPointer(rebasing: available[0..<take]))
         }
         connection.input.consume(take)
+        connection.bytesIn += take
         pending.remaining -= take
         return pending.remaining == 0 ? .complete : .needMore
     }
@@ -101,6 +106,9 @@ extension EventLoop {
         // When the loop woke to the bytes that completed the head: the time a request waited
         // behind others in the same turn counts, as the client waited it too.
         if shared.observe != nil { connection.requestStarted = now }
+        connection.requestMethod = head.method
+        connection.notes.principal = nil
+        takeRequestID(connection, head.headers)
         let (rawPath, rawQuery) = RequestTarget.split(head.target)
         let hasBody = head.framing != .none && head.framing != .length(0)
         let method = head.method, version = head.version, keepAlive = head.keepAlive
@@ -132,7 +140,7 @@ extension EventLoop {
             let maxBodyBytes = route.maxBodyBytes ?? shared.limits.maxBodyBytes
             var sink: BodySink?
             if case .streaming(let start) = route.action {
-                switch start(Request(head: copy head, path: String(rawPath), pathParameters: parameters, query: query, loop: index)) {
+                switch start(Request(head: copy head, path: String(rawPath), pathParameters: parameters, query: query, loop: index, notes: connection.notes)) {
                 case .refuse(let response):
                     refuse(response)
                     return
@@ -140,7 +148,7 @@ extension EventLoop {
                     sink = accepted
                 }
                 if !hasBody {
-                    sink!.finish(Request(head: head, path: String(rawPath), pathParameters: parameters, query: query, loop: index),
+                    sink!.finish(Request(head: head, path: String(rawPath), pathParameters: parameters, query: query, loop: index, notes: connection.notes),
                                  makeResponder(for: connection, keepAlive: keepAlive && !draining, isHead: false, version: version))
                     return
                 }
@@ -148,7 +156,7 @@ extension EventLoop {
             let remaining: Int, decoder: ChunkedDecoder?
             switch head.framing {
             case .none, .length(0):
-                dispatch(connection, route, Request(head: head, path: String(rawPath), pathParameters: parameters, query: query, loop: index))
+                dispatch(connection, route, Request(head: head, path: String(rawPath), pathParameters: parameters, query: query, loop: index, notes: connection.notes))
                 return
             case .length(let length):
                 guard length <= maxBodyBytes else {
@@ -161,8 +169,9 @@ extension EventLoop {
                 if sink == nil, connection.input.readableBytes >= length {
                     let body = Array(UnsafeRawBufferPointer(rebasing: connection.input.readable[0..<length]))
                     connection.input.consume(length)
+                    connection.bytesIn += length
                     dispatch(connection, route, Request(head: head, path: String(rawPath), pathParameters: parameters, query: query, body: body,
-                                                        loop: index))
+                                                        loop: index, notes: connection.notes))
                     return
                 }
                 (remaining, decoder) = (length, nil)
@@ -244,7 +253,7 @@ extension EventLoop {
 
     /// Appends the whole answer, head and body, to the output, so it leaves in one write.
     func writeResponse(_ connection: Connection, _ response: borrowing Response, isHead: Bool, keepAlive: Bool, version: HTTPVersion = .http11) {
-        writeHead(connection, response.status, bodyCount: response.body.count, fixedFields: response.fixedFields,
+        writeHead(connection, response.status, bodyCount: response.body.count, bodyWritten: !isHead, fixedFields: response.fixedFields,
                   contentType: response.contentType, headers: response.headers, keepAlive: keepAlive, version: version)
         // RFC 9110 §9.3.2: a HEAD answer has the GET answer's fields and no content.
         if !isHead, response.status.hasBody { connection.output.append(response.body) }
@@ -252,16 +261,12 @@ extension EventLoop {
 
     /// An answer's head: status line, `Date`, `Content-Length`, the fields, `Connection`. Also
     /// reports the answer to `observe`.
-    func writeHead(_ connection: Connection, _ status: HTTPStatus, bodyCount: Int, fixedFields: StaticString?, contentType: String? = nil,
+    func writeHead(_ connection: Connection, _ status: HTTPStatus, bodyCount: Int, bodyWritten: Bool, fixedFields: StaticString?, contentType: String? = nil,
                    headers: [(name: String, value: String)] = [], keepAlive: Bool, version: HTTPVersion) {
-        if let observe = shared.observe {
-            // A request that failed before its head was read (a 408 or 431) started when its phase did.
-            let started = connection.requestStarted == 0 ? now : connection.requestStarted
-            observe(connection.routeIndex, status.code, monotonicNanos() &- started)
-            connection.routeIndex = nil
-            connection.requestStarted = 0
-        }
         let out = connection.output
+        let headStart = out.writeIndex
+        // An answer before any head was read (a 400, 408 or 431) gets an id of its own.
+        if connection.requestMethod == nil || connection.requestID.isEmpty { makeRequestID(connection) }
         out.append(status.statusLine)
         out.append(date.bytes)
         if status.hasBody {
@@ -271,6 +276,8 @@ extension EventLoop {
         if let fixedFields { out.append(fixedFields) }
         if let contentType { appendField(out, "Content-Type", contentType) }
         for (name, value) in headers { appendField(out, name, value) }
+        out.append("\r\nX-Request-Id: " as StaticString)
+        connection.requestID.withUnsafeBytes { out.append($0) }
         // RFC 9112 §9.3: HTTP/1.0 persists only when the answer says so.
         if !keepAlive {
             out.append("\r\nConnection: close\r\n\r\n" as StaticString)
@@ -279,6 +286,21 @@ extension EventLoop {
         } else {
             out.append("\r\n\r\n" as StaticString)
         }
+        if let observe = shared.observe {
+            // A request that failed before its head was read (a 408 or 431) started when its phase did.
+            let started = connection.requestStarted == 0 ? now : connection.requestStarted
+            let bytesOut = out.writeIndex - headStart + (bodyWritten && status.hasBody ? bodyCount : 0)
+            connection.requestID.withUnsafeBytes { id in
+                observe(Answered(loop: index, route: connection.routeIndex, method: connection.requestMethod, status: status.code,
+                                 nanoseconds: monotonicNanos() &- started, bytesIn: connection.bytesIn, bytesOut: bytesOut, requestID: id,
+                                 principal: connection.notes.principal))
+            }
+        }
+        connection.routeIndex = nil
+        connection.requestStarted = 0
+        connection.requestMethod = nil
+        connection.bytesIn = 0
+        connection.requestID.removeAll(keepingCapacity: true)
     }
 
     /// Appends `\r\nname: value`, or nothing when the name is not a token or the value holds
@@ -299,5 +321,40 @@ extension EventLoop {
             return true
         }
         if !(nameOK && valueOK) { out.truncate(to: mark) }
+    }
+}
+
+// MARK: - Request ids
+
+extension EventLoop {
+    /// The client's `X-Request-Id` when it is 1 to 64 letters, digits and `-._:`, so that it
+    /// goes into the answer and the access log as it is; otherwise one is made up when the
+    /// answer is written.
+    func takeRequestID(_ connection: Connection, _ headers: HeaderFields) {
+        connection.requestID.removeAll(keepingCapacity: true)
+        headers.withFirstValue(lowercase: "x-request-id") { value in
+            guard let value, (1...64).contains(value.count), value.allSatisfy(Self.isRequestIDByte) else { return }
+            connection.requestID.append(contentsOf: value)
+        }
+    }
+
+    private static func isRequestIDByte(_ b: UInt8) -> Bool {
+        let lower = ASCII.lower(b)
+        return (b >= 0x30 && b <= 0x39) || (lower >= 0x61 && lower <= 0x7A) || b == UInt8(ascii: "-") || b == UInt8(ascii: ".") || b == UInt8(ascii: "_") || b == UInt8(ascii: ":")
+    }
+
+    /// 16 hex digits: the next of the loop's sequence through SplitMix64's mix, a bijection,
+    /// so no two ids a loop makes are the same.
+    func makeRequestID(_ connection: Connection) {
+        requestIDState &+= 0x9E37_79B9_7F4A_7C15
+        var z = requestIDState
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        z ^= z >> 31
+        let digits: StaticString = "0123456789abcdef"
+        connection.requestID.removeAll(keepingCapacity: true)
+        for shift in stride(from: 60, through: 0, by: -4) {
+            connection.requestID.append(digits.utf8Start[Int((z >> UInt64(shift)) & 0xF)])
+        }
     }
 }

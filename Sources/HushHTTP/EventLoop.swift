@@ -43,6 +43,9 @@ final class EventLoop: @unchecked Sendable {
     /// of descriptors, so the backlog drains instead of waking the loop forever (libev/nginx's trick).
     var spareFD: Int32 = -1
     var nextSequence: UInt64 = 1
+    /// The state of the request ids this loop makes up (a Weyl sequence from a random start,
+    /// mixed: unique on the loop, unguessable across loops and restarts).
+    var requestIDState = UInt64.random(in: 0...UInt64.max)
     /// The loop's thread, set when `run` starts: a Responder used on it answers inline.
     private(set) var thread: pthread_t?
     /// The deferred request whose handler is running now, and the answer it gave before

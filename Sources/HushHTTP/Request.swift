@@ -10,15 +10,18 @@ public struct Request: Sendable {
     public let body: [UInt8]
     /// The event loop that read the request (0 to threads − 1), for state kept per loop.
     public let loop: Int
+    /// Where the handler notes what the server's report of the answer should carry.
+    public let notes: ExchangeNotes
 
     public init(head: RequestHead, path: String, pathParameters: [String: String] = [:], query: QueryParameters = .init(), body: [UInt8] = [],
-                loop: Int = 0) {
+                loop: Int = 0, notes: ExchangeNotes = ExchangeNotes()) {
         self.head = head
         self.path = path
         self.pathParameters = pathParameters
         self.query = query
         self.body = body
         self.loop = loop
+        self.notes = notes
     }
 
     public var method: HTTPMethod { head.method }
@@ -63,4 +66,33 @@ public struct QueryParameters: Sendable, Equatable {
     public static func == (a: QueryParameters, b: QueryParameters) -> Bool {
         a.items.elementsEqual(b.items) { $0.name == $1.name && $0.value == $1.value }
     }
+}
+
+/// What a handler tells the server about an exchange, for its report of the answer
+/// (`ServerOptions.observe`): one per connection, reused from request to request, touched only
+/// on the connection's loop (a deferred answer is delivered there too).
+public final class ExchangeNotes: @unchecked Sendable {
+    /// Who asked: the API key's name, for the access log.
+    public var principal: String?
+
+    public init() {}
+}
+
+/// One answer as the server reports it, once its head is written: for metrics and the access
+/// log. `requestID` is lent for the call only.
+public struct Answered: ~Copyable {
+    /// The loop that wrote it.
+    public let loop: Int
+    /// The route (its index in `Router.routes`), when the request matched one.
+    public let route: Int?
+    /// Nil when the answer came before a request head could be read (a 400, 408 or 431).
+    public let method: HTTPMethod?
+    public let status: Int
+    /// From the moment the loop woke to the head's last bytes to the answer's head.
+    public let nanoseconds: UInt64
+    /// The request's bytes on the wire (head and body, as sent: chunked framing included),
+    /// and the answer's (head and body; none for HEAD).
+    public let bytesIn: Int, bytesOut: Int
+    public let requestID: UnsafeRawBufferPointer
+    public let principal: String?
 }

@@ -23,7 +23,7 @@ public struct ServerOptions: Sendable {
     /// Called on the loop's thread for every answer written: the route's index in
     /// `Router.routes` (nil when no route matched), the status code, and the nanoseconds since
     /// the request's head was read. For metrics; it must be quick.
-    public var observe: (@Sendable (_ route: Int?, _ status: Int, _ nanoseconds: UInt64) -> Void)?
+    public var observe: (@Sendable (borrowing Answered) -> Void)?
     /// The answer to a request the server refuses itself, before or instead of a route (a
     /// request it cannot read, no route, a method the path does not allow). The server adds
     /// `Allow` to a 405 and closes the connection where the framing is lost; the body is the
@@ -53,7 +53,7 @@ final class ServerShared: Sendable {
     let limits: HTTPLimits
     let router: Router
     let turnEnded: (@Sendable (Int) -> Void)?
-    let observe: (@Sendable (Int?, Int, UInt64) -> Void)?
+    let observe: (@Sendable (borrowing Answered) -> Void)?
     let tls: TLSContext?
     let failureResponse: @Sendable (HTTPFailure) -> Response
     let openConnections = Atomic<Int>(0)

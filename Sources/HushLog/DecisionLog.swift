@@ -37,6 +37,11 @@ public final class DecisionLog: @unchecked Sendable {
         public var clock: @Sendable () -> UInt64 = { UInt64(max(0, Date().timeIntervalSince1970 * 1000)) }
         /// Where the stdout sink writes.
         public var output: Int32 = STDOUT_FILENO
+        /// Where problems no reader sees are reported (a damaged block left out, a failed
+        /// deletion): standard error by default.
+        public var report: @Sendable (String) -> Void = { message in
+            FileHandle.standardError.write(Data("decision log: \(message)\n".utf8))
+        }
         /// Reads the file sink's directory as it is, changing nothing, and takes no appends:
         /// for `hush decision-log`, which may run beside a serving hush.
         public var readOnly = false
@@ -141,7 +146,7 @@ public final class DecisionLog: @unchecked Sendable {
             signal(SIGXFSZ, SIG_IGN)
             try Self.prepare(directory: options.directory)
             maintenance = Maintenance(directory: options.directory, retentionDays: options.retentionDays, maxBytes: options.maxBytes,
-                                      clock: options.clock)
+                                      clock: options.clock, report: options.report)
         } else {
             maintenance = nil
         }
@@ -579,7 +584,7 @@ public final class DecisionLog: @unchecked Sendable {
             if !ClosedSegment.isConsistent(name: name, directory: directory) {
                 let damaged = try ClosedSegment.repair(name: name, directory: directory)
                 if damaged > 0 {
-                    FileHandle.standardError.write(Data("decision log: \(directory)/\(name.compressed): \(damaged) damaged block(s) did not decompress and were left out; their lines are lost\n".utf8))
+                    options.report("\(directory)/\(name.compressed): \(damaged) damaged block(s) did not decompress and were left out; their lines are lost")
                 }
             }
             if let segment = try? ClosedSegment(name: name, directory: directory) {

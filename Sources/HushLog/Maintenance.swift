@@ -27,7 +27,9 @@ final class Maintenance: @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)
     private var started = false
 
-    init(directory: String, retentionDays: Int, maxBytes: Int, clock: @escaping @Sendable () -> UInt64) {
+    init(directory: String, retentionDays: Int, maxBytes: Int, clock: @escaping @Sendable () -> UInt64,
+         report: @escaping @Sendable (String) -> Void) {
+        self.report = report
         self.directory = directory
         self.retentionDays = retentionDays
         self.maxBytes = maxBytes
@@ -109,9 +111,8 @@ final class Maintenance: @unchecked Sendable {
         done.signal()
     }
 
-    private func report(_ message: String) {
-        FileHandle.standardError.write(Data("decision log: \(message)\n".utf8))
-    }
+    /// Where problems are reported (`DecisionLog.Options.report`).
+    private let report: @Sendable (String) -> Void
 
     func perform(_ job: Job) {
         guard let log else { return }

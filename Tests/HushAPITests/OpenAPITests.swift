@@ -13,7 +13,9 @@ import OpenAPIKit
     config.server.threads = 1
     config.server.database = directory.appendingPathComponent("hush.db").path
     config.erasureKey = String(repeating: "o", count: 32)
-    let service = try Service(settings: Settings(config: config, configSource: nil), log: { _ in })
+    config.log.access = .off
+    config.log.level = .error
+    let service = try Service(settings: Settings(config: config, configSource: nil))
     defer { service.shutdown() }
 
     let document = try JSONParser.parse(Array(OpenAPIDocument.json.utf8))

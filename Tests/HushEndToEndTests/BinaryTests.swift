@@ -21,19 +21,50 @@ import Glibc
         #expect(hush.stop() == 0)
     }
 
-    @Test func sigterm_DrainsAnInFlightKeepAliveConnection_AndExitsZero() throws {
-        let hush = try HushProcess()
+    @Test func sigterm_TurnsReadyzTo503_KeepsServingThroughTheGrace_ThenDrains_AndExitsZero() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hush-grace-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let config = directory.appendingPathComponent("hush.json")
+        try Data(#"{"server": {"drain_grace_ms": 2000}}"#.utf8).write(to: config)
+        let hush = try HushProcess(["--config", config.path], directory: directory)
         let client = try RawClient(port: hush.port)
-        try client.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-        #expect(try client.readResponse().status == 200)
-        #expect(hush.stop(signal: SIGTERM) == 0)
+        func get(_ client: RawClient, _ path: String) throws -> Int {
+            try client.send("GET \(path) HTTP/1.1\r\nHost: x\r\n\r\n")
+            return try client.readResponse().status
+        }
+        #expect(try get(client, "/readyz") == 200)
+        kill(hush.process.processIdentifier, SIGTERM)
+        #expect(waitUntil(seconds: 1) { (try? get(client, "/readyz")) == 503 })
+        // Still serving, on the open connection and on new ones, health and decisions alike.
+        #expect(try get(client, "/healthz") == 200)
+        let fresh = try RawClient(port: hush.port)
+        #expect(try get(fresh, "/v1/decisions?customer_id=C1&channel=email") == 200)
+        #expect(hush.process.isRunning)
+        // Then it stops accepting, closes the idle connections, and exits 0.
+        #expect(hush.stop(signal: SIGTERM, seconds: 15) == 0)
         #expect(client.isClosedByPeer())
         #expect((try? RawClient(port: hush.port)) == nil)
     }
 
-    @Test func sigint_ExitsZeroToo() throws {
+    @Test func aSecondSigterm_EndsTheGrace() throws {
         let hush = try HushProcess()
-        #expect(hush.stop(signal: SIGINT) == 0)
+        let client = try RawClient(port: hush.port)
+        kill(hush.process.processIdentifier, SIGTERM)
+        #expect(waitUntil(seconds: 2) {
+            (try? client.send("GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n")) != nil && (try? client.readResponse().status) == 503
+        })
+        // The default grace is 5 s; the second signal ends it well before.
+        #expect(hush.stop(signal: SIGTERM, seconds: 4) == 0)
+    }
+
+    @Test func sigint_DrainsAnInFlightKeepAliveConnection_AtOnce_AndExitsZero() throws {
+        let hush = try HushProcess()
+        let client = try RawClient(port: hush.port)
+        try client.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(try client.readResponse().status == 200)
+        #expect(hush.stop(signal: SIGINT, seconds: 4) == 0)
+        #expect(client.isClosedByPeer())
+        #expect((try? RawClient(port: hush.port)) == nil)
     }
 
     @Test func environmentThenFlags_OverrideTheConfigFile() throws {

@@ -70,8 +70,10 @@ public final class HushProcess {
         return wrapper.path
     }
 
-    /// Sends `signal` and waits up to `seconds` for the exit; returns the exit status, or nil if it is still running.
-    public func stop(signal: Int32 = SIGTERM, seconds: Double = 10) -> Int32? {
+    /// Sends `signal` and waits up to `seconds` for the exit; returns the exit status, or nil if
+    /// it is still running. SIGINT by default: it drains at once, where SIGTERM first keeps
+    /// serving for `server.drain_grace_ms` (5 s by default).
+    public func stop(signal: Int32 = SIGINT, seconds: Double = 10) -> Int32? {
         kill(process.processIdentifier, signal)
         guard waitUntil(seconds: seconds, { !process.isRunning }) else { return nil }
         return process.terminationStatus
