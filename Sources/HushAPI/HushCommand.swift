@@ -79,9 +79,9 @@ struct Serve: ParsableCommand {
 
         let service: Service
         do { service = try Service(settings: settings) } catch { fail("\(error)") }
+        service.logStart()
         print(service.readyLine)
         fflush(nil)
-        service.logStart()
 
         var received: Int32 = 0
         sigwait(&signals, &received)

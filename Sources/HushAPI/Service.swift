@@ -136,17 +136,18 @@ public final class Service: Sendable {
     /// drain, so that load balancers move the traffic before connections close.
     public func beginDrain(graceMilliseconds: Int) {
         api.isDraining = true
-        serviceLog.message(.info, "draining", "/readyz answers 503; serving for \(graceMilliseconds) ms more, then no new connections")
+        serviceLog.message(.info, "draining", "/readyz answers 503; serving for \(graceMilliseconds) ms more, then no new connections",
+                           ordered: true)
     }
 
     /// Drains and stops; returns when every connection is closed and the writer finished.
     public func shutdown() {
         api.isDraining = true
-        serviceLog.message(.info, "stopping", "no new connections; finishing the requests in flight")
+        serviceLog.message(.info, "stopping", "no new connections; finishing the requests in flight", ordered: true)
         server.shutdown()
         store.close()
         decisionLog.close()
-        serviceLog.message(.info, "stopped", "every connection closed and every decision recorded")
+        serviceLog.message(.info, "stopped", "every connection closed and every decision recorded", ordered: true)
         serviceLog.close()
     }
 

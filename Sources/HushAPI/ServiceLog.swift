@@ -26,8 +26,9 @@ public final class ServiceLog: Sendable {
     let access: Config.LogSettings.Access
     private let lines: DecisionLog
     private let loops: [LoopLines]
-    /// The buffer of lines from threads other than the loops (one lock, rarely taken).
-    private let others: Int
+    /// The buffer of lines from threads other than the loops (one lock, rarely taken): the
+    /// first, which the writer drains first, so that the start line comes before any answer's.
+    private let others = 0
     private let routeNames: [String]
     private let output: Int32
     private let sampledRoutes: [Bool]
@@ -46,7 +47,6 @@ public final class ServiceLog: Sendable {
         options.bufferBytes = 1 << 20
         lines = try DecisionLog(options: options)
         self.loops = (0..<loops).map { _ in LoopLines() }
-        others = loops
         routeNames = routes
         sampledRoutes = sampled
         self.output = output
@@ -61,9 +61,12 @@ public final class ServiceLog: Sendable {
     /// Whether a message of `level` is written.
     public func enabled(_ level: Level) -> Bool { level <= self.level }
 
-    /// A message, from any thread.
-    public func message(_ level: Level, _ event: StaticString, _ text: String) {
+    /// A message, from any thread. Lines of one thread keep their order; `ordered` also puts
+    /// it after every line the loops appended before (it waits for the writer): for the few
+    /// messages, such as the drain's, that an operator reads against the answers around them.
+    public func message(_ level: Level, _ event: StaticString, _ text: String, ordered: Bool = false) {
         guard enabled(level) else { return }
+        if ordered { lines.flush() }
         var w = JSONWriter(capacity: 256)
         w.objectStart()
         w.key("time"); w.timeMillis(Date())
@@ -112,7 +115,7 @@ public final class ServiceLog: Sendable {
             w.key("key")
             if let principal = answer.principal { w.string(principal) } else { w.null() }
             w.objectEnd()
-            w.withBytes { line in _ = lines.append(loop: answer.loop % loops.count, ms: 0, customer: 0, address: 0, line: line) }
+            w.withBytes { line in _ = lines.append(loop: 1 + answer.loop % loops.count, ms: 0, customer: 0, address: 0, line: line) }
         }
     }
 }

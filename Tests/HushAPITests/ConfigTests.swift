@@ -23,6 +23,12 @@ private let shippedConfig = URL(fileURLWithPath: #filePath)
     (#"{"server": {"tls": {"certificate": "a"}}}"#, "server.tls.private_key is required"),
     (#"{"limits": {"max_header_count": 0}}"#, "limits.max_header_count must be between 1 and 10000"),
     (#"{"limits": {"idle_timeout_ms": -1}}"#, "limits.idle_timeout_ms must be between 1 and 86400000"),
+    (#"{"server": {"drain_grace_ms": -1}}"#, "server.drain_grace_ms must be between 0 and 600000"),
+    (#"{"log": {"level": "verbose"}}"#, "log.level must be one of: error, warn, info, debug"),
+    (#"{"log": {"access": "some"}}"#, "log.access must be all, errors, off, or a sampling rate"),
+    (#"{"log": {"access": 1.5}}"#, "log.access must be all, errors, off, or a sampling rate"),
+    (#"{"log": {"access": true}}"#, "log.access must be all, errors, off, or a sampling rate"),
+    (#"{"log": {"acces": "all"}}"#, "unknown configuration key log.acces"),
     (#"{"server": "#, "the configuration is not valid JSON"),
     (#"[]"#, "the configuration"),
 ])
@@ -30,6 +36,15 @@ func badConfig_IsRefusedNamingTheKey(json: String, message: String) {
     #expect { try Config.parse(Data(json.utf8)) } throws: { error in
         (error as? ConfigError)?.message.contains(message) == true
     }
+}
+
+@Test func logSettings_AreRead() throws {
+    let sampled = try Config.parse(Data(#"{"log": {"level": "debug", "access": 0.25}, "server": {"drain_grace_ms": 0}}"#.utf8))
+    #expect(sampled.log.level == .debug && sampled.log.access == .sampled(0.25))
+    #expect(sampled.server.drainGraceMilliseconds == 0)
+    #expect(try Config.parse(Data(#"{"log": {"access": "errors"}}"#.utf8)).log.access == .errors)
+    #expect(try Config.parse(Data(#"{"log": {"access": "off"}}"#.utf8)).log == Config.LogSettings(level: .info, access: .off))
+    #expect(Config.default.log.access == .all && Config.default.server.drainGraceMilliseconds == 5000)
 }
 
 @Test func partialConfig_KeepsDefaultsForTheRest() throws {

@@ -91,6 +91,11 @@ public final class HushProcess {
         String(decoding: stderrPipe.fileHandleForReading.availableData, as: UTF8.self)
     }
 
+    /// Everything on standard error not read yet, to its end: call once the process exited.
+    public var restOfStandardError: String {
+        String(decoding: stderrPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    }
+
     /// Runs `hush` to completion (for commands and start-up failures): status, stdout, stderr.
     /// `input`, when given, is its standard input.
     /// The environment is this process's less any `HUSH_*` variable, plus `environment`.
