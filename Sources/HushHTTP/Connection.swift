@@ -67,14 +67,17 @@ final class Connection {
     var readPaused = false
     /// The current request's route (its index in `Router.routes`), when it matched one, and
     /// when its head was read: for `ServerOptions.observe`.
-    var routeIndex: Int?
-    var requestStarted: UInt64 = 0
+    @exclusivity(unchecked) var routeIndex: Int?
+    @exclusivity(unchecked) var requestStarted: UInt64 = 0
     /// The current request's method once its head was read, the bytes it took (head and
     /// body), and its id: the client's `X-Request-Id` when it is a plain token, else one made
     /// up; sent back on the answer. For `ServerOptions.observe`.
-    var requestMethod: HTTPMethod?
-    var bytesIn = 0
-    var requestID: [UInt8] = []
+    /// Loop-confined like the phase: no per-access exclusivity check.
+    @exclusivity(unchecked) var requestMethod: HTTPMethod?
+    @exclusivity(unchecked) var bytesIn = 0
+    /// The id's bytes (at most 64), written in place, and how many there are (0: none yet).
+    @exclusivity(unchecked) var requestID = [UInt8](repeating: 0, count: 64)
+    @exclusivity(unchecked) var requestIDLength = 0
     /// What the handler notes about the exchange (who asked), lent to it with the request.
     let notes = ExchangeNotes()
     /// TLS asked to write during a read (renegotiation, handshake); retry the read when writable.

@@ -266,7 +266,7 @@ extension EventLoop {
         let out = connection.output
         let headStart = out.writeIndex
         // An answer before any head was read (a 400, 408 or 431) gets an id of its own.
-        if connection.requestMethod == nil || connection.requestID.isEmpty { makeRequestID(connection) }
+        if connection.requestMethod == nil || connection.requestIDLength == 0 { makeRequestID(connection) }
         out.append(status.statusLine)
         out.append(date.bytes)
         if status.hasBody {
@@ -277,7 +277,7 @@ extension EventLoop {
         if let contentType { appendField(out, "Content-Type", contentType) }
         for (name, value) in headers { appendField(out, name, value) }
         out.append("\r\nX-Request-Id: " as StaticString)
-        connection.requestID.withUnsafeBytes { out.append($0) }
+        connection.requestID.withUnsafeBytes { out.append(UnsafeRawBufferPointer(rebasing: $0[0..<connection.requestIDLength])) }
         // RFC 9112 §9.3: HTTP/1.0 persists only when the answer says so.
         if !keepAlive {
             out.append("\r\nConnection: close\r\n\r\n" as StaticString)
@@ -290,7 +290,8 @@ extension EventLoop {
             // A request that failed before its head was read (a 408 or 431) started when its phase did.
             let started = connection.requestStarted == 0 ? now : connection.requestStarted
             let bytesOut = out.writeIndex - headStart + (bodyWritten && status.hasBody ? bodyCount : 0)
-            connection.requestID.withUnsafeBytes { id in
+            connection.requestID.withUnsafeBytes { all in
+                let id = UnsafeRawBufferPointer(rebasing: all[0..<connection.requestIDLength])
                 observe(Answered(loop: index, route: connection.routeIndex, method: connection.requestMethod, status: status.code,
                                  nanoseconds: monotonicNanos() &- started, bytesIn: connection.bytesIn, bytesOut: bytesOut, requestID: id,
                                  principal: connection.notes.principal))
@@ -300,7 +301,7 @@ extension EventLoop {
         connection.requestStarted = 0
         connection.requestMethod = nil
         connection.bytesIn = 0
-        connection.requestID.removeAll(keepingCapacity: true)
+        connection.requestIDLength = 0
     }
 
     /// Appends `\r\nname: value`, or nothing when the name is not a token or the value holds
@@ -331,10 +332,10 @@ extension EventLoop {
     /// goes into the answer and the access log as it is; otherwise one is made up when the
     /// answer is written.
     func takeRequestID(_ connection: Connection, _ headers: HeaderFields) {
-        connection.requestID.removeAll(keepingCapacity: true)
-        headers.withFirstValue(lowercase: "x-request-id") { value in
-            guard let value, (1...64).contains(value.count), value.allSatisfy(Self.isRequestIDByte) else { return }
-            connection.requestID.append(contentsOf: value)
+        connection.requestIDLength = headers.withFirstValue(lowercase: "x-request-id") { value in
+            guard let value, let base = value.baseAddress, (1...64).contains(value.count), value.allSatisfy(Self.isRequestIDByte) else { return 0 }
+            connection.requestID.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: base, count: value.count) }
+            return value.count
         }
     }
 
@@ -351,10 +352,11 @@ extension EventLoop {
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         z ^= z >> 31
-        let digits: StaticString = "0123456789abcdef"
-        connection.requestID.removeAll(keepingCapacity: true)
-        for shift in stride(from: 60, through: 0, by: -4) {
-            connection.requestID.append(digits.utf8Start[Int((z >> UInt64(shift)) & 0xF)])
+        let digits = ("0123456789abcdef" as StaticString).utf8Start
+        connection.requestID.withUnsafeMutableBufferPointer { out in
+            let out = out.baseAddress!
+            for i in 0..<16 { out[i] = digits[Int((z >> UInt64(60 - 4 * i)) & 0xF)] }
         }
+        connection.requestIDLength = 16
     }
 }

@@ -72,8 +72,8 @@ public struct QueryParameters: Sendable, Equatable {
 /// (`ServerOptions.observe`): one per connection, reused from request to request, touched only
 /// on the connection's loop (a deferred answer is delivered there too).
 public final class ExchangeNotes: @unchecked Sendable {
-    /// Who asked: the API key's name, for the access log.
-    public var principal: String?
+    /// Who asked: the API key's name, for the access log. One loop's thread at a time.
+    @exclusivity(unchecked) public var principal: String?
 
     public init() {}
 }
