@@ -68,7 +68,7 @@ struct Serve: ParsableCommand {
 
     func run() throws {
         let settings: Settings
-        do { settings = try Settings.resolve(options, environment: ProcessInfo.processInfo.environment) } catch { fail(error.message) }
+        do { settings = try Settings.resolve(options, environment: ProcessInfo.processInfo.environment) } catch { failStart(error.message) }
         // Block SIGTERM and SIGINT before any thread starts, so that every thread inherits the
         // mask and the signals wait for sigwait below instead of killing the process mid-request.
         var signals = sigset_t()
@@ -78,7 +78,7 @@ struct Serve: ParsableCommand {
         pthread_sigmask(SIG_BLOCK, &signals, nil)
 
         let service: Service
-        do { service = try Service(settings: settings) } catch { fail("\(error)") }
+        do { service = try Service(settings: settings) } catch { failStart("\(error)") }
         service.logStart()
         print(service.readyLine)
         fflush(nil)
@@ -136,7 +136,14 @@ struct VersionCommand: ParsableCommand {
     }
 }
 
-/// One line on standard error, exit status 1: how every start-up failure ends.
+/// A start-up that fails: one line of hush's log (JSON) on standard error, exit status 1.
+func failStart(_ message: String) -> Never {
+    let line = ServiceLog.line(.error, "start", message)
+    _ = line.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+    exit(1)
+}
+
+/// One line on standard error, exit status 1: how the other commands end on bad input.
 func fail(_ message: String) -> Never {
     FileHandle.standardError.write(Data("hush: \(message)\n".utf8))
     exit(1)

@@ -67,6 +67,17 @@ public final class ServiceLog: Sendable {
     public func message(_ level: Level, _ event: StaticString, _ text: String, ordered: Bool = false) {
         guard enabled(level) else { return }
         if ordered { lines.flush() }
+        var line = Self.line(level, event, text)
+        if lines.append(loop: others, ms: 0, customer: 0, address: 0, line: UnsafeRawBufferPointer(start: line, count: line.count - 1)) == .recorded {
+            return
+        }
+        // The writer has stopped (shutdown) or its buffer is full: straight out, whole.
+        _ = line.withUnsafeBytes { write(output, $0.baseAddress, $0.count) }
+    }
+
+    /// A message's line, newline included: for the log, and for what is written before it
+    /// exists (a start-up that fails).
+    public static func line(_ level: Level, _ event: StaticString, _ text: String) -> [UInt8] {
         var w = JSONWriter(capacity: 256)
         w.objectStart()
         w.key("time"); w.timeMillis(Date())
@@ -74,13 +85,7 @@ public final class ServiceLog: Sendable {
         w.key("event"); w.string(event.description)
         w.key("message"); w.string(text)
         w.objectEnd()
-        w.withBytes { line in
-            if lines.append(loop: others, ms: 0, customer: 0, address: 0, line: line) == .recorded { return }
-            // The writer has stopped (shutdown) or its buffer is full: straight out, whole.
-            var out = [UInt8](line)
-            out.append(0x0A)
-            _ = out.withUnsafeBytes { write(output, $0.baseAddress, $0.count) }
-        }
+        return w.bytes + [0x0A]
     }
 
     /// The access-log line of one answer, on its loop's thread.
