@@ -23,7 +23,13 @@ USER hush
 WORKDIR /var/lib/hush
 # Outside loopback hush needs API keys and HUSH_ERASURE_KEY; see README, "Running".
 ENV HUSH_CONFIG=/etc/hush/hush.json HUSH_HOST=0.0.0.0 HUSH_DATABASE=/var/lib/hush/hush.db
+# The database, its WAL and the decision log live on the volume.
+VOLUME /var/lib/hush
 EXPOSE 8080
+# `hush healthcheck` asks /healthz on the configured port; no curl in the image.
+HEALTHCHECK --interval=10s --timeout=5s --start-period=10s --retries=3 CMD ["/usr/local/bin/hush", "healthcheck", "--timeout", "4"]
+# SIGTERM: /readyz answers 503 for server.drain_grace_ms while hush still serves, then it
+# drains; stop with a timeout longer than both (docker stop -t 20).
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/local/bin/hush"]
 CMD ["serve"]

@@ -38,6 +38,14 @@ final class API: Sendable {
         set { serverBox.withLock { $0 = newValue } }
     }
     private let serverBox = Mutex<Server?>(nil)
+    /// hush's own log, once the service made it (`/metrics` reads its drops).
+    var serviceLog: ServiceLog? {
+        get { serviceLogBox.withLock { $0 } }
+        set { serviceLogBox.withLock { $0 = newValue } }
+    }
+    private let serviceLogBox = Mutex<ServiceLog?>(nil)
+    /// The database file, for its size in `/metrics`.
+    let databasePath: String
     /// Set once shutdown begins, so that `/readyz` sends load balancers elsewhere.
     var isDraining: Bool {
         get { draining.load(ordering: .relaxed) }
@@ -46,10 +54,16 @@ final class API: Sendable {
     private let draining = Atomic<Bool>(false)
     private let loops: [LoopSlot]
 
+    /// A short hash of the effective policy, in every answer and logged decision.
+    static func policyVersion(_ policy: Policy) -> String {
+        String(Hex.encode(Authenticator.sha256(Array(policy.canonicalText.utf8))).prefix(12))
+    }
+
     init(store: any FactStore, config: Config, erasureKey: [UInt8], writerHasher: SharedTombstoneHasher, loops: Int,
          decisionLog: DecisionLog, log: @escaping @Sendable (String) -> Void = ServerOptions().log) throws(ValidationError) {
         self.log = log
         self.decisionLog = decisionLog
+        databasePath = config.server.database
         logKey = try Self.decisionLogKey(erasureKey: erasureKey)
         writerLogHasher = try SharedTombstoneHasher(key: logKey)
         self.writerHasher = writerHasher
@@ -57,7 +71,7 @@ final class API: Sendable {
         policy = config.policy
         lookback = config.policy.longestWindow
         limits = config.limits.api
-        policyVersion = String(Hex.encode(Authenticator.sha256(Array(config.policy.canonicalText.utf8))).prefix(12))
+        policyVersion = Self.policyVersion(config.policy)
         auth = Authenticator(keys: config.auth.keys)
         protectMetrics = config.auth.protectMetrics
         self.erasureKey = erasureKey

@@ -1,5 +1,6 @@
 import HushCore
 import HushLog
+import HushStore
 import Synchronization
 
 /// Counters for `GET /metrics` (Prometheus text format 0.0.4). Every counter is an atomic in
@@ -62,10 +63,17 @@ final class Metrics: Sendable {
     }
 
     /// The exposition text. `openConnections` and `writerQueueDepth` are gauges read now.
-    func render(openConnections: Int, writerQueueDepth: Int, log: DecisionLog.Stats) -> String {
+    func render(openConnections: Int, writerQueueDepth: Int, log: DecisionLog.Stats, process: ProcessGauges = ProcessGauges()) -> String {
         let routes = self.routes.withLock { $0 }
         var out = ""
         func family(_ name: String, _ type: String, _ help: String) { out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n" }
+        family("hush_build_info", "gauge", "The running build: hush's version and the SQLite library's.")
+        out += "hush_build_info{version=\"\(Hush.version)\",sqlite=\"\(SQLiteLibrary.version)\"} 1\n"
+        family("hush_database_bytes", "gauge", "Size on disk of the database file and of its write-ahead log.")
+        out += "hush_database_bytes{file=\"database\"} \(process.databaseBytes)\n"
+        out += "hush_database_bytes{file=\"wal\"} \(process.walBytes)\n"
+        family("hush_log_lines_dropped_total", "counter", "Lines of hush's own log (access log and messages) dropped because standard error could not keep up.")
+        out += "hush_log_lines_dropped_total \(process.logLinesDropped)\n"
         family("hush_http_requests_total", "counter", "HTTP answers by route and status.")
         for (r, row) in requests.enumerated() {
             let route = r < routes.count ? routes[r] : r < Self.maxRoutes ? "route \(r)" : "none"
@@ -112,4 +120,9 @@ final class Metrics: Sendable {
         out += "hush_decision_log_failing \(log.failure == nil ? 0 : 1)\n"
         return out
     }
+}
+
+/// Gauges read from outside the counters when `/metrics` is asked.
+struct ProcessGauges {
+    var databaseBytes = 0, walBytes = 0, logLinesDropped = 0
 }

@@ -91,6 +91,7 @@ public final class Service: Sendable {
             throw ConfigError(message: "erasure_key \(error.message)")
         }
         self.api = api
+        api.serviceLog = serviceLog
         options.turnEnded = { api.turnEnded($0) }
         let metrics = api.metrics
         options.observe = { answer in

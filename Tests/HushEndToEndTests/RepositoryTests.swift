@@ -20,6 +20,56 @@ private let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().d
     #expect(text.contains("--product hush"))
 }
 
+/// The runtime image installs packages by name; a library the binary links that none of them
+/// (nor what they depend on) provides would make the container fail at its first start. Each
+/// library `ldd` resolves for the built binary is traced to its Debian package with `dpkg -S`,
+/// and that package must be among the runtime stage's, or their dependencies (`dpkg-query`).
+/// The Swift runtime's libraries are left out: the image's build links them statically
+/// (`--static-swift-stdlib`). Checked on a Debian machine like the image's; skipped elsewhere.
+@Test func theRuntimeImagesPackages_ProvideEveryLibraryTheBinaryLinks() throws {
+    guard (try? Command.run("dpkg-query", ["--version"]))?.status == 0 else { return }
+    let text = try String(contentsOf: root.appendingPathComponent("Dockerfile"), encoding: .utf8)
+    let runtime = text.components(separatedBy: "\nFROM ").last ?? ""
+    guard let install = runtime.range(of: "--no-install-recommends ") else {
+        Issue.record("the runtime stage installs no packages with --no-install-recommends")
+        return
+    }
+    let listed = runtime[install.upperBound...].prefix { $0 != "&" && $0 != "\\" }.split(separator: " ").map(String.init)
+    #expect(listed.contains("libsqlite3-0") && listed.contains("libssl3") && listed.contains("libzstd1"), "\(listed)")
+    // The packages and everything they depend on.
+    var provided = Set<String>(), pending = listed
+    while let package = pending.popLast() {
+        guard provided.insert(package).inserted else { continue }
+        let depends = try Command.run("dpkg-query", ["-W", "-f=${Depends}, ${Pre-Depends}", package])
+        #expect(depends.status == 0, "\(package) is not installed here: \(depends.err)")
+        for clause in depends.out.split(separator: ",") {
+            for alternative in clause.split(separator: "|") {
+                let name = alternative.trimmingCharacters(in: .whitespaces).prefix { $0 != " " && $0 != "(" && $0 != ":" }
+                if !name.isEmpty { pending.append(String(name)) }
+            }
+        }
+    }
+    let ldd = try Command.run("ldd", [HushProcess.binary])
+    #expect(ldd.status == 0, "\(ldd.err)")
+    var checked = 0
+    for line in ldd.out.split(separator: "\n") {
+        // "\tlibssl.so.3 => /lib/x86_64-linux-gnu/libssl.so.3 (0x…)", or the loader's own line.
+        let fields = line.split(separator: " ").map(String.init)
+        guard let path = fields.first(where: { $0.hasPrefix("/") }), !path.contains("/lib/swift/") else { continue }
+        #expect(!line.contains("not found"), "\(line)")
+        let real = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+        var owner = ""
+        for candidate in [path, real, "/usr" + path, "/usr" + real] where owner.isEmpty {
+            let found = try Command.run("dpkg", ["-S", candidate])
+            if found.status == 0 { owner = String(found.out.prefix { $0 != ":" }) }
+        }
+        let known = provided.contains(owner)
+        #expect(known, "\(path) comes from \(owner.isEmpty ? "no package" : owner), not among \(listed.sorted())")
+        checked += 1
+    }
+    #expect(checked >= 5, "libssl, libcrypto, libzstd, libsqlite3, libc at least: \(ldd.out)")
+}
+
 @Test func readme_StartsWithTheRunAndTestCommands() throws {
     let text = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
     let firstBlock = text.components(separatedBy: "```").dropFirst().first ?? ""

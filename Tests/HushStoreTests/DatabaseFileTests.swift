@@ -61,3 +61,40 @@ private func temporaryDirectory() throws -> URL {
     }
     #expect(read == values)
 }
+
+@Test func migrate_BringsANewFileToTheLatestVersion_AndRefusesOneFromANewerHush() throws {
+    let path = try temporaryDirectory().appendingPathComponent("hush.db").path
+    let first = try DatabaseFile.migrate(path: path)
+    #expect(first.before == 0 && first.after == DatabaseFile.schemaVersion)
+    let second = try DatabaseFile.migrate(path: path)
+    #expect(second.before == DatabaseFile.schemaVersion && second.after == DatabaseFile.schemaVersion)
+    try Database(path: path, mode: .readWrite).exec("PRAGMA user_version = \(DatabaseFile.schemaVersion + 1)")
+    #expect { try DatabaseFile.migrate(path: path) } throws: { error in
+        "\(error)".contains("newer than this hush knows")
+    }
+    let copy = path + ".copy"
+    #expect { try DatabaseFile.backup(path: path, to: copy) } throws: { error in
+        "\(error)".contains("newer than this hush knows")
+    }
+    #expect(!FileManager.default.fileExists(atPath: copy))
+}
+
+@Test func backup_CopiesEveryCommittedRow_ChecksIt_AndLeavesNoTemporaryFile() throws {
+    let directory = try temporaryDirectory()
+    let path = directory.appendingPathComponent("hush.db").path
+    _ = try DatabaseFile.migrate(path: path)
+    let db = try Database(path: path, mode: .readWrite)
+    try db.exec("CREATE TABLE extra (v TEXT)")
+    let insert = try db.prepare("INSERT INTO extra (v) VALUES (?1)")
+    for i in 0..<1000 { try insert.run([.text("row \(i)")]) }
+    let copy = directory.appendingPathComponent("copy.db").path
+    let result = try DatabaseFile.backup(path: path, to: copy)
+    #expect(result.schemaVersion == DatabaseFile.schemaVersion && result.bytes > 0)
+    var count: Int64 = 0
+    let copied = try Database(path: copy, mode: .readOnly)
+    try copied.prepare("SELECT count(*) FROM extra").query([]) { count = $0.integer(0) ?? -1 }
+    #expect(count == 1000)
+    #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.contains(".tmp-") }.isEmpty)
+    #expect { try DatabaseFile.backup(path: path, to: copy) } throws: { error in "\(error)".contains("never overwrites") }
+    #expect { try DatabaseFile.backup(path: path + ".none", to: copy + "2") } throws: { error in "\(error)".contains("no database at") }
+}

@@ -1,6 +1,10 @@
 import HushCore
 import HushHTTP
 import HushLog
+import HushStore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `/healthz`, `/readyz`, `/metrics` and `/openapi.json`: for load balancers, Prometheus and tools.
 extension API {
@@ -32,7 +36,14 @@ extension API {
 
     /// Prometheus text: answers by route and status, durations, decisions, connections, the writer's queue.
     func metricsText() -> Response {
-        let text = metrics.render(openConnections: server?.openConnections ?? 0, writerQueueDepth: store.writerQueueDepth, log: decisionLog.stats)
+        func size(_ path: String) -> Int {
+            var info = stat()
+            return stat(path, &info) == 0 ? Int(info.st_size) : 0
+        }
+        let gauges = ProcessGauges(databaseBytes: size(databasePath), walBytes: size(databasePath + "-wal"),
+                                   logLinesDropped: serviceLog?.dropped ?? 0)
+        let text = metrics.render(openConnections: server?.openConnections ?? 0, writerQueueDepth: store.writerQueueDepth, log: decisionLog.stats,
+                                  process: gauges)
         return Response(status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8", headers: [("Cache-Control", "no-store")],
                         body: Array(text.utf8))
     }

@@ -1,0 +1,127 @@
+import Foundation
+import Testing
+import HushTestSupport
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The commands for the people who run hush, run as they would run them: `check-config`,
+/// `migrate`, `backup` (and a restore from it) and `healthcheck`.
+@Suite struct OperationsCommandTests {
+    static func scratch(_ name: String) throws -> URL {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hush-\(name)-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return directory
+    }
+
+    @Test func checkConfig_PrintsASummaryOfAGoodFile_AndNamesTheKeyOfABadOne() throws {
+        let directory = try Self.scratch("check")
+        let good = directory.appendingPathComponent("good.json"), bad = directory.appendingPathComponent("bad.json")
+        try Data(#"{"server": {"port": 9090}, "log": {"access": 0.5}, "decision_log": {"sink": "stdout"}}"#.utf8).write(to: good)
+        try Data(#"{"log": {"level": "loud"}}"#.utf8).write(to: bad)
+
+        let ok = try HushProcess.run(["check-config", good.path])
+        #expect(ok.status == 0, "\(ok.err)")
+        #expect(ok.out.hasPrefix("\(good.path): ok"), "\(ok.out)")
+        #expect(ok.out.contains("127.0.0.1:9090") && ok.out.contains("decision log: stdout") && ok.out.contains("access log: 0.5"), "\(ok.out)")
+        #expect(ok.out.contains("policy version "))
+
+        let refused = try HushProcess.run(["check-config", bad.path])
+        #expect(refused.status == 1)
+        #expect(refused.out.isEmpty)
+        #expect(refused.err == "hush: \(bad.path): log.level must be one of: error, warn, info, debug\n", "\(refused.err)")
+
+        let missing = try HushProcess.run(["check-config", directory.appendingPathComponent("none.json").path])
+        #expect(missing.status == 1 && missing.err.contains("cannot read configuration"), "\(missing.err)")
+        // The variables apply on top, as for serve.
+        let badEnvironment = try HushProcess.run(["check-config", good.path], environment: ["HUSH_PORT": "70000"])
+        #expect(badEnvironment.status == 1 && badEnvironment.err.contains("HUSH_PORT=70000: server.port must be between 0 and 65535"))
+        let help = try HushProcess.run(["check-config", "--help"])
+        #expect(help.status == 0 && help.out.contains("USAGE: hush check-config"), "\(help.out)")
+    }
+
+    @Test func migrate_CreatesThenReportsUpToDate() throws {
+        let directory = try Self.scratch("migrate")
+        let database = directory.appendingPathComponent("hush.db").path
+        let created = try HushProcess.run(["migrate", "--database", database])
+        #expect(created.status == 0, "\(created.err)")
+        #expect(created.out.hasPrefix("\(database): created at schema version "), "\(created.out)")
+        let again = try HushProcess.run(["migrate", "--database", database])
+        #expect(again.status == 0 && again.out.hasSuffix("up to date\n"), "\(again.out)")
+        let nowhere = try HushProcess.run(["migrate", "--database", "/nonexistent-dir/hush.db"])
+        #expect(nowhere.status == 1 && nowhere.err.contains("cannot open database /nonexistent-dir/hush.db"), "\(nowhere.err)")
+    }
+
+    @Test func backup_WhileServing_RestoresToTheSameAnswers_AndNeverOverwrites() throws {
+        let hush = try HushProcess([], environment: ["HUSH_ERASURE_KEY": String(repeating: "k", count: 32)])
+        let database = hush.directory.appendingPathComponent("hush.db").path
+        let client = try APIClient(port: hush.port)
+        #expect(try client.put("/v1/customers/c-9", #"{"region": "US-CA", "timezone": "America/Los_Angeles"}"#).status == 201)
+        let suppression = try client.post("/v1/suppressions", #"{"customer_id": "c-9", "kind": "opt_out", "channels": ["sms"]}"#)
+        #expect(suppression.status == 201)
+        let id = suppression["id"] as? String ?? ""
+        let before = try client.get("/v1/suppressions/\(id)")
+        let view = try client.get("/v1/customers/c-9")
+
+        let destination = try Self.scratch("backup").appendingPathComponent("copy.db").path
+        let result = try HushProcess.run(["backup", "--database", database, destination])
+        #expect(result.status == 0, "\(result.err)")
+        #expect(result.out.contains("integrity ok"), "\(result.out)")
+        let again = try HushProcess.run(["backup", "--database", database, destination])
+        #expect(again.status == 1 && again.err.contains("exists; a backup never overwrites"), "\(again.err)")
+        #expect(hush.stop() == 0)
+
+        // Restored: another hush on the copy answers as the first did.
+        let restored = try HushProcess(["--database", destination], environment: ["HUSH_ERASURE_KEY": String(repeating: "k", count: 32)])
+        let other = try APIClient(port: restored.port)
+        #expect(try other.get("/v1/suppressions/\(id)").response.body == before.response.body)
+        let restoredView = try other.get("/v1/customers/c-9")
+        #expect(restoredView.status == 200)
+        #expect((restoredView["suppressions"] as? [[String: Any]])?.count == 1)
+        #expect((restoredView["suppressions"] as? [[String: Any]])?.count == (view["suppressions"] as? [[String: Any]])?.count)
+        #expect(restored.stop() == 0)
+    }
+
+    @Test func healthcheck_Exits0WhileHealthy_1WhenNothingAnswersOrTheAnswerIsNot200() throws {
+        let hush = try HushProcess()
+        let healthy = try HushProcess.run(["healthcheck", "--url", "http://127.0.0.1:\(hush.port)/healthz"])
+        #expect(healthy.status == 0, "\(healthy.err)")
+        #expect(healthy.out.isEmpty && healthy.err.isEmpty)
+        // From the configuration's port, as the container runs it.
+        let directory = try Self.scratch("health")
+        let config = directory.appendingPathComponent("hush.json")
+        try Data(#"{"server": {"port": \#(hush.port), "host": "0.0.0.0"}}"#.utf8).write(to: config)
+        #expect(try HushProcess.run(["healthcheck", "--config", config.path]).status == 0)
+        let notFound = try HushProcess.run(["healthcheck", "--url", "http://127.0.0.1:\(hush.port)/nothing"])
+        #expect(notFound.status == 1 && notFound.err == "hush: /nothing answered 404\n", "\(notFound.err)")
+        let bad = try HushProcess.run(["healthcheck", "--url", "ftp://x"])
+        #expect(bad.status == 1 && bad.err.contains("--url must be http://host:port/path"), "\(bad.err)")
+        let port = hush.port
+        #expect(hush.stop() == 0)
+        let down = try HushProcess.run(["healthcheck", "--url", "http://127.0.0.1:\(port)/healthz", "--timeout", "2"])
+        #expect(down.status == 1 && down.err.contains("cannot connect to 127.0.0.1:\(port)"), "\(down.err)")
+    }
+
+    @Test func metrics_NameTheBuild_AndTheDatabaseAndWALSizes_AsTheyAreOnDisk() throws {
+        let hush = try HushProcess()
+        let client = try APIClient(port: hush.port)
+        #expect(try client.put("/v1/customers/c-1", #"{"region": "US-CA", "timezone": "America/Los_Angeles"}"#).status == 201)
+        let version = try HushProcess.run(["version"]).out.trimmingCharacters(in: .whitespacesAndNewlines)
+        let text = try client.get("/metrics").response.bodyText
+        // "hush 0.1.0 (SQLite 3.40.1)"
+        let parts = version.split(separator: " ")
+        #expect(parts.count == 4)
+        if parts.count == 4 {
+            let sqlite = parts[3].dropLast()
+            #expect(text.contains("hush_build_info{version=\"\(parts[1])\",sqlite=\"\(sqlite)\"} 1\n"), "\(text)")
+        }
+        let database = hush.directory.appendingPathComponent("hush.db").path
+        func size(_ path: String) -> Double { Double((try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? -1) }
+        // The database file only grows or stays between the answer and the stat.
+        let onDisk = size(database)
+        #expect(try metric(hush, client, "hush_database_bytes{file=\"database\"}") == onDisk)
+        #expect((try metric(hush, client, "hush_database_bytes{file=\"wal\"}") ?? 0) > 0, "a write went through the WAL")
+        #expect(try metric(hush, client, "hush_log_lines_dropped_total") == 0)
+        #expect(hush.stop() == 0)
+    }
+}
