@@ -36,6 +36,7 @@ let package = Package(
             .embedInCode("Migrations/migration-0003-record-keys.sql"),
             .embedInCode("Migrations/migration-0004-records-built-for.sql"),
             .embedInCode("Migrations/migration-0005-history.sql"),
+            .embedInCode("Migrations/migration-0006-history-retention.sql"),
         ]),
         // The OpenAPI document is a file, embedded in the binary and served at /openapi.json.
         .target(name: "HushAPI", dependencies: ["HushHTTP", "HushStore", "HushCore", "HushLog", "COpenSSL",

@@ -82,8 +82,15 @@ public struct Config: Equatable, Sendable {
         public var access = Access.all
     }
 
+    /// What the store removes as it ages (README, "Retention").
+    public struct RetentionSettings: Equatable, Sendable {
+        /// Days an expired suppression or an ended hold is kept before it is removed.
+        public var expiredDays = 90
+    }
+
     public var server = Server()
     public var log = LogSettings()
+    public var retention = RetentionSettings()
     public var limits = Limits()
     public var decisionLog = DecisionLogSettings()
     public var auth = Auth()
@@ -183,6 +190,9 @@ public struct Config: Equatable, Sendable {
             default: throw ConfigError(message: "log.access must be all, errors, off, or a sampling rate of successful decisions from 0 to 1")
             }
         }
+        if let retention = raw.retention {
+            config.retention.expiredDays = retention.expired_days ?? config.retention.expiredDays
+        }
         config.erasureKey = raw.erasure_key
         try config.validate()
         return config
@@ -213,6 +223,7 @@ public struct Config: Equatable, Sendable {
         try check((1...3650).contains(decisionLog.retentionDays), "decision_log.retention_days", "between 1 and 3650")
         try check((1 << 20...1 << 50).contains(decisionLog.maxBytes), "decision_log.max_bytes", "between 1048576 and 1125899906842624")
         try check((64 << 10...1 << 30).contains(decisionLog.bufferBytes), "decision_log.buffer_bytes", "between 65536 and 1073741824")
+        try check((1...3650).contains(retention.expiredDays), "retention.expired_days", "between 1 and 3650")
     }
 }
 
@@ -336,18 +347,28 @@ private struct RawConfig: Decodable {
             }
         }
     }
+    struct Retention: Decodable {
+        var expired_days: Int?
+        init(from decoder: Decoder) throws {
+            try rejectUnknownKeys(decoder, ["expired_days"])
+            let c = try decoder.container(keyedBy: StringKey.self)
+            expired_days = try c.integer("expired_days")
+        }
+    }
     var server: Server?
     var log: Log?
+    var retention: Retention?
     var limits: Limits?
     var policy: RawPolicy?
     var auth: Auth?
     var erasure_key: String?
     var decision_log: DecisionLog?
     init(from decoder: Decoder) throws {
-        try rejectUnknownKeys(decoder, ["server", "log", "limits", "policy", "auth", "erasure_key", "decision_log"])
+        try rejectUnknownKeys(decoder, ["server", "log", "retention", "limits", "policy", "auth", "erasure_key", "decision_log"])
         let c = try decoder.container(keyedBy: StringKey.self)
         server = try c.decodeIfPresent(Server.self, forKey: "server")
         log = try c.decodeIfPresent(Log.self, forKey: "log")
+        retention = try c.decodeIfPresent(Retention.self, forKey: "retention")
         limits = try c.decodeIfPresent(Limits.self, forKey: "limits")
         policy = try c.decodeIfPresent(RawPolicy.self, forKey: "policy")
         auth = try c.decodeIfPresent(Auth.self, forKey: "auth")

@@ -74,6 +74,11 @@ final class Metrics: Sendable {
         out += "hush_database_bytes{file=\"wal\"} \(process.walBytes)\n"
         family("hush_log_lines_dropped_total", "counter", "Lines of hush's own log (access log and messages) dropped because standard error could not keep up.")
         out += "hush_log_lines_dropped_total \(process.logLinesDropped)\n"
+        family("hush_rows_pruned_total", "counter", "Rows retention removed: contacts and interactions past the longest window, expired suppressions and ended holds past retention.expired_days.")
+        out += "hush_rows_pruned_total{table=\"contacts\"} \(process.pruned.contacts)\n"
+        out += "hush_rows_pruned_total{table=\"interactions\"} \(process.pruned.interactions)\n"
+        out += "hush_rows_pruned_total{table=\"suppressions\"} \(process.pruned.suppressions)\n"
+        out += "hush_rows_pruned_total{table=\"holds\"} \(process.pruned.holds)\n"
         family("hush_http_requests_total", "counter", "HTTP answers by route and status.")
         for (r, row) in requests.enumerated() {
             let route = r < routes.count ? routes[r] : r < Self.maxRoutes ? "route \(r)" : "none"
@@ -125,4 +130,5 @@ final class Metrics: Sendable {
 /// Gauges read from outside the counters when `/metrics` is asked.
 struct ProcessGauges {
     var databaseBytes = 0, walBytes = 0, logLinesDropped = 0
+    var pruned = PruneCounts()
 }

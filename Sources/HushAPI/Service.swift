@@ -81,7 +81,7 @@ public final class Service: Sendable {
         let writerHasher: SharedTombstoneHasher
         do { writerHasher = try SharedTombstoneHasher(key: key) } catch { throw ConfigError(message: "erasure_key \(error.message)") }
         store = try SQLiteStore(path: config.server.database, lookback: config.policy.longestWindow, tombstoneHash: writerHasher.hash,
-                                renderHistory: Self.renderHistory)
+                                renderHistory: Self.renderHistory, retention: RetentionPolicy(expiredDays: config.retention.expiredDays))
         let api: API
         do {
             api = try API(store: store, config: config, erasureKey: key, writerHasher: writerHasher, loops: options.threads,

@@ -24,6 +24,9 @@ public protocol FactStore: AnyObject, Sendable {
     /// Jobs waiting for the writer.
     var writerQueueDepth: Int { get }
 
+    /// Rows retention removed since the store opened.
+    var pruned: PruneCounts { get }
+
     /// Finishes queued writes and closes the store.
     func close()
 }

@@ -11,6 +11,9 @@ public struct Actor: Sendable, Hashable {
         case `import`
         /// The command line.
         case cli
+        /// Removed by retention: a suppression that expired, or a hold that ended, longer ago
+        /// than `retention.expired_days`.
+        case retention
     }
 
     public let name: String

@@ -10,6 +10,7 @@ public final class SQLiteStore: FactStore {
     let commits: CommitCounter
     private let writer: Writer
     let recordKeyBits: Int
+    private let retention = Mutex<Retention?>(nil)
 
     /// Opens (creating if missing) the database at `path`, applies migrations, loads the holds
     /// and tombstones, and starts the writer. `lookback` is the longest window decisions look
@@ -22,13 +23,35 @@ public final class SQLiteStore: FactStore {
     /// the caller's keyed hash of an erased subject: the writer uses it to mark records of
     /// erased ids and addresses, so that decisions about known customers need no hashing.
     /// `renderHistory` renders records for the history of changes, as the API shows them.
+    ///
+    /// `retention`, when given, prunes what ages out (`RetentionPolicy`), at start and then on
+    /// its schedule.
     public convenience init(path: String, lookback: TimeInterval = Policy.standard.longestWindow,
                             clock: @escaping @Sendable () -> Date = { Date() }, maxQueuedWrites: Int = 100_000,
                             tombstoneHash: @escaping @Sendable (Subject) -> [UInt8],
-                            renderHistory: @escaping HistoryRenderer) throws(StoreError) {
+                            renderHistory: @escaping HistoryRenderer, retention: RetentionPolicy? = nil) throws(StoreError) {
         try self.init(path: path, lookback: lookback, clock: clock, maxQueuedWrites: maxQueuedWrites, tombstoneHash: tombstoneHash,
                       recordKeyBits: RecordKey.standardBits, renderHistory: renderHistory)
+        if let retention { startRetention(retention, clock: clock) }
     }
+
+    /// Queues prune jobs by `policy`, from now on.
+    func startRetention(_ policy: RetentionPolicy, clock: @escaping @Sendable () -> Date) {
+        let writer = self.writer
+        let expiredAfter = TimeInterval(policy.expiredDays) * 86_400
+        let runner = Retention(policy: policy) { done in
+            writer.submit(Self.acting(Retention.actor) { (transaction: SQLiteTransaction) throws(StoreError) -> PruneCounts in
+                try transaction.prune(now: clock(), expiredAfter: expiredAfter, limit: policy.rowsPerJob)
+            }) { result in
+                // A failed prune (a busy disk) is tried again at the next interval.
+                if case .success(let removed) = result { done(removed) }
+            }
+        }
+        retention.withLock { $0 = runner }
+    }
+
+    /// What retention has removed since the store opened.
+    public var pruned: PruneCounts { retention.withLock { $0 }?.removed ?? PruneCounts() }
 
     /// `recordKeyBits`: the bits of `RecordKey` kept, fewer only in tests (to make ids share rows).
     init(path: String, lookback: TimeInterval, clock: @escaping @Sendable () -> Date, maxQueuedWrites: Int,
@@ -101,7 +124,10 @@ public final class SQLiteStore: FactStore {
     public var writerQueueDepth: Int { writer.queueDepth }
 
     /// Finishes queued writes and closes the writer's connection.
-    public func close() { writer.stop() }
+    public func close() {
+        retention.withLock { $0 }?.stop()
+        writer.stop()
+    }
 }
 
 /// Counts the writer's commits. The writer adds one after each COMMIT and before any completion
