@@ -3,14 +3,14 @@ import Foundation
 import HushStore
 
 /// The `hush` command line: `serve` (the default), `check-config`, `migrate`, `backup`,
-/// `healthcheck`, `hash-key`, `decision-log` and `version`. Flags override
+/// `export`, `healthcheck`, `hash-key`, `decision-log` and `version`. Flags override
 /// `HUSH_*` variables, which override the configuration file (`Settings.resolve`).
 public struct HushCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "hush",
         abstract: "May we contact this customer, on this channel, for this purpose, now?",
         version: versionLine,
-        subcommands: [Serve.self, CheckConfig.self, Migrate.self, Backup.self, HealthCheck.self, HashKey.self, DecisionLogCommand.self,
+        subcommands: [Serve.self, CheckConfig.self, Migrate.self, Export.self, Backup.self, HealthCheck.self, HashKey.self, DecisionLogCommand.self,
                       VersionCommand.self],
         defaultSubcommand: Serve.self)
 

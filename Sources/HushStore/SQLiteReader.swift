@@ -34,7 +34,7 @@ public final class SQLiteReader: StoreReader {
         commit = try database.prepare("COMMIT")
         profile = try database.prepare("SELECT region, timezone, email, phone FROM profiles WHERE customer_id = ?1")
         cases = try database.prepare("SELECT \(SQLiteTransaction.caseColumns) FROM cases WHERE customer_id = ?1")
-        let suppressionColumns = "id, customer_id, address, address_kind, kind, channels, purposes, source, confirmed, expires_at"
+        let suppressionColumns = Self.suppressionColumns
         suppressionsByCustomer = try database.prepare("SELECT \(suppressionColumns) FROM suppressions WHERE customer_id = ?1")
         suppressionsByAddress = try database.prepare("SELECT \(suppressionColumns) FROM suppressions WHERE address = ?1")
         contacts = try database.prepare("SELECT channel, purpose, at FROM contacts WHERE customer_id = ?1 AND at > ?2 AND at <= ?3")
@@ -202,6 +202,9 @@ public final class SQLiteReader: StoreReader {
         }
         return found
     }
+
+    /// The columns `suppression(_:)` decodes, in its order.
+    static let suppressionColumns = "id, customer_id, address, address_kind, kind, channels, purposes, source, confirmed, expires_at"
 
     public func checkReadable() throws(StoreError) {
         _ = try pointLookup(customerID: "")

@@ -249,6 +249,8 @@ extension Suppression {
 
 extension SQLiteTransaction {
     static let caseColumns = "case_id, customer_id, severity, status, opened_at, closed_at, resolution, updated_at"
+    /// The columns `hold(_:)` decodes, in its order.
+    static let holdColumns = "id, title, reason, regions, channels, purposes, categories, starts_at, ends_at"
 }
 
 /// A case row, with the columns in `SQLiteTransaction.caseColumns` order; nil when it holds an

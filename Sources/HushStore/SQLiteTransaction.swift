@@ -67,8 +67,8 @@ public final class SQLiteTransaction: StoreTransaction {
         self.holdCache = holds
         self.tombstones = tombstones
         reader = try SQLiteReader(database: database, tombstones: tombstones, recordKeyBits: recordKeyBits)
-        let suppressionColumns = "id, customer_id, address, address_kind, kind, channels, purposes, source, confirmed, expires_at"
-        let holdColumns = "id, title, reason, regions, channels, purposes, categories, starts_at, ends_at"
+        let suppressionColumns = SQLiteReader.suppressionColumns
+        let holdColumns = Self.holdColumns
         sql = Statements(
             upsertProfile: try database.prepare("""
                 INSERT INTO profiles (customer_id, region, timezone, email, phone, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)

@@ -70,6 +70,12 @@ import Glibc
         let again = try HushProcess.run(["backup", "--database", database, destination])
         #expect(again.status == 1 && again.err.contains("exists; a backup never overwrites"), "\(again.err)")
         #expect(hush.stop() == 0)
+        // The copy exports exactly what the original does.
+        for kind in ["suppressions", "cases", "holds"] {
+            let original = try HushProcess.run(["export", kind, "--database", database])
+            let copied = try HushProcess.run(["export", kind, "--database", destination])
+            #expect(original.status == 0 && copied.status == 0 && original.out == copied.out, "\(kind): \(original.err) \(copied.err)")
+        }
 
         // Restored: another hush on the copy answers as the first did.
         let restored = try HushProcess(["--database", destination], environment: ["HUSH_ERASURE_KEY": String(repeating: "k", count: 32)])
@@ -123,5 +129,60 @@ import Glibc
         #expect((try metric(hush, client, "hush_database_bytes{file=\"wal\"}") ?? 0) > 0, "a write went through the WAL")
         #expect(try metric(hush, client, "hush_log_lines_dropped_total") == 0)
         #expect(hush.stop() == 0)
+    }
+
+    @Test func export_WritesTheImportsFormat_WhichImportsBackUnchanged_AndIntoAnotherHushTheSame() throws {
+        let key = String(repeating: "e", count: 32)
+        let hush = try HushProcess([], environment: ["HUSH_ERASURE_KEY": key])
+        let database = hush.directory.appendingPathComponent("hush.db").path
+        let client = try APIClient(port: hush.port)
+        let suppressions = [
+            #"{"customer_id": "c-1", "kind": "opt_out", "channels": ["sms", "email"], "source": "crm-sync"}"#,
+            #"{"address": "Someone@Example.com", "kind": "do_not_contact", "expires_at": "2027-01-01T00:00:00.250Z"}"#,
+            #"{"address": "+14155550100", "kind": "objection", "purposes": ["marketing"], "confirmed": false}"#,
+        ]
+        for body in suppressions { #expect(try client.post("/v1/suppressions", body).status == 201) }
+        #expect(try client.put("/v1/cases/k-1", #"{"customer_id": "c-1", "severity": "high", "status": "open", "opened_at": "2026-11-20T10:00:00Z"}"#).status == 201)
+        #expect(try client.put("/v1/cases/k-2", #"{"customer_id": "c-2", "severity": "low", "status": "closed", "opened_at": "2026-11-01T10:00:00Z", "closed_at": "2026-11-02T10:00:00Z", "resolution": "neutral"}"#).status == 201)
+        #expect(try client.post("/v1/holds", #"{"id": "fire", "title": "Fire, \"north\"", "regions": ["US-CA"], "starts_at": "2026-11-01T00:00:00Z"}"#).status == 201)
+
+        func export(_ kind: String, _ format: String, _ path: String) throws -> String {
+            let result = try HushProcess.run(["export", kind, "--format", format, "--database", path])
+            #expect(result.status == 0, "\(result.err)")
+            return result.out
+        }
+        let csv = try export("suppressions", "csv", database)
+        #expect(csv.split(separator: "\n").first == "customer_id,address,kind,channels,purposes,source,confirmed,expires_at")
+        #expect(csv.contains("c-1,,opt_out,email;sms,,crm-sync,true,\n"), "\(csv)")
+        #expect(csv.contains(",someone@example.com,do_not_contact,,,,true,2027-01-01T00:00:00.250Z\n"), "\(csv)")
+        let holds = try export("holds", "csv", database)
+        #expect(holds.contains("fire,\"Fire, \"\"north\"\"\",,US-CA,,,,2026-11-01T00:00:00Z,\n"), "\(holds)")
+        let cases = try export("cases", "ndjson", database)
+        #expect(cases.split(separator: "\n").count == 2)
+
+        // Back into the same hush: every row unchanged.
+        func importing(_ client: APIClient, _ kind: String, _ body: String, _ type: String) throws -> [String: Any] {
+            try client.call("POST", "/v1/import/\(kind)", body, contentType: type).object
+        }
+        #expect(try importing(client, "suppressions", csv, "text/csv")["unchanged"] as? Int == 3)
+        #expect(try importing(client, "suppressions", try export("suppressions", "ndjson", database), "application/x-ndjson")["unchanged"] as? Int == 3)
+        #expect(try importing(client, "cases", try export("cases", "csv", database), "text/csv")["unchanged"] as? Int == 2)
+        #expect(try importing(client, "cases", cases, "application/x-ndjson")["imported"] as? Int == 0)
+
+        // Into another hush: the same export.
+        let other = try HushProcess([], environment: ["HUSH_ERASURE_KEY": key])
+        let otherClient = try APIClient(port: other.port)
+        #expect(try importing(otherClient, "suppressions", csv, "text/csv")["imported"] as? Int == 3)
+        #expect(try importing(otherClient, "cases", cases, "application/x-ndjson")["imported"] as? Int == 2)
+        let otherDatabase = other.directory.appendingPathComponent("hush.db").path
+        #expect(try export("suppressions", "csv", otherDatabase) == csv)
+        #expect(try export("cases", "ndjson", otherDatabase) == cases)
+        #expect(hush.stop() == 0 && other.stop() == 0)
+
+        let missing = try HushProcess.run(["export", "cases", "--database", hush.directory.appendingPathComponent("none.db").path])
+        #expect(missing.status == 1 && missing.err.contains("no database at"), "\(missing.err)")
+        #expect(!FileManager.default.fileExists(atPath: hush.directory.appendingPathComponent("none.db").path))
+        let wrongKind = try HushProcess.run(["export", "widgets", "--database", database])
+        #expect(wrongKind.status == 64 && wrongKind.err.contains("'widgets'"), "\(wrongKind.err)")
     }
 }
