@@ -57,21 +57,33 @@ extension API {
     /// which the route table has checked against `decisionQuery`.
     func decisionInput(query: QueryParameters) throws(APIError) -> DecisionInput {
         do throws(ValidationError) {
-            let at = try query.first("at").map { text throws(ValidationError) in try Validate.time(text, field: "at") }
-            let categories = query.all("category")
-            if categories.count > limits.maxCategories { throw ValidationError(field: "category", message: "may repeat at most \(limits.maxCategories) times") }
-            return try decisionInput(customerID: query.first("customer_id"), channel: query.first("channel"), purpose: query.first("purpose"),
-                                     categories: categories, address: query.first("address"), region: query.first("region"),
-                                     timezone: query.first("timezone"), at: at, reserve: nil, campaignID: query.first("campaign_id"),
-                                     path: { $0 })
+            return try Self.decisionInput(query: query, policy: policy, maxCategories: limits.maxCategories)
         } catch {
             throw .invalid(error)
         }
     }
 
+    /// The query form's checks, for the API and for `hush decide`, whose flags are the same names.
+    static func decisionInput(query: QueryParameters, policy: Policy, maxCategories: Int) throws(ValidationError) -> DecisionInput {
+        let at = try query.first("at").map { text throws(ValidationError) in try Validate.time(text, field: "at") }
+        let categories = query.all("category")
+        if categories.count > maxCategories { throw ValidationError(field: "category", message: "may repeat at most \(maxCategories) times") }
+        return try decisionInput(customerID: query.first("customer_id"), channel: query.first("channel"), purpose: query.first("purpose"),
+                                 categories: categories, address: query.first("address"), region: query.first("region"),
+                                 timezone: query.first("timezone"), at: at, reserve: nil, campaignID: query.first("campaign_id"),
+                                 path: { $0 }, policy: policy)
+    }
+
     private func decisionInput(customerID: String?, channel: String?, purpose: String?, categories: [String]?, address: String?,
                                region: String?, timezone: String?, at: Date?, reserve: Bool?, campaignID: String?,
                                path: (String) -> String) throws(ValidationError) -> DecisionInput {
+        try Self.decisionInput(customerID: customerID, channel: channel, purpose: purpose, categories: categories, address: address,
+                               region: region, timezone: timezone, at: at, reserve: reserve, campaignID: campaignID, path: path, policy: policy)
+    }
+
+    static func decisionInput(customerID: String?, channel: String?, purpose: String?, categories: [String]?, address: String?,
+                              region: String?, timezone: String?, at: Date?, reserve: Bool?, campaignID: String?,
+                              path: (String) -> String, policy: Policy) throws(ValidationError) -> DecisionInput {
         guard let channelName = channel else { throw ValidationError(field: path("channel"), message: "is required") }
         let channel = try Validate.channel(channelName, field: path("channel"), policy: policy)
         let customer = try customerID.map { id throws(ValidationError) in try Validate.identifier(id, field: path("customer_id")) }

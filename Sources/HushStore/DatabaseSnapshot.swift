@@ -44,3 +44,19 @@ public final class DatabaseSnapshot {
         }
     }
 }
+
+extension DatabaseSnapshot {
+    /// A reader for decisions on this file with no writer behind it (`hush decide`): the
+    /// tombstones and holds as committed now, loaded once. Changes nothing.
+    public static func decisionReader(path: String) throws(StoreError) -> (reader: SQLiteReader, holds: [Hold], erasures: Int) {
+        let snapshot = try DatabaseSnapshot(path: path)
+        var hashes: [[UInt8]] = [], holds: [Hold] = []
+        try snapshot.database.prepare("SELECT hash FROM tombstones").query([]) { row in hashes.append(row.blob(0)) }
+        try snapshot.holds { holds.append($0) }
+        let tombstones = TombstoneSet()
+        tombstones.insert(hashes)
+        let reader = try SQLiteReader(database: Database(path: path, mode: .readOnly), tombstones: tombstones, commits: CommitCounter(),
+                                      recordKeyBits: RecordKey.standardBits)
+        return (reader, holds, hashes.count)
+    }
+}

@@ -185,4 +185,51 @@ import Glibc
         let wrongKind = try HushProcess.run(["export", "widgets", "--database", database])
         #expect(wrongKind.status == 64 && wrongKind.err.contains("'widgets'"), "\(wrongKind.err)")
     }
+
+    @Test func decide_AnswersAsTheAPIDoes_FromTheFile_AndRecordsNothing() throws {
+        let key = String(repeating: "d", count: 32)
+        let hush = try HushProcess([], environment: ["HUSH_ERASURE_KEY": key])
+        let database = hush.directory.appendingPathComponent("hush.db").path
+        let client = try APIClient(port: hush.port)
+        #expect(try client.put("/v1/customers/c-1", #"{"region": "US-CA", "timezone": "America/Los_Angeles"}"#).status == 201)
+        #expect(try client.post("/v1/suppressions", #"{"customer_id": "c-1", "kind": "opt_out", "channels": ["sms"]}"#).status == 201)
+        #expect(try client.put("/v1/customers/c-gone", #"{"email": "gone@example.com"}"#).status == 201)
+        #expect(try client.call("DELETE", "/v1/customers/c-gone").status == 200)
+        let at = "2026-12-01T18:00:00Z"
+
+        func decide(_ arguments: [String], environment: [String: String] = ["HUSH_ERASURE_KEY": key]) throws -> CommandResult {
+            try HushProcess.run(["decide", "--database", database] + arguments, environment: environment)
+        }
+        func withoutIDAndTime(_ object: [String: Any]) -> NSDictionary {
+            var copy = object
+            copy["decision_id"] = nil
+            copy["evaluated_at"] = nil
+            return copy as NSDictionary
+        }
+        for (flags, query) in [(["--customer-id", "c-1", "--channel", "sms", "--at", at], "customer_id=c-1&channel=sms&at=\(at)"),
+                               (["--customer-id", "c-1", "--channel", "email", "--purpose", "service", "--at", at],
+                                "customer_id=c-1&channel=email&purpose=service&at=\(at)"),
+                               (["--address", "gone@example.com", "--channel", "email", "--at", at], "address=gone@example.com&channel=email&at=\(at)")] {
+            let result = try decide(flags)
+            #expect(result.status == 0, "\(result.err)")
+            let printed = (try? JSONSerialization.jsonObject(with: Data(result.out.utf8))) as? [String: Any] ?? [:]
+            #expect(printed["decision_id"] is NSNull)
+            let api = try client.get("/v1/decisions?\(query)").object
+            #expect(withoutIDAndTime(printed) == withoutIDAndTime(api), "\(flags): \(result.out) against \(api)")
+        }
+        let sms = (try? JSONSerialization.jsonObject(with: Data(try decide(["--customer-id", "c-1", "--channel", "sms", "--at", at]).out.utf8))) as? [String: Any]
+        #expect((sms?["reasons"] as? [[String: Any]])?.compactMap { $0["code"] as? String } == ["opted_out"])
+        // The file has an erasure: without its key, no decision rather than a wrong one.
+        let keyless = try decide(["--customer-id", "c-gone", "--channel", "email"], environment: [:])
+        #expect(keyless.status == 1 && keyless.err.contains("cannot be checked without its erasure key"), "\(keyless.err)")
+        let bad = try decide(["--customer-id", "c-1", "--channel", "fax"])
+        #expect(bad.status == 1 && bad.err.hasPrefix("hush: --channel must be one of: email"), "\(bad.err)")
+        let nobody = try decide(["--channel", "sms"])
+        #expect(nobody.status == 1 && nobody.err == "hush: --customer-id or --address is required\n", "\(nobody.err)")
+        // Read only: the customer has no contact and the history no entry from it.
+        let view = try client.get("/v1/customers/c-1").object
+        #expect((view["contacts"] as? [Any])?.isEmpty == true)
+        #expect((view["history"] as? [[String: Any]])?.count == 2, "the profile and the suppression: \(view["history"] ?? "")")
+        #expect(hush.stop() == 0)
+    }
 }

@@ -169,9 +169,16 @@ extension API {
     }
 
     func writeDecision(_ w: inout JSONWriter, _ decision: Decision, _ request: DecisionRequest, id: DecisionID, reserved: Bool?) {
+        Self.writeDecision(&w, decision, request, id: id, reserved: reserved, policyVersion: policyVersion)
+    }
+
+    /// A decision as the API answers it; `id` nil (null) for one no log recorded (`hush decide`).
+    static func writeDecision(_ w: inout JSONWriter, _ decision: Decision, _ request: DecisionRequest, id: DecisionID?, reserved: Bool?,
+                              policyVersion: String) {
         w.objectStart()
         w.key("decision"); w.string(decision.allowed ? "allow" : "suppress")
-        w.key("decision_id"); w.string(id)
+        w.key("decision_id")
+        if let id { w.string(id) } else { w.null() }
         w.key("customer_id"); w.string(request.customerID)
         if let address = request.address { w.key("address"); w.string(address.value) }
         w.key("channel"); w.string(request.channel.rawValue)
