@@ -76,7 +76,13 @@ if [[ ! -f "$DB" ]]; then
     echo "seeded in $(( $(date +%s) - started )) s" | tee "$OUT/seed-time.txt" >&2
 fi
 
-# ---- the three servers, each on SERVER_CPU ----
+# ---- a copy of the database for each hush: one writer per file (WriteLock) ----
+for copy in log nolog noaccess; do
+    rm -f "$OUT/bench-$copy.db" "$OUT/bench-$copy.db-wal" "$OUT/bench-$copy.db-shm"
+    cp "$DB" "$OUT/bench-$copy.db"
+done
+
+# ---- the servers, each on SERVER_CPU ----
 sed -e "s#@RUN@#$OUT#g" -e "s#@PORT@#$P_NGINX#g" "$HERE/nginx.conf.in" > "$OUT/nginx.conf"
 taskset -c "$SERVER_CPU" nginx -p "$OUT" -c "$OUT/nginx.conf" -e "$OUT/error.log" > "$OUT/nginx.log" 2>&1 &
 PIDS+=($!); NGINX_PID=$!
@@ -86,11 +92,11 @@ PIDS+=($!); HB_PID=$!
 printf '{"decision_log": {"directory": "%s"}}\n' "$OUT/decisions" > "$OUT/hush-log.json"
 printf '{"decision_log": {"sink": "off"}}\n' > "$OUT/hush-nolog.json"
 printf '{"decision_log": {"directory": "%s"}, "log": {"access": "off"}}\n' "$OUT/decisions-noaccess" > "$OUT/hush-noaccess.json"
-taskset -c "$SERVER_CPU" "$HUSH" --config "$OUT/hush-log.json" --port "$P_HUSH" --threads 1 --database "$DB" > "$OUT/hush.log" 2>&1 &
+taskset -c "$SERVER_CPU" "$HUSH" --config "$OUT/hush-log.json" --port "$P_HUSH" --threads 1 --database "$OUT/bench-log.db" > "$OUT/hush.log" 2>&1 &
 PIDS+=($!); HUSH_PID=$!
-taskset -c "$SERVER_CPU" "$HUSH" --config "$OUT/hush-nolog.json" --port "$P_NOLOG" --threads 1 --database "$DB" > "$OUT/hush-nolog.log" 2>&1 &
+taskset -c "$SERVER_CPU" "$HUSH" --config "$OUT/hush-nolog.json" --port "$P_NOLOG" --threads 1 --database "$OUT/bench-nolog.db" > "$OUT/hush-nolog.log" 2>&1 &
 PIDS+=($!); NOLOG_PID=$!
-taskset -c "$SERVER_CPU" "$HUSH" --config "$OUT/hush-noaccess.json" --port "$P_NOACC" --threads 1 --database "$DB" > "$OUT/hush-noaccess.log" 2>&1 &
+taskset -c "$SERVER_CPU" "$HUSH" --config "$OUT/hush-noaccess.json" --port "$P_NOACC" --threads 1 --database "$OUT/bench-noaccess.db" > "$OUT/hush-noaccess.log" 2>&1 &
 PIDS+=($!); NOACC_PID=$!
 wait_ready "http://127.0.0.1:$P_NOACC/healthz"
 wait_ready "http://127.0.0.1:$P_NOLOG/healthz"
@@ -169,9 +175,9 @@ tail -n 20 "$OUT/hush.log" > "$OUT/hush.log.tail"; rm -f "$OUT/hush.log"
 # Both servers run throughout (the one not measured is idle), and each run measures one, then
 # the other: a machine that slows down during the runs slows both alike.
 printf 'run\tlog\trps\tdecisions_per_s\tp99_us\n' > "$OUT/batch.tsv"
-"$HUSH" --config "$OUT/hush-log.json" --port "$P_HUSH" --threads 2 --database "$DB" > "$OUT/hush-batch-on.log" 2>&1 &
+"$HUSH" --config "$OUT/hush-log.json" --port "$P_HUSH" --threads 2 --database "$OUT/bench-log.db" > "$OUT/hush-batch-on.log" 2>&1 &
 PIDS+=($!); BATCH_ON_PID=$!
-"$HUSH" --config "$OUT/hush-nolog.json" --port "$P_NOLOG" --threads 2 --database "$DB" > "$OUT/hush-batch-off.log" 2>&1 &
+"$HUSH" --config "$OUT/hush-nolog.json" --port "$P_NOLOG" --threads 2 --database "$OUT/bench-nolog.db" > "$OUT/hush-batch-off.log" 2>&1 &
 PIDS+=($!); BATCH_OFF_PID=$!
 wait_ready "http://127.0.0.1:$P_HUSH/healthz"
 wait_ready "http://127.0.0.1:$P_NOLOG/healthz"
@@ -189,7 +195,7 @@ done
 stop "$BATCH_ON_PID"; stop "$BATCH_OFF_PID"
 
 # ---- the log's bytes per decision once closed: a start indexes what the runs left open ----
-"$HUSH" --config "$OUT/hush-log.json" --port "$P_HUSH" --threads 1 --database "$DB" > "$OUT/hush-close.log" 2>&1 &
+"$HUSH" --config "$OUT/hush-log.json" --port "$P_HUSH" --threads 1 --database "$OUT/bench-log.db" > "$OUT/hush-close.log" 2>&1 &
 PIDS+=($!); CLOSE_PID=$!
 wait_ready "http://127.0.0.1:$P_HUSH/healthz"
 for _ in $(seq 600); do
@@ -197,6 +203,7 @@ for _ in $(seq 600); do
     sleep 1
 done
 stop "$CLOSE_PID"
+rm -f "$OUT"/bench-*.db "$OUT"/bench-*.db-wal "$OUT"/bench-*.db-shm
 
 python3 - "$OUT" "$BATCH" "$sends" <<'PY'
 import csv, statistics, sys

@@ -62,7 +62,7 @@ struct CheckConfig: ParsableCommand {
 struct Migrate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Apply the schema migrations the database lacks, then exit (serve applies them too, at start).",
-        discussion: "Creates the database if it does not exist. Refuses a database written by a newer hush.")
+        discussion: "Creates the database if it does not exist. Refuses a database written by a newer hush, and one a running hush holds.")
 
     @OptionGroup var location: StoreLocation
 
@@ -70,7 +70,14 @@ struct Migrate: ParsableCommand {
         let path = location.settings().config.server.database
         let existed = FileManager.default.fileExists(atPath: path)
         let versions: (before: Int, after: Int)
-        do { versions = try DatabaseFile.migrate(path: path) } catch { fail(error.message) }
+        do {
+            try DatabaseFile.prepare(path: path)
+            let lock = try WriteLock.acquire(path: path)
+            versions = try DatabaseFile.migrate(path: path)
+            withExtendedLifetime(lock) {}
+        } catch {
+            fail(error.message)
+        }
         if !existed {
             print("\(path): created at schema version \(versions.after)")
         } else if versions.before == versions.after {

@@ -21,6 +21,8 @@ public final class Service: Sendable {
     /// hush's own log on standard error: the access log and the operator's messages.
     public let serviceLog: ServiceLog
     private let loopCount: Int
+    /// Held while the service runs (`WriteLock`).
+    private let writeLock: WriteLock
 
     /// The routes whose successful answers `log.access`'s sampling rate thins out.
     static let sampledRoutes: Set<String> = ["POST /v1/decisions", "GET /v1/decisions", "POST /v1/decisions/batch",
@@ -55,6 +57,8 @@ public final class Service: Sendable {
         // or key file exists.
         let listener = try Listener(options: options)
         try DatabaseFile.prepare(path: config.server.database)
+        // One writer per database file: a second hush on it would leave this one's caches stale.
+        writeLock = try WriteLock.acquire(path: config.server.database)
         var logOptions = DecisionLog.Options()
         logOptions.sink = DecisionLog.Sink(rawValue: config.decisionLog.sink.rawValue) ?? .file
         logOptions.directory = config.decisionLog.directory(database: config.server.database)

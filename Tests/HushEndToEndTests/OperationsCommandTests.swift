@@ -232,4 +232,20 @@ import Glibc
         #expect((view["history"] as? [[String: Any]])?.count == 2, "the profile and the suppression: \(view["history"] ?? "")")
         #expect(hush.stop() == 0)
     }
+
+    @Test func aSecondWriter_IsRefused_WhileHushServesTheFile_AndWelcomeOnceItStopped() throws {
+        let hush = try HushProcess()
+        let database = hush.directory.appendingPathComponent("hush.db").path
+        let second = try HushProcess.run(["--port", "0", "--database", database])
+        #expect(second.status == 1)
+        #expect(BinaryTests.startFailure(second.err)?.contains("database \(database) is in use by another hush (pid \(hush.process.processIdentifier))") == true,
+                "\(second.err)")
+        let migrate = try HushProcess.run(["migrate", "--database", database])
+        #expect(migrate.status == 1 && migrate.err.contains("is in use by another hush"), "\(migrate.err)")
+        // Readers are welcome beside it.
+        #expect(try HushProcess.run(["export", "holds", "--database", database]).status == 0)
+        #expect(hush.stop() == 0)
+        let after = try HushProcess.run(["migrate", "--database", database])
+        #expect(after.status == 0 && after.out.hasSuffix("up to date\n"), "\(after.err)")
+    }
 }
