@@ -10,7 +10,7 @@ public struct HushCommand: ParsableCommand {
         commandName: "hush",
         abstract: "May we contact this customer, on this channel, for this purpose, now?",
         version: versionLine,
-        subcommands: [Serve.self, CheckConfig.self, Migrate.self, Decide.self, Export.self, Backup.self, HealthCheck.self, HashKey.self, DecisionLogCommand.self,
+        subcommands: [Serve.self, CheckConfig.self, Migrate.self, Decide.self, ImportCommand.self, Export.self, Backup.self, HealthCheck.self, HashKey.self, DecisionLogCommand.self,
                       VersionCommand.self],
         defaultSubcommand: Serve.self)
 

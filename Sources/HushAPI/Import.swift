@@ -171,6 +171,7 @@ final class ImportSink: BodySink {
     }
 
     private func handle(_ record: RecordSplitter.Record) {
+        rowsRead += 1
         switch record {
         case .overlong(let line):
             reject(line, ValidationError(field: "", message: "the line is longer than 64 KiB"))
@@ -235,25 +236,43 @@ final class ImportSink: BodySink {
         }
     }
 
-    func finish(_ request: Request, _ responder: Responder) {
+    /// Rows read so far, good and bad (for `hush import`'s progress).
+    private(set) var rowsRead = 0
+
+    /// Why nothing will be written: too many rows, or bad lines (the first of them); nil when
+    /// every row is good. Reads the body's last record first.
+    func refusal() -> (message: String, lines: [BadLine])? {
         splitter.finish { handle($0) }
-        let api = self.api
-        if tooMany {
-            return responder.send(api.error(request, .invalid(ValidationError(field: "", message: "an import holds at most \(api.limits.maxImportRows) rows; split the file"))))
-        }
-        if badCount > 0 { return responder.send(badLinesResponse(request)) }
+        if tooMany { return ("an import holds at most \(api.limits.maxImportRows) rows; split the file", []) }
+        if badCount > 0 { return ("\(badCount) line\(badCount == 1 ? " is" : "s are") invalid; nothing was imported", bad) }
+        return nil
+    }
+
+    /// The write of every row, in one job: all or nothing; with `dryRun`, counted and rolled
+    /// back. Hands the rows over (call once).
+    func writeJob() -> @Sendable (any StoreTransaction) throws(StoreError) -> (imported: Int, unchanged: Int) {
         let kind = self.kind, dryRun = self.dryRun, now = self.now
         let suppressions = self.suppressions, cases = self.cases
         self.suppressions = []
         self.cases = []
-        PreparedWrite({ w throws(StoreError) -> (imported: Int, unchanged: Int) in
+        return { w throws(StoreError) -> (imported: Int, unchanged: Int) in
             let counts = switch kind {
             case .suppressions: try w.importSuppressions(suppressions, now: now)
             case .cases: try w.importCases(cases)
             }
             if dryRun { w.discardChanges() }
             return counts
-        }) { counts in
+        }
+    }
+
+    func finish(_ request: Request, _ responder: Responder) {
+        let api = self.api
+        if let (message, lines) = refusal() {
+            if lines.isEmpty { return responder.send(api.error(request, .invalid(ValidationError(field: "", message: message)))) }
+            return responder.send(badLinesResponse(request))
+        }
+        let dryRun = self.dryRun
+        PreparedWrite(writeJob()) { counts in
             api.json(request) { w in
                 w.objectStart()
                 if dryRun {

@@ -248,4 +248,41 @@ import Glibc
         let after = try HushProcess.run(["migrate", "--database", database])
         #expect(after.status == 0 && after.out.hasSuffix("up to date\n"), "\(after.err)")
     }
+
+    @Test func importCommand_WritesAllOrNothing_UnderTheWriteLock_AsTheCLI() throws {
+        let key = String(repeating: "i", count: 32)
+        let directory = try Self.scratch("import")
+        let database = directory.appendingPathComponent("hush.db").path
+        let good = directory.appendingPathComponent("suppressions.csv"), bad = directory.appendingPathComponent("bad.csv")
+        var rows = "customer_id,kind,channels\n"
+        for i in 0..<20_000 { rows += "c-\(i),opt_out,sms\n" }
+        try Data(rows.utf8).write(to: good)
+        try Data("customer_id,kind\nc-1,opt_out\nc-2,nope\n".utf8).write(to: bad)
+        let env = ["HUSH_ERASURE_KEY": key]
+
+        let dry = try HushProcess.run(["import", "suppressions", good.path, "--dry-run", "--database", database], environment: env)
+        #expect(dry.status == 0 && dry.out.hasPrefix("dry run: would import 20000 suppressions, 0 unchanged; nothing was written"), "\(dry.out) \(dry.err)")
+        #expect(dry.err.isEmpty, "no progress line off a terminal: \(dry.err)")
+        let refused = try HushProcess.run(["import", "suppressions", bad.path, "--database", database], environment: env)
+        #expect(refused.status == 1)
+        #expect(refused.err == "\(bad.path):3: kind: must be one of: do_not_contact, opt_out, objection\nhush: 1 line is invalid; nothing was imported\n",
+                "\(refused.err)")
+        let imported = try HushProcess.run(["import", "suppressions", good.path, "--database", database], environment: env)
+        #expect(imported.status == 0 && imported.out.hasPrefix("imported 20000 suppressions, 0 unchanged"), "\(imported.out) \(imported.err)")
+        let keyless = try HushProcess.run(["import", "suppressions", good.path, "--database", database])
+        #expect(keyless.status == 1 && keyless.err.contains("needs the database's erasure key"), "\(keyless.err)")
+
+        // A hush on the file sees the rows, each made by the command line; while it serves, the command is refused.
+        let hush = try HushProcess(["--database", database], environment: env)
+        let client = try APIClient(port: hush.port)
+        let page = try client.get("/v1/suppressions?customer_id=c-2").object["items"] as? [[String: Any]] ?? []
+        #expect(page.count == 1 && page.first?["kind"] as? String == "opt_out")
+        let id = page.first?["id"] as? String ?? ""
+        let history = try client.get("/v1/suppressions/\(id)/history").object["items"] as? [[String: Any]] ?? []
+        #expect(history.map { "\($0["actor"] ?? "") \($0["via"] ?? "")" } == ["cli cli"])
+        #expect(try client.get("/v1/suppressions?customer_id=c-19999").object["items"].map { ($0 as? [Any])?.count } == 1)
+        let beside = try HushProcess.run(["import", "cases", good.path, "--database", database], environment: env)
+        #expect(beside.status == 1 && beside.err.contains("is in use by another hush"), "\(beside.err)")
+        #expect(hush.stop() == 0)
+    }
 }
