@@ -79,6 +79,19 @@ final class Metrics: Sendable {
         out += "hush_rows_pruned_total{table=\"interactions\"} \(process.pruned.interactions)\n"
         out += "hush_rows_pruned_total{table=\"suppressions\"} \(process.pruned.suppressions)\n"
         out += "hush_rows_pruned_total{table=\"holds\"} \(process.pruned.holds)\n"
+        family("hush_writer_commit_seconds", "histogram", "Time from a write transaction's BEGIN to its COMMIT on disk (synchronous=FULL).")
+        var committed: UInt64 = 0
+        for (i, bound) in WriterReport.bounds.enumerated() {
+            committed += process.writer.buckets[i]
+            out += "hush_writer_commit_seconds_bucket{le=\"\(bound)\"} \(committed)\n"
+        }
+        out += "hush_writer_commit_seconds_bucket{le=\"+Inf\"} \(process.writer.commits)\n"
+        out += "hush_writer_commit_seconds_sum \(process.writer.commitSeconds)\n"
+        out += "hush_writer_commit_seconds_count \(process.writer.commits)\n"
+        family("hush_wal_checkpoints_total", "counter", "Checkpoints of the write-ahead log into the database file.")
+        out += "hush_wal_checkpoints_total \(process.writer.checkpoints)\n"
+        family("hush_wal_last_checkpoint_timestamp_seconds", "gauge", "When the last checkpoint ran (Unix time; 0: none since start).")
+        out += "hush_wal_last_checkpoint_timestamp_seconds \(Int(process.writer.lastCheckpoint?.timeIntervalSince1970 ?? 0))\n"
         family("hush_http_requests_total", "counter", "HTTP answers by route and status.")
         for (r, row) in requests.enumerated() {
             let route = r < routes.count ? routes[r] : r < Self.maxRoutes ? "route \(r)" : "none"
@@ -131,4 +144,5 @@ final class Metrics: Sendable {
 struct ProcessGauges {
     var databaseBytes = 0, walBytes = 0, logLinesDropped = 0
     var pruned = PruneCounts()
+    var writer = WriterReport()
 }

@@ -27,6 +27,9 @@ public protocol FactStore: AnyObject, Sendable {
     /// Rows retention removed since the store opened.
     var pruned: PruneCounts { get }
 
+    /// The writer's commit times and checkpoints.
+    var writerReport: WriterReport { get }
+
     /// Finishes queued writes and closes the store.
     func close()
 }

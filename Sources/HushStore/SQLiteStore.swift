@@ -123,6 +123,9 @@ public final class SQLiteStore: FactStore {
     /// Jobs waiting for the writer.
     public var writerQueueDepth: Int { writer.queueDepth }
 
+    /// The writer's commit times and checkpoints.
+    public var writerReport: WriterReport { writer.stats.current }
+
     /// Finishes queued writes and closes the writer's connection.
     public func close() {
         retention.withLock { $0 }?.stop()

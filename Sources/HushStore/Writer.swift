@@ -25,6 +25,8 @@ final class Writer: @unchecked Sendable {
     /// without bound while the disk falls behind.
     let maxQueuedJobs: Int
     private let commits: CommitCounter
+    /// Commit times and checkpoints, for `/metrics`.
+    let stats = WriterStats()
 
     init(maxQueuedJobs: Int, commits: CommitCounter, context: @escaping @Sendable () throws(StoreError) -> SQLiteTransaction) throws(StoreError) {
         self.maxQueuedJobs = maxQueuedJobs
@@ -44,7 +46,10 @@ final class Writer: @unchecked Sendable {
                 return
             }
             ready.signal()
-            loop(writeContext)
+            // Kept alive for the loop: the hook's context pointer is not retained by SQLite.
+            let watch = WALWatch()
+            watch.install(on: writeContext.database.handle)
+            withExtendedLifetime(watch) { loop(writeContext, watch) }
             done.signal()
         }
         thread.name = "hush-writer"
@@ -107,7 +112,7 @@ final class Writer: @unchecked Sendable {
 
     var queueDepth: Int { queue.withLock { $0.jobs.count } }
 
-    private func loop(_ context: SQLiteTransaction) {
+    private func loop(_ context: SQLiteTransaction, _ watch: WALWatch) {
         while true {
             wake.wait()
             while true {
@@ -120,18 +125,24 @@ final class Writer: @unchecked Sendable {
                     if stopping {
                         // Fold the WAL back into the database file, so the next start (and every
                         // reader) reads pages from the mapped file rather than the log.
-                        try? context.database.exec("PRAGMA wal_checkpoint(TRUNCATE)")
+                        if (try? context.database.exec("PRAGMA wal_checkpoint(TRUNCATE)")) != nil { stats.checkpointed(at: Date()) }
                         return
                     }
                     break
                 }
                 runBatch(batch, context)
+                if watch.pages >= WALWatch.checkpointPages {
+                    // PASSIVE: waits for no reader; what readers still use is folded back later.
+                    if (try? context.database.exec("PRAGMA wal_checkpoint(PASSIVE)")) != nil { stats.checkpointed(at: Date()) }
+                    watch.pages = 0
+                }
             }
         }
     }
 
     private func runBatch(_ batch: [Job], _ context: SQLiteTransaction) {
         var completions: [(StoreError?) -> Void] = []
+        let started = DispatchTime.now().uptimeNanoseconds
         do {
             try context.database.exec("BEGIN IMMEDIATE")
         } catch {
@@ -160,6 +171,7 @@ final class Writer: @unchecked Sendable {
             commitError = error
             try? context.database.exec("ROLLBACK")
         }
+        if commitError == nil { stats.committed(seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9) }
         // Readers see new tombstones only once they are on disk, and drop snapshots older than this commit.
         if commitError == nil {
             context.tombstones.insert(context.pendingTombstones)
@@ -170,7 +182,7 @@ final class Writer: @unchecked Sendable {
         if context.erased {
             context.erased = false
             // Readers hold snapshots for one loop turn at most; the busy timeout waits them out.
-            try? context.database.exec("PRAGMA wal_checkpoint(TRUNCATE)")
+            if (try? context.database.exec("PRAGMA wal_checkpoint(TRUNCATE)")) != nil { stats.checkpointed(at: Date()) }
         }
         for completion in completions { completion(commitError) }
     }

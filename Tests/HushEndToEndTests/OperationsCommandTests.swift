@@ -128,6 +128,20 @@ import Glibc
         #expect(try metric(hush, client, "hush_database_bytes{file=\"database\"}") == onDisk)
         #expect((try metric(hush, client, "hush_database_bytes{file=\"wal\"}") ?? 0) > 0, "a write went through the WAL")
         #expect(try metric(hush, client, "hush_log_lines_dropped_total") == 0)
+        // The writer's commits (the profile's, and retention's at start), in the histogram's buckets.
+        let commits = try metric(hush, client, "hush_writer_commit_seconds_count") ?? 0
+        #expect(commits >= 1)
+        #expect(try metric(hush, client, "hush_writer_commit_seconds_bucket{le=\"+Inf\"}") == commits)
+        #expect(try metric(hush, client, "hush_writer_commit_seconds_bucket{le=\"2.5\"}") == commits)
+        #expect((try metric(hush, client, "hush_writer_commit_seconds_sum") ?? -1) > 0)
+        #expect(try metric(hush, client, "hush_wal_checkpoints_total") == 0)
+        #expect(try metric(hush, client, "hush_wal_last_checkpoint_timestamp_seconds") == 0)
+        // An erasure checkpoints the log at once (no erased byte may linger in it).
+        #expect(try client.call("DELETE", "/v1/customers/c-1").status == 200)
+        #expect((try metric(hush, client, "hush_writer_commit_seconds_count") ?? 0) >= commits + 1)
+        #expect(try metric(hush, client, "hush_wal_checkpoints_total") == 1)
+        let checkpointed = try metric(hush, client, "hush_wal_last_checkpoint_timestamp_seconds") ?? 0
+        #expect(abs(checkpointed - Date().timeIntervalSince1970) < 60)
         #expect(hush.stop() == 0)
     }
 

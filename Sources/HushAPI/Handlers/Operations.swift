@@ -41,7 +41,7 @@ extension API {
             return stat(path, &info) == 0 ? Int(info.st_size) : 0
         }
         let gauges = ProcessGauges(databaseBytes: size(databasePath), walBytes: size(databasePath + "-wal"),
-                                   logLinesDropped: serviceLog?.dropped ?? 0, pruned: store.pruned)
+                                   logLinesDropped: serviceLog?.dropped ?? 0, pruned: store.pruned, writer: store.writerReport)
         let text = metrics.render(openConnections: server?.openConnections ?? 0, writerQueueDepth: store.writerQueueDepth, log: decisionLog.stats,
                                   process: gauges)
         return Response(status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8", headers: [("Cache-Control", "no-store")],
