@@ -36,11 +36,16 @@ struct ImportCommand: ParsableCommand {
     @Flag(name: .customLong("dry-run"), help: "Check every row and count what would change; write nothing.")
     var dryRun = false
 
+    @Option(help: ArgumentHelp("Import through this running hush instead (http://host:port or https://…), with the API key in HUSH_API_KEY.",
+                               valueName: "url"))
+    var url: String?
+
+    @Option(help: ArgumentHelp("With --url: seconds to wait for each read and write.", valueName: "seconds"))
+    var timeout: Double = 600
+
     @OptionGroup var location: StoreLocation
 
     func run() throws {
-        let config = location.settings().config
-        let path = config.server.database
         let input: Int32
         if file == "-" {
             input = STDIN_FILENO
@@ -48,7 +53,11 @@ struct ImportCommand: ParsableCommand {
             input = open(file, O_RDONLY | O_CLOEXEC)
             guard input >= 0 else { fail("cannot read \(file): \(String(cString: strerror(errno)))") }
         }
-        let recordFormat: RecordSplitter.Format = switch format ?? (file.hasSuffix(".ndjson") || file.hasSuffix(".jsonl") ? .ndjson : .csv) {
+        let fileFormat = format ?? (file.hasSuffix(".ndjson") || file.hasSuffix(".jsonl") ? .ndjson : .csv)
+        if let url { return importThrough(url, input: input, format: fileFormat) }
+        let config = location.settings().config
+        let path = config.server.database
+        let recordFormat: RecordSplitter.Format = switch fileFormat {
         case .csv: .csv
         case .ndjson: .ndjson
         }
@@ -107,6 +116,78 @@ struct ImportCommand: ParsableCommand {
             print("dry run: would import \(counts.imported) \(kind.rawValue), \(counts.unchanged) unchanged; nothing was written (\(seconds))")
         } else {
             print("imported \(counts.imported) \(kind.rawValue), \(counts.unchanged) unchanged (\(seconds))")
+        }
+    }
+}
+
+extension ImportCommand {
+    /// `--url`: the file goes to a running hush's import endpoint, streamed (its length when it
+    /// is a file, chunked from standard input), and its answer is reported as a local import's.
+    func importThrough(_ base: String, input: Int32, format: Export.Format) {
+        guard timeout > 0, timeout <= 86_400 else { fail("--timeout must be between 0 and 86400 seconds") }
+        let trimmed = base.hasSuffix("/") ? String(base.dropLast()) : base
+        guard var target = HealthProbe.parse(trimmed), target.path == "/" else { fail("--url must be http://host:port or https://host:port, not \(base)") }
+        target.path = "/v1/import/\(kind.rawValue)" + (dryRun ? "?dry_run=true" : "")
+        let connection: ClientConnection
+        switch ClientConnection.open(target, timeout: timeout) {
+        case .success(let opened): connection = opened
+        case .failure(let error): fail(error.description)
+        }
+        var info = stat()
+        let length = fstat(input, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG ? Int(info.st_size) : nil
+        var head = "POST \(target.path) HTTP/1.1\r\nHost: \(target.hostField)\r\nConnection: close\r\n"
+        head += "Content-Type: \(format == .csv ? "text/csv" : "application/x-ndjson")\r\n"
+        if let key = ProcessInfo.processInfo.environment["HUSH_API_KEY"], !key.isEmpty { head += "Authorization: Bearer \(key)\r\n" }
+        head += length.map { "Content-Length: \($0)\r\n\r\n" } ?? "Transfer-Encoding: chunked\r\n\r\n"
+        let started = Date()
+        guard Array(head.utf8).withUnsafeBytes({ connection.send($0) }) else { fail("the server closed the connection") }
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        var sent = true
+        while sent {
+            let n = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
+            if n < 0, errno == EINTR { continue }
+            guard n >= 0 else { fail("cannot read \(file): \(String(cString: strerror(errno)))") }
+            if length == nil {
+                let frame = Array((String(n, radix: 16) + "\r\n").utf8) + (n > 0 ? Array(buffer[0..<n]) : []) + Array("\r\n".utf8)
+                sent = frame.withUnsafeBytes { connection.send($0) }
+            } else if n > 0 {
+                sent = buffer.withUnsafeBytes { connection.send(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+            }
+            if n == 0 { break }
+        }
+        // A server that answers early (a 400 on the header line) may close before the rest.
+        let answer = connection.receiveAll(limit: 16 << 20)
+        guard let split = answer.firstRange(of: Array("\r\n\r\n".utf8)) else {
+            fail(sent ? "no answer from \(base) within \(Int(timeout)) s" : "the server closed the connection")
+        }
+        let statusLine = String(decoding: answer[..<split.lowerBound].prefix { $0 != 13 }, as: UTF8.self)
+        let status = statusLine.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
+        let body = (try? JSONParser.parse(Array(answer[split.upperBound...]))) ?? .null
+        func member(_ value: JSONValue, _ name: String) -> JSONValue? {
+            if case .object(let members) = value { return members.first { $0.key == name }?.value }
+            return nil
+        }
+        func integer(_ name: String) -> Int { if case .integer(let n)? = member(body, name) { return Int(n) } else { return 0 } }
+        let seconds = String(format: "%.1f s", Date().timeIntervalSince(started))
+        guard status == 200 else {
+            let error = member(body, "error")
+            if case .array(let lines)? = error.flatMap({ member($0, "lines") }) {
+                for line in lines {
+                    var text = "\(file):"
+                    if case .integer(let n)? = member(line, "line") { text += "\(n): " }
+                    if case .string(let field)? = member(line, "field") { text += "\(field): " }
+                    if case .string(let message)? = member(line, "message") { text += message }
+                    FileHandle.standardError.write(Data((text + "\n").utf8))
+                }
+            }
+            var message = "the server answered \(status)"
+            if case .string(let text)? = error.flatMap({ member($0, "message") }) { message = text }
+            fail(message)
+        }
+        if dryRun {
+            print("dry run: would import \(integer("would_import")) \(kind.rawValue), \(integer("unchanged")) unchanged; nothing was written (\(seconds))")
+        } else {
+            print("imported \(integer("imported")) \(kind.rawValue), \(integer("unchanged")) unchanged (\(seconds))")
         }
     }
 }

@@ -299,4 +299,29 @@ import Glibc
         #expect(beside.status == 1 && beside.err.contains("is in use by another hush"), "\(beside.err)")
         #expect(hush.stop() == 0)
     }
+
+    @Test func importThroughAServer_StreamsTheFileOrStandardInput_WithTheKeyFromTheEnvironment() throws {
+        let writer = "writer-key-0123456789abcdef"
+        let hush = try startKeyedHush(["importer": (key: writer, scope: "write"), "reader": (key: "reader-key-0123456789abcdef", scope: "read")])
+        let directory = try Self.scratch("import-url")
+        let file = directory.appendingPathComponent("cases.ndjson")
+        var rows = ""
+        for i in 0..<500 { rows += #"{"case_id": "k-\#(i)", "customer_id": "c-\#(i)", "severity": "low", "status": "open", "opened_at": "2026-11-20T10:00:00Z", "updated_at": "2026-11-20T10:00:00Z"}"# + "\n" }
+        try Data(rows.utf8).write(to: file)
+        let url = "http://127.0.0.1:\(hush.port)"
+
+        let dry = try HushProcess.run(["import", "cases", file.path, "--url", url, "--dry-run"], environment: ["HUSH_API_KEY": writer])
+        #expect(dry.status == 0 && dry.out.hasPrefix("dry run: would import 500 cases, 0 unchanged"), "\(dry.out) \(dry.err)")
+        let imported = try HushProcess.run(["import", "cases", file.path, "--url", url], environment: ["HUSH_API_KEY": writer])
+        #expect(imported.status == 0 && imported.out.hasPrefix("imported 500 cases, 0 unchanged"), "\(imported.out) \(imported.err)")
+        // From standard input: chunked.
+        let piped = try HushProcess.run(["import", "cases", "-", "--format", "ndjson", "--url", url], environment: ["HUSH_API_KEY": writer], input: rows)
+        #expect(piped.status == 0 && piped.out.hasPrefix("imported 0 cases, 500 unchanged"), "\(piped.out) \(piped.err)")
+        let reader = try HushProcess.run(["import", "cases", file.path, "--url", url], environment: ["HUSH_API_KEY": "reader-key-0123456789abcdef"])
+        #expect(reader.status == 1 && reader.err.hasPrefix("hush: "), "\(reader.err)")
+        let client = try APIClient(port: hush.port, key: "reader-key-0123456789abcdef")
+        let history = try client.get("/v1/cases/k-7/history").object["items"] as? [[String: Any]] ?? []
+        #expect(history.map { "\($0["actor"] ?? "") \($0["via"] ?? "")" } == ["importer import"])
+        #expect(hush.stop() == 0)
+    }
 }
