@@ -79,7 +79,10 @@ public struct Config: Equatable, Sendable {
         }
         /// The least severe message written.
         public var level = Level.info
-        public var access = Access.all
+        /// Every answer but successful decisions, and 1% of those: each decision is already in
+        /// the decision log, with its key; a line for each of them too would double the volume
+        /// a busy gate sends its log collector.
+        public var access = Access.sampled(0.01)
     }
 
     /// What the store removes as it ages (README, "Retention").

@@ -19,7 +19,7 @@ import Glibc
 
     @Test func everyAnswer_GetsALine_WithItsFields_AndTheRequestIdEchoed_AndNoPersonalData() throws {
         let key = "ops-key-5f2d9c1e7a3b4d6f"
-        let hush = try startKeyedHush(["ops": (key: key, scope: "admin")])
+        let hush = try startKeyedHush(["ops": (key: key, scope: "admin")], extra: #""log": {"access": "all"}"#)
         let client = try APIClient(port: hush.port, key: key)
         let profile = #"{"region": "US-CA", "timezone": "America/Los_Angeles", "email": "private.person@example.com", "phone": "+14155550123"}"#
         #expect(try client.put("/v1/customers/C-Private-4711", profile).status == 201)
@@ -76,6 +76,19 @@ import Glibc
         #expect(hush.stop() == 0)
         let requests = Self.requests(Self.lines(hush.restOfStandardError))
         #expect(requests.map { $0["status"] as? Int ?? 0 } == [404])
+    }
+
+    @Test func theDefault_KeepsEveryOtherAnswer_AndAboutOneSuccessfulDecisionInAHundred() throws {
+        let hush = try startKeyedHush([:])
+        let client = try APIClient(port: hush.port)
+        for _ in 0..<2_000 { #expect(try client.post("/v1/decisions", #"{"customer_id": "c-1", "channel": "sms"}"#).status == 200) }
+        #expect(try client.get("/v1/customers/c-1").status == 404)
+        #expect(hush.stop() == 0)
+        let requests = Self.requests(Self.lines(hush.restOfStandardError))
+        let decisions = requests.filter { $0["route"] as? String == "/v1/decisions" }.count
+        // 20 expected; the chance of fewer than 5 or more than 50 is below one in a million.
+        #expect((5...50).contains(decisions), "\(decisions) of 2,000 decisions logged")
+        #expect(requests.contains { $0["route"] as? String == "/v1/customers/{id}" && $0["status"] as? Int == 404 })
     }
 
     @Test func aSamplingRateOfZero_LeavesOutSuccessfulDecisions_AndKeepsTheRest() throws {
