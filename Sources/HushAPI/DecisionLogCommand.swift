@@ -18,21 +18,13 @@ struct DecisionLogCommand: ParsableCommand {
         subcommands: [Get.self, Customer.self, Cat.self])
 
     struct Location: ParsableArguments {
-        @Option(help: ArgumentHelp("Configuration file (HUSH_CONFIG; default Config/hush.json).", valueName: "path"))
-        var config: String?
-
-        @Option(help: ArgumentHelp("SQLite database file, beside which the log is kept (HUSH_DATABASE).", valueName: "path"))
-        var database: String?
+        /// `--config` and `--database` (beside which the log is kept), as for serve.
+        @OptionGroup var store: StoreLocation
 
         @Option(help: ArgumentHelp("The log directory itself, instead of the one the configuration names.", valueName: "path"))
         var directory: String?
 
-        func settings() -> Settings {
-            var options = CommandLineOptions()
-            options.configPath = config
-            options.database = database
-            do { return try Settings.resolve(options, environment: ProcessInfo.processInfo.environment) } catch { fail(error.message) }
-        }
+        func settings() -> Settings { store.settings() }
 
         /// The log, opened to read.
         func open() -> (DecisionLog, Settings) {
