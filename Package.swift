@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "HushStore", targets: ["HushStore"]),
         .library(name: "HushAPI", targets: ["HushAPI"]),
         .library(name: "HushLog", targets: ["HushLog"]),
+        .library(name: "HushPostgres", targets: ["HushPostgres"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -26,10 +27,13 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CLinux", path: "Sources/CLinux"),
         .systemLibrary(name: "CZstd", path: "Sources/CZstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CPostgres", path: "Sources/CPostgres", providers: [.apt(["libpq-dev"])]),
         .target(name: "HushHTTP", dependencies: ["CLinux", "COpenSSL"]),
         .target(name: "HushCore"),
         // The decision log's files: buffers, segments, compression, retention, reading back.
         .target(name: "HushLog", dependencies: ["CZstd", "CLinux"]),
+        // PostgreSQL through libpq: connections, parameterised statements, typed errors.
+        .target(name: "HushPostgres", dependencies: ["CPostgres"]),
         .target(name: "HushStore", dependencies: ["HushCore", "CSQLite", "CLinux"], resources: [
             .embedInCode("Migrations/migration-0001-facts.sql"),
             .embedInCode("Migrations/migration-0002-customer-records.sql"),
@@ -53,6 +57,8 @@ let package = Package(
         .testTarget(name: "HushCoreTests", dependencies: ["HushCore"]),
         .testTarget(name: "HushStoreTests", dependencies: ["HushStore", "CSQLite"]),
         .testTarget(name: "HushLogTests", dependencies: ["HushLog"]),
+        // Against throw-away PostgreSQL clusters on loopback (`PostgresCluster`).
+        .testTarget(name: "HushPostgresTests", dependencies: ["HushPostgres", "HushTestSupport"]),
         .testTarget(name: "HushAPITests", dependencies: ["HushAPI", "HushLog", "HushTestSupport",
                                                          .product(name: "OpenAPIKit", package: "OpenAPIKit")]),
         // Starts the built `hush` binary and talks to it over sockets; imports nothing of ours.

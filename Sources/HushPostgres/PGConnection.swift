@@ -1,0 +1,134 @@
+import CPostgres
+import Foundation
+
+/// A PostgreSQL failure: what the server or libpq said, with the SQLSTATE when the server gave
+/// one (`23505` a unique violation, `40001` a serialization failure, `57P01` an admin
+/// shutdown…). Messages never carry bound values: they may be personal data.
+public struct PGError: Error, CustomStringConvertible, Sendable, Equatable {
+    public let message: String
+    /// Five characters, or nil for a failure with no server answer (a lost connection).
+    public let sqlState: String?
+
+    public init(_ message: String, sqlState: String? = nil) {
+        self.message = message
+        self.sqlState = sqlState
+    }
+
+    public var description: String { sqlState.map { "\(message) (SQLSTATE \($0))" } ?? message }
+
+    /// A connection-level failure (class 08), or none at all from the server: the statement
+    /// may be retried on a new connection, after a failover for instance.
+    public var isConnectionLost: Bool { sqlState == nil || sqlState?.hasPrefix("08") == true || sqlState == "57P01" }
+}
+
+/// One libpq connection, used by one thread at a time. Statements are sent with their
+/// parameters apart (`PQexecParams`, text format), never spliced into the SQL.
+public final class PGConnection {
+    private let handle: OpaquePointer
+
+    /// Connects with a libpq connection string or URL (`postgresql://h1:5432,h2:5432/hush?target_session_attrs=read-write`),
+    /// waiting at most `timeout` seconds for each host (`connect_timeout`, unless the string sets it).
+    public init(_ conninfo: String, timeout: Int = 5) throws(PGError) {
+        let info = conninfo.contains("connect_timeout") ? conninfo : Self.adding("connect_timeout", "\(timeout)", to: conninfo)
+        guard let handle = PQconnectdb(info) else { throw PGError("libpq could not allocate a connection") }
+        guard PQstatus(handle) == CONNECTION_OK else {
+            let message = Self.text(PQerrorMessage(handle))
+            PQfinish(handle)
+            throw PGError("cannot connect to PostgreSQL: \(message)")
+        }
+        self.handle = handle
+    }
+
+    deinit { PQfinish(handle) }
+
+    /// `key=value` added to a keyword string or, as a query parameter, to a URL.
+    static func adding(_ key: String, _ value: String, to conninfo: String) -> String {
+        if conninfo.hasPrefix("postgresql://") || conninfo.hasPrefix("postgres://") {
+            return conninfo + (conninfo.contains("?") ? "&" : "?") + "\(key)=\(value)"
+        }
+        return conninfo + (conninfo.isEmpty ? "" : " ") + "\(key)=\(value)"
+    }
+
+    /// The server's version as a number (150018 for 15.18).
+    public var serverVersion: Int { Int(PQserverVersion(handle)) }
+
+    /// The host and port this connection reached (of several in a multi-host string).
+    public var endpoint: String { "\(Self.text(PQhost(handle))):\(Self.text(PQport(handle)))" }
+
+    /// Runs one or more statements without parameters or results (DDL, BEGIN, COMMIT).
+    public func execute(_ sql: String) throws(PGError) {
+        let result = PQexec(handle, sql)
+        defer { PQclear(result) }
+        try check(result)
+    }
+
+    /// Runs one statement with `parameters` ($1, $2, …; nil is NULL) and returns its rows, every
+    /// value as text (nil for NULL), and the number of rows it changed.
+    @discardableResult
+    public func query(_ sql: String, _ parameters: [String?] = []) throws(PGError) -> PGRows {
+        // Each parameter's bytes live in one buffer for the call; libpq copies what it sends.
+        var storage: [[CChar]?] = parameters.map { $0.map { Array($0.utf8CString) } }
+        let result: OpaquePointer? = withPointers(&storage) { pointers in
+            PQexecParams(handle, sql, Int32(parameters.count), nil, pointers, nil, nil, 0)
+        }
+        defer { PQclear(result) }
+        try check(result)
+        let rowCount = Int(PQntuples(result)), columnCount = Int(PQnfields(result))
+        var rows: [[String?]] = []
+        rows.reserveCapacity(rowCount)
+        for r in 0..<rowCount {
+            var row: [String?] = []
+            row.reserveCapacity(columnCount)
+            for c in 0..<columnCount {
+                if PQgetisnull(result, Int32(r), Int32(c)) == 1 {
+                    row.append(nil)
+                } else {
+                    row.append(Self.text(PQgetvalue(result, Int32(r), Int32(c))))
+                }
+            }
+            rows.append(row)
+        }
+        let columns = (0..<columnCount).map { Self.text(PQfname(result, Int32($0))) }
+        let changed = Int(Self.text(PQcmdTuples(result))) ?? 0
+        return PGRows(columns: columns, rows: rows, changed: changed)
+    }
+
+    private func withPointers<R>(_ storage: inout [[CChar]?], _ body: ([UnsafePointer<CChar>?]) -> R) -> R {
+        var pointers: [UnsafePointer<CChar>?] = []
+        pointers.reserveCapacity(storage.count)
+        func collect(_ index: Int) -> R {
+            if index == storage.count { return body(pointers) }
+            guard storage[index] != nil else {
+                pointers.append(nil)
+                return collect(index + 1)
+            }
+            return storage[index]!.withUnsafeBufferPointer { buffer in
+                pointers.append(buffer.baseAddress)
+                return collect(index + 1)
+            }
+        }
+        return collect(0)
+    }
+
+    private func check(_ result: OpaquePointer?) throws(PGError) {
+        guard let result else { throw PGError(Self.text(PQerrorMessage(handle)).isEmpty ? "the connection was lost" : Self.text(PQerrorMessage(handle))) }
+        switch PQresultStatus(result) {
+        case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY: return
+        default:
+            let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
+            let primary = PQresultErrorField(result, Int32(UInt8(ascii: "M"))).map { String(cString: $0) }
+            throw PGError(primary ?? Self.text(PQresultErrorMessage(result)), sqlState: state)
+        }
+    }
+
+    static func text(_ pointer: UnsafePointer<CChar>?) -> String {
+        pointer.map { String(cString: $0).trimmingCharacters(in: .whitespacesAndNewlines) } ?? ""
+    }
+}
+
+/// A statement's result: column names, rows of text values (nil for NULL), rows changed.
+public struct PGRows: Sendable, Equatable {
+    public let columns: [String]
+    public let rows: [[String?]]
+    public let changed: Int
+}
