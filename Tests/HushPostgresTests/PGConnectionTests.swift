@@ -52,3 +52,33 @@ struct PGConnectionTests {
         #expect { try db.query("SELECT 1") } throws: { ($0 as? PGError)?.isConnectionLost == true }
     }
 }
+
+/// The harness the failover tests stand on: a primary with a synchronous standby.
+@Suite(.enabled(if: PostgresCluster.shouldRun, "PostgreSQL is not installed (apt-get install postgresql)"))
+struct StandbyTests {
+    @Test func aCommit_WaitsForTheSynchronousStandby_AndAfterAPromotionTheMultiHostURLFindsTheNewPrimary() throws {
+        let primary = try PostgresCluster(settings: ["wal_level": "logical", "synchronous_standby_names": "'ANY 1 (standby1)'"])
+        let standby = try PostgresCluster.standby(of: primary, name: "standby1")
+        let url = "postgresql://hush@127.0.0.1:\(primary.port),127.0.0.1:\(standby.port)/postgres?target_session_attrs=read-write"
+        let db = try PGConnection(url)
+        #expect(db.endpoint == "127.0.0.1:\(primary.port)")
+        // The standby is attached and synchronous: the primary says so.
+        var state: [[String?]] = []
+        for _ in 0..<100 {
+            state = try db.query("SELECT application_name, sync_state FROM pg_stat_replication").rows
+            if state == [["standby1", "quorum"]] { break }
+            usleep(100_000)
+        }
+        #expect(state == [["standby1", "quorum"]])
+        try db.execute("CREATE TABLE acknowledged (id integer PRIMARY KEY)")
+        for i in 0..<20 { try db.query("INSERT INTO acknowledged VALUES ($1)", [String(i)]) }
+        // Every acknowledged commit is on the standby: the primary crashes, the standby is promoted.
+        try primary.stop(mode: "immediate")
+        try standby.promote()
+        let after = try PGConnection(url)
+        #expect(after.endpoint == "127.0.0.1:\(standby.port)")
+        #expect(try after.query("SELECT count(*) FROM acknowledged").rows == [["20"]])
+        try after.query("INSERT INTO acknowledged VALUES ($1)", ["20"])
+        _ = db
+    }
+}

@@ -31,7 +31,25 @@ public final class PostgresCluster {
     /// fails at start, saying so).
     public static var shouldRun: Bool { binDirectory != nil || required }
 
-    public init(settings: [String: String] = [:]) throws {
+    /// A new cluster (`initdb`), started with `settings` (`-c key=value`).
+    public convenience init(settings: [String: String] = [:]) throws {
+        try self.init(settings: settings) { bin, data in
+            let initdb = try Self.run(bin + "/initdb", ["-D", data, "-U", "hush", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"])
+            guard initdb.status == 0 else { throw ClientError("initdb failed: \(initdb.err)\(initdb.out)") }
+        }
+    }
+
+    /// A streaming standby of `primary` from `pg_basebackup -R`, connecting as application
+    /// `name` (what `synchronous_standby_names` on the primary names).
+    public static func standby(of primary: PostgresCluster, name: String, settings: [String: String] = [:]) throws -> PostgresCluster {
+        try PostgresCluster(settings: settings) { bin, data in
+            let backup = try Self.run(bin + "/pg_basebackup", ["-d", "host=127.0.0.1 port=\(primary.port) user=hush application_name=\(name)",
+                                                               "-D", data, "-R", "-X", "stream", "--no-sync"])
+            guard backup.status == 0 else { throw ClientError("pg_basebackup failed: \(backup.err)\(backup.out)") }
+        }
+    }
+
+    private init(settings: [String: String], populate: (_ bin: String, _ data: String) throws -> Void) throws {
         guard let bin = Self.binDirectory else {
             throw ClientError("PostgreSQL is not installed (apt-get install postgresql): no initdb under /usr/lib/postgresql")
         }
@@ -44,17 +62,33 @@ public final class PostgresCluster {
                 throw ClientError("cannot give \(directory.path) to postgres: \(String(cString: strerror(errno)))")
             }
         }
-        let initdb = try Self.run(bin + "/initdb", ["-D", data, "-U", "hush", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"])
-        guard initdb.status == 0 else { throw ClientError("initdb failed: \(initdb.err)\(initdb.out)") }
         var options = ["-p \(port)", "-c listen_addresses=127.0.0.1", "-k \(directory.path)"]
         for (key, value) in settings.sorted(by: { $0.key < $1.key }) { options.append("-c \(key)=\(value)") }
+        self.options = options.joined(separator: " ")
+        try populate(bin, data)
+        try start()
+    }
+
+    /// The server's options (port, socket directory, settings), kept for a restart.
+    private let options: String
+
+    /// Starts the server (again, after `stop`).
+    public func start() throws {
+        guard !running, let bin = Self.binDirectory else { return }
         let start = try Self.run(bin + "/pg_ctl", ["-D", data, "-l", directory.appendingPathComponent("server.log").path,
-                                                   "-o", options.joined(separator: " "), "-w", "-t", "60", "start"])
+                                                   "-o", options, "-w", "-t", "60", "start"])
         guard start.status == 0 else {
             let log = (try? String(contentsOf: directory.appendingPathComponent("server.log"), encoding: .utf8)) ?? ""
             throw ClientError("pg_ctl start failed: \(start.err)\(start.out)\(log.suffix(2000))")
         }
         running = true
+    }
+
+    /// Promotes a standby to primary and waits until it is one.
+    public func promote() throws {
+        guard let bin = Self.binDirectory else { return }
+        let result = try Self.run(bin + "/pg_ctl", ["-D", data, "-w", "-t", "60", "promote"])
+        guard result.status == 0 else { throw ClientError("pg_ctl promote failed: \(result.err)\(result.out)") }
     }
 
     /// Stops the server (`immediate`: like a crash; `fast`: a clean shutdown).
