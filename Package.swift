@@ -33,7 +33,9 @@ let package = Package(
         // The decision log's files: buffers, segments, compression, retention, reading back.
         .target(name: "HushLog", dependencies: ["CZstd", "CLinux"]),
         // PostgreSQL through libpq: connections, parameterised statements, typed errors.
-        .target(name: "HushPostgres", dependencies: ["CPostgres"]),
+        .target(name: "HushPostgres", dependencies: ["CPostgres"], resources: [
+            .embedInCode("Migrations/pg-0001-facts.sql"),
+        ]),
         .target(name: "HushStore", dependencies: ["HushCore", "CSQLite", "CLinux"], resources: [
             .embedInCode("Migrations/migration-0001-facts.sql"),
             .embedInCode("Migrations/migration-0002-customer-records.sql"),

@@ -36,6 +36,9 @@ public final class PGConnection {
             PQfinish(handle)
             throw PGError("cannot connect to PostgreSQL: \(message)")
         }
+        // Notices (NOTICE: … already exists, skipping) would go to standard error as text, past
+        // hush's own log: dropped.
+        PQsetNoticeProcessor(handle, { _, _ in }, nil)
         self.handle = handle
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import HushTestSupport
 @testable import HushPostgres
@@ -80,5 +81,36 @@ struct StandbyTests {
         #expect(try after.query("SELECT count(*) FROM acknowledged").rows == [["20"]])
         try after.query("INSERT INTO acknowledged VALUES ($1)", ["20"])
         _ = db
+    }
+}
+
+@Suite(.enabled(if: PostgresCluster.shouldRun, "PostgreSQL is not installed (apt-get install postgresql)"))
+struct PGMigrationTests {
+    @Test func theSchema_IsAppliedOnce_EvenByNodesStartingTogether_AndANewerOneIsRefused() throws {
+        let cluster = try PostgresCluster(settings: ["wal_level": "logical"])
+        // Three nodes at once: one applies, the others find it done; none fails.
+        let results = Mutex<[Result<(before: Int, after: Int), PGError>]>([])
+        let url = cluster.url()
+        DispatchQueue.concurrentPerform(iterations: 3) { _ in
+            let outcome: Result<(before: Int, after: Int), PGError>
+            do throws(PGError) { outcome = .success(try PGMigrations.apply(to: try PGConnection(url))) } catch { outcome = .failure(error) }
+            results.withLock { $0.append(outcome) }
+        }
+        let outcomes = results.withLock { $0 }
+        #expect(outcomes.allSatisfy { (try? $0.get().after) == PGMigrations.latest }, "\(outcomes)")
+        #expect(outcomes.filter { (try? $0.get().before) == 0 }.count >= 1)
+        let db = try PGConnection(cluster.url())
+        #expect(try db.query("SELECT count(*) FROM hush_schema").rows == [["1"]])
+        let tables = try db.query("SELECT tablename FROM pg_publication_tables WHERE pubname = 'hush' ORDER BY tablename").rows.map { $0[0] ?? "" }
+        #expect(tables == ["cases", "contacts", "history", "holds", "interactions", "profiles", "suppressions", "tombstones"])
+        // Every published table has a primary key, which replication names rows by.
+        let keyless = try db.query("""
+            SELECT c.relname FROM pg_class c JOIN pg_publication_tables p ON p.tablename = c.relname
+            WHERE p.pubname = 'hush' AND NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary)
+            """).rows
+        #expect(keyless.isEmpty)
+        #expect(try PGMigrations.apply(to: db) == (before: PGMigrations.latest, after: PGMigrations.latest))
+        try db.execute("UPDATE hush_schema SET version = version + 1")
+        #expect { try PGMigrations.apply(to: db) } throws: { ($0 as? PGError)?.message.contains("newer than this hush knows") == true }
     }
 }
