@@ -33,6 +33,8 @@ let package = Package(
         // The decision log's files: buffers, segments, compression, retention, reading back.
         .target(name: "HushLog", dependencies: ["CZstd", "CLinux"]),
         // PostgreSQL through libpq: connections, parameterised statements, typed errors.
+        // A node's SQLite image kept current from PostgreSQL's logical replication.
+        .target(name: "HushReplica", dependencies: ["HushStore", "HushPostgres", "HushCore"]),
         .target(name: "HushPostgres", dependencies: ["CPostgres"], resources: [
             .embedInCode("Migrations/pg-0001-facts.sql"),
         ]),
@@ -61,6 +63,7 @@ let package = Package(
         .testTarget(name: "HushLogTests", dependencies: ["HushLog"]),
         // Against throw-away PostgreSQL clusters on loopback (`PostgresCluster`).
         .testTarget(name: "HushPostgresTests", dependencies: ["HushPostgres", "HushTestSupport"]),
+        .testTarget(name: "HushReplicaTests", dependencies: ["HushReplica", "HushPostgres", "HushStore", "HushCore", "HushTestSupport"]),
         .testTarget(name: "HushAPITests", dependencies: ["HushAPI", "HushLog", "HushTestSupport",
                                                          .product(name: "OpenAPIKit", package: "OpenAPIKit")]),
         // Starts the built `hush` binary and talks to it over sockets; imports nothing of ours.

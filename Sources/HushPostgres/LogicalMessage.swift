@@ -26,6 +26,10 @@ public enum LogicalMessage: Equatable, Sendable {
         public let typeOID: UInt32
         /// Part of the replica identity (the key an update or delete names the row by).
         public let isKey: Bool
+
+        public init(name: String, typeOID: UInt32, isKey: Bool) {
+            self.name = name; self.typeOID = typeOID; self.isKey = isKey
+        }
     }
 
     /// A column's value in a row: text, NULL, or a large value the update did not change.

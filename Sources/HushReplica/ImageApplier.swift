@@ -1,0 +1,95 @@
+import Foundation
+import HushPostgres
+import HushStore
+
+/// Applies the system of record's changes, as the `hush` publication streams them, to a node's
+/// SQLite image: each PostgreSQL transaction becomes one writer job on the image, with the
+/// stream position it reached, so that the image is always as of some commit on the primary,
+/// and a restart resumes from where the image is. Relations are matched by name to the tables
+/// both schemas share; a relation, column or value the image does not know is refused.
+public final class ImageApplier {
+    private let store: SQLiteStore
+    /// Per relation id: the table, and for each of its columns the position in the stream's rows.
+    private var relations: [UInt32: (table: ReplicatedTable, positions: [Int])] = [:]
+    private var pending: [(ReplicatedTable, [String?]?, String)] = []
+    private var inTransaction = false
+
+    public init(store: SQLiteStore) { self.store = store }
+
+    /// Feeds one message. At a commit, writes the transaction and returns its end position,
+    /// which the stream may then acknowledge.
+    @discardableResult
+    public func apply(_ message: LogicalMessage) throws(PGError) -> LSN? {
+        switch message {
+        case .begin:
+            inTransaction = true
+            pending.removeAll()
+        case .relation(let id, let namespace, let name, let columns):
+            guard namespace == "public", let table = ReplicatedTable(rawValue: name) else {
+                throw PGError("the stream names a relation the image does not keep: \(namespace).\(name)")
+            }
+            let names = columns.map(\.name)
+            var positions: [Int] = []
+            for column in table.sourceColumns {
+                guard let at = names.firstIndex(of: column) else { throw PGError("the stream's \(name) has no column \(column)") }
+                positions.append(at)
+            }
+            relations[id] = (table, positions)
+        case .insert(let relation, let new):
+            try stage(relation, row: new)
+        case .update(let relation, let old, let new):
+            if let old, let (table, positions) = relations[relation], let oldKey = old[safe: positions[0]]?.text,
+               let newKey = new[safe: positions[0]]?.text, oldKey != newKey {
+                pending.append((table, nil, oldKey))
+            }
+            try stage(relation, row: new)
+        case .delete(let relation, let old):
+            guard let (table, positions) = relations[relation] else { throw PGError("a delete for relation \(relation) before its description") }
+            guard let key = old[safe: positions[0]]?.text else { throw PGError("a delete from \(table.rawValue) without its key") }
+            pending.append((table, nil, key))
+        case .commit(_, let end, _):
+            guard inTransaction else { throw PGError("a commit without its begin") }
+            inTransaction = false
+            let rows = pending
+            pending.removeAll()
+            do {
+                try store.writeSQLiteAndWait { (w: SQLiteTransaction) throws(StoreError) in
+                    for (table, values, key) in rows { try w.applyReplicated(table, values: values, key: key) }
+                    try w.setReplicatedPosition(end.value)
+                }
+            } catch {
+                throw PGError("the image could not apply a transaction: \(error.message)")
+            }
+            return end
+        case .truncate:
+            throw PGError("the stream truncates a table; hush never does: the image must be rebuilt from a snapshot")
+        case .other:
+            break
+        }
+        return nil
+    }
+
+    private func stage(_ relation: UInt32, row: [LogicalMessage.Value]) throws(PGError) {
+        guard let (table, positions) = relations[relation] else { throw PGError("a row for relation \(relation) before its description") }
+        var values: [String?] = []
+        for at in positions {
+            guard let value = row[safe: at] else { throw PGError("a \(table.rawValue) row with too few columns") }
+            switch value {
+            case .text(let text): values.append(text)
+            case .null: values.append(nil)
+            case .unchangedToast: throw PGError("a \(table.rawValue) row with a value the stream left out (unchanged TOAST)")
+            }
+        }
+        guard let key = values[0] else { throw PGError("a \(table.rawValue) row without its key") }
+        pending.append((table, values, key))
+    }
+
+    /// Where the image is: the end of the last transaction it applied, if any.
+    public var position: LSN? {
+        (try? store.writeSQLiteAndWait { (w: SQLiteTransaction) throws(StoreError) in try w.replicatedPosition() }).flatMap { $0 }.map(LSN.init)
+    }
+}
+
+extension Array {
+    subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
+}

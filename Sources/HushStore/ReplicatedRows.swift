@@ -1,0 +1,126 @@
+import Foundation
+import HushCore
+
+/// Rows that come from the system of record (PostgreSQL) into a node's SQLite image, as text
+/// in the columns both schemas share. The tables and columns are fixed here, so that a row
+/// naming any other is refused rather than spliced into SQL; values are checked against their
+/// column's kind (an integer, a boolean, 32 bytes of hash) before anything is written.
+public enum ReplicatedTable: String, CaseIterable, Sendable {
+    case profiles, cases, suppressions, holds, contacts, interactions, tombstones, history
+
+    enum Kind { case text, integer, boolean, hash }
+
+    /// The columns, in order, with their kind; the key columns first.
+    var columns: [(name: String, kind: Kind)] {
+        switch self {
+        case .profiles: [("customer_id", .text), ("region", .text), ("timezone", .text), ("email", .text), ("phone", .text), ("updated_at", .integer)]
+        case .cases: [("case_id", .text), ("customer_id", .text), ("severity", .text), ("status", .text), ("opened_at", .integer),
+                      ("closed_at", .integer), ("resolution", .text), ("updated_at", .integer)]
+        case .suppressions: [("id", .text), ("customer_id", .text), ("address", .text), ("address_kind", .text), ("kind", .text),
+                             ("channels", .text), ("purposes", .text), ("source", .text), ("confirmed", .boolean), ("expires_at", .integer),
+                             ("created_at", .integer)]
+        case .holds: [("id", .text), ("title", .text), ("reason", .text), ("regions", .text), ("channels", .text), ("purposes", .text),
+                      ("categories", .text), ("starts_at", .integer), ("ends_at", .integer), ("updated_at", .integer)]
+        // PostgreSQL's identity is SQLite's rowid.
+        case .contacts: [("rowid", .integer), ("customer_id", .text), ("channel", .text), ("purpose", .text), ("at", .integer), ("campaign_id", .text)]
+        case .interactions: [("rowid", .integer), ("customer_id", .text), ("type", .text), ("score", .integer), ("at", .integer)]
+        case .tombstones: [("hash", .hash)]
+        case .history: [("seq", .integer), ("record_kind", .text), ("record_id", .text), ("customer_id", .text), ("address", .text),
+                        ("at", .integer), ("actor", .text), ("via", .text), ("operation", .text), ("before", .text), ("after", .text)]
+        }
+    }
+
+    /// The name PostgreSQL gives the first column where it differs (`id` for `rowid`).
+    public var sourceColumns: [String] { columns.map { $0.name == "rowid" ? "id" : $0.name } }
+}
+
+extension SQLiteTransaction {
+    /// Writes a replicated row (`values` in the order of `sourceColumns`, nil for NULL) or, with
+    /// `values` nil, deletes the row whose key is `key`; marks the customers whose records it
+    /// changes, and the holds or tombstones it changes, as the API's writes do.
+    public func applyReplicated(_ table: ReplicatedTable, values: [String?]?, key: String) throws(StoreError) {
+        let columns = table.columns
+        let keyColumn = columns[0]
+        // Who the row is about, before it changes: a delete names only its key.
+        try touchReplicated(table, key: key)
+        guard let values else {
+            try database.prepare("DELETE FROM \(table.rawValue) WHERE \(keyColumn.name) = ?1").run([try Self.bind(key, keyColumn.kind, keyColumn.name)])
+            if table == .holds { holdsChanged = true }
+            return
+        }
+        guard values.count == columns.count else {
+            throw StoreError(kind: .internalError, message: "a replicated \(table.rawValue) row has \(values.count) columns, not \(columns.count)")
+        }
+        var bound: [SQLValue] = []
+        for (value, column) in zip(values, columns) {
+            bound.append(try value.map { text throws(StoreError) in try Self.bind(text, column.kind, column.name) } ?? .null)
+        }
+        let names = columns.map(\.name).joined(separator: ", ")
+        let slots = (1...columns.count).map { "?\($0)" }.joined(separator: ", ")
+        try database.prepare("INSERT OR REPLACE INTO \(table.rawValue) (\(names)) VALUES (\(slots))").run(bound)
+        try touchReplicated(table, key: key)
+        switch table {
+        case .holds: holdsChanged = true
+        case .tombstones: if case .blob(let hash) = bound[0] { pendingTombstones.append(hash) }
+        default: break
+        }
+    }
+
+    /// Marks the customer (or the customers whose profile carries the address) a row is about.
+    private func touchReplicated(_ table: ReplicatedTable, key: String) throws(StoreError) {
+        switch table {
+        case .profiles: touched.insert(key)
+        case .cases, .contacts, .interactions:
+            let keyName = table.columns[0].name
+            try database.prepare("SELECT customer_id FROM \(table.rawValue) WHERE \(keyName) = ?1")
+                .query([try Self.bind(key, table.columns[0].kind, keyName)]) { row in if let id = row.text(0) { touched.insert(id) } }
+        case .suppressions:
+            var subject: Subject?
+            try database.prepare("SELECT customer_id, address, address_kind FROM suppressions WHERE id = ?1").query([.text(key)]) { row in
+                if let id = row.text(0) { subject = .customer(id) } else if let address = row.text(1) {
+                    subject = .address(row.text(2) == "phone" ? .phone(address) : .email(address))
+                }
+            }
+            if let subject { try touch(subject) }
+        case .holds, .tombstones, .history: break
+        }
+    }
+
+    /// A text value from the stream as its column's SQLite value; refused when it is not one.
+    static func bind(_ text: String, _ kind: ReplicatedTable.Kind, _ column: String) throws(StoreError) -> SQLValue {
+        switch kind {
+        case .text: return .text(text)
+        case .integer:
+            guard let value = Int64(text) else { throw StoreError(kind: .internalError, message: "replicated column \(column) is not an integer") }
+            return .integer(value)
+        case .boolean:
+            guard text == "t" || text == "f" else { throw StoreError(kind: .internalError, message: "replicated column \(column) is not a boolean") }
+            return .integer(text == "t" ? 1 : 0)
+        case .hash:
+            // bytea in hex: \x and 64 digits.
+            guard text.hasPrefix("\\x"), let bytes = Hex.decode(String(text.dropFirst(2))), bytes.count == 32 else {
+                throw StoreError(kind: .internalError, message: "replicated column \(column) is not a 32-byte hash")
+            }
+            return .blob(bytes)
+        }
+    }
+}
+
+extension SQLiteTransaction {
+    static let replicatedPositionKey = "replicated_lsn"
+
+    /// Records, with the rows of the same transaction, how far the image has applied the stream.
+    public func setReplicatedPosition(_ position: UInt64) throws(StoreError) {
+        try database.prepare("INSERT INTO meta (key, value) VALUES ('\(Self.replicatedPositionKey)', ?1) ON CONFLICT (key) DO UPDATE SET value = ?1")
+            .run([.integer(Int64(bitPattern: position))])
+    }
+
+    /// How far the image has applied the stream; nil before its first transaction.
+    public func replicatedPosition() throws(StoreError) -> UInt64? {
+        var position: UInt64?
+        try database.prepare("SELECT value FROM meta WHERE key = '\(Self.replicatedPositionKey)'").query([]) { row in
+            position = row.integer(0).map { UInt64(bitPattern: $0) }
+        }
+        return position
+    }
+}

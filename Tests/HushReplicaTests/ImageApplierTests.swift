@@ -1,0 +1,95 @@
+import Foundation
+import Testing
+import HushCore
+import HushTestSupport
+import HushPostgres
+@testable import HushStore
+@testable import HushReplica
+
+/// A node's SQLite image kept from PostgreSQL's stream: the rows, the records a decision reads,
+/// the holds and the position, transaction by transaction; anything unknown refused.
+@Suite(.enabled(if: PostgresCluster.shouldRun, "PostgreSQL is not installed (apt-get install postgresql)"))
+struct ImageApplierTests {
+    static func image() throws -> (SQLiteStore, String) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hush-image-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let path = directory.appendingPathComponent("image.db").path
+        let store = try SQLiteStore(path: path, tombstoneHash: { _ in [UInt8](repeating: 0, count: 32) }, renderHistory: { "\($0)" })
+        return (store, path)
+    }
+
+    @Test func theImage_FollowsThePrimary_CommitByCommit_AndDecisionsReadIt() throws {
+        let cluster = try PostgresCluster(settings: ["wal_level": "logical"])
+        let db = try PGConnection(cluster.url())
+        _ = try PGMigrations.apply(to: db)
+        let stream = try PGReplicationStream(cluster.url())
+        let slot = try stream.createSlot("node_a")
+        let (store, _) = try Self.image()
+        defer { store.close() }
+        let applier = ImageApplier(store: store)
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+
+        try db.execute("""
+            BEGIN;
+            INSERT INTO profiles VALUES ('c-1', 'US-CA', 'America/Los_Angeles', 'someone@example.com', NULL, \(now));
+            INSERT INTO suppressions (id, customer_id, kind, channels, confirmed, created_at) VALUES ('s-1', 'c-1', 'opt_out', 'sms', true, \(now));
+            INSERT INTO suppressions (id, address, address_kind, kind, confirmed, created_at)
+                VALUES ('s-2', 'someone@example.com', 'email', 'do_not_contact', false, \(now));
+            INSERT INTO contacts (customer_id, channel, purpose, at) VALUES ('c-1', 'email', 'marketing', \(now - 1000));
+            INSERT INTO holds (id, title, reason, regions, starts_at, updated_at) VALUES ('fire', 'Fire', '', 'US-CA', \(now - 60000), \(now));
+            INSERT INTO tombstones VALUES (decode(repeat('ab', 32), 'hex'));
+            COMMIT
+            """)
+        try db.execute("BEGIN; DELETE FROM suppressions WHERE id = 's-1'; UPDATE profiles SET region = 'US-OR' WHERE customer_id = 'c-1'; COMMIT")
+
+        try stream.start(slot: slot.name, at: slot.consistentPoint, publication: "hush")
+        var applied: [LSN] = []
+        let deadline = Date().addingTimeInterval(20)
+        while applied.count < 2, Date() < deadline {
+            if case .message(_, let message) = try stream.next(timeout: 1), let end = try applier.apply(message) {
+                applied.append(end)
+                try stream.acknowledge(end)
+            }
+        }
+        #expect(applied.count == 2)
+        #expect(applier.position == applied.last)
+
+        let reader = try store.makeSQLiteReader()
+        let facts = try reader.withFacts(customerID: "c-1", address: nil, channel: .email, at: Date(), lookback: 7 * 86_400,
+                                         holds: store.holds, tombstoneHash: { _ in [] }) { $0 }
+        #expect(facts.profile?.region == "US-OR")
+        #expect(facts.suppressions.map(\.id) == ["s-2"], "s-1 deleted; s-2 found through the profile's address")
+        #expect(facts.suppressions.first?.confirmed == false)
+        #expect(facts.contacts.count == 1)
+        #expect(store.holds.map(\.id) == ["fire"] && store.holds.first?.regions == ["US-CA"])
+        // The tombstone is in the image's table and, once committed, in the set decisions check.
+        #expect(store.tombstones.contains([UInt8](repeating: 0xAB, count: 32)))
+    }
+
+    @Test func whatTheImageDoesNotKnow_IsRefused_AndNothingOfTheTransactionIsWritten() throws {
+        let (store, _) = try Self.image()
+        defer { store.close() }
+        let applier = ImageApplier(store: store)
+        #expect { try applier.apply(.relation(id: 1, namespace: "public", name: "secrets", columns: [])) } throws: {
+            ($0 as? PGError)?.message == "the stream names a relation the image does not keep: public.secrets"
+        }
+        #expect { try applier.apply(.relation(id: 2, namespace: "public", name: "profiles", columns: [.init(name: "customer_id", typeOID: 25, isKey: true)])) } throws: {
+            ($0 as? PGError)?.message == "the stream's profiles has no column region"
+        }
+        let columns = ["id", "customer_id", "channel", "purpose", "at", "campaign_id"].map { LogicalMessage.Column(name: $0, typeOID: 25, isKey: $0 == "id") }
+        try applier.apply(.relation(id: 3, namespace: "public", name: "contacts", columns: columns))
+        try applier.apply(.begin(finalLSN: LSN(10), commitTime: Date(), xid: 1))
+        try applier.apply(.insert(relation: 3, new: [.text("1"), .text("c-1"), .text("email"), .text("marketing"), .text("1700000000000"), .null]))
+        try applier.apply(.insert(relation: 3, new: [.text("2"), .text("c-1"), .text("email"), .text("marketing"), .text("yesterday"), .null]))
+        #expect { try applier.apply(.commit(commitLSN: LSN(10), endLSN: LSN(11), commitTime: Date())) } throws: {
+            ($0 as? PGError)?.message.contains("replicated column at is not an integer") == true
+        }
+        // The good row of the refused transaction is not in the image either, nor its position.
+        #expect(applier.position == nil)
+        let reader = try store.makeSQLiteReader()
+        let facts = try reader.withFacts(customerID: "c-1", address: nil, channel: .email, at: Date(timeIntervalSince1970: 1_700_000_100), lookback: 86_400,
+                                         holds: [], tombstoneHash: { _ in [] }) { $0 }
+        #expect(facts.contacts.isEmpty)
+        #expect { try applier.apply(.truncate(relations: [3], cascade: false, restartIdentity: false)) } throws: { _ in true }
+    }
+}
