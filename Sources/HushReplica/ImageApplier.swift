@@ -93,3 +93,53 @@ public final class ImageApplier {
 extension Array {
     subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
 }
+
+/// A new node's first image: every row of the published tables as of a slot's exported
+/// snapshot, read in batches through a cursor (memory stays bounded however large the tables)
+/// and written into the image in batches; then the slot's consistent point as the image's
+/// position, last, so that an image cut short by a crash has none and is loaded again.
+public enum ImageSnapshot {
+    /// Rows a batch reads and writes.
+    public static let batchRows = 5_000
+
+    /// Loads `slot`'s snapshot through `db` (a regular connection, not the replication one)
+    /// into `store`, which must be empty; returns the rows loaded per table.
+    @discardableResult
+    public static func load(into store: SQLiteStore, from db: PGConnection, slot: PGReplicationStream.Slot) throws(PGError) -> [ReplicatedTable: Int] {
+        var counts: [ReplicatedTable: Int] = [:]
+        try db.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        do throws(PGError) {
+            try db.query("SET TRANSACTION SNAPSHOT '\(slot.snapshot.filter { $0.isHexDigit || $0 == "-" })'")
+            for table in ReplicatedTable.allCases {
+                let columns = table.sourceColumns.joined(separator: ", ")
+                try db.execute("DECLARE hush_snapshot NO SCROLL CURSOR FOR SELECT \(columns) FROM \(table.rawValue)")
+                while true {
+                    let batch = try db.query("FETCH \(batchRows) FROM hush_snapshot").rows
+                    if batch.isEmpty { break }
+                    do {
+                        try store.writeSQLiteAndWait { (w: SQLiteTransaction) throws(StoreError) in
+                            for row in batch {
+                                guard let key = row.first ?? nil else { throw StoreError(kind: .internalError, message: "a \(table.rawValue) row without its key") }
+                                try w.applyReplicated(table, values: row, key: key)
+                            }
+                        }
+                    } catch {
+                        throw PGError("the image could not take the snapshot's \(table.rawValue): \(error.message)")
+                    }
+                    counts[table, default: 0] += batch.count
+                }
+                try db.execute("CLOSE hush_snapshot")
+            }
+            try db.execute("COMMIT")
+        } catch {
+            try? db.execute("ROLLBACK")
+            throw error
+        }
+        do {
+            try store.writeSQLiteAndWait { (w: SQLiteTransaction) throws(StoreError) in try w.setReplicatedPosition(slot.consistentPoint.value) }
+        } catch {
+            throw PGError("the image could not record its position: \(error.message)")
+        }
+        return counts
+    }
+}

@@ -92,4 +92,51 @@ struct ImageApplierTests {
         #expect(facts.contacts.isEmpty)
         #expect { try applier.apply(.truncate(relations: [3], cascade: false, restartIdentity: false)) } throws: { _ in true }
     }
+
+    @Test func aNewNode_LoadsTheSlotsSnapshotInBatches_ThenTheStreamBringsWhatCameAfter_EachRowOnce() throws {
+        let cluster = try PostgresCluster(settings: ["wal_level": "logical"])
+        let db = try PGConnection(cluster.url())
+        _ = try PGMigrations.apply(to: db)
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        try db.query("INSERT INTO profiles SELECT 'c-' || i, 'US-CA', NULL, NULL, NULL, $1 FROM generate_series(1, 12000) i", [String(now)])
+        try db.query("INSERT INTO contacts (customer_id, channel, purpose, at) SELECT 'c-' || i, 'sms', 'marketing', $1 FROM generate_series(1, 3000) i", [String(now - 5000)])
+        let stream = try PGReplicationStream(cluster.url())
+        let slot = try stream.createSlot("node_b")
+        // After the slot: only the stream may bring these.
+        try db.query("INSERT INTO profiles VALUES ('c-late', 'US-OR', NULL, NULL, NULL, $1)", [String(now)])
+        try db.execute("DELETE FROM contacts WHERE customer_id = 'c-1'")
+
+        let (store, path) = try Self.image()
+        defer { store.close() }
+        let loaded = try ImageSnapshot.load(into: store, from: try PGConnection(cluster.url()), slot: slot)
+        #expect(loaded[.profiles] == 12_000 && loaded[.contacts] == 3_000)
+        let applier = ImageApplier(store: store)
+        #expect(applier.position == slot.consistentPoint)
+
+        try stream.start(slot: slot.name, at: slot.consistentPoint, publication: "hush")
+        var commits = 0
+        let deadline = Date().addingTimeInterval(20)
+        while commits < 2, Date() < deadline {
+            if case .message(_, let message) = try stream.next(timeout: 1), let end = try applier.apply(message) {
+                commits += 1
+                try stream.acknowledge(end)
+            }
+        }
+        #expect(commits == 2)
+        let image = try Database(path: path, mode: .readOnly)
+        func count(_ sql: String) throws -> Int64 {
+            var n: Int64 = -1
+            try image.prepare(sql).query([]) { n = $0.integer(0) ?? -1 }
+            return n
+        }
+        #expect(try count("SELECT count(*) FROM profiles") == 12_001)
+        #expect(try count("SELECT count(*) FROM contacts") == 2_999)
+        #expect(try count("SELECT count(*) FROM contacts WHERE customer_id = 'c-1'") == 0)
+        #expect(try count("SELECT count(DISTINCT rowid) FROM contacts") == 2_999)
+        let reader = try store.makeSQLiteReader()
+        let late = try reader.withFacts(customerID: "c-late", address: nil, channel: .sms, at: Date(), lookback: 86_400, holds: [], tombstoneHash: { _ in [] }) { $0 }
+        #expect(late.profile?.region == "US-OR")
+        let second = try reader.withFacts(customerID: "c-2", address: nil, channel: .sms, at: Date(), lookback: 86_400, holds: [], tombstoneHash: { _ in [] }) { $0 }
+        #expect(second.contacts.count == 1, "the snapshot's contact is in the customer's record")
+    }
 }
