@@ -139,4 +139,49 @@ struct ImageApplierTests {
         let second = try reader.withFacts(customerID: "c-2", address: nil, channel: .sms, at: Date(), lookback: 86_400, holds: [], tombstoneHash: { _ in [] }) { $0 }
         #expect(second.contacts.count == 1, "the snapshot's contact is in the customer's record")
     }
+
+    @Test func theFollower_LoadsThenStreams_ReconnectsWhenItsWalsenderIsKilled_AndResumesFromTheImagesPosition() throws {
+        let cluster = try PostgresCluster(settings: ["wal_level": "logical"])
+        let db = try PGConnection(cluster.url())
+        _ = try PGMigrations.apply(to: db)
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        try db.query("INSERT INTO profiles VALUES ('c-0', 'US-CA', NULL, NULL, NULL, $1)", [String(now)])
+        let (store, path) = try Self.image()
+        defer { store.close() }
+        func profiles() throws -> Int64 {
+            var n: Int64 = -1
+            let image = try Database(path: path, mode: .readOnly)
+            try image.prepare("SELECT count(*) FROM profiles").query([]) { n = $0.integer(0) ?? -1 }
+            return n
+        }
+        func waitForProfiles(_ count: Int64) throws -> Bool {
+            for _ in 0..<200 {
+                if try profiles() == count { return true }
+                usleep(50_000)
+            }
+            return false
+        }
+
+        let follower = try ImageFollower(store: store, conninfo: cluster.url(), slot: "node_c")
+        follower.start()
+        #expect(try waitForProfiles(1), "the snapshot's row")
+        try db.query("INSERT INTO profiles VALUES ('c-1', 'US-CA', NULL, NULL, NULL, $1)", [String(now)])
+        #expect(try waitForProfiles(2), "a streamed row")
+        #expect(follower.status.failure == nil && follower.status.applied != nil)
+
+        // The walsender dies: the follower notes why, reconnects, and goes on.
+        #expect(try db.query("SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = 'node_c' AND active_pid IS NOT NULL").rows
+                == [["t"]])
+        try db.query("INSERT INTO profiles VALUES ('c-2', 'US-CA', NULL, NULL, NULL, $1)", [String(now)])
+        #expect(try waitForProfiles(3), "after the reconnection")
+        follower.stop()
+
+        // A new follower on the same image resumes the slot from the image's position: no second snapshot.
+        try db.query("INSERT INTO profiles VALUES ('c-3', 'US-CA', NULL, NULL, NULL, $1)", [String(now)])
+        let resumed = try ImageFollower(store: store, conninfo: cluster.url(), slot: "node_c")
+        resumed.start()
+        #expect(try waitForProfiles(4))
+        resumed.stop()
+        #expect(try profiles() == 4)
+    }
 }
