@@ -145,15 +145,26 @@ struct ClosedSegment: Sendable {
     static func scan(_ data: [UInt8]) throws(LogError) -> (builder: SegmentBuilder, wholeEnd: Int, tail: [UInt8], damaged: [Range<Int>]) {
         var builder = try SegmentBuilder()
         var damaged: [Range<Int>] = []
-        let end = data.withUnsafeBytes { bytes in
-            Zstd.frames(in: bytes) { offset, frame in
-                switch Zstd.decompress(frame, limit: maxBlockBytes) {
-                case .success(let content):
-                    content.withUnsafeBytes { builder.adopt(at: UInt64(offset), frameBytes: frame.count, content: $0) }
-                case .failure:
-                    damaged.append(offset..<offset + frame.count)
+        var end = 0
+        data.withUnsafeBytes { bytes in
+            var start = 0
+            while true {
+                end = start + Zstd.frames(in: UnsafeRawBufferPointer(rebasing: bytes[start...])) { relative, frame in
+                    let offset = start + relative
+                    switch Zstd.decompress(frame, limit: maxBlockBytes) {
+                    case .success(let content):
+                        content.withUnsafeBytes { builder.adopt(at: UInt64(offset), frameBytes: frame.count, content: $0) }
+                    case .failure:
+                        damaged.append(offset..<offset + frame.count)
+                    }
+                    return true
                 }
-                return true
+                // A frame whose own structure is damaged has no length to skip by: a whole frame
+                // further on means the bytes up to it are damaged, and the scan goes on from there;
+                // none means they are the open frame's (or a torn end).
+                guard end < bytes.count, let next = nextWholeFrame(in: bytes, after: end) else { break }
+                damaged.append(end..<next)
+                start = next
             }
         }
         var tail: [UInt8] = []
@@ -161,6 +172,26 @@ struct ClosedSegment: Sendable {
             tail = LineFacts.wholeLines(rest)
         }
         return (builder, end, tail, damaged)
+    }
+
+    /// The offset of the first frame after `offset` that is whole and decompresses (its checksum
+    /// holds): found by its magic number, so that one damaged frame does not hide the rest.
+    static func nextWholeFrame(in bytes: UnsafeRawBufferPointer, after offset: Int) -> Int? {
+        let magic: [UInt8] = [0x28, 0xB5, 0x2F, 0xFD]
+        var at = offset + 1
+        while at + 4 <= bytes.count {
+            if bytes[at] == magic[0], bytes[at + 1] == magic[1], bytes[at + 2] == magic[2], bytes[at + 3] == magic[3] {
+                let rest = UnsafeRawBufferPointer(rebasing: bytes[at...])
+                var whole = false
+                _ = Zstd.frames(in: rest) { _, frame in
+                    if case .success = Zstd.decompress(frame, limit: maxBlockBytes) { whole = true }
+                    return false
+                }
+                if whole { return at }
+            }
+            at += 1
+        }
+        return nil
     }
 
     /// Makes a segment whose index is missing or does not match its blocks whole again: blocks

@@ -259,7 +259,11 @@ func decompressed(_ bytes: [UInt8]) -> String {
         #expect(try !h.allContent().contains("torn"))
     }
 
-    @Test func aRepair_LeavesOutADamagedBlock_AndKeepsTheBlocksAfterIt() throws {
+    /// Damage in a block's content (its checksum fails, its length is still known) and in the
+    /// headers just after the frame's (its length cannot be found: the blocks after it are
+    /// found again by their magic number).
+    @Test(arguments: [false, true])
+    func aRepair_LeavesOutADamagedBlock_AndKeepsTheBlocksAfterIt(damagingItsStructure: Bool) throws {
         let h = try LogHarness()
         let c = subject("c")
         let logged = (0..<1200).map { _ in h.append(customer: c) }
@@ -278,7 +282,13 @@ func decompressed(_ bytes: [UInt8]) -> String {
         #expect(blocks.count >= 3, "1,200 lines of about 170 bytes make three blocks of 64 KiB")
         // The second block damaged (its checksum no longer matches), and the index gone.
         let damaged = blocks[1]
-        data[damaged.range.lowerBound + damaged.range.count / 2] ^= 0x5A
+        if damagingItsStructure {
+            for i in 6..<14 { data[damaged.range.lowerBound + i] = 0xFF }
+            let length = data.withUnsafeBytes { Zstd.frames(in: UnsafeRawBufferPointer(rebasing: $0[damaged.range.lowerBound...])) { _, _ in true } }
+            #expect(length == 0, "the damaged frame's length can no longer be found")
+        } else {
+            data[damaged.range.lowerBound + damaged.range.count / 2] ^= 0x5A
+        }
         try File.replace(path, with: data)
         #expect(unlink(h.directory + "/decisions-20261202T10-00.idx") == 0)
 
