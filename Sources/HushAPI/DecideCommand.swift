@@ -44,7 +44,10 @@ struct Decide: ParsableCommand {
         }
         let opened: (reader: SQLiteReader, holds: [Hold], erasures: Int)
         do { opened = try DatabaseSnapshot.decisionReader(path: config.server.database) } catch { fail(error.message) }
-        let key = config.erasureKey.map { Array($0.utf8) } ?? Self.developmentKey(beside: config.server.database)
+        var key = config.erasureKey.map { Array($0.utf8) }
+        if key == nil {
+            do throws(ConfigError) { key = try Service.existingDevelopmentKey(beside: config.server.database) } catch { fail(error.message) }
+        }
         let hasher: TombstoneHasher?
         if let key { hasher = try? TombstoneHasher(key: key) } else { hasher = nil }
         if hasher == nil, opened.erasures > 0 {
@@ -65,12 +68,5 @@ struct Decide: ParsableCommand {
         var w = JSONWriter()
         API.writeDecision(&w, decision, input.request, id: nil, reserved: nil, policyVersion: API.policyVersion(config.policy))
         print(String(decoding: JSONPretty.format(w.bytes), as: UTF8.self))
-    }
-
-    /// The development key a loopback hush keeps beside its database, if there is one; never
-    /// made here.
-    static func developmentKey(beside database: String) -> [UInt8]? {
-        guard let text = try? String(contentsOfFile: database + ".erasure-key", encoding: .utf8) else { return nil }
-        return Hex.decode(text.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 }

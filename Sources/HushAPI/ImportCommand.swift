@@ -63,7 +63,9 @@ struct ImportCommand: ParsableCommand {
         }
         // The erasure key: the writer marks the records of erased customers as it writes. Never
         // made here: a key invented for an existing database would match none of its tombstones.
-        guard let key = config.erasureKey.map({ Array($0.utf8) }) ?? Decide.developmentKey(beside: path) else {
+        let existing: [UInt8]?
+        do throws(ConfigError) { existing = try Service.existingDevelopmentKey(beside: path) } catch { fail(error.message) }
+        guard let key = config.erasureKey.map({ Array($0.utf8) }) ?? existing else {
             fail("an import needs the database's erasure key (HUSH_ERASURE_KEY or erasure_key; on loopback, \(path).erasure-key)")
         }
         let lock: WriteLock, store: SQLiteStore, api: API

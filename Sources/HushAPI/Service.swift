@@ -168,17 +168,22 @@ public final class Service: Sendable {
         return false
     }
 
+    /// The development key beside `database`, if there is one (never made here: for the commands
+    /// that read or write the file without serving); a file that is not one is an error.
+    static func existingDevelopmentKey(beside database: String) throws(ConfigError) -> [UInt8]? {
+        let path = database + ".erasure-key"
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+        guard let bytes = Hex.decode(text.trimmingCharacters(in: .whitespacesAndNewlines)), bytes.count >= 32 else {
+            throw ConfigError(message: "\(path) must hold at least 64 hex digits (the development erasure key)")
+        }
+        return bytes
+    }
+
     /// A 32-byte key kept beside the database for development on loopback, created once
     /// (mode 0600), so that tombstones keep matching across restarts.
     static func developmentKey(beside database: String) throws -> [UInt8] {
         let path = database + ".erasure-key"
-        if let text = try? String(contentsOfFile: path, encoding: .utf8) {
-            let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-            guard let bytes = Hex.decode(trimmed), bytes.count >= 32 else {
-                throw ConfigError(message: "\(path) must hold at least 64 hex digits (the development erasure key)")
-            }
-            return bytes
-        }
+        if let existing = try existingDevelopmentKey(beside: database) { return existing }
         let bytes = (0..<32).map { _ in UInt8.random(in: 0...255) }
         let hex = Hex.encode(bytes) + "\n"
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)

@@ -265,8 +265,8 @@ extension EventLoop {
                    headers: [(name: String, value: String)] = [], keepAlive: Bool, version: HTTPVersion) {
         let out = connection.output
         let headStart = out.writeIndex
-        // An answer before any head was read (a 400, 408 or 431) gets an id of its own.
-        if connection.requestMethod == nil || connection.requestIDLength == 0 { makeRequestID(connection) }
+        // No id yet (none given, or an answer before any head was read: a 400, 408 or 431): one of its own.
+        if connection.requestIDLength == 0 { makeRequestID(connection) }
         out.append(status.statusLine)
         out.append(date.bytes)
         if status.hasBody {

@@ -14,7 +14,7 @@ public struct Request: Sendable {
     public let notes: ExchangeNotes
 
     public init(head: RequestHead, path: String, pathParameters: [String: String] = [:], query: QueryParameters = .init(), body: [UInt8] = [],
-                loop: Int = 0, notes: ExchangeNotes = ExchangeNotes()) {
+                loop: Int = 0, notes: ExchangeNotes) {
         self.head = head
         self.path = path
         self.pathParameters = pathParameters

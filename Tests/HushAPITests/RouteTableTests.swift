@@ -51,7 +51,8 @@ import HushStore
         case .found(let route, let parameters):
             guard case .immediate(let handler) = route.action else { return nil }
             let request = Request(head: head, path: String(path), pathParameters: parameters,
-                                  query: try query.map { try QueryParameters(decoding: $0) } ?? QueryParameters(), body: Array(bytes[consumed...]))
+                                  query: try query.map { try QueryParameters(decoding: $0) } ?? QueryParameters(), body: Array(bytes[consumed...]),
+                                  notes: ExchangeNotes())
             response = handler(request)
         case .notFound: response = api.errorResponse(.http(.noRoute(method: method, path: String(path))), pretty: false)
         case .methodNotAllowed(let allow): response = api.errorResponse(.http(.methodNotAllowed(method: method, allow: allow)), pretty: false)
