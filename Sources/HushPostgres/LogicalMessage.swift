@@ -46,6 +46,9 @@ public enum LogicalMessage: Equatable, Sendable {
     case update(relation: UInt32, old: [Value]?, new: [Value])
     case delete(relation: UInt32, old: [Value])
     case truncate(relations: [UInt32], cascade: Bool, restartIdentity: Bool)
+    /// A message `pg_logical_emit_message` wrote into the WAL (sent when the stream was started
+    /// with messages on): hush's nodes use non-transactional ones to learn how current they are.
+    case logical(transactional: Bool, lsn: LSN, prefix: String, content: [UInt8])
     /// Origin and type messages: nothing hush needs.
     case other(kind: UInt8)
 
@@ -97,7 +100,12 @@ public enum LogicalMessage: Equatable, Sendable {
             var relations: [UInt32] = []
             for _ in 0..<count { relations.append(try r.u32()) }
             message = .truncate(relations: relations, cascade: options & 1 != 0, restartIdentity: options & 2 != 0)
-        case UInt8(ascii: "O"), UInt8(ascii: "Y"), UInt8(ascii: "M"):
+        case UInt8(ascii: "M"):
+            let flags = try r.byte(), lsn = LSN(try r.u64()), prefix = try r.string()
+            let length = try r.u32()
+            guard length <= UInt32(r.remaining) else { throw PGError("a logical message's content is longer than the message") }
+            message = .logical(transactional: flags & 1 != 0, lsn: lsn, prefix: prefix, content: Array(try r.take(Int(length))))
+        case UInt8(ascii: "O"), UInt8(ascii: "Y"):
             return .other(kind: kind)
         default:
             throw PGError("an unknown logical replication message (\(kind))")

@@ -55,7 +55,7 @@ public final class PGReplicationStream {
     /// acknowledged), for the tables of `publication`.
     public func start(slot: String, at position: LSN, publication: String) throws(PGError) {
         guard Self.isValidSlotName(slot), Self.isValidSlotName(publication) else { throw PGError("invalid slot or publication name") }
-        let result = PQexec(handle, "START_REPLICATION SLOT \(slot) LOGICAL \(position) (proto_version '1', publication_names '\(publication)')")
+        let result = PQexec(handle, "START_REPLICATION SLOT \(slot) LOGICAL \(position) (proto_version '1', publication_names '\(publication)', messages 'true')")
         defer { PQclear(result) }
         guard PQresultStatus(result) == PGRES_COPY_BOTH else {
             throw PGError("START_REPLICATION failed: \(PGConnection.text(PQerrorMessage(handle)))",
@@ -121,13 +121,14 @@ public final class PGReplicationStream {
     }
 
     /// Tells the server that everything up to `position` was applied and is durable here: the
-    /// slot may let go of the WAL before it.
-    public func acknowledge(_ position: LSN) throws(PGError) {
+    /// slot may let go of the WAL before it. With `replyRequested`, the server answers at once
+    /// with a keep-alive: a ping that shows the connection is alive.
+    public func acknowledge(_ position: LSN, replyRequested: Bool = false) throws(PGError) {
         var frame: [UInt8] = [UInt8(ascii: "r")]
         func put(_ value: UInt64) { for shift in stride(from: 56, through: 0, by: -8) { frame.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) } }
         put(position.value); put(position.value); put(position.value)
         put(UInt64(bitPattern: Int64((Date().timeIntervalSince1970 - 946_684_800) * 1_000_000)))
-        frame.append(0)
+        frame.append(replyRequested ? 1 : 0)
         let sent = frame.withUnsafeBytes { PQputCopyData(handle, $0.baseAddress!.assumingMemoryBound(to: CChar.self), Int32($0.count)) }
         guard sent == 1, PQflush(handle) == 0 else { throw PGError("cannot send the standby status: \(PGConnection.text(PQerrorMessage(handle)))") }
     }

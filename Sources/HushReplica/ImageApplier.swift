@@ -13,16 +13,25 @@ public final class ImageApplier {
     private var relations: [UInt32: (table: ReplicatedTable, positions: [Int])] = [:]
     private var pending: [(ReplicatedTable, [String?]?, String)] = []
     private var inTransaction = false
+    /// The running transaction's id on the primary (its low 32 bits, as the stream names it).
+    private var xid: UInt32 = 0
 
     public init(store: SQLiteStore) { self.store = store }
 
-    /// Feeds one message. At a commit, writes the transaction and returns its end position,
-    /// which the stream may then acknowledge.
+    /// A transaction the image applied: its id on the primary and the position after its commit.
+    public struct Applied: Sendable, Equatable {
+        public let xid: UInt32
+        public let end: LSN
+    }
+
+    /// Feeds one message. At a commit, writes the transaction and returns it, with its end
+    /// position, which the stream may then acknowledge.
     @discardableResult
-    public func apply(_ message: LogicalMessage) throws(PGError) -> LSN? {
+    public func apply(_ message: LogicalMessage) throws(PGError) -> Applied? {
         switch message {
-        case .begin:
+        case .begin(_, _, let xid):
             inTransaction = true
+            self.xid = xid
             pending.removeAll()
         case .relation(let id, let namespace, let name, let columns):
             guard namespace == "public", let table = ReplicatedTable(rawValue: name) else {
@@ -60,10 +69,10 @@ public final class ImageApplier {
             } catch {
                 throw PGError("the image could not apply a transaction: \(error.message)")
             }
-            return end
+            return Applied(xid: xid, end: end)
         case .truncate:
             throw PGError("the stream truncates a table; hush never does: the image must be rebuilt from a snapshot")
-        case .other:
+        case .other, .logical:
             break
         }
         return nil
@@ -82,6 +91,19 @@ public final class ImageApplier {
         }
         guard let key = values[0] else { throw PGError("a \(table.rawValue) row without its key") }
         pending.append((table, values, key))
+    }
+
+    /// Empties the image of everything the stream brings, and forgets its position, in one
+    /// transaction: before a new snapshot, when the slot it followed is gone (a failover).
+    public func clear() throws(PGError) {
+        relations.removeAll()
+        pending.removeAll()
+        inTransaction = false
+        do {
+            try store.writeSQLiteAndWait { (w: SQLiteTransaction) throws(StoreError) in try w.clearReplicated() }
+        } catch {
+            throw PGError("the image could not be emptied: \(error.message)")
+        }
     }
 
     /// Where the image is: the end of the last transaction it applied, if any.

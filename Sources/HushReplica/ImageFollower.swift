@@ -6,7 +6,15 @@ import Synchronization
 /// Keeps a node's image current on a thread of its own: a new image is loaded from the slot's
 /// snapshot, an image that has a position resumes the slot from there, and the stream is then
 /// applied transaction by transaction and acknowledged. A lost connection or server is retried
-/// with a growing pause (up to 2 s); what went wrong is kept for `/readyz` and the log.
+/// with a growing pause (up to 2 s); what went wrong is kept for `/readyz` and the log. When the
+/// slot is gone (the primary failed over: PostgreSQL 15 keeps no logical slot on a standby),
+/// the image is emptied and loaded again from a new slot's snapshot.
+///
+/// How current the image is comes from pings: every `pingInterval` the follower writes a
+/// non-transactional message into the primary's WAL (`pg_logical_emit_message`) carrying the
+/// time it was sent. The stream delivers it after every transaction that committed before it,
+/// so when it arrives the image is known to hold everything committed on the primary up to
+/// that time. A node that hears no ping (primary gone, stream stalled, image behind) grows stale.
 public final class ImageFollower: @unchecked Sendable {
     public struct Status: Sendable, Equatable {
         /// The end of the last transaction the image applied.
@@ -14,28 +22,48 @@ public final class ImageFollower: @unchecked Sendable {
         /// The furthest the primary's WAL was known to reach, and when it last spoke.
         public var serverEnd = LSN(0)
         public var lastContact: Date?
+        /// The image holds everything committed on the primary up to this time (the send time of
+        /// the newest ping that came back through the stream).
+        public var currentAsOf: Date?
         /// Why the follower is not streaming now, if it is not.
         public var failure: String?
+        /// Snapshots loaded since the follower started (a second one follows a failover).
+        public var snapshots = 0
     }
+
+    /// The prefix of the ping messages in the WAL.
+    public static let pingPrefix = "hush-ping"
 
     private let store: SQLiteStore
     private let conninfo: String
     private let slot: String
     private let publication: String
+    private let pingInterval: Double
     private let state = Mutex(Status())
     private let stopping = Atomic<Bool>(false)
     private let done = DispatchSemaphore(value: 0)
     private var thread: Thread?
+    /// Writes and requests waiting for the image.
+    public let waiters = ApplyWaiters()
+    /// Called with each failure of the stream (for hush's own log).
+    public var report: (@Sendable (String) -> Void)?
 
-    public init(store: SQLiteStore, conninfo: String, slot: String, publication: String = "hush") throws(PGError) {
+    public init(store: SQLiteStore, conninfo: String, slot: String, publication: String = "hush", pingInterval: Double = 0.25) throws(PGError) {
         guard PGReplicationStream.isValidSlotName(slot) else { throw PGError("a slot name is lower-case letters, digits and _, at most 63: \(slot)") }
         self.store = store
         self.conninfo = conninfo
         self.slot = slot
         self.publication = publication
+        self.pingInterval = max(0.01, pingInterval)
     }
 
     public var status: Status { state.withLock { $0 } }
+
+    /// How far behind the primary the image may be, in seconds: the age of the newest ping that
+    /// came back; nil before the first.
+    public func lag(now: Date = Date()) -> Double? {
+        state.withLock { $0.currentAsOf }.map { max(0, now.timeIntervalSince($0)) }
+    }
 
     public func start() {
         let thread = Thread { [self] in
@@ -54,24 +82,28 @@ public final class ImageFollower: @unchecked Sendable {
     }
 
     /// Waits until the image has applied `position` (a write's commit on the primary): true when
-    /// it has within `timeout`.
+    /// it has within `timeout`. Blocks: for tests and tools, never an event loop.
     public func waitUntil(applied position: LSN, timeout: Double) -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if let applied = status.applied, applied >= position { return true }
-            usleep(2_000)
+        let reached = DispatchSemaphore(value: 0)
+        let result = Mutex(false)
+        waiters.wait(position: position, timeout: timeout) { end in
+            result.withLock { $0 = end != nil }
+            reached.signal()
         }
-        return status.applied.map { $0 >= position } ?? false
+        reached.wait()
+        return result.withLock { $0 }
     }
 
     private func run() {
         let applier = ImageApplier(store: store)
+        if let position = applier.position { waiters.reached(position, xid: nil) }
         var pause = 0.1
         while !stopping.load(ordering: .relaxed) {
             do throws(PGError) {
                 try follow(applier)
             } catch {
                 state.withLock { $0.failure = error.description }
+                report?(error.description)
                 Thread.sleep(forTimeInterval: pause)
                 pause = min(2, pause * 2)
                 continue
@@ -83,7 +115,19 @@ public final class ImageFollower: @unchecked Sendable {
     private func follow(_ applier: ImageApplier) throws(PGError) {
         let stream = try PGReplicationStream(conninfo)
         var position = applier.position
-        if position == nil {
+        if let resume = position {
+            do {
+                try stream.start(slot: slot, at: resume, publication: publication)
+            } catch where error.sqlState == "42704" {
+                // The slot is gone: a failover, or an operator dropped it. What the image holds
+                // may be ahead of or behind the new primary: it is loaded again from scratch.
+                try applier.clear()
+                waiters.forget()
+                state.withLock { $0.applied = nil; $0.currentAsOf = nil }
+                position = nil
+                return try follow(applier)
+            }
+        } else {
             // A new image (or one whose load a crash cut short): a fresh slot and its snapshot.
             let created: PGReplicationStream.Slot
             do {
@@ -92,19 +136,38 @@ public final class ImageFollower: @unchecked Sendable {
                 try PGConnection(conninfo).query("SELECT pg_drop_replication_slot($1)", [slot])
                 created = try stream.createSlot(slot)
             }
+            try applier.clear()
             try ImageSnapshot.load(into: store, from: try PGConnection(conninfo), slot: created)
             position = created.consistentPoint
+            state.withLock { $0.snapshots += 1 }
+            try stream.start(slot: slot, at: created.consistentPoint, publication: publication)
         }
-        try stream.start(slot: slot, at: position!, publication: publication)
+        waiters.reached(position!, xid: nil)
         state.withLock { $0.applied = position; $0.failure = nil }
+        let pinger = try PGConnection(conninfo)
+        var nextPing = Date()
         while !stopping.load(ordering: .relaxed) {
-            let event = try stream.next(timeout: 1)
+            let now = Date()
+            if now >= nextPing {
+                // The ping's time is this node's clock, read again where it comes back.
+                try pinger.query("SELECT pg_logical_emit_message(false, $1, $2)",
+                                 [Self.pingPrefix, "\(slot) \(Int64((now.timeIntervalSince1970 * 1000).rounded()))"])
+                nextPing = now.addingTimeInterval(pingInterval)
+            }
+            let event = try stream.next(timeout: max(0.001, nextPing.timeIntervalSinceNow))
             let contact = Date()
             switch event {
+            case .message(let at, .logical(false, _, Self.pingPrefix, let content)):
+                // Everything before the ping was applied: the slot may let go of the WAL before it.
+                if let sent = pingTime(content) {
+                    state.withLock { $0.currentAsOf = max($0.currentAsOf ?? sent, sent) }
+                    try stream.acknowledge(at)
+                }
             case .message(_, let message):
-                if let end = try applier.apply(message) {
-                    try stream.acknowledge(end)
-                    state.withLock { $0.applied = end }
+                if let done = try applier.apply(message) {
+                    try stream.acknowledge(done.end)
+                    state.withLock { $0.applied = done.end }
+                    waiters.reached(done.end, xid: done.xid)
                 }
             case .keepalive(_, let reply):
                 if reply, let applied = status.applied { try stream.acknowledge(applied) }
@@ -114,5 +177,13 @@ public final class ImageFollower: @unchecked Sendable {
             let serverEnd = stream.serverEnd
             state.withLock { $0.lastContact = contact; $0.serverEnd = serverEnd }
         }
+    }
+
+    /// The send time of one of this node's own pings (`<slot> <milliseconds>`); nil for another node's.
+    private func pingTime(_ content: [UInt8]) -> Date? {
+        let text = String(decoding: content, as: UTF8.self)
+        let parts = text.split(separator: " ")
+        guard parts.count == 2, parts[0] == slot, let millis = Int64(parts[1]) else { return nil }
+        return Date(timeIntervalSince1970: Double(millis) / 1000)
     }
 }

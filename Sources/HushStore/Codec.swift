@@ -2,18 +2,23 @@ import Foundation
 import HushCore
 
 /// Conversions between HushCore values and columns.
-enum Codec {
+public enum Codec {
     static let separator: Character = "\u{1F}"
 
     /// To the nearest millisecond: a time parsed as .123 is 0.12299999… seconds in binary.
-    static func millis(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded()) }
-    static func date(_ millis: Int64) -> Date { Date(timeIntervalSince1970: TimeInterval(millis) / 1000) }
-    static func date(_ millis: Int64?) -> Date? { millis.map(date) }
+    public static func millis(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded()) }
+    public static func date(_ millis: Int64) -> Date { Date(timeIntervalSince1970: TimeInterval(millis) / 1000) }
+    public static func date(_ millis: Int64?) -> Date? { millis.map(date) }
 
     /// A list as one column: sorted (so equal sets are equal text) and joined; nil stays NULL.
     static func list<S: Sequence>(_ values: S?) -> SQLValue where S.Element == String {
         guard let values else { return .null }
         return .text(values.sorted().joined(separator: String(separator)))
+    }
+
+    /// `list` as text, for a store that binds text.
+    public static func joined<S: Sequence>(_ values: S?) -> String? where S.Element == String {
+        values.map { $0.sorted().joined(separator: String(separator)) }
     }
 
     static func strings(_ text: String?) -> [String]? {

@@ -26,21 +26,21 @@ public final class DatabaseSnapshot {
     deinit { try? database.exec("COMMIT") }
 
     public func suppressions(_ each: (Suppression) -> Void) throws(StoreError) {
-        try database.prepare("SELECT \(SQLiteReader.suppressionColumns) FROM suppressions ORDER BY ifnull(customer_id, ''), ifnull(address, ''), kind, ifnull(channels, '*'), ifnull(purposes, '*')").query([]) { row throws(StoreError) in
-            each(try suppression(row))
+        try database.prepare("SELECT \(StoreRows.suppressionColumns) FROM suppressions ORDER BY ifnull(customer_id, ''), ifnull(address, ''), kind, ifnull(channels, '*'), ifnull(purposes, '*')").query([]) { row throws(StoreError) in
+            each(try StoreRows.suppression(row))
         }
     }
 
     public func cases(_ each: (ServiceCase) -> Void) throws(StoreError) {
-        try database.prepare("SELECT \(SQLiteTransaction.caseColumns) FROM cases ORDER BY case_id").query([]) { row throws(StoreError) in
-            guard let serviceCase = caseRow(row) else { throw StoreError(kind: .internalError, message: "a case row holds an unknown severity or status") }
+        try database.prepare("SELECT \(StoreRows.caseColumns) FROM cases ORDER BY case_id").query([]) { row throws(StoreError) in
+            guard let serviceCase = StoreRows.serviceCase(row) else { throw StoreError(kind: .internalError, message: "a case row holds an unknown severity or status") }
             each(serviceCase)
         }
     }
 
     public func holds(_ each: (Hold) -> Void) throws(StoreError) {
-        try database.prepare("SELECT \(SQLiteTransaction.holdColumns) FROM holds ORDER BY id").query([]) { row in
-            each(SQLiteTransaction.hold(row))
+        try database.prepare("SELECT \(StoreRows.holdColumns) FROM holds ORDER BY id").query([]) { row in
+            each(StoreRows.hold(row))
         }
     }
 }

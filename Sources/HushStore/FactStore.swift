@@ -15,6 +15,25 @@ public protocol FactStore: AnyObject, Sendable {
     func write<T>(as actor: Actor, _ job: @escaping (any StoreTransaction) throws(StoreError) -> T,
                   completion: @escaping (Result<T, StoreError>) -> Void)
 
+    /// `write`, with the commit's consistency token where the store has them (nil otherwise).
+    func write<T>(as actor: Actor, _ job: @escaping (any StoreTransaction) throws(StoreError) -> T,
+                  committed: @escaping (Result<T, StoreError>, ConsistencyToken?) -> Void)
+
+    /// Calls `done` (on any thread) with true once this node's reads see every commit up to
+    /// `token`, or with false after `timeout` seconds. A store that is its own system of record
+    /// sees every token at once.
+    func whenCurrent(through token: ConsistencyToken, timeout: Double, _ done: @escaping @Sendable (Bool) -> Void)
+
+    /// Whether this node's reads see every commit up to `token` now (cheap: for an event loop).
+    func isCurrent(through token: ConsistencyToken) -> Bool
+
+    /// Why decisions must not be answered from this node's data now (its copy is further behind
+    /// the system of record than allowed), or nil. Checked by every decision: cheap.
+    func staleness(now: Date) -> String?
+
+    /// How current the node's copy is; nil for a store that is its own system of record.
+    var replicaReport: ReplicaReport? { get }
+
     /// `write`, waiting for the commit (for tests and tools; never on an event loop).
     func writeAndWait<T>(as actor: Actor, _ job: @escaping (any StoreTransaction) throws(StoreError) -> T) throws(StoreError) -> T
 
@@ -32,6 +51,20 @@ public protocol FactStore: AnyObject, Sendable {
 
     /// Finishes queued writes and closes the store.
     func close()
+}
+
+extension FactStore {
+    /// The defaults of a store that is its own system of record (SQLite): every write is seen
+    /// by every read once acknowledged, so there are no tokens to wait for and nothing is stale.
+    public func write<T>(as actor: Actor, _ job: @escaping (any StoreTransaction) throws(StoreError) -> T,
+                         committed: @escaping (Result<T, StoreError>, ConsistencyToken?) -> Void) {
+        write(as: actor, job) { committed($0, nil) }
+    }
+
+    public func whenCurrent(through token: ConsistencyToken, timeout: Double, _ done: @escaping @Sendable (Bool) -> Void) { done(true) }
+    public func isCurrent(through token: ConsistencyToken) -> Bool { true }
+    public func staleness(now: Date) -> String? { nil }
+    public var replicaReport: ReplicaReport? { nil }
 }
 
 /// Reads on one thread's own connection. Lookups share a read snapshot until `endSnapshot()`,
@@ -83,6 +116,7 @@ public protocol StoreTransaction: AnyObject {
 
     /// Creates or replaces a case, unless the stored one has a later `updated_at`.
     func upsertCase(_ serviceCase: ServiceCase) throws(StoreError) -> CaseWrite
+    func readCase(_ id: String) throws(StoreError) -> ServiceCase?
     func deleteCase(_ id: String) throws(StoreError) -> Bool
 
     /// Adds a suppression (its `id` assigned here), or returns the stored one with the same
@@ -107,10 +141,6 @@ public protocol StoreTransaction: AnyObject {
     /// racing for the last slot of a cap cannot both get it. The store never decides itself.
     func reserve(_ request: DecisionRequest, now: Date, lookback: TimeInterval, campaignID: String?,
                  tombstoneHash: (Subject) -> [UInt8], decide: (borrowing Facts) -> Decision) throws(StoreError) -> (decision: Decision, reserved: Bool)
-
-    /// Every row: all or nothing, each line the same as a single write of it.
-    func importSuppressions(_ rows: [Suppression], now: Date) throws(StoreError) -> (imported: Int, unchanged: Int)
-    func importCases(_ rows: [ServiceCase]) throws(StoreError) -> (imported: Int, unchanged: Int)
 
     /// GDPR erasure: deletes every row about the customer and keeps only keyed hashes of the id
     /// and its addresses, in this transaction. Idempotent.

@@ -44,7 +44,7 @@ public enum HistoryRecord: Sendable {
         }
     }
 
-    var id: String {
+    public var id: String {
         switch self {
         case .profile(let p): p.customerID
         case .serviceCase(let c): c.id
@@ -54,7 +54,7 @@ public enum HistoryRecord: Sendable {
     }
 
     /// Whom the record is about: a customer id, an address, or no one (a hold).
-    var about: (customerID: String?, address: String?) {
+    public var about: (customerID: String?, address: String?) {
         switch self {
         case .profile(let p): (p.customerID, nil)
         case .serviceCase(let c): (c.customerID, nil)
@@ -92,15 +92,5 @@ public struct HistoryEntry: Sendable, Equatable {
                 before: String?, after: String?) {
         self.seq = seq; self.kind = kind; self.recordID = recordID; self.at = at; self.actor = actor; self.via = via
         self.operation = operation; self.before = before; self.after = after
-    }
-
-    static let columns = "seq, record_kind, record_id, at, actor, via, operation, before, after"
-
-    init?(_ row: Row) {
-        guard let kind = row.text(1).flatMap(Kind.init(rawValue:)), let recordID = row.text(2), let at = row.integer(3),
-              let actor = row.text(4), let via = row.text(5).flatMap(Actor.Via.init(rawValue:)),
-              let operation = row.text(6).flatMap(Operation.init(rawValue:)) else { return nil }
-        self.init(seq: row.integer(0) ?? 0, kind: kind, recordID: recordID, at: Codec.date(at), actor: actor, via: via,
-                  operation: operation, before: row.text(7), after: row.text(8))
     }
 }

@@ -115,6 +115,16 @@ extension SQLiteTransaction {
             .run([.integer(Int64(bitPattern: position))])
     }
 
+    /// Deletes every replicated row, every customer's record and the image's position: an image
+    /// about to load a new snapshot. Tombstones stay (they are never removed, and the snapshot
+    /// brings them again).
+    public func clearReplicated() throws(StoreError) {
+        for table in ReplicatedTable.allCases where table != .tombstones { try database.exec("DELETE FROM \(table.rawValue)") }
+        try database.exec("DELETE FROM customer_records")
+        try database.exec("DELETE FROM meta WHERE key = '\(Self.replicatedPositionKey)'")
+        holdsChanged = true
+    }
+
     /// How far the image has applied the stream; nil before its first transaction.
     public func replicatedPosition() throws(StoreError) -> UInt64? {
         var position: UInt64?

@@ -33,14 +33,14 @@ public final class SQLiteReader: StoreReader {
         begin = try database.prepare("BEGIN")
         commit = try database.prepare("COMMIT")
         profile = try database.prepare("SELECT region, timezone, email, phone FROM profiles WHERE customer_id = ?1")
-        cases = try database.prepare("SELECT \(SQLiteTransaction.caseColumns) FROM cases WHERE customer_id = ?1")
-        let suppressionColumns = Self.suppressionColumns
+        cases = try database.prepare("SELECT \(StoreRows.caseColumns) FROM cases WHERE customer_id = ?1")
+        let suppressionColumns = StoreRows.suppressionColumns
         suppressionsByCustomer = try database.prepare("SELECT \(suppressionColumns) FROM suppressions WHERE customer_id = ?1")
         suppressionsByAddress = try database.prepare("SELECT \(suppressionColumns) FROM suppressions WHERE address = ?1")
         contacts = try database.prepare("SELECT channel, purpose, at FROM contacts WHERE customer_id = ?1 AND at > ?2 AND at <= ?3")
         interactions = try database.prepare("SELECT type, score, at FROM interactions WHERE customer_id = ?1 AND at > ?2 AND at <= ?3")
         record = try database.prepare("SELECT entries FROM customer_records WHERE key = ?1")
-        caseByID = try database.prepare("SELECT \(SQLiteTransaction.caseColumns) FROM cases WHERE case_id = ?1")
+        caseByID = try database.prepare("SELECT \(StoreRows.caseColumns) FROM cases WHERE case_id = ?1")
         suppressionByID = try database.prepare("SELECT \(suppressionColumns) FROM suppressions WHERE id = ?1")
         pageAll = try database.prepare("SELECT \(suppressionColumns) FROM suppressions WHERE id > ?1 ORDER BY id LIMIT ?2")
         pageByCustomer = try database.prepare("""
@@ -48,15 +48,15 @@ public final class SQLiteReader: StoreReader {
             """)
         pageByAddress = try database.prepare("SELECT \(suppressionColumns) FROM suppressions WHERE address = ?3 AND id > ?1 ORDER BY id LIMIT ?2")
         recordHistory = try database.prepare("""
-            SELECT \(HistoryEntry.columns) FROM history WHERE record_kind = ?1 AND record_id = ?2 AND seq > ?3 ORDER BY seq LIMIT ?4
+            SELECT \(StoreRows.historyColumns) FROM history WHERE record_kind = ?1 AND record_id = ?2 AND seq > ?3 ORDER BY seq LIMIT ?4
             """)
         customerHistory = try database.prepare("""
-            SELECT \(HistoryEntry.columns) FROM history WHERE customer_id = ?1
-            UNION SELECT \(HistoryEntry.columns) FROM history WHERE address IN (?2, ?3)
+            SELECT \(StoreRows.historyColumns) FROM history WHERE customer_id = ?1
+            UNION SELECT \(StoreRows.historyColumns) FROM history WHERE address IN (?2, ?3)
             ORDER BY seq DESC LIMIT ?4
             """)
         erasureEntry = try database.prepare("""
-            SELECT \(HistoryEntry.columns) FROM history WHERE record_kind = 'erasure' AND record_id = ?1 ORDER BY seq DESC LIMIT 1
+            SELECT \(StoreRows.historyColumns) FROM history WHERE record_kind = 'erasure' AND record_id = ?1 ORDER BY seq DESC LIMIT 1
             """)
     }
 
@@ -129,7 +129,7 @@ public final class SQLiteReader: StoreReader {
     /// so that no closure in `facts(…)` captures its `Facts` (which would then be boxed and copied).
     private func addSuppressions(of address: Address, to facts: inout Facts) throws(StoreError) {
         try suppressionsByAddress.query([.text(address.value)]) { row throws(StoreError) in
-            let found = try HushStore.suppression(row)
+            let found = try StoreRows.suppression(row)
             if !facts.suppressions.contains(where: { $0.id == found.id }) { facts.suppressions.append(found) }
         }
     }
@@ -161,7 +161,7 @@ public final class SQLiteReader: StoreReader {
         if let customerID {
             facts.profile = try readProfile(customerID)
             facts.cases = try readCases(customerID)
-            try suppressionsByCustomer.query([.text(customerID)]) { row throws(StoreError) in facts.suppressions.append(try HushStore.suppression(row)) }
+            try suppressionsByCustomer.query([.text(customerID)]) { row throws(StoreError) in facts.suppressions.append(try StoreRows.suppression(row)) }
             let window: [SQLValue] = [.text(customerID), .integer(Codec.millis(at.addingTimeInterval(-lookback))),
                                       .integer(Codec.millis(through ?? at))]
             try contacts.query(window) { row in
@@ -182,7 +182,7 @@ public final class SQLiteReader: StoreReader {
         }
         for candidate in addresses {
             try suppressionsByAddress.query([.text(candidate.value)]) { row throws(StoreError) in
-                let found = try HushStore.suppression(row)
+                let found = try StoreRows.suppression(row)
                 if !facts.suppressions.contains(where: { $0.id == found.id }) { facts.suppressions.append(found) }
             }
             if tombstones.contains(tombstoneHash(.address(candidate))) { facts.erasedAddresses.insert(candidate) }
@@ -204,7 +204,6 @@ public final class SQLiteReader: StoreReader {
     }
 
     /// The columns `suppression(_:)` decodes, in its order.
-    static let suppressionColumns = "id, customer_id, address, address_kind, kind, channels, purposes, source, confirmed, expires_at"
 
     public func checkReadable() throws(StoreError) {
         _ = try pointLookup(customerID: "")
@@ -214,7 +213,7 @@ public final class SQLiteReader: StoreReader {
     public func serviceCase(id: String) throws(StoreError) -> ServiceCase? {
         try enterSnapshot()
         var found: ServiceCase?
-        try caseByID.queryFirst([.text(id)]) { row in found = caseRow(row) }
+        try caseByID.queryFirst([.text(id)]) { row in found = StoreRows.serviceCase(row) }
         return found
     }
 
@@ -222,7 +221,7 @@ public final class SQLiteReader: StoreReader {
     public func suppression(id: String) throws(StoreError) -> Suppression? {
         try enterSnapshot()
         var found: Suppression?
-        try suppressionByID.queryFirst([.text(id)]) { row throws(StoreError) in found = try HushStore.suppression(row) }
+        try suppressionByID.queryFirst([.text(id)]) { row throws(StoreError) in found = try StoreRows.suppression(row) }
         return found
     }
 
@@ -242,7 +241,7 @@ public final class SQLiteReader: StoreReader {
         } else {
             statement = pageAll
         }
-        try statement.query(values) { row throws(StoreError) in page.append(try HushStore.suppression(row)) }
+        try statement.query(values) { row throws(StoreError) in page.append(try StoreRows.suppression(row)) }
         return page
     }
 
@@ -310,7 +309,7 @@ public final class SQLiteReader: StoreReader {
     private func readCases(_ customerID: String) throws(StoreError) -> [ServiceCase] {
         var result: [ServiceCase] = []
         try cases.query([.text(customerID)]) { row throws(StoreError) in
-            guard let found = caseRow(row) else {
+            guard let found = StoreRows.serviceCase(row) else {
                 throw StoreError(kind: .internalError, message: "a case row holds an unknown severity or status")
             }
             result.append(found)
@@ -323,20 +322,3 @@ public final class SQLiteReader: StoreReader {
     private func zone(_ name: String) -> TimeZone? { zones.zone(name) }
 }
 
-/// A suppression row (columns as SQLiteReader selects them).
-func suppression(_ row: Row) throws(StoreError) -> Suppression {
-    guard let kind = SuppressionKind(rawValue: row.text(4) ?? "") else {
-        throw StoreError(kind: .internalError, message: "a suppression row holds an unknown kind")
-    }
-    let subject: Subject
-    if let customerID = row.text(1) {
-        subject = .customer(customerID)
-    } else if let address = row.text(2) {
-        subject = row.text(3) == "phone" ? .address(.phone(address)) : .address(.email(address))
-    } else {
-        throw StoreError(kind: .internalError, message: "a suppression row has no subject")
-    }
-    return Suppression(id: row.text(0) ?? "", subject: subject, kind: kind, channels: Codec.channels(row.text(5)),
-                       purposes: Codec.purposes(row.text(6)), source: row.text(7), confirmed: row.integer(8) == 1,
-                       expiresAt: Codec.date(row.integer(9)))
-}

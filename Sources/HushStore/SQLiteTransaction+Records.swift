@@ -22,7 +22,7 @@ extension SQLiteTransaction {
 
     public func readHold(_ id: String) throws(StoreError) -> Hold? {
         var result: Hold?
-        try sql.selectHold.query([.text(id)]) { row in result = Self.hold(row) }
+        try sql.selectHold.query([.text(id)]) { row in result = StoreRows.hold(row) }
         return result
     }
 
@@ -55,7 +55,7 @@ extension SQLiteTransaction {
     func reloadHolds() {
         var holds: [Hold] = []
         do {
-            try sql.allHolds.query([]) { row in holds.append(Self.hold(row)) }
+            try sql.allHolds.query([]) { row in holds.append(StoreRows.hold(row)) }
             holdCache.replace(holds)
         } catch {
             // The cache keeps its last good state; the next hold write retries.
@@ -63,11 +63,6 @@ extension SQLiteTransaction {
         holdsChanged = false
     }
 
-    static func hold(_ row: Row) -> Hold {
-        Hold(id: row.text(0) ?? "", title: row.text(1) ?? "", reason: row.text(2) ?? "", regions: Codec.strings(row.text(3)),
-             channels: Codec.channels(row.text(4)), purposes: Codec.purposes(row.text(5)), categories: Codec.strings(row.text(6)).map(Set.init),
-             startsAt: Codec.date(row.integer(7) ?? 0), endsAt: Codec.date(row.integer(8)))
-    }
 
     // MARK: Contacts and interactions
 
@@ -220,11 +215,6 @@ extension SQLiteTransaction {
         }
     }
 
-    /// 128 random bits as 32 lower-case hex digits.
-    static func newID() -> String {
-        var generator = SystemRandomNumberGenerator()
-        return Hex.encode((0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) })
-    }
 }
 
 extension ServiceCase {
@@ -245,19 +235,4 @@ extension Suppression {
             throw StoreError(kind: .conflict, message: "\(error.field) \(error.message)")
         }
     }
-}
-
-extension SQLiteTransaction {
-    static let caseColumns = "case_id, customer_id, severity, status, opened_at, closed_at, resolution, updated_at"
-    /// The columns `hold(_:)` decodes, in its order.
-    static let holdColumns = "id, title, reason, regions, channels, purposes, categories, starts_at, ends_at"
-}
-
-/// A case row, with the columns in `SQLiteTransaction.caseColumns` order; nil when it holds an
-/// unknown severity or status.
-func caseRow(_ row: Row) -> ServiceCase? {
-    guard let severity = Severity(rawValue: row.text(2) ?? ""), let status = CaseStatus(rawValue: row.text(3) ?? "") else { return nil }
-    return ServiceCase(id: row.text(0) ?? "", customerID: row.text(1) ?? "", severity: severity, status: status,
-                       openedAt: Codec.date(row.integer(4) ?? 0), closedAt: Codec.date(row.integer(5)),
-                       resolution: row.text(6).flatMap(Resolution.init(rawValue:)), updatedAt: Codec.date(row.integer(7) ?? 0))
 }

@@ -67,15 +67,15 @@ public final class SQLiteTransaction: StoreTransaction {
         self.holdCache = holds
         self.tombstones = tombstones
         reader = try SQLiteReader(database: database, tombstones: tombstones, recordKeyBits: recordKeyBits)
-        let suppressionColumns = SQLiteReader.suppressionColumns
-        let holdColumns = Self.holdColumns
+        let suppressionColumns = StoreRows.suppressionColumns
+        let holdColumns = StoreRows.holdColumns
         sql = Statements(
             upsertProfile: try database.prepare("""
                 INSERT INTO profiles (customer_id, region, timezone, email, phone, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                 ON CONFLICT (customer_id) DO UPDATE SET region = ?2, timezone = ?3, email = ?4, phone = ?5, updated_at = ?6
                 """),
-            selectCase: try database.prepare("SELECT \(Self.caseColumns) FROM cases WHERE case_id = ?1"),
-            insertCase: try database.prepare("INSERT INTO cases (\(Self.caseColumns)) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+            selectCase: try database.prepare("SELECT \(StoreRows.caseColumns) FROM cases WHERE case_id = ?1"),
+            insertCase: try database.prepare("INSERT INTO cases (\(StoreRows.caseColumns)) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
             replaceCase: try database.prepare("""
                 UPDATE cases SET customer_id = ?2, severity = ?3, status = ?4, opened_at = ?5, closed_at = ?6, resolution = ?7, updated_at = ?8
                 WHERE case_id = ?1
@@ -173,7 +173,7 @@ public final class SQLiteTransaction: StoreTransaction {
 
     public func readCase(_ id: String) throws(StoreError) -> ServiceCase? {
         var result: ServiceCase?
-        try sql.selectCase.query([.text(id)]) { row in result = caseRow(row) }
+        try sql.selectCase.query([.text(id)]) { row in result = StoreRows.serviceCase(row) }
         return result
     }
 
@@ -200,10 +200,10 @@ public final class SQLiteTransaction: StoreTransaction {
         func text(_ v: SQLValue, _ fallback: String) -> SQLValue { if case .null = v { .text(fallback) } else { v } }
         var existing: Suppression?
         try sql.selectSuppressionByIdentity.query([.text(customer ?? ""), .text(address ?? ""), .text(suppression.kind.rawValue),
-                                                  text(channels, "*"), text(purposes, "*")]) { row throws(StoreError) in existing = try HushStore.suppression(row) }
+                                                  text(channels, "*"), text(purposes, "*")]) { row throws(StoreError) in existing = try StoreRows.suppression(row) }
         if let existing { return (existing, false) }
         var stored = suppression
-        stored.id = Self.newID()
+        stored.id = StoreRows.newID()
         try sql.insertSuppression.run([.text(stored.id), .optional(customer), .optional(address), .optional(addressKind),
                                      .text(stored.kind.rawValue), channels, purposes, .optional(stored.source),
                                      .integer(stored.confirmed ? 1 : 0), .optional(stored.expiresAt.map(Codec.millis)),
@@ -215,7 +215,7 @@ public final class SQLiteTransaction: StoreTransaction {
 
     public func readSuppression(_ id: String) throws(StoreError) -> Suppression? {
         var result: Suppression?
-        try sql.selectSuppression.query([.text(id)]) { row throws(StoreError) in result = try suppression(row) }
+        try sql.selectSuppression.query([.text(id)]) { row throws(StoreError) in result = try StoreRows.suppression(row) }
         return result
     }
 
@@ -258,45 +258,6 @@ public final class SQLiteTransaction: StoreTransaction {
         return true
     }
 
-    /// Imports suppressions all or nothing (the job's savepoint is rolled back if any row fails).
-    /// A row equal to a stored one counts as unchanged; one with the same identity but another
-    /// source, confirmation or expiry updates it.
-    public func importSuppressions(_ rows: [Suppression], now: Date) throws(StoreError) -> (imported: Int, unchanged: Int) {
-        var imported = 0, unchanged = 0
-        for row in rows {
-            let (stored, created) = try addSuppression(row, now: now)
-            if created {
-                imported += 1
-            } else if stored.source == row.source, stored.confirmed == row.confirmed,
-                      stored.expiresAt.map(Codec.millis) == row.expiresAt.map(Codec.millis) {
-                unchanged += 1
-            } else {
-                var updated = row
-                updated.id = stored.id
-                _ = try updateSuppression(updated)
-                imported += 1
-            }
-        }
-        return (imported, unchanged)
-    }
-
-    /// Imports cases all or nothing. A row equal to the stored case, or older than it (the
-    /// `updated_at` guard), counts as unchanged.
-    public func importCases(_ rows: [ServiceCase]) throws(StoreError) -> (imported: Int, unchanged: Int) {
-        var imported = 0, unchanged = 0
-        for row in rows {
-            if let current = try readCase(row.id), current == row.normalised {
-                unchanged += 1
-                continue
-            }
-            switch try upsertCase(row) {
-            case .created, .replaced: imported += 1
-            case .stale: unchanged += 1
-            }
-        }
-        return (imported, unchanged)
-    }
-
     // MARK: History
 
     /// Records a change of one record in the history, in this transaction, under the running
@@ -304,13 +265,9 @@ public final class SQLiteTransaction: StoreTransaction {
     /// record as the API renders it is not recorded.
     func recordChange(before: HistoryRecord?, after: HistoryRecord?) throws(StoreError) {
         guard let actor else { throw StoreError(kind: .internalError, message: "a change was made outside a write with an actor") }
-        guard let record = after ?? before else { return }
-        let beforeText = before.map(renderHistory), afterText = after.map(renderHistory)
-        if beforeText == afterText { return }
-        let operation: HistoryEntry.Operation = before == nil ? .create : after == nil ? .delete : .update
-        let about = record.about
-        try sql.insertHistory.run([.text(record.kind.rawValue), .text(record.id), .optional(about.customerID), .optional(about.address),
+        guard let change = HistoryChange(before: before, after: after, render: renderHistory) else { return }
+        try sql.insertHistory.run([.text(change.kind.rawValue), .text(change.recordID), .optional(change.customerID), .optional(change.address),
                                    .integer(Codec.millis(clock())), .text(actor.name), .text(actor.via.rawValue),
-                                   .text(operation.rawValue), .optional(beforeText), .optional(afterText)])
+                                   .text(change.operation.rawValue), .optional(change.before), .optional(change.after)])
     }
 }

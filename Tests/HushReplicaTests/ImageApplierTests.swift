@@ -46,9 +46,9 @@ struct ImageApplierTests {
         var applied: [LSN] = []
         let deadline = Date().addingTimeInterval(20)
         while applied.count < 2, Date() < deadline {
-            if case .message(_, let message) = try stream.next(timeout: 1), let end = try applier.apply(message) {
-                applied.append(end)
-                try stream.acknowledge(end)
+            if case .message(_, let message) = try stream.next(timeout: 1), let done = try applier.apply(message) {
+                applied.append(done.end)
+                try stream.acknowledge(done.end)
             }
         }
         #expect(applied.count == 2)
@@ -117,9 +117,9 @@ struct ImageApplierTests {
         var commits = 0
         let deadline = Date().addingTimeInterval(20)
         while commits < 2, Date() < deadline {
-            if case .message(_, let message) = try stream.next(timeout: 1), let end = try applier.apply(message) {
+            if case .message(_, let message) = try stream.next(timeout: 1), let done = try applier.apply(message) {
                 commits += 1
-                try stream.acknowledge(end)
+                try stream.acknowledge(done.end)
             }
         }
         #expect(commits == 2)

@@ -1,0 +1,356 @@
+import Foundation
+import HushCore
+import HushPostgres
+import HushStore
+
+/// A write job's transaction on the PostgreSQL primary: `StoreTransaction` in PostgreSQL's SQL,
+/// with the same rules as the SQLite store's (a suppression's identity, the case's `updated_at`
+/// guard, the history of every change in the same transaction). Records that several nodes may
+/// write at once are serialised by transaction-scoped advisory locks on their key, so that a
+/// read-then-write (a history's `before`, a reservation's cap) sees no concurrent change.
+final class PGTransaction: StoreTransaction {
+    private let db: PGConnection
+    private let actor: Actor
+    private let clock: @Sendable () -> Date
+    private let renderHistory: HistoryRenderer
+    /// Rows this transaction changed: none, and there is nothing for the image to wait for.
+    private(set) var changed = 0
+    /// Set by `discardChanges()`: the transaction is rolled back though the job succeeded.
+    private(set) var discard = false
+    /// The statement that failed, as PostgreSQL said it: whether the job may run again.
+    private(set) var failure: PGError?
+    /// An erasure ran: the touched tables are vacuumed after the commit.
+    private(set) var erased = false
+
+    init(db: PGConnection, actor: Actor, clock: @escaping @Sendable () -> Date, renderHistory: @escaping HistoryRenderer) {
+        self.db = db
+        self.actor = actor
+        self.clock = clock
+        self.renderHistory = renderHistory
+    }
+
+    func discardChanges() { discard = true }
+
+    // MARK: Statements
+
+    /// Runs one statement; a failure becomes a store error (kept, for the writer's retry).
+    @discardableResult
+    private func run(_ sql: String, _ parameters: [String?] = []) throws(StoreError) -> PGRows {
+        do {
+            let rows = try db.query(sql, parameters)
+            changed += rows.changed
+            return rows
+        } catch {
+            failure = error
+            throw Self.storeError(error)
+        }
+    }
+
+    private func rows(_ sql: String, _ parameters: [String?]) throws(StoreError) -> [TextRow] {
+        try run(sql, parameters).rows.map(TextRow.init)
+    }
+
+    /// A PostgreSQL error as the API's kinds: a constraint is the caller's conflict; a lost
+    /// connection, a conflict between transactions or a read-only server (mid-failover) is
+    /// unavailable; anything else a bug.
+    static func storeError(_ error: PGError) -> StoreError {
+        let state = error.sqlState ?? ""
+        let kind: StoreError.Kind = if state.hasPrefix("23") { .conflict }
+            else if error.isConnectionLost || error.isTransient || state == "25006" || state.hasPrefix("53") { .unavailable }
+            else { .internalError }
+        return StoreError(kind: kind, message: "PostgreSQL: \(error.message)")
+    }
+
+    /// Serialises this transaction with every other that takes the same key, until it ends.
+    private func lock(_ key: String) throws(StoreError) {
+        try run("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [key])
+    }
+
+    private static func millis(_ date: Date) -> String { String(Codec.millis(date)) }
+    private static func millis(ifAny date: Date?) -> String? { date.map(millis) }
+
+    // MARK: Profiles
+
+    @discardableResult
+    func upsertProfile(_ profile: Profile, now: Date) throws(StoreError) -> Bool {
+        try lock("customer:" + profile.customerID)
+        let before = try readProfile(profile.customerID)
+        try run("""
+            INSERT INTO profiles (customer_id, region, timezone, email, phone, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
+            ON CONFLICT (customer_id) DO UPDATE SET region = $2, timezone = $3, email = $4, phone = $5, updated_at = $6
+            """, [profile.customerID, profile.region, profile.timeZone?.identifier, profile.email, profile.phone, Self.millis(now)])
+        try recordChange(before: before.map(HistoryRecord.profile), after: .profile(profile))
+        return before == nil
+    }
+
+    private func readProfile(_ customerID: String) throws(StoreError) -> Profile? {
+        try rows("SELECT region, timezone, email, phone FROM profiles WHERE customer_id = $1", [customerID]).first.map { row in
+            Profile(customerID: customerID, region: row.text(0), timeZone: row.text(1).flatMap(TimeZone.init(identifier:)),
+                    email: row.text(2), phone: row.text(3))
+        }
+    }
+
+    // MARK: Cases
+
+    func upsertCase(_ serviceCase: ServiceCase) throws(StoreError) -> CaseWrite {
+        try lock("case:" + serviceCase.id)
+        let values: [String?] = [serviceCase.id, serviceCase.customerID, serviceCase.severity.rawValue, serviceCase.status.rawValue,
+                                 Self.millis(serviceCase.openedAt), Self.millis(ifAny: serviceCase.closedAt), serviceCase.resolution?.rawValue,
+                                 Self.millis(serviceCase.updatedAt)]
+        guard let current = try readCase(serviceCase.id) else {
+            try run("INSERT INTO cases (\(StoreRows.caseColumns)) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)", values)
+            try recordChange(before: nil, after: .serviceCase(serviceCase))
+            return .created
+        }
+        if Codec.millis(current.updatedAt) > Codec.millis(serviceCase.updatedAt) { return .stale(current: current) }
+        try run("""
+            UPDATE cases SET customer_id = $2, severity = $3, status = $4, opened_at = $5, closed_at = $6, resolution = $7, updated_at = $8
+            WHERE case_id = $1
+            """, values)
+        try recordChange(before: .serviceCase(current), after: .serviceCase(serviceCase))
+        return .replaced
+    }
+
+    func readCase(_ id: String) throws(StoreError) -> ServiceCase? {
+        try rows("SELECT \(StoreRows.caseColumns) FROM cases WHERE case_id = $1", [id]).first.flatMap(StoreRows.serviceCase)
+    }
+
+    func deleteCase(_ id: String) throws(StoreError) -> Bool {
+        try lock("case:" + id)
+        guard let current = try readCase(id), try run("DELETE FROM cases WHERE case_id = $1", [id]).changed > 0 else { return false }
+        try recordChange(before: .serviceCase(current), after: nil)
+        return true
+    }
+
+    // MARK: Suppressions
+
+    func addSuppression(_ suppression: Suppression, now: Date) throws(StoreError) -> (suppression: Suppression, created: Bool) {
+        do { try suppression.validate() } catch { throw StoreError(kind: .conflict, message: "\(error.field) \(error.message)") }
+        let (customer, address, addressKind) = StoreRows.subjectColumns(suppression.subject)
+        let channels = Codec.joined(suppression.channels?.map(\.rawValue)), purposes = Codec.joined(suppression.purposes?.map(\.rawValue))
+        let identity: [String?] = [customer ?? "", address ?? "", suppression.kind.rawValue, channels ?? "*", purposes ?? "*"]
+        try lock("suppression:" + identity.map { $0 ?? "" }.joined(separator: "\u{1F}\u{1F}"))
+        let existing = try rows("""
+            SELECT \(Self.suppressionColumns) FROM suppressions WHERE coalesce(customer_id, '') = $1 AND coalesce(address, '') = $2
+            AND kind = $3 AND coalesce(channels, '*') = $4 AND coalesce(purposes, '*') = $5
+            """, identity)
+        if let row = existing.first { return (try StoreRows.suppression(row), false) }
+        var stored = suppression
+        stored.id = StoreRows.newID()
+        try run("INSERT INTO suppressions (\(StoreRows.suppressionColumns), created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                [stored.id, customer, address, addressKind, stored.kind.rawValue, channels, purposes, stored.source,
+                 stored.confirmed ? "t" : "f", Self.millis(ifAny: stored.expiresAt), Self.millis(now)])
+        try recordChange(before: nil, after: .suppression(stored))
+        return (stored, true)
+    }
+
+    /// `StoreRows.suppressionColumns`, with the boolean as 0 or 1.
+    private static let suppressionColumns = StoreRows.suppressionColumns.replacingOccurrences(of: "confirmed", with: "confirmed::int")
+
+    func readSuppression(_ id: String) throws(StoreError) -> Suppression? {
+        guard let row = try rows("SELECT \(Self.suppressionColumns) FROM suppressions WHERE id = $1", [id]).first else { return nil }
+        return try StoreRows.suppression(row)
+    }
+
+    func updateSuppression(_ suppression: Suppression) throws(StoreError) -> Bool {
+        do { try suppression.validate() } catch { throw StoreError(kind: .conflict, message: "\(error.field) \(error.message)") }
+        try lock("suppression-id:" + suppression.id)
+        guard var updated = try readSuppression(suppression.id) else { return false }
+        let before = updated
+        updated.channels = suppression.channels
+        updated.purposes = suppression.purposes
+        updated.source = suppression.source
+        updated.confirmed = suppression.confirmed
+        updated.expiresAt = suppression.expiresAt
+        guard try run("UPDATE suppressions SET channels = $2, purposes = $3, source = $4, confirmed = $5, expires_at = $6 WHERE id = $1",
+                      [suppression.id, Codec.joined(suppression.channels?.map(\.rawValue)), Codec.joined(suppression.purposes?.map(\.rawValue)),
+                       suppression.source, suppression.confirmed ? "t" : "f", Self.millis(ifAny: suppression.expiresAt)]).changed > 0 else { return false }
+        try recordChange(before: .suppression(before), after: .suppression(updated))
+        return true
+    }
+
+    func deleteSuppression(_ id: String) throws(StoreError) -> Bool {
+        try lock("suppression-id:" + id)
+        guard let current = try readSuppression(id), try run("DELETE FROM suppressions WHERE id = $1", [id]).changed > 0 else { return false }
+        try recordChange(before: .suppression(current), after: nil)
+        return true
+    }
+
+    // MARK: Holds
+
+    func createHold(_ hold: Hold, now: Date, limit: Int) throws(StoreError) -> HoldWrite {
+        // One lock for all holds: the count and the insert must not interleave with another node's.
+        try lock("holds")
+        if let current = try readHold(hold.id) { return .exists(current: current) }
+        let count = try rows("SELECT count(*) FROM holds", []).first?.integer(0) ?? 0
+        guard count < limit else { return .full(limit: limit) }
+        try run("INSERT INTO holds (\(StoreRows.holdColumns), updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                Self.holdValues(hold, now: now))
+        try recordChange(before: nil, after: .hold(hold))
+        return .created
+    }
+
+    private static func holdValues(_ hold: Hold, now: Date) -> [String?] {
+        [hold.id, hold.title, hold.reason, Codec.joined(hold.regions), Codec.joined(hold.channels?.map(\.rawValue)),
+         Codec.joined(hold.purposes?.map(\.rawValue)), Codec.joined(hold.categories), millis(hold.startsAt), millis(ifAny: hold.endsAt), millis(now)]
+    }
+
+    func readHold(_ id: String) throws(StoreError) -> Hold? {
+        try rows("SELECT \(StoreRows.holdColumns) FROM holds WHERE id = $1", [id]).first.map(StoreRows.hold)
+    }
+
+    func updateHold(_ hold: Hold, now: Date) throws(StoreError) -> Bool {
+        try lock("holds")
+        guard let before = try readHold(hold.id) else { return false }
+        guard try run("""
+            UPDATE holds SET title = $2, reason = $3, regions = $4, channels = $5, purposes = $6, categories = $7,
+            starts_at = $8, ends_at = $9, updated_at = $10 WHERE id = $1
+            """, Self.holdValues(hold, now: now)).changed > 0 else { return false }
+        try recordChange(before: .hold(before), after: .hold(hold))
+        return true
+    }
+
+    func deleteHold(_ id: String) throws(StoreError) -> Bool {
+        try lock("holds")
+        guard let before = try readHold(id), try run("DELETE FROM holds WHERE id = $1", [id]).changed > 0 else { return false }
+        try recordChange(before: .hold(before), after: nil)
+        return true
+    }
+
+    // MARK: Contacts and interactions
+
+    func recordContact(customerID: String, _ contact: Contact, campaignID: String?) throws(StoreError) {
+        // Under the customer's lock: a reservation that counts the customer's contacts sees this one or runs after it.
+        try lock("customer:" + customerID)
+        try run("INSERT INTO contacts (customer_id, channel, purpose, at, campaign_id) VALUES ($1, $2, $3, $4, $5)",
+                [customerID, contact.channel.rawValue, contact.purpose.rawValue, Self.millis(contact.at), campaignID])
+    }
+
+    func recordInteraction(customerID: String, _ interaction: Interaction) throws(StoreError) {
+        try run("INSERT INTO interactions (customer_id, type, score, at) VALUES ($1, $2, $3, $4)",
+                [customerID, interaction.type, String(interaction.score), Self.millis(interaction.at)])
+    }
+
+    /// Decided on the facts read on the primary under the customer's lock, and recorded in the
+    /// same transaction: nodes reserving the last slot of a cap at once record at most one.
+    func reserve(_ request: DecisionRequest, now: Date, lookback: TimeInterval, campaignID: String?,
+                 tombstoneHash: (Subject) -> [UInt8], decide: (borrowing Facts) -> Decision) throws(StoreError) -> (decision: Decision, reserved: Bool) {
+        if let customerID = request.customerID { try lock("customer:" + customerID) }
+        let at = request.at ?? now
+        let facts = try gather(customerID: request.customerID, address: request.address, channel: request.channel, at: at,
+                               lookback: lookback, tombstoneHash: tombstoneHash)
+        let decision = decide(facts)
+        guard decision.allowed, let customerID = request.customerID else { return (decision, false) }
+        try run("INSERT INTO contacts (customer_id, channel, purpose, at, campaign_id) VALUES ($1, $2, $3, $4, $5)",
+                [customerID, request.channel.rawValue, request.purpose.rawValue, Self.millis(at), campaignID])
+        return (decision, true)
+    }
+
+    /// The facts a decision needs, read on the primary: what `StoreReader.withFacts` reads from an image.
+    private func gather(customerID: String?, address: Address?, channel: Channel, at: Date, lookback: TimeInterval,
+                        tombstoneHash: (Subject) -> [UInt8]) throws(StoreError) -> Facts {
+        var facts = Facts(holds: try rows("SELECT \(StoreRows.holdColumns) FROM holds ORDER BY id", []).map(StoreRows.hold))
+        var hashes: [(Subject, [UInt8])] = []
+        if let customerID {
+            facts.profile = try readProfile(customerID)
+            for row in try rows("SELECT \(StoreRows.caseColumns) FROM cases WHERE customer_id = $1", [customerID]) {
+                guard let found = StoreRows.serviceCase(row) else { throw StoreError(kind: .internalError, message: "a case row holds an unknown severity or status") }
+                facts.cases.append(found)
+            }
+            for row in try rows("SELECT \(Self.suppressionColumns) FROM suppressions WHERE customer_id = $1", [customerID]) {
+                facts.suppressions.append(try StoreRows.suppression(row))
+            }
+            let window = [customerID, Self.millis(at.addingTimeInterval(-lookback)), Self.millis(at)]
+            for row in try rows("SELECT channel, purpose, at FROM contacts WHERE customer_id = $1 AND at > $2 AND at <= $3", window) {
+                facts.contacts.append(Contact(channel: Channel(row.text(0) ?? ""), purpose: Purpose(row.text(1) ?? ""), at: Codec.date(row.integer(2) ?? 0)))
+            }
+            for row in try rows("SELECT type, score, at FROM interactions WHERE customer_id = $1 AND at > $2 AND at <= $3", window) {
+                facts.interactions.append(Interaction(type: row.text(0) ?? "", score: Int(row.integer(1) ?? 0), at: Codec.date(row.integer(2) ?? 0)))
+            }
+            hashes.append((.customer(customerID), tombstoneHash(.customer(customerID))))
+        }
+        var addresses: [Address] = []
+        if let address { addresses.append(address) }
+        if let own = facts.profile?.address(for: channel), !addresses.contains(own) { addresses.append(own) }
+        for candidate in addresses {
+            for row in try rows("SELECT \(Self.suppressionColumns) FROM suppressions WHERE address = $1", [candidate.value]) {
+                let found = try StoreRows.suppression(row)
+                if !facts.suppressions.contains(where: { $0.id == found.id }) { facts.suppressions.append(found) }
+            }
+            hashes.append((.address(candidate), tombstoneHash(.address(candidate))))
+        }
+        if !hashes.isEmpty {
+            let erased = Set(try rows("SELECT encode(hash, 'hex') FROM tombstones WHERE hash = ANY($1::bytea[])",
+                                      ["{" + hashes.map { "\"\\\\x" + Hex.encode($0.1) + "\"" }.joined(separator: ",") + "}"]).compactMap { $0.text(0) })
+            for (subject, hash) in hashes where erased.contains(Hex.encode(hash)) {
+                switch subject {
+                case .customer: facts.customerErased = true
+                case .address(let address): facts.erasedAddresses.insert(address)
+                }
+            }
+        }
+        return facts
+    }
+
+    // MARK: Erasure
+
+    /// Deletes every row about the customer and its history, and keeps tombstones and the fact
+    /// of the erasure, as the SQLite store does; the writer vacuums the tables after the commit.
+    func erase(customerID: String, tombstoneHash: (Subject) -> [UInt8]) throws(StoreError) -> ErasureCounts {
+        erased = true
+        try lock("customer:" + customerID)
+        var addresses: [Address] = []
+        if let profile = try readProfile(customerID) {
+            if let email = profile.email { addresses.append(.email(email)) }
+            if let phone = profile.phone { addresses.append(.phone(phone)) }
+        }
+        let values = addresses.map(\.value)
+        try run("""
+            DELETE FROM history WHERE (record_kind = 'case' AND record_id IN (SELECT case_id FROM cases WHERE customer_id = $1))
+            OR (record_kind = 'suppression' AND record_id IN (SELECT id FROM suppressions WHERE customer_id = $1 OR address = ANY($2::text[])))
+            OR customer_id = $1 OR address = ANY($2::text[])
+            """, [customerID, Self.textArray(values)])
+        var removed = ErasureCounts()
+        removed.profile = try run("DELETE FROM profiles WHERE customer_id = $1", [customerID]).changed
+        removed.cases = try run("DELETE FROM cases WHERE customer_id = $1", [customerID]).changed
+        removed.suppressions = try run("DELETE FROM suppressions WHERE customer_id = $1 OR address = ANY($2::text[])",
+                                       [customerID, Self.textArray(values)]).changed
+        removed.contacts = try run("DELETE FROM contacts WHERE customer_id = $1", [customerID]).changed
+        removed.interactions = try run("DELETE FROM interactions WHERE customer_id = $1", [customerID]).changed
+        let hashes = [tombstoneHash(.customer(customerID))] + addresses.map { tombstoneHash(.address($0)) }
+        var newlyErased = false
+        for (index, hash) in hashes.enumerated() {
+            let inserted = try run("INSERT INTO tombstones (hash) VALUES (decode($1, 'hex')) ON CONFLICT DO NOTHING", [Hex.encode(hash)]).changed
+            if index == 0, inserted > 0 { newlyErased = true }
+        }
+        removed.addresses = addresses
+        guard newlyErased || !removed.isEmpty else { return removed }
+        try run("""
+            INSERT INTO history (record_kind, record_id, customer_id, address, at, actor, via, operation, before, after)
+            VALUES ('erasure', $1, NULL, NULL, $2, $3, $4, 'erase', NULL, NULL)
+            """, [Hex.encode(hashes[0]), Self.millis(clock()), actor.name, actor.via.rawValue])
+        return removed
+    }
+
+    /// A text[] literal of `values`, each quoted.
+    private static func textArray(_ values: [String]) -> String {
+        "{" + values.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
+            .joined(separator: ",") + "}"
+    }
+
+    // MARK: History
+
+    private func recordChange(before: HistoryRecord?, after: HistoryRecord?) throws(StoreError) {
+        guard let change = HistoryChange(before: before, after: after, render: renderHistory) else { return }
+        try run("""
+            INSERT INTO history (record_kind, record_id, customer_id, address, at, actor, via, operation, before, after)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+            """, [change.kind.rawValue, change.recordID, change.customerID, change.address, Self.millis(clock()), actor.name,
+                  actor.via.rawValue, change.operation.rawValue, change.before, change.after])
+    }
+}
+
+extension PGError {
+    /// A conflict between transactions (serialization failure, deadlock): the job may run again.
+    public var isTransient: Bool { sqlState == "40001" || sqlState == "40P01" }
+}

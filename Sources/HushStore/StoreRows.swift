@@ -1,0 +1,155 @@
+import Foundation
+import HushCore
+
+/// A result row, whichever store read it: SQLite's own, or PostgreSQL's values as text. The
+/// record decoders below take either, so that both stores read a row the same way.
+public protocol ColumnRow {
+    func text(_ column: Int32) -> String?
+    func integer(_ column: Int32) -> Int64?
+}
+
+extension Row: ColumnRow {}
+
+/// A row of text values, as libpq returns them (nil for NULL); integers are parsed from their text.
+public struct TextRow: ColumnRow {
+    public let values: [String?]
+    public init(_ values: [String?]) { self.values = values }
+
+    public func text(_ column: Int32) -> String? {
+        Int(column) < values.count ? values[Int(column)] : nil
+    }
+
+    public func integer(_ column: Int32) -> Int64? { text(column).flatMap { Int64($0) } }
+}
+
+/// The columns each decoder reads, in its order, and the decoders. Both schemas name them alike;
+/// a boolean is read as 0 or 1 (`confirmed::int` on PostgreSQL).
+public enum StoreRows {
+    public static let caseColumns = "case_id, customer_id, severity, status, opened_at, closed_at, resolution, updated_at"
+    public static let holdColumns = "id, title, reason, regions, channels, purposes, categories, starts_at, ends_at"
+    public static let suppressionColumns = "id, customer_id, address, address_kind, kind, channels, purposes, source, confirmed, expires_at"
+    public static let historyColumns = "seq, record_kind, record_id, at, actor, via, operation, before, after"
+
+    /// A case row; nil when it holds an unknown severity or status.
+    public static func serviceCase<R: ColumnRow>(_ row: R) -> ServiceCase? {
+        guard let severity = Severity(rawValue: row.text(2) ?? ""), let status = CaseStatus(rawValue: row.text(3) ?? "") else { return nil }
+        return ServiceCase(id: row.text(0) ?? "", customerID: row.text(1) ?? "", severity: severity, status: status,
+                           openedAt: Codec.date(row.integer(4) ?? 0), closedAt: Codec.date(row.integer(5)),
+                           resolution: row.text(6).flatMap(Resolution.init(rawValue:)), updatedAt: Codec.date(row.integer(7) ?? 0))
+    }
+
+    public static func hold<R: ColumnRow>(_ row: R) -> Hold {
+        Hold(id: row.text(0) ?? "", title: row.text(1) ?? "", reason: row.text(2) ?? "", regions: Codec.strings(row.text(3)),
+             channels: Codec.channels(row.text(4)), purposes: Codec.purposes(row.text(5)), categories: Codec.strings(row.text(6)).map(Set.init),
+             startsAt: Codec.date(row.integer(7) ?? 0), endsAt: Codec.date(row.integer(8)))
+    }
+
+    public static func suppression<R: ColumnRow>(_ row: R) throws(StoreError) -> Suppression {
+        guard let kind = SuppressionKind(rawValue: row.text(4) ?? "") else {
+            throw StoreError(kind: .internalError, message: "a suppression row holds an unknown kind")
+        }
+        let subject: Subject
+        if let customerID = row.text(1) {
+            subject = .customer(customerID)
+        } else if let address = row.text(2) {
+            subject = row.text(3) == "phone" ? .address(.phone(address)) : .address(.email(address))
+        } else {
+            throw StoreError(kind: .internalError, message: "a suppression row has no subject")
+        }
+        return Suppression(id: row.text(0) ?? "", subject: subject, kind: kind, channels: Codec.channels(row.text(5)),
+                           purposes: Codec.purposes(row.text(6)), source: row.text(7), confirmed: row.integer(8) == 1,
+                           expiresAt: Codec.date(row.integer(9)))
+    }
+
+    /// The columns of a suppression as stored (`suppressionColumns` without the id, then
+    /// `created_at`), as text: what a PostgreSQL statement binds.
+    public static func subjectColumns(_ subject: Subject) -> (customerID: String?, address: String?, addressKind: String?) {
+        switch subject {
+        case .customer(let id): (id, nil, nil)
+        case .address(.email(let a)): (nil, a, "email")
+        case .address(.phone(let a)): (nil, a, "phone")
+        }
+    }
+
+    /// 128 random bits as 32 lower-case hex digits: a new record's id.
+    public static func newID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return Hex.encode((0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) })
+    }
+}
+
+extension HistoryEntry {
+    /// An entry from a row with `StoreRows.historyColumns`; nil when it holds an unknown kind.
+    public init?<R: ColumnRow>(_ row: R) {
+        guard let kind = row.text(1).flatMap(Kind.init(rawValue:)), let recordID = row.text(2), let at = row.integer(3),
+              let actor = row.text(4), let via = row.text(5).flatMap(Actor.Via.init(rawValue:)),
+              let operation = row.text(6).flatMap(Operation.init(rawValue:)) else { return nil }
+        self.init(seq: row.integer(0) ?? 0, kind: kind, recordID: recordID, at: Codec.date(at), actor: actor, via: via,
+                  operation: operation, before: row.text(7), after: row.text(8))
+    }
+}
+
+/// One change of a record as the history keeps it, or nil when there is nothing to keep: the
+/// record is unchanged as the API renders it. `before` nil is a creation, `after` nil a deletion.
+public struct HistoryChange: Sendable {
+    public let kind: HistoryEntry.Kind
+    public let recordID: String
+    public let customerID: String?
+    public let address: String?
+    public let operation: HistoryEntry.Operation
+    public let before: String?
+    public let after: String?
+
+    public init?(before: HistoryRecord?, after: HistoryRecord?, render: HistoryRenderer) {
+        guard let record = after ?? before else { return nil }
+        let beforeText = before.map(render), afterText = after.map(render)
+        if beforeText == afterText { return nil }
+        operation = before == nil ? .create : after == nil ? .delete : .update
+        kind = record.kind
+        recordID = record.id
+        (customerID, address) = record.about
+        self.before = beforeText
+        self.after = afterText
+    }
+}
+
+extension StoreTransaction {
+    /// Imports suppressions all or nothing (the caller's transaction is undone if any row
+    /// fails). A row equal to a stored one counts as unchanged; one with the same identity but
+    /// another source, confirmation or expiry updates it.
+    public func importSuppressions(_ rows: [Suppression], now: Date) throws(StoreError) -> (imported: Int, unchanged: Int) {
+        var imported = 0, unchanged = 0
+        for row in rows {
+            let (stored, created) = try addSuppression(row, now: now)
+            if created {
+                imported += 1
+            } else if stored.source == row.source, stored.confirmed == row.confirmed,
+                      stored.expiresAt.map(Codec.millis) == row.expiresAt.map(Codec.millis) {
+                unchanged += 1
+            } else {
+                var updated = row
+                updated.id = stored.id
+                _ = try updateSuppression(updated)
+                imported += 1
+            }
+        }
+        return (imported, unchanged)
+    }
+
+    /// Imports cases all or nothing. A row equal to the stored case, or older than it (the
+    /// `updated_at` guard), counts as unchanged.
+    public func importCases(_ rows: [ServiceCase]) throws(StoreError) -> (imported: Int, unchanged: Int) {
+        var imported = 0, unchanged = 0
+        for row in rows {
+            if let current = try readCase(row.id), current == row.normalised {
+                unchanged += 1
+                continue
+            }
+            switch try upsertCase(row) {
+            case .created, .replaced: imported += 1
+            case .stale: unchanged += 1
+            }
+        }
+        return (imported, unchanged)
+    }
+}

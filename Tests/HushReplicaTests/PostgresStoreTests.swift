@@ -1,0 +1,168 @@
+import Foundation
+import Synchronization
+import Testing
+import HushCore
+import HushTestSupport
+import HushPostgres
+import HushStore
+@testable import HushReplica
+
+/// Two nodes on one PostgreSQL primary, each with its own image: writes through either are
+/// acknowledged once committed and applied on that node, seen on the other once it reached the
+/// write's token, reservations across nodes respect a cap, erasure reaches both images, and a
+/// node cut off from the primary turns stale.
+@Suite(.enabled(if: PostgresCluster.shouldRun, "PostgreSQL is not installed (apt-get install postgresql)"))
+struct PostgresStoreTests {
+    static let hash: @Sendable (Subject) -> [UInt8] = { subject in
+        let text = switch subject { case .customer(let id): "c:" + id; case .address(let a): "a:" + a.value }
+        var bytes = Array(text.utf8.prefix(32))
+        bytes += [UInt8](repeating: 0, count: 32 - bytes.count)
+        return bytes
+    }
+
+    static func node(_ cluster: PostgresCluster, _ name: String, maxLag: Double = 1) throws -> PostgresStore {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hush-node-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var options = PostgresStore.Options(url: cluster.url(), slot: name)
+        options.maxLag = maxLag
+        return try PostgresStore(options: options, imagePath: directory.appendingPathComponent("image.db").path, lookback: 7 * 86_400,
+                                 tombstoneHash: hash, renderHistory: { "\($0.kind.rawValue) \($0.id)" })
+    }
+
+    static func ready(_ store: PostgresStore, within seconds: Double = 20) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if store.staleness(now: Date()) == nil { return true }
+            usleep(20_000)
+        }
+        return false
+    }
+
+    /// A write through `store`, with its token.
+    static func write<T: Sendable>(_ store: PostgresStore, _ job: @escaping @Sendable (any StoreTransaction) throws(StoreError) -> T)
+        throws -> (T, ConsistencyToken?) {
+        let done = DispatchSemaphore(value: 0)
+        let outcome = Mutex<(Result<T, StoreError>, ConsistencyToken?)?>(nil)
+        store.write(as: Actor(name: "test", via: .api), job, committed: { result, token in
+            outcome.withLock { $0 = (result, token) }
+            done.signal()
+        })
+        done.wait()
+        let (result, token) = outcome.withLock { $0 }!
+        return (try result.get(), token)
+    }
+
+    /// `whenCurrent`, waited for: whether the node reached `token` within `timeout`.
+    static func wait(_ store: PostgresStore, through token: ConsistencyToken, timeout: Double) -> Bool {
+        let reached = DispatchSemaphore(value: 0)
+        let result = Mutex(false)
+        store.whenCurrent(through: token, timeout: timeout) { ok in
+            result.withLock { $0 = ok }
+            reached.signal()
+        }
+        reached.wait()
+        return result.withLock { $0 }
+    }
+
+    static func facts(_ store: PostgresStore, _ customerID: String, channel: Channel = .email) throws -> Facts {
+        try store.makeReader().facts(customerID: customerID, address: nil, channel: channel, at: Date(), lookback: 7 * 86_400,
+                                     holds: store.holds, tombstoneHash: hash)
+    }
+
+    @Test func aWrite_IsSeenOnItsNodeWhenAcknowledged_AndOnTheOtherOnceItReachedTheToken() throws {
+        let cluster = try PostgresCluster(settings: ["wal_level": "logical"])
+        let a = try Self.node(cluster, "node_a"), b = try Self.node(cluster, "node_b")
+        defer { a.close(); b.close() }
+        #expect(Self.ready(a) && Self.ready(b))
+
+        let optOut = Suppression(id: "", subject: .customer("c-1"), kind: .optOut, channels: [.sms])
+        let (added, token) = try Self.write(a) { w throws(StoreError) in try w.addSuppression(optOut, now: Date()) }
+        #expect(added.created)
+        let written = try #require(token)
+        // On the node that took it: at once.
+        #expect(try Self.facts(a, "c-1").suppressions.map(\.id) == [added.suppression.id])
+        #expect(a.isCurrent(through: written))
+        // On the other: once it reached the token.
+        #expect(Self.wait(b, through: written, timeout: 5))
+        #expect(try Self.facts(b, "c-1").suppressions.map(\.id) == [added.suppression.id])
+
+        // The same identity through the other node is the stored one, not a second row.
+        let (again, _) = try Self.write(b) { w throws(StoreError) in try w.addSuppression(optOut, now: Date()) }
+        #expect(!again.created && again.suppression.id == added.suppression.id)
+        // The history names the change, once, on the primary and in both images.
+        let db = try PGConnection(cluster.url())
+        #expect(try db.query("SELECT operation, actor FROM history WHERE record_id = $1", [added.suppression.id]).rows == [["create", "test"]])
+        #expect(try b.makeReader().history(of: .suppression, id: added.suppression.id, after: 0, limit: 10).map(\.operation) == [.create])
+
+        // A token the primary has not reached yet is not current, and a wait for it times out.
+        let ahead = ConsistencyToken(written.value + 1 << 40)
+        #expect(!b.isCurrent(through: ahead))
+        #expect(!Self.wait(b, through: ahead, timeout: 0.2))
+    }
+
+    @Test func reservationsFromTwoNodes_AtOnce_RecordAtMostTheCap() throws {
+        let cluster = try PostgresCluster(settings: ["wal_level": "logical"])
+        let a = try Self.node(cluster, "node_a"), b = try Self.node(cluster, "node_b")
+        defer { a.close(); b.close() }
+        #expect(Self.ready(a) && Self.ready(b))
+        let request = DecisionRequest(customerID: "c-cap", channel: .sms, purpose: .marketing)
+        let reserved = Atomic(0)
+        DispatchQueue.concurrentPerform(iterations: 16) { i in
+            let node = i % 2 == 0 ? a : b
+            let outcome = try? Self.write(node) { w throws(StoreError) in
+                // A cap of 3: the decision allows while fewer than 3 contacts are in the window.
+                try w.reserve(request, now: Date(), lookback: 7 * 86_400, campaignID: nil, tombstoneHash: Self.hash) { facts in
+                    facts.contacts.count < 3 ? Decision(reasons: [], evaluatedAt: Date()) : Decision.unavailable(at: Date(), detail: "cap")
+                }
+            }
+            if outcome?.0.reserved == true { reserved.add(1, ordering: .relaxed) }
+        }
+        let count = reserved.load(ordering: .relaxed)
+        #expect(count == 3)
+        let db = try PGConnection(cluster.url())
+        #expect(try db.query("SELECT count(*) FROM contacts WHERE customer_id = 'c-cap'").rows == [["3"]])
+    }
+
+    @Test func anErasure_ThroughOneNode_LeavesNeitherImageWithTheCustomer_AndBothWithTheTombstone() throws {
+        let cluster = try PostgresCluster(settings: ["wal_level": "logical"])
+        let a = try Self.node(cluster, "node_a"), b = try Self.node(cluster, "node_b")
+        defer { a.close(); b.close() }
+        #expect(Self.ready(a) && Self.ready(b))
+        _ = try Self.write(a) { w throws(StoreError) in
+            try w.upsertProfile(Profile(customerID: "c-gone", region: "US-CA", email: "gone@example.com"), now: Date())
+            try w.recordInteraction(customerID: "c-gone", Interaction(type: "complaint", score: -5, at: Date()))
+            _ = try w.addSuppression(Suppression(id: "", subject: .address(.email("gone@example.com")), kind: .doNotContact), now: Date())
+        }
+        let (removed, token) = try Self.write(b) { w throws(StoreError) in try w.erase(customerID: "c-gone", tombstoneHash: Self.hash) }
+        #expect(removed.profile == 1 && removed.suppressions == 1 && removed.interactions == 1)
+        #expect(Self.wait(a, through: try #require(token), timeout: 5))
+        for node in [a, b] {
+            let facts = try Self.facts(node, "c-gone")
+            #expect(facts.profile == nil && facts.suppressions.isEmpty && facts.interactions.isEmpty)
+            #expect(facts.customerErased, "the tombstone reached the image")
+        }
+        let db = try PGConnection(cluster.url())
+        #expect(try db.query("SELECT count(*) FROM history WHERE customer_id = 'c-gone' OR address = 'gone@example.com'").rows == [["0"]])
+        #expect(try db.query("SELECT operation FROM history WHERE record_kind = 'erasure'").rows == [["erase"]])
+    }
+
+    @Test func aNodeCutOffFromThePrimary_TurnsStale_AndIsCurrentAgainOnceItIsBack() throws {
+        let cluster = try PostgresCluster(settings: ["wal_level": "logical"])
+        let a = try Self.node(cluster, "node_a", maxLag: 0.5)
+        defer { a.close() }
+        #expect(Self.ready(a))
+        try cluster.stop(mode: "immediate")
+        let deadline = Date().addingTimeInterval(10)
+        var stale: String?
+        while stale == nil, Date() < deadline {
+            usleep(50_000)
+            stale = a.staleness(now: Date())
+        }
+        #expect(stale?.contains("behind the primary") == true)
+        // A write while the primary is gone fails (after the failover wait), and says why.
+        try cluster.start()
+        #expect(Self.ready(a), "current again once the primary is back")
+        let (_, token) = try Self.write(a) { w throws(StoreError) in try w.recordContact(customerID: "c-1", Contact(channel: .email, purpose: .marketing, at: Date()), campaignID: nil) }
+        #expect(token != nil)
+    }
+}
