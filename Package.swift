@@ -1,8 +1,8 @@
 // swift-tools-version:6.1
 // hush: may we contact this customer, on this channel, for this purpose, now?
 //
-// Dependencies point one way: hush → HushAPI → {HushHTTP, HushStore, HushCore, HushLog},
-// HushStore → HushCore. HushHTTP and HushCore never import each other.
+// Dependencies point one way: hush → HushAPI → {HushHTTP, HushStore, HushCore, HushLog, HushReplica},
+// HushReplica → {HushStore, HushPostgres}, HushStore → HushCore. HushHTTP and HushCore never import each other.
 import PackageDescription
 
 let package = Package(
@@ -47,7 +47,7 @@ let package = Package(
             .embedInCode("Migrations/migration-0006-history-retention.sql"),
         ]),
         // The OpenAPI document is a file, embedded in the binary and served at /openapi.json.
-        .target(name: "HushAPI", dependencies: ["HushHTTP", "HushStore", "HushCore", "HushLog", "COpenSSL",
+        .target(name: "HushAPI", dependencies: ["HushHTTP", "HushStore", "HushCore", "HushLog", "HushReplica", "COpenSSL",
                                                 .product(name: "ArgumentParser", package: "swift-argument-parser")],
                 resources: [.embedInCode("Resources/openapi.json")]),
         .executableTarget(name: "hush", dependencies: ["HushAPI"]),

@@ -29,6 +29,8 @@ final class API: Sendable {
     /// The writer thread's hasher of the decision log's subjects (for erasures).
     let writerLogHasher: SharedTombstoneHasher
     let protectMetrics: Bool
+    /// How long a request with a consistency token waits for this node to reach it (seconds).
+    let tokenWait: Double
     let metrics = Metrics()
     /// Where problems no client sees are reported (the server's log).
     let log: @Sendable (String) -> Void
@@ -74,6 +76,7 @@ final class API: Sendable {
         policyVersion = Self.policyVersion(config.policy)
         auth = Authenticator(keys: config.auth.keys)
         protectMetrics = config.auth.protectMetrics
+        tokenWait = Double(config.store.tokenWaitMilliseconds) / 1000
         self.erasureKey = erasureKey
         self.loops = (0..<max(1, loops)).map { _ in LoopSlot() }
     }

@@ -91,7 +91,27 @@ public struct Config: Equatable, Sendable {
         public var expiredDays = 90
     }
 
+    /// Where the facts are kept (README, "Beyond one machine").
+    public struct StoreSettings: Equatable, Sendable {
+        public enum Kind: String, Sendable { case sqlite, postgres }
+        /// `sqlite`: the database file is the store. `postgres`: PostgreSQL is, and the file is
+        /// this node's read image of it.
+        public var kind = Kind.sqlite
+        /// A libpq connection string or URL (several hosts with `target_session_attrs=read-write`).
+        public var postgresURL: String?
+        /// This node's replication slot; by default `hush_` and the host's name and the port.
+        public var postgresSlot: String?
+        /// Connections that run writes on the primary at once.
+        public var postgresWriters = 4
+        /// A node whose image is further behind the primary than this is unready and answers
+        /// decisions `unavailable`.
+        public var maxLagMilliseconds = 1_000
+        /// How long a request that passes a consistency token waits for this node to reach it.
+        public var tokenWaitMilliseconds = 1_000
+    }
+
     public var server = Server()
+    public var store = StoreSettings()
     public var log = LogSettings()
     public var retention = RetentionSettings()
     public var limits = Limits()
@@ -193,6 +213,17 @@ public struct Config: Equatable, Sendable {
             default: throw ConfigError(message: "log.access must be all, errors, off, or a sampling rate of successful decisions from 0 to 1")
             }
         }
+        if let store = raw.store {
+            if let kind = store.kind {
+                guard let value = StoreSettings.Kind(rawValue: kind) else { throw ConfigError(message: "store.kind must be sqlite or postgres") }
+                config.store.kind = value
+            }
+            config.store.postgresURL = store.postgres?.url
+            config.store.postgresSlot = store.postgres?.slot
+            config.store.postgresWriters = store.postgres?.writers ?? config.store.postgresWriters
+            config.store.maxLagMilliseconds = store.max_lag_ms ?? config.store.maxLagMilliseconds
+            config.store.tokenWaitMilliseconds = store.token_wait_ms ?? config.store.tokenWaitMilliseconds
+        }
         if let retention = raw.retention {
             config.retention.expiredDays = retention.expired_days ?? config.retention.expiredDays
         }
@@ -227,6 +258,25 @@ public struct Config: Equatable, Sendable {
         try check((1 << 20...1 << 50).contains(decisionLog.maxBytes), "decision_log.max_bytes", "between 1048576 and 1125899906842624")
         try check((64 << 10...1 << 30).contains(decisionLog.bufferBytes), "decision_log.buffer_bytes", "between 65536 and 1073741824")
         try check((1...3650).contains(retention.expiredDays), "retention.expired_days", "between 1 and 3650")
+        try check((50...600_000).contains(store.maxLagMilliseconds), "store.max_lag_ms", "between 50 and 600000")
+        try check((0...60_000).contains(store.tokenWaitMilliseconds), "store.token_wait_ms", "between 0 and 60000")
+        try check((1...64).contains(store.postgresWriters), "store.postgres.writers", "between 1 and 64")
+        if let slot = store.postgresSlot {
+            try check((1...63).contains(slot.utf8.count) && slot.utf8.allSatisfy { (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || $0 == 0x5F },
+                      "store.postgres.slot", "1 to 63 lower-case letters, digits and _")
+        }
+    }
+
+    /// What the PostgreSQL store needs besides its own keys, checked once the file, the
+    /// variables and the flags are merged (either may hold the URL and the key).
+    public func validateStore() throws(ConfigError) {
+        guard store.kind == .postgres else { return }
+        if (store.postgresURL ?? "").isEmpty {
+            throw ConfigError(message: "store.postgres.url (or HUSH_POSTGRES_URL) is required when store.kind is postgres")
+        }
+        if erasureKey == nil {
+            throw ConfigError(message: "erasure_key (or HUSH_ERASURE_KEY) is required when store.kind is postgres: every node must hash erased ids with the same key")
+        }
     }
 }
 
@@ -350,6 +400,32 @@ private struct RawConfig: Decodable {
             }
         }
     }
+    struct Store: Decodable {
+        struct Postgres: Decodable {
+            var url: String?
+            var slot: String?
+            var writers: Int?
+            init(from decoder: Decoder) throws {
+                try rejectUnknownKeys(decoder, ["url", "slot", "writers"])
+                let c = try decoder.container(keyedBy: StringKey.self)
+                url = try c.decodeIfPresent(String.self, forKey: "url")
+                slot = try c.decodeIfPresent(String.self, forKey: "slot")
+                writers = try c.integer("writers")
+            }
+        }
+        var kind: String?
+        var postgres: Postgres?
+        var max_lag_ms: Int?
+        var token_wait_ms: Int?
+        init(from decoder: Decoder) throws {
+            try rejectUnknownKeys(decoder, ["kind", "postgres", "max_lag_ms", "token_wait_ms"])
+            let c = try decoder.container(keyedBy: StringKey.self)
+            kind = try c.decodeIfPresent(String.self, forKey: "kind")
+            postgres = try c.decodeIfPresent(Postgres.self, forKey: "postgres")
+            max_lag_ms = try c.integer("max_lag_ms")
+            token_wait_ms = try c.integer("token_wait_ms")
+        }
+    }
     struct Retention: Decodable {
         var expired_days: Int?
         init(from decoder: Decoder) throws {
@@ -359,6 +435,7 @@ private struct RawConfig: Decodable {
         }
     }
     var server: Server?
+    var store: Store?
     var log: Log?
     var retention: Retention?
     var limits: Limits?
@@ -367,9 +444,10 @@ private struct RawConfig: Decodable {
     var erasure_key: String?
     var decision_log: DecisionLog?
     init(from decoder: Decoder) throws {
-        try rejectUnknownKeys(decoder, ["server", "log", "retention", "limits", "policy", "auth", "erasure_key", "decision_log"])
+        try rejectUnknownKeys(decoder, ["server", "store", "log", "retention", "limits", "policy", "auth", "erasure_key", "decision_log"])
         let c = try decoder.container(keyedBy: StringKey.self)
         server = try c.decodeIfPresent(Server.self, forKey: "server")
+        store = try c.decodeIfPresent(Store.self, forKey: "store")
         log = try c.decodeIfPresent(Log.self, forKey: "log")
         retention = try c.decodeIfPresent(Retention.self, forKey: "retention")
         limits = try c.decodeIfPresent(Limits.self, forKey: "limits")

@@ -8,16 +8,28 @@ struct DecisionInput {
     var request: DecisionRequest
     var reserve = false
     var campaignID: String?
+    /// A consistency token the caller wants this node to have reached before it decides.
+    var minToken: ConsistencyToken?
 }
 
 extension API {
     /// The query parameters `GET /v1/decisions` takes.
-    static let decisionQuery: Set<String> = ["customer_id", "channel", "purpose", "category", "address", "region", "timezone", "at", "campaign_id"]
+    static let decisionQuery: Set<String> = ["customer_id", "channel", "purpose", "category", "address", "region", "timezone", "at", "campaign_id",
+                                             "min_token"]
+
+    /// A `min_token` as given (a field or a query parameter): a token a write answered.
+    static func consistencyToken(_ text: String?, field: String) throws(ValidationError) -> ConsistencyToken? {
+        guard let text else { return nil }
+        guard let token = ConsistencyToken(text) else {
+            throw ValidationError(field: field, message: "must be a consistency token as a write answered it (such as 0/16B3748)")
+        }
+        return token
+    }
 
     /// A decision request from a JSON object; errors name the field under `prefix`.
     func decisionInput(_ value: JSONValue, prefix: String = "", allowReserve: Bool = true) throws(ValidationError) -> DecisionInput {
         var r = try FieldReader(value, prefix: prefix, what: prefix.isEmpty ? "the body" : "each request")
-        let input = try decisionInput(
+        var input = try decisionInput(
             customerID: try r.string("customer_id"), channel: try r.string("channel"), purpose: try r.string("purpose"),
             categories: try r.strings("categories", nonEmpty: false, maxCount: limits.maxCategories), address: try r.string("address"),
             region: try r.string("region"), timezone: try r.string("timezone"), at: try r.time("at"),
@@ -28,6 +40,7 @@ extension API {
         if r.has("category") {
             throw ValidationError(field: r.path("category"), message: "is the query parameter's name: in a JSON body use categories, a list")
         }
+        if allowReserve { input.minToken = try Self.consistencyToken(try r.string("min_token"), field: r.path("min_token")) }
         try r.finish()
         return input
     }
@@ -68,10 +81,12 @@ extension API {
         let at = try query.first("at").map { text throws(ValidationError) in try Validate.time(text, field: "at") }
         let categories = query.all("category")
         if categories.count > maxCategories { throw ValidationError(field: "category", message: "may repeat at most \(maxCategories) times") }
-        return try decisionInput(customerID: query.first("customer_id"), channel: query.first("channel"), purpose: query.first("purpose"),
-                                 categories: categories, address: query.first("address"), region: query.first("region"),
-                                 timezone: query.first("timezone"), at: at, reserve: nil, campaignID: query.first("campaign_id"),
-                                 path: { $0 }, policy: policy)
+        var input = try decisionInput(customerID: query.first("customer_id"), channel: query.first("channel"), purpose: query.first("purpose"),
+                                      categories: categories, address: query.first("address"), region: query.first("region"),
+                                      timezone: query.first("timezone"), at: at, reserve: nil, campaignID: query.first("campaign_id"),
+                                      path: { $0 }, policy: policy)
+        input.minToken = try consistencyToken(query.first("min_token"), field: "min_token")
+        return input
     }
 
     private func decisionInput(customerID: String?, channel: String?, purpose: String?, categories: [String]?, address: String?,

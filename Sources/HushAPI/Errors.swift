@@ -79,6 +79,9 @@ enum APIError: Error {
     case unavailable(String)
     /// What the HTTP engine refused before any route ran.
     case http(HTTPFailure)
+    /// This node has not yet applied the writes up to the request's consistency token: the route
+    /// waits for it (`store.token_wait_ms`) and runs again.
+    case notCurrent(ConsistencyToken)
 }
 
 extension API {
@@ -103,6 +106,8 @@ extension API {
             headers = [("WWW-Authenticate", challenge)]
         case .forbidden(let m): (code, message) = (.forbidden, m)
         case .http(let failure): (code, message) = (ErrorCode(failure), failure.message)
+        case .notCurrent(let token):
+            (code, message) = (.unavailable, "this node has not reached consistency token \(token) within store.token_wait_ms; try again")
         case .store(let e):
             if e.kind != .conflict { metrics.storeErrors.add() }
             switch e.kind {

@@ -92,6 +92,16 @@ final class Metrics: Sendable {
         out += "hush_wal_checkpoints_total \(process.writer.checkpoints)\n"
         family("hush_wal_last_checkpoint_timestamp_seconds", "gauge", "When the last checkpoint ran (Unix time; 0: none since start).")
         out += "hush_wal_last_checkpoint_timestamp_seconds \(Int(process.writer.lastCheckpoint?.timeIntervalSince1970 ?? 0))\n"
+        if let replica = process.replica {
+            family("hush_replica_lag_seconds", "gauge", "How far behind the PostgreSQL primary this node's image may be (-1 until known).")
+            out += "hush_replica_lag_seconds \(replica.lagSeconds ?? -1)\n"
+            family("hush_replica_snapshots_total", "counter", "Snapshots the image loaded (more than one: reloaded after a failover).")
+            out += "hush_replica_snapshots_total \(replica.snapshots)\n"
+            family("hush_replica_waiting", "gauge", "Writes and requests waiting for the image to apply a transaction.")
+            out += "hush_replica_waiting \(replica.waiting)\n"
+            family("hush_replica_streaming", "gauge", "1 while the image follows the primary's stream, 0 while it cannot.")
+            out += "hush_replica_streaming \(replica.failure == nil ? 1 : 0)\n"
+        }
         family("hush_http_requests_total", "counter", "HTTP answers by route and status.")
         for (r, row) in requests.enumerated() {
             let route = r < routes.count ? routes[r] : r < Self.maxRoutes ? "route \(r)" : "none"
@@ -145,4 +155,6 @@ struct ProcessGauges {
     var databaseBytes = 0, walBytes = 0, logLinesDropped = 0
     var pruned = PruneCounts()
     var writer = WriterReport()
+    /// How current the node's copy of a replicated store is; nil for SQLite.
+    var replica: ReplicaReport?
 }

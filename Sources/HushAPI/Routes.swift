@@ -68,7 +68,7 @@ struct PreparedWrite: Sendable {
                           committed: (@Sendable (Value) throws(APIError) -> Void)? = nil,
                           answer: @escaping @Sendable (Value) throws(APIError) -> Response) {
         submit = { api, request, actor, responder in
-            api.store.write(as: actor, job) { result in
+            api.store.write(as: actor, job, committed: { result, token in
                 let afterCommit: String? = {
                     guard case .success(let value) = result, let committed else { return nil }
                     do throws(APIError) { try committed(value) } catch {
@@ -81,14 +81,14 @@ struct PreparedWrite: Sendable {
                     do throws(APIError) {
                         if let afterCommit { throw .unavailable(afterCommit) }
                         switch result {
-                        case .success(let value): return try answer(value)
+                        case .success(let value): return API.carrying(token, try answer(value))
                         case .failure(let error): throw .store(error)
                         }
                     } catch {
                         return api.error(request, error)
                     }
                 })
-            }
+            })
         }
     }
 }
@@ -117,7 +117,7 @@ extension API {
         APIRoute(.get, "/v1/customers/{id}/decision-log", .key(.read), query: ["from", "to", "limit", "cursor"], .read { api, request, _ throws(APIError) in
             try api.customerDecisionLog(request)
         }),
-        APIRoute(.get, "/v1/customers/{id}/decisions", .key(.decide), query: ["purpose", "at", "category"], .read { api, request, caller throws(APIError) in
+        APIRoute(.get, "/v1/customers/{id}/decisions", .key(.decide), query: ["purpose", "at", "category", "min_token"], .read { api, request, caller throws(APIError) in
             try api.customerDecisions(request, caller)
         }),
         // Customers (Handlers/Customers.swift)
@@ -175,17 +175,24 @@ extension API {
             case .streamed: Int.max
             }
             switch route.work {
-            case .read(let handler):
+            case .read(let handler) where !hasTokens:
                 router.add(route.method, route.path, maxBodyBytes: maxBodyBytes) { [self] request in
                     do throws(APIError) {
                         return try handler(self, request, try admit(request, route))
                     } catch { return self.error(request, error) }
                 }
+            case .read(let handler):
+                // A replicated store: the route may have to wait for a token, and answer later.
+                router.addDeferred(route.method, route.path, maxBodyBytes: maxBodyBytes) { [self] request, responder in
+                    whenCurrent(request, responder) { [self] responder throws(APIError) in
+                        responder.send(try handler(self, request, try admit(request, route)))
+                    }
+                }
             case .respond(let handler):
                 router.addDeferred(route.method, route.path, maxBodyBytes: maxBodyBytes) { [self] request, responder in
-                    do throws(APIError) {
+                    whenCurrent(request, responder) { [self] responder throws(APIError) in
                         try handler(self, request, try admit(request, route), responder)
-                    } catch { responder.send(self.error(request, error)) }
+                    }
                 }
             case .write(let prepare):
                 router.addDeferred(route.method, route.path, maxBodyBytes: maxBodyBytes) { [self] request, responder in
@@ -203,6 +210,49 @@ extension API {
             }
         }
         return router
+    }
+
+    /// Whether the store's writes answer consistency tokens that reads may wait for.
+    var hasTokens: Bool { store.replicaReport != nil }
+
+    /// Runs `work`; when it finds that this node has not reached the request's consistency
+    /// token (`APIError.notCurrent`), waits up to `store.token_wait_ms` for the node to reach it
+    /// and runs it again on the loop, or answers 503 `unavailable`: fail closed, never an answer
+    /// from before a write the caller has seen acknowledged.
+    func whenCurrent(_ request: Request, _ responder: Responder, _ work: @escaping @Sendable (Responder) throws(APIError) -> Void) {
+        do throws(APIError) { try work(responder) } catch {
+            guard case .notCurrent(let token) = error else { return responder.send(self.error(request, error)) }
+            store.whenCurrent(through: token, timeout: tokenWait) { [self] reached in
+                guard reached else { return responder.send(self.error(request, .notCurrent(token))) }
+                responder.resume { [self] responder in
+                    do throws(APIError) { try work(responder) } catch { responder.send(self.error(request, error)) }
+                }
+            }
+        }
+    }
+
+    /// Throws `.notCurrent` when this node has not reached `token` (nil: nothing to wait for).
+    func requireCurrent(_ token: ConsistencyToken?) throws(APIError) {
+        if let token, !store.isCurrent(through: token) { throw .notCurrent(token) }
+    }
+
+    /// The name of the header field that carries a write's consistency token.
+    static let tokenField = "Hush-Consistency-Token"
+
+    /// A write's answer with its consistency token, when the store gave one: in the
+    /// `Hush-Consistency-Token` field, and as `consistency_token`, the first member of a JSON
+    /// object body (compact or indented).
+    static func carrying(_ token: ConsistencyToken?, _ response: Response) -> Response {
+        guard let token else { return response }
+        var response = response
+        response.headers.append((tokenField, token.description))
+        let body = response.body
+        guard body.first == UInt8(ascii: "{") else { return response }
+        let indented = body.count > 1 && body[1] == UInt8(ascii: "\n")
+        let empty = body.dropFirst().first(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\n") }) == UInt8(ascii: "}")
+        let member = indented ? "\n  \"consistency_token\": \"\(token)\"" : "\"consistency_token\":\"\(token)\""
+        response.body = [body[0]] + Array((member + (empty ? (indented ? "\n" : "") : ",")).utf8) + body.dropFirst(empty && indented ? 2 : 1)
+        return response
     }
 
     /// The key check and the query check of `route`; returns the caller: the key's name, or

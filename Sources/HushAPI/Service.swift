@@ -2,6 +2,7 @@ import Foundation
 import HushCore
 import HushHTTP
 import HushLog
+import HushReplica
 import HushStore
 import Synchronization
 #if canImport(Glibc)
@@ -84,8 +85,18 @@ public final class Service: Sendable {
         }
         let writerHasher: SharedTombstoneHasher
         do { writerHasher = try SharedTombstoneHasher(key: key) } catch { throw ConfigError(message: "erasure_key \(error.message)") }
-        store = try SQLiteStore(path: config.server.database, lookback: config.policy.longestWindow, tombstoneHash: writerHasher.hash,
-                                renderHistory: Self.renderHistory, retention: RetentionPolicy(expiredDays: config.retention.expiredDays))
+        switch config.store.kind {
+        case .sqlite:
+            store = try SQLiteStore(path: config.server.database, lookback: config.policy.longestWindow, tombstoneHash: writerHasher.hash,
+                                    renderHistory: Self.renderHistory, retention: RetentionPolicy(expiredDays: config.retention.expiredDays))
+        case .postgres:
+            var options = PostgresStore.Options(url: config.store.postgresURL ?? "", slot: config.store.postgresSlot ?? Self.defaultSlot(port: config.server.port))
+            options.writers = config.store.postgresWriters
+            options.maxLag = Double(config.store.maxLagMilliseconds) / 1000
+            options.report = { serviceLog.message(.warn, "replica", $0) }
+            store = try PostgresStore(options: options, imagePath: config.server.database, lookback: config.policy.longestWindow,
+                                      tombstoneHash: writerHasher.hash, renderHistory: Self.renderHistory)
+        }
         let api: API
         do {
             api = try API(store: store, config: config, erasureKey: key, writerHasher: writerHasher, loops: options.threads,
@@ -118,6 +129,15 @@ public final class Service: Sendable {
         }
     }
 
+    /// A node's replication slot when none is configured: `hush_`, the host's name and the
+    /// port, in the characters a slot name takes (stable across restarts of the same node).
+    static func defaultSlot(port: Int) -> String {
+        var name = [CChar](repeating: 0, count: 256)
+        gethostname(&name, name.count - 1)
+        let host = String(cString: name).lowercased().map { ($0.isLetter && $0.isASCII) || $0.isNumber ? $0 : "_" }
+        return String(("hush_" + String(host) + "_" + String(port)).prefix(63))
+    }
+
     /// How the history of changes renders records: as the API shows them.
     public static let renderHistory: HistoryRenderer = JSONWriter.render
 
@@ -133,8 +153,12 @@ public final class Service: Sendable {
         let config = settings.config
         let sink = config.decisionLog.sink == .file ? "file sink in \(config.decisionLog.directory(database: config.server.database))"
             : config.decisionLog.sink.rawValue
+        let database = switch config.store.kind {
+        case .sqlite: "database \(config.server.database)"
+        case .postgres: "PostgreSQL store, slot \((store as? PostgresStore)?.options.slot ?? "?"), image \(config.server.database)"
+        }
         serviceLog.message(.info, "start", "\(readyLine): hush \(Hush.version), SQLite \(SQLiteLibrary.version), "
-                           + "\(loopCount) event loops, database \(config.server.database), decision log \(sink)")
+                           + "\(loopCount) event loops, \(database), decision log \(sink)")
     }
 
     /// Turns `/readyz` to 503 while everything else is still served: the first step of a

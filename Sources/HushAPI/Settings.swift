@@ -59,6 +59,8 @@ public struct Settings: Equatable, Sendable {
             guard key.utf8.count >= 32 else { throw ConfigError(message: "HUSH_ERASURE_KEY must be at least 32 bytes") }
             config.erasureKey = key
         }
+        // A connection string may hold a password: it can come from the environment instead of the file.
+        if let url = env("HUSH_POSTGRES_URL") { config.store.postgresURL = url }
         var certificate = env("HUSH_TLS_CERT"), key = env("HUSH_TLS_KEY")
 
         if let host = options.host { config.server.host = host; origin["server.host"] = "--host \(host)" }
@@ -74,6 +76,7 @@ public struct Settings: Equatable, Sendable {
         case (nil, _?): throw ConfigError(message: "--tls-key needs --tls-cert (or HUSH_TLS_CERT)")
         }
         try config.validate(naming: origin)
+        try config.validateStore()
         return Settings(config: config, configSource: source)
     }
 

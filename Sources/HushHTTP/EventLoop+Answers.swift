@@ -114,6 +114,13 @@ public struct Responder: Sendable {
         loop.post(.render(fd: fd, sequence: sequence, make))
     }
 
+    /// Runs `work` on the loop's thread with this responder (its answer then goes out as any
+    /// deferred one): for a handler that must wait for something on another thread and then
+    /// do its work where the loop's own state is.
+    public func resume(_ work: @escaping @Sendable (Responder) -> Void) {
+        loop.post(.resume(fd: fd, sequence: sequence, work))
+    }
+
     /// An answer whose body is `body` and whose fields are `fixedFields` (each starting with
     /// CRLF, as `Response.fixedFields`). Given before the handler returned, it is written
     /// straight into the connection's output: no `Response`, no copy of the body but that one.

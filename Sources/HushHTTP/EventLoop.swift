@@ -13,6 +13,8 @@ final class EventLoop: @unchecked Sendable {
         case respond(fd: Int32, sequence: UInt64, Response)
         /// A deferred handler's answer, made on the loop's thread.
         case render(fd: Int32, sequence: UInt64, @Sendable () -> Response)
+        /// A deferred handler's work, run again on the loop's thread (after a wait elsewhere).
+        case resume(fd: Int32, sequence: UInt64, @Sendable (Responder) -> Void)
         /// Stop accepting, close idle connections, finish the others.
         case drain
         /// Close everything now.
@@ -156,6 +158,8 @@ final class EventLoop: @unchecked Sendable {
                 deliverDeferred(fd: fd, sequence: sequence, response)
             case .render(let fd, let sequence, let make):
                 deliverDeferred(fd: fd, sequence: sequence, make())
+            case .resume(let fd, let sequence, let work):
+                work(Responder(loop: self, fd: fd, sequence: sequence))
             case .drain:
                 beginDrain()
             case .stop:

@@ -46,9 +46,11 @@ public final class ImageFollower: @unchecked Sendable {
     /// Writes and requests waiting for the image.
     public let waiters = ApplyWaiters()
     /// Called with each failure of the stream (for hush's own log).
-    public var report: (@Sendable (String) -> Void)?
+    private let report: (@Sendable (String) -> Void)?
 
-    public init(store: SQLiteStore, conninfo: String, slot: String, publication: String = "hush", pingInterval: Double = 0.25) throws(PGError) {
+    public init(store: SQLiteStore, conninfo: String, slot: String, publication: String = "hush", pingInterval: Double = 0.25,
+                report: (@Sendable (String) -> Void)? = nil) throws(PGError) {
+        self.report = report
         guard PGReplicationStream.isValidSlotName(slot) else { throw PGError("a slot name is lower-case letters, digits and _, at most 63: \(slot)") }
         self.store = store
         self.conninfo = conninfo

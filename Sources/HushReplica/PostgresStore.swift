@@ -26,6 +26,8 @@ public final class PostgresStore: FactStore, @unchecked Sendable {
         public var applyTimeout = 5.0
         /// How long a write keeps trying to reach a primary (a failover) before answering unavailable.
         public var failoverWait = 15.0
+        /// Told why the stream failed, each time it does (hush's own log).
+        public var report: (@Sendable (String) -> Void)?
 
         public init(url: String, slot: String) {
             self.url = url
@@ -43,7 +45,7 @@ public final class PostgresStore: FactStore, @unchecked Sendable {
     private let clock: @Sendable () -> Date
     private let renderHistory: HistoryRenderer
     private let stats = Mutex(WriterReport())
-    /// The image's position as a number, for the event loops' checks without a lock.
+    /// `options.maxLag` in milliseconds.
     private let maxLagMillis: Int64
 
     /// Applies PostgreSQL's migrations, opens the image at `imagePath` and starts following and
@@ -62,7 +64,8 @@ public final class PostgresStore: FactStore, @unchecked Sendable {
         }
         image = try SQLiteStore(path: imagePath, lookback: lookback, clock: clock, tombstoneHash: tombstoneHash, renderHistory: renderHistory)
         do {
-            follower = try ImageFollower(store: image, conninfo: options.url, slot: options.slot, pingInterval: options.maxLag / 5)
+            follower = try ImageFollower(store: image, conninfo: options.url, slot: options.slot, pingInterval: options.maxLag / 5,
+                                     report: options.report)
         } catch {
             image.close()
             throw StoreError(kind: .unavailable, message: "store.postgres.slot: \(error.message)")

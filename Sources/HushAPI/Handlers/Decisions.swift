@@ -8,6 +8,7 @@ extension API {
     /// One decision; with `reserve: true`, decided and recorded by the writer in one transaction.
     func postDecision(_ request: Request, _ caller: Actor, _ responder: Responder) throws(APIError) {
         let input = try decisionInput(body: request)
+        try requireCurrent(input.minToken)
         let context = try self.context(for: request)
         let now = Date()
         let id = decisionID(context, at: now)
@@ -18,6 +19,7 @@ extension API {
 
     func getDecision(_ request: Request, _ caller: Actor) throws(APIError) -> Response {
         let input = try decisionInput(query: request.query)
+        try requireCurrent(input.minToken)
         let context = try self.context(for: request)
         let now = Date()
         let id = decisionID(context, at: now)
@@ -38,7 +40,9 @@ extension API {
     /// Up to `limits.maxBatchRequests` decisions; a bad item gets its error in its place, the others their answers.
     func decideBatch(_ request: Request, _ caller: Actor) throws(APIError) -> Response {
         var r = try object(request)
+        var minToken: ConsistencyToken?
         let items = try validating { () throws(ValidationError) -> [JSONValue] in
+            minToken = try Self.consistencyToken(try r.string("min_token"), field: "min_token")
             guard let value = r.raw("requests") else { throw ValidationError(field: "requests", message: "is required") }
             guard case .array(let list) = value else { throw ValidationError(field: "requests", message: "must be a list of decision requests") }
             guard list.count <= limits.maxBatchRequests else {
@@ -47,6 +51,7 @@ extension API {
             try r.finish()
             return list
         }
+        try requireCurrent(minToken)
         let context = try self.context(for: request)
         var failed = false
         var response = json(request) { w in
@@ -66,6 +71,7 @@ extension API {
         let id = try parameter(request, "id")
         let query = QueryParameters(request.query.items.filter { $0.name != "pretty" } + [("customer_id", id), ("channel", policy.channels[0].rawValue)])
         let base = try decisionInput(query: query)
+        try requireCurrent(base.minToken)
         let context = try self.context(for: request)
         var failed = false
         var response = json(request) { w in
@@ -122,7 +128,7 @@ extension API {
             try w.reserve(input.request, now: now, lookback: lookback, campaignID: input.campaignID, tombstoneHash: hasher.hash) { facts in
                 decide(input.request, facts: facts, policy: policy, now: now)
             }
-        }) { [self] result in
+        }, committed: { [self] result, token in
             responder.send(rendering: { [self] in
                 switch result {
                 case .success(let reserved):
@@ -136,7 +142,7 @@ extension API {
                         return json(request, .serviceUnavailable) { writeDecision(&$0, decision, input.request, id: id, reserved: false) }
                     }
                     metrics.decision(reserved.decision)
-                    return json(request) { writeDecision(&$0, reserved.decision, input.request, id: id, reserved: reserved.reserved) }
+                    return API.carrying(token, json(request) { writeDecision(&$0, reserved.decision, input.request, id: id, reserved: reserved.reserved) })
                 case .failure(let error):
                     log("reserve failed: \(error.message)")
                     metrics.storeErrors.add()
@@ -145,12 +151,19 @@ extension API {
                     return json(request, .serviceUnavailable) { writeDecision(&$0, decision, input.request, id: id, reserved: false) }
                 }
             })
-        }
+        })
     }
 
     /// Decides on the calling loop's own connection. A store failure answers `unavailable`:
     /// fail closed, never a silent allow.
     func decideNow(_ input: borrowing DecisionInput, context: LoopContext, now: Date) -> (Decision, failed: Bool) {
+        // A node whose copy of a replicated store is too far behind answers nothing from it.
+        if let stale = store.staleness(now: now) {
+            metrics.storeErrors.add()
+            let decision = Decision.unavailable(at: input.request.at ?? now, detail: stale)
+            metrics.decision(decision)
+            return (decision, true)
+        }
         do {
             let decision = try context.reader.withFacts(customerID: input.request.customerID, address: input.request.address,
                                                         channel: input.request.channel, at: input.request.at ?? now, lookback: lookback,

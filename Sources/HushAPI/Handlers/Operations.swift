@@ -1,3 +1,4 @@
+import Foundation
 import HushCore
 import HushHTTP
 import HushLog
@@ -25,6 +26,15 @@ extension API {
                 w.objectEnd()
             }
         }
+        if let stale = store.staleness(now: Date()) {
+            return json(request, .serviceUnavailable) { w in
+                w.objectStart()
+                w.key("status"); w.string("unavailable")
+                w.key("failing"); w.string("replica")
+                w.key("reason"); w.string(stale)
+                w.objectEnd()
+            }
+        }
         do {
             let context = try self.context(request.loop)
             try context.reader.checkReadable()
@@ -41,7 +51,8 @@ extension API {
             return stat(path, &info) == 0 ? Int(info.st_size) : 0
         }
         let gauges = ProcessGauges(databaseBytes: size(databasePath), walBytes: size(databasePath + "-wal"),
-                                   logLinesDropped: serviceLog?.dropped ?? 0, pruned: store.pruned, writer: store.writerReport)
+                                   logLinesDropped: serviceLog?.dropped ?? 0, pruned: store.pruned, writer: store.writerReport,
+                                   replica: store.replicaReport)
         let text = metrics.render(openConnections: server?.openConnections ?? 0, writerQueueDepth: store.writerQueueDepth, log: decisionLog.stats,
                                   process: gauges)
         return Response(status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8", headers: [("Cache-Control", "no-store")],
