@@ -218,9 +218,18 @@ extension API {
     /// Runs `work`; when it finds that this node has not reached the request's consistency
     /// token (`APIError.notCurrent`), waits up to `store.token_wait_ms` for the node to reach it
     /// and runs it again on the loop, or answers 503 `unavailable`: fail closed, never an answer
-    /// from before a write the caller has seen acknowledged.
+    /// from before a write the caller has seen acknowledged. The token is a decision's
+    /// `min_token`, or on any route the `Hush-Consistency-Token` field a write answered, sent back.
     func whenCurrent(_ request: Request, _ responder: Responder, _ work: @escaping @Sendable (Responder) throws(APIError) -> Void) {
-        do throws(APIError) { try work(responder) } catch {
+        do throws(APIError) {
+            if let text = request.headers.first(lowercase: "hush-consistency-token") {
+                guard let token = ConsistencyToken(text) else {
+                    throw .invalid(ValidationError(field: Self.tokenField, message: "must be a consistency token as a write answered it (such as 0/16B3748)"))
+                }
+                try requireCurrent(token)
+            }
+            try work(responder)
+        } catch {
             guard case .notCurrent(let token) = error else { return responder.send(self.error(request, error)) }
             store.whenCurrent(through: token, timeout: tokenWait) { [self] reached in
                 guard reached else { return responder.send(self.error(request, .notCurrent(token))) }

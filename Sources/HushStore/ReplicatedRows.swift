@@ -61,7 +61,11 @@ extension SQLiteTransaction {
         try touchReplicated(table, key: key)
         switch table {
         case .holds: holdsChanged = true
-        case .tombstones: if case .blob(let hash) = bound[0] { pendingTombstones.append(hash) }
+        case .tombstones:
+            if case .blob(let hash) = bound[0] { pendingTombstones.append(hash) }
+            // An erasure: once committed, the WAL that still holds the erased rows' old pages is
+            // checkpointed and truncated, as after an erasure through this store's own API.
+            erased = true
         default: break
         }
     }

@@ -3,14 +3,26 @@ import Testing
 import HushTestSupport
 
 /// The seed scenarios of DESIGN.md ("How we know it works"), each driven through the HTTP API
-/// of the built binary on a free port with a throw-away database.
+/// of the built binary on a free port with a throw-away database; and again, in
+/// `ReplicatedScenarioTests`, through three nodes on PostgreSQL.
 @Suite struct ScenarioTests {
+    /// The node whose files the scenarios look into (the only one, or the first of a cluster).
     let hush: HushProcess
     let api: APIClient
+    /// The nodes and PostgreSQL servers, kept running for the test, when there are several.
+    let cluster: ReplicaCluster?
 
     init() throws {
         hush = try HushProcess(["--threads", "2"], environment: ["HUSH_ERASURE_KEY": String(repeating: "k", count: 32)])
         api = try APIClient(port: hush.port)
+        cluster = nil
+    }
+
+    /// Through the nodes of `cluster`, each request to the next, the newest consistency token sent along.
+    init(cluster: ReplicaCluster) throws {
+        hush = cluster.nodes[0]
+        api = try cluster.client()
+        self.cluster = cluster
     }
 
     func customer(_ id: String, region: String = "US-CA", timezone: String = "America/Los_Angeles", email: String? = nil, phone: String? = nil) throws {
@@ -387,3 +399,36 @@ import HushTestSupport
         #expect(try api.post("/v1/decisions", #"{"customer_id": "c-old", "channel": "email", "at": "\#(old)"}"#).status == 200)
     }
 }
+
+/// The seed scenarios through three hush nodes on a PostgreSQL primary with a synchronous
+/// standby: each request goes to the next node and carries the newest consistency token, so
+/// every scenario's writes and decisions are spread over the nodes. The scenarios about one
+/// process (its metrics) stay with `ScenarioTests`.
+@Suite(.enabled(if: PostgresCluster.shouldRun, "PostgreSQL is not installed (apt-get install postgresql)"))
+struct ReplicatedScenarioTests {
+    nonisolated(unsafe) static let scenarios: [(name: String, run: (ScenarioTests) -> () throws -> Void)] = [
+        ("a complaint stops marketing but not service mail; a positive resolution resumes it",
+         ScenarioTests.aComplaintStopsMarketingButNotServiceMail_AndAPositiveResolutionResumesIt),
+        ("a neutral closure cools off for 72 hours", ScenarioTests.aNeutralClosureCoolsOffFor72Hours),
+        ("an unconfirmed do-not-email stops every marketing channel", ScenarioTests.anUnconfirmedDoNotEmail_StopsEveryMarketingChannel_UntilConfirmed),
+        ("an address suppression reaches decisions by customer id", ScenarioTests.anAddressSuppression_ReachesDecisionsByCustomerID),
+        ("an address on a channel that does not use it", ScenarioTests.anAddressOnAChannelThatDoesNotUseIt_StillMeetsItsSuppressions),
+        ("an erasure leaves no trace but keeps the customer suppressed", ScenarioTests.anErasureLeavesNoTrace_ButKeepsTheCustomerSuppressed),
+        ("a wildfire hold stops grilling ads in the region", ScenarioTests.aWildfireHold_StopsGrillingAdsInTheRegion_AndNowhereElse),
+        ("an SMS at 03:00 local is held until 08:00", ScenarioTests.anSMSAt3AMLocal_IsHeldUntil8),
+        ("a customer who complained twice this week is not sold to", ScenarioTests.aCustomerWhoComplainedTwiceThisWeek_IsNotSoldTo),
+        ("a customer on hold with an open case gets no sales call on IVR",
+         ScenarioTests.aCustomerOnHoldWithAnOpenCase_GetsNoSalesCallOnIVR_WithEveryReason),
+        ("reserve records the contact and the cap holds", ScenarioTests.reserve_RecordsTheContact_AndTheCapHolds),
+        ("the single customer view", ScenarioTests.theSingleCustomerView_ShowsWhatHushKnows_AndWhatItWouldAnswer),
+        ("suppressions are paged in id order", ScenarioTests.suppressions_ArePagedInIDOrder),
+    ]
+
+    @Test(arguments: 0..<scenarios.count)
+    func scenario(_ index: Int) throws {
+        let cluster = try ReplicaCluster()
+        let scenarios = try ScenarioTests(cluster: cluster)
+        try Self.scenarios[index].run(scenarios)()
+    }
+}
+

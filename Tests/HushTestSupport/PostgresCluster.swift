@@ -63,7 +63,7 @@ public final class PostgresCluster {
             }
         }
         var options = ["-p \(port)", "-c listen_addresses=127.0.0.1", "-k \(directory.path)"]
-        for (key, value) in settings.sorted(by: { $0.key < $1.key }) { options.append("-c \(key)=\(value)") }
+        for (key, value) in settings.sorted(by: { $0.key < $1.key }) { options.append("-c \(key)='\(value)'") }
         self.options = options.joined(separator: " ")
         try populate(bin, data)
         try start()
