@@ -104,6 +104,20 @@ public final class PostgresCluster {
         try? FileManager.default.removeItem(at: directory)
     }
 
+    /// Runs `sql` with psql on this server and returns its rows, unaligned (`|` between columns).
+    @discardableResult
+    public func psql(_ sql: String) throws -> String {
+        guard let bin = Self.binDirectory else { throw ClientError("PostgreSQL is not installed") }
+        let result = try Command.run(bin + "/psql", ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", url(), "-c", sql], seconds: 60)
+        guard result.status == 0 else { throw ClientError("psql failed: \(result.err)") }
+        return result.out.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// The process id of the walsender that streams `slot`, when a node follows it now.
+    public func walsender(of slot: String) throws -> Int32? {
+        Int32(try psql("SELECT active_pid FROM pg_replication_slots WHERE slot_name = '\(slot)' AND active"))
+    }
+
     /// `program` with `arguments`, as `postgres` when this process is root.
     static func run(_ program: String, _ arguments: [String]) throws -> CommandResult {
         if getuid() == 0 { return try Command.run("runuser", ["-u", "postgres", "--", program] + arguments, seconds: 90) }
