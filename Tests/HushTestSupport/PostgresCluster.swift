@@ -84,6 +84,29 @@ public final class PostgresCluster {
         running = true
     }
 
+    /// SIGKILL to the postmaster, as when its machine dies; its backends notice and exit.
+    public func kill() throws {
+        guard running else { return }
+        let text = try String(contentsOfFile: data + "/postmaster.pid", encoding: .utf8)
+        guard let pid = Int32(text.split(separator: "\n").first ?? "") else { throw ClientError("no postmaster pid in \(data)/postmaster.pid") }
+        Glibc.kill(pid, SIGKILL)
+        running = false
+    }
+
+    /// Makes this server, whose data is stale (a killed primary), a fresh streaming standby of
+    /// `primary` on the same port: its data is replaced by a `pg_basebackup`, and it connects
+    /// as application `name`.
+    public func rebuild(asStandbyOf primary: PostgresCluster, name: String) throws {
+        try? stop(mode: "immediate")
+        guard let bin = Self.binDirectory else { return }
+        let wipe = try Self.run("/bin/sh", ["-c", "rm -rf '\(data)' && mkdir -m 700 '\(data)'"])
+        guard wipe.status == 0 else { throw ClientError("cannot empty \(data): \(wipe.err)") }
+        let backup = try Self.run(bin + "/pg_basebackup", ["-d", "host=127.0.0.1 port=\(primary.port) user=hush application_name=\(name)",
+                                                           "-D", data, "-R", "-X", "stream", "--no-sync"])
+        guard backup.status == 0 else { throw ClientError("pg_basebackup failed: \(backup.err)\(backup.out)") }
+        try start()
+    }
+
     /// Promotes a standby to primary and waits until it is one.
     public func promote() throws {
         guard let bin = Self.binDirectory else { return }

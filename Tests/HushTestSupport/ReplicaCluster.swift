@@ -5,8 +5,8 @@ import Foundation
 /// slot and port, reaching the primary through a multi-host URL. Everything on loopback, and
 /// everything stopped when this goes.
 public final class ReplicaCluster {
-    public let primary: PostgresCluster
-    public let standby: PostgresCluster
+    public private(set) var primary: PostgresCluster
+    public private(set) var standby: PostgresCluster
     public private(set) var nodes: [HushProcess] = []
     public let erasureKey: String
     private let directory: URL
@@ -16,8 +16,11 @@ public final class ReplicaCluster {
     public init(nodes count: Int = 3, maxLagMilliseconds: Int = 2_000, erasureKey: String = String(repeating: "r", count: 32)) throws {
         primary = try PostgresCluster(settings: ["wal_level": "logical", "synchronous_standby_names": "ANY 1 (standby1)",
                                                  "max_replication_slots": "20", "max_wal_senders": "20"])
-        standby = try PostgresCluster.standby(of: primary, name: "standby1", settings: ["wal_level": "logical", "max_replication_slots": "20",
-                                                                                          "max_wal_senders": "20"])
+        // The standby is set up as a primary would be: once promoted, it too commits only what
+        // the other (rebuilt) server has.
+        standby = try PostgresCluster.standby(of: primary, name: "standby1", settings: ["wal_level": "logical", "synchronous_standby_names": "ANY 1 (standby1)",
+                                                                                          "max_replication_slots": "20", "max_wal_senders": "20"])
+        url = "postgresql://hush@127.0.0.1:\(primary.port),127.0.0.1:\(standby.port)/postgres?target_session_attrs=read-write"
         self.erasureKey = erasureKey
         self.maxLagMilliseconds = maxLagMilliseconds
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("hush-cluster-\(UUID().uuidString)")
@@ -30,10 +33,17 @@ public final class ReplicaCluster {
         try? FileManager.default.removeItem(at: directory)
     }
 
-    /// Both servers, the primary first: a node finds whichever takes writes.
-    public var url: String {
-        "postgresql://hush@127.0.0.1:\(primary.port),127.0.0.1:\(standby.port)/postgres?target_session_attrs=read-write"
+    /// The primary's machine dies (SIGKILL to its postmaster): the standby is promoted, and the
+    /// old primary is rebuilt from it as the new synchronous standby, on its old port.
+    public func failover() throws {
+        try primary.kill()
+        try standby.promote()
+        try primary.rebuild(asStandbyOf: standby, name: "standby1")
+        (primary, standby) = (standby, primary)
     }
+
+    /// Both servers, the primary first: a node finds whichever takes writes.
+    public let url: String
 
     /// Starts a node with its own directory and slot, and waits until it is ready (its image loaded).
     public func startNode(_ slot: String, seconds: Double = 60) throws -> HushProcess {
