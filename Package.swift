@@ -37,6 +37,7 @@ let package = Package(
         .target(name: "HushReplica", dependencies: ["HushStore", "HushPostgres", "HushCore"]),
         .target(name: "HushPostgres", dependencies: ["CPostgres"], resources: [
             .embedInCode("Migrations/pg-0001-facts.sql"),
+            .embedInCode("Migrations/pg-0002-nodes.sql"),
         ]),
         .target(name: "HushStore", dependencies: ["HushCore", "CSQLite", "CLinux"], resources: [
             .embedInCode("Migrations/migration-0001-facts.sql"),

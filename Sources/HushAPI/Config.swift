@@ -103,6 +103,9 @@ public struct Config: Equatable, Sendable {
         public var postgresSlot: String?
         /// Connections that run writes on the primary at once.
         public var postgresWriters = 4
+        /// A node not seen for this long loses its replication slot (dropped by the other
+        /// nodes), so that a node gone for good stops holding the primary's WAL.
+        public var dropIdleSlotSeconds = 600
         /// A node whose image is further behind the primary than this is unready and answers
         /// decisions `unavailable`.
         public var maxLagMilliseconds = 1_000
@@ -221,6 +224,7 @@ public struct Config: Equatable, Sendable {
             config.store.postgresURL = store.postgres?.url
             config.store.postgresSlot = store.postgres?.slot
             config.store.postgresWriters = store.postgres?.writers ?? config.store.postgresWriters
+            config.store.dropIdleSlotSeconds = store.postgres?.drop_idle_slot_s ?? config.store.dropIdleSlotSeconds
             config.store.maxLagMilliseconds = store.max_lag_ms ?? config.store.maxLagMilliseconds
             config.store.tokenWaitMilliseconds = store.token_wait_ms ?? config.store.tokenWaitMilliseconds
         }
@@ -261,6 +265,7 @@ public struct Config: Equatable, Sendable {
         try check((50...600_000).contains(store.maxLagMilliseconds), "store.max_lag_ms", "between 50 and 600000")
         try check((0...60_000).contains(store.tokenWaitMilliseconds), "store.token_wait_ms", "between 0 and 60000")
         try check((1...64).contains(store.postgresWriters), "store.postgres.writers", "between 1 and 64")
+        try check((1...31_536_000).contains(store.dropIdleSlotSeconds), "store.postgres.drop_idle_slot_s", "between 1 and 31536000")
         if let slot = store.postgresSlot {
             try check((1...63).contains(slot.utf8.count) && slot.utf8.allSatisfy { (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || $0 == 0x5F },
                       "store.postgres.slot", "1 to 63 lower-case letters, digits and _")
@@ -405,12 +410,14 @@ private struct RawConfig: Decodable {
             var url: String?
             var slot: String?
             var writers: Int?
+            var drop_idle_slot_s: Int?
             init(from decoder: Decoder) throws {
-                try rejectUnknownKeys(decoder, ["url", "slot", "writers"])
+                try rejectUnknownKeys(decoder, ["url", "slot", "writers", "drop_idle_slot_s"])
                 let c = try decoder.container(keyedBy: StringKey.self)
                 url = try c.decodeIfPresent(String.self, forKey: "url")
                 slot = try c.decodeIfPresent(String.self, forKey: "slot")
                 writers = try c.integer("writers")
+                drop_idle_slot_s = try c.integer("drop_idle_slot_s")
             }
         }
         var kind: String?

@@ -92,6 +92,7 @@ public final class Service: Sendable {
         case .postgres:
             var options = PostgresStore.Options(url: config.store.postgresURL ?? "", slot: config.store.postgresSlot ?? Self.defaultSlot(port: config.server.port))
             options.writers = config.store.postgresWriters
+            options.dropIdleSlotAfter = Double(config.store.dropIdleSlotSeconds)
             options.maxLag = Double(config.store.maxLagMilliseconds) / 1000
             options.report = { serviceLog.message(.warn, "replica", $0) }
             store = try PostgresStore(options: options, imagePath: config.server.database, lookback: config.policy.longestWindow,

@@ -7,6 +7,7 @@ import Foundation
 public enum PGMigrations {
     static let all: [String] = [
         PackageResources.pg_0001_facts_sql,
+        PackageResources.pg_0002_nodes_sql,
     ].map { String(decoding: $0, as: UTF8.self) }
 
     /// The schema version this hush writes.

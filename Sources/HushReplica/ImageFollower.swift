@@ -39,6 +39,8 @@ public final class ImageFollower: @unchecked Sendable {
     private let slot: String
     private let publication: String
     private let pingInterval: Double
+    /// A slot whose node has not been seen for this long (seconds) is dropped by the others.
+    private let dropIdleSlotAfter: Double
     private let state = Mutex(Status())
     private let stopping = Atomic<Bool>(false)
     private let done = DispatchSemaphore(value: 0)
@@ -49,8 +51,9 @@ public final class ImageFollower: @unchecked Sendable {
     private let report: (@Sendable (String) -> Void)?
 
     public init(store: SQLiteStore, conninfo: String, slot: String, publication: String = "hush", pingInterval: Double = 0.25,
-                report: (@Sendable (String) -> Void)? = nil) throws(PGError) {
+                dropIdleSlotAfter: Double = 600, report: (@Sendable (String) -> Void)? = nil) throws(PGError) {
         self.report = report
+        self.dropIdleSlotAfter = max(1, dropIdleSlotAfter)
         guard PGReplicationStream.isValidSlotName(slot) else { throw PGError("a slot name is lower-case letters, digits and _, at most 63: \(slot)") }
         self.store = store
         self.conninfo = conninfo
@@ -147,9 +150,13 @@ public final class ImageFollower: @unchecked Sendable {
         waiters.reached(position!, xid: nil)
         state.withLock { $0.applied = position; $0.failure = nil }
         let pinger = try PGConnection(conninfo)
-        var nextPing = Date()
+        var nextPing = Date(), nextSighting = Date()
         while !stopping.load(ordering: .relaxed) {
             let now = Date()
+            if now >= nextSighting {
+                janitor(pinger)
+                nextSighting = now.addingTimeInterval(min(5, dropIdleSlotAfter / 4))
+            }
             if now >= nextPing {
                 // The ping's time is this node's clock, read again where it comes back.
                 try pinger.query("SELECT pg_logical_emit_message(false, $1, $2)",
@@ -178,6 +185,30 @@ public final class ImageFollower: @unchecked Sendable {
             }
             let serverEnd = stream.serverEnd
             state.withLock { $0.lastContact = contact; $0.serverEnd = serverEnd }
+        }
+    }
+
+    /// Notes that this node is alive (`nodes.seen_at`), and drops the slots of nodes not seen
+    /// for `dropIdleSlotAfter` whose slot no one streams, or whose WAL the server already let go
+    /// (`max_slot_wal_keep_size`): a node gone for good must not hold the primary's WAL. A node
+    /// that comes back after that finds its slot gone and loads its image again. A failure here
+    /// is reported and tried again later; it does not stop the stream.
+    private func janitor(_ db: PGConnection) {
+        do throws(PGError) {
+            try db.query("INSERT INTO nodes (slot, seen_at) VALUES ($1, now()) ON CONFLICT (slot) DO UPDATE SET seen_at = now()", [slot])
+            let dropped = try db.query("""
+                WITH gone AS (
+                    SELECT s.slot_name FROM pg_replication_slots s JOIN nodes n ON n.slot = s.slot_name
+                    WHERE NOT s.active AND s.slot_name <> $1
+                    AND (n.seen_at < now() - make_interval(secs => $2::double precision) OR s.wal_status = 'lost'))
+                SELECT slot_name, pg_drop_replication_slot(slot_name) FROM gone
+                """, [slot, String(dropIdleSlotAfter)]).rows.compactMap { $0.first ?? nil }
+            if !dropped.isEmpty {
+                try db.query("DELETE FROM nodes WHERE slot = ANY($1::text[])", ["{" + dropped.joined(separator: ",") + "}"])
+                report?("dropped the replication slot of a node not seen for \(Int(dropIdleSlotAfter)) s: \(dropped.joined(separator: ", "))")
+            }
+        } catch {
+            report?("the slot janitor failed: \(error.description)")
         }
     }
 

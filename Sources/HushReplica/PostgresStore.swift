@@ -26,6 +26,8 @@ public final class PostgresStore: FactStore, @unchecked Sendable {
         public var applyTimeout = 5.0
         /// How long a write keeps trying to reach a primary (a failover) before answering unavailable.
         public var failoverWait = 15.0
+        /// A node not seen for this long (seconds) loses its slot, dropped by the others.
+        public var dropIdleSlotAfter = 600.0
         /// Told why the stream failed, each time it does (hush's own log).
         public var report: (@Sendable (String) -> Void)?
 
@@ -65,7 +67,7 @@ public final class PostgresStore: FactStore, @unchecked Sendable {
         image = try SQLiteStore(path: imagePath, lookback: lookback, clock: clock, tombstoneHash: tombstoneHash, renderHistory: renderHistory)
         do {
             follower = try ImageFollower(store: image, conninfo: options.url, slot: options.slot, pingInterval: options.maxLag / 5,
-                                     report: options.report)
+                                     dropIdleSlotAfter: options.dropIdleSlotAfter, report: options.report)
         } catch {
             image.close()
             throw StoreError(kind: .unavailable, message: "store.postgres.slot: \(error.message)")

@@ -75,4 +75,42 @@ struct FailoverTests {
         #expect(total > 100, "the writes went on around the failovers (\(total) acknowledged, \(refused.reduce(0, +)) not)")
         print("failover test: \(total) writes acknowledged, \(refused.reduce(0, +)) refused, \(stored.count) stored")
     }
+
+    @Test func aNodeKilledUnderLoad_IsReplacedByAFreshOne_ThatLoadsItsImageAndCatchesUp() throws {
+        let cluster = try ReplicaCluster(nodes: 2, dropIdleSlotSeconds: 2)
+        let writer = try APIClient(port: cluster.nodes[0].port)
+        let base = Date()
+        var written = 0
+        func write(_ count: Int) throws {
+            for _ in 0..<count {
+                let at = TestTime.rfc3339(base.addingTimeInterval(-Double(written)))
+                let answer = try writer.post("/v1/contacts", #"{"customer_id": "k-1", "channel": "sms", "purpose": "service", "at": "\#(at)"}"#)
+                #expect(answer.status == 201)
+                written += 1
+            }
+        }
+        try write(100)
+        #expect(cluster.nodes[1].stop(signal: SIGKILL) != nil)
+        try write(100)
+        // A fresh node (its own empty directory and slot) while the writes go on.
+        let started = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var fresh: HushProcess?
+        nonisolated(unsafe) var failure: Error?
+        Thread.detachNewThread {
+            do { fresh = try cluster.startNode("node_fresh") } catch { failure = error }
+            started.signal()
+        }
+        while started.wait(timeout: .now()) == .timedOut { try write(10) }
+        if let failure { throw failure }
+        try write(50)
+        let node = try APIClient(port: try #require(fresh).port)
+        let onPrimary = Int(try cluster.primary.psql("SELECT count(*) FROM contacts WHERE customer_id = 'k-1'")) ?? -1
+        #expect(onPrimary == written)
+        #expect(waitUntil(seconds: 10) { ((try? node.get("/v1/customers/k-1"))?["contacts"] as? [Any])?.count == written },
+                "the fresh node's image has every contact, from its snapshot and its stream")
+        // The killed node's slot held the primary's WAL; once the node was not seen for
+        // drop_idle_slot_s, the others dropped it. The living nodes' slots stay.
+        #expect(waitUntil(seconds: 15) { (try? cluster.primary.psql("SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'node_1'")) == "0" })
+        #expect(try cluster.primary.psql("SELECT string_agg(slot_name, ',' ORDER BY slot_name) FROM pg_replication_slots") == "node_0,node_fresh")
+    }
 }

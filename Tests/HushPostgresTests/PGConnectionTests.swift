@@ -58,7 +58,7 @@ struct PGConnectionTests {
 @Suite(.enabled(if: PostgresCluster.shouldRun, "PostgreSQL is not installed (apt-get install postgresql)"))
 struct StandbyTests {
     @Test func aCommit_WaitsForTheSynchronousStandby_AndAfterAPromotionTheMultiHostURLFindsTheNewPrimary() throws {
-        let primary = try PostgresCluster(settings: ["wal_level": "logical", "synchronous_standby_names": "'ANY 1 (standby1)'"])
+        let primary = try PostgresCluster(settings: ["wal_level": "logical", "synchronous_standby_names": "ANY 1 (standby1)"])
         let standby = try PostgresCluster.standby(of: primary, name: "standby1")
         let url = "postgresql://hush@127.0.0.1:\(primary.port),127.0.0.1:\(standby.port)/postgres?target_session_attrs=read-write"
         let db = try PGConnection(url)

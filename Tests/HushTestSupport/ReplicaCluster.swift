@@ -4,16 +4,19 @@ import Foundation
 /// primary with a synchronous standby (`pg_basebackup`), and nodes each with their own image,
 /// slot and port, reaching the primary through a multi-host URL. Everything on loopback, and
 /// everything stopped when this goes.
-public final class ReplicaCluster {
+public final class ReplicaCluster: @unchecked Sendable {
     public private(set) var primary: PostgresCluster
     public private(set) var standby: PostgresCluster
     public private(set) var nodes: [HushProcess] = []
     public let erasureKey: String
     private let directory: URL
     private let maxLagMilliseconds: Int
+    private let dropIdleSlotSeconds: Int
 
     /// A primary, its synchronous standby, and `count` nodes, each answering `/readyz` with 200.
-    public init(nodes count: Int = 3, maxLagMilliseconds: Int = 2_000, erasureKey: String = String(repeating: "r", count: 32)) throws {
+    public init(nodes count: Int = 3, maxLagMilliseconds: Int = 2_000, dropIdleSlotSeconds: Int = 600,
+                erasureKey: String = String(repeating: "r", count: 32)) throws {
+        self.dropIdleSlotSeconds = dropIdleSlotSeconds
         primary = try PostgresCluster(settings: ["wal_level": "logical", "synchronous_standby_names": "ANY 1 (standby1)",
                                                  "max_replication_slots": "20", "max_wal_senders": "20"])
         // The standby is set up as a primary would be: once promoted, it too commits only what
@@ -51,7 +54,7 @@ public final class ReplicaCluster {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let config = """
             {"server": {"threads": 2, "drain_grace_ms": 0},
-             "store": {"kind": "postgres", "postgres": {"url": "\(url)", "slot": "\(slot)"}, "max_lag_ms": \(maxLagMilliseconds)},
+             "store": {"kind": "postgres", "postgres": {"url": "\(url)", "slot": "\(slot)", "drop_idle_slot_s": \(dropIdleSlotSeconds)}, "max_lag_ms": \(maxLagMilliseconds)},
              "erasure_key": "\(erasureKey)"}
             """
         let path = dir.appendingPathComponent("hush.json")
