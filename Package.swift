@@ -38,6 +38,7 @@ let package = Package(
         .target(name: "HushPostgres", dependencies: ["CPostgres"], resources: [
             .embedInCode("Migrations/pg-0001-facts.sql"),
             .embedInCode("Migrations/pg-0002-nodes.sql"),
+            .embedInCode("Migrations/pg-0003-log-erasures.sql"),
         ]),
         .target(name: "HushStore", dependencies: ["HushCore", "CSQLite", "CLinux"], resources: [
             .embedInCode("Migrations/migration-0001-facts.sql"),

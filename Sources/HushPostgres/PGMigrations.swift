@@ -8,6 +8,7 @@ public enum PGMigrations {
     static let all: [String] = [
         PackageResources.pg_0001_facts_sql,
         PackageResources.pg_0002_nodes_sql,
+        PackageResources.pg_0003_log_erasures_sql,
     ].map { String(decoding: $0, as: UTF8.self) }
 
     /// The schema version this hush writes.

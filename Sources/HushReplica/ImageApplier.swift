@@ -13,10 +13,28 @@ public final class ImageApplier {
     private var relations: [UInt32: (table: ReplicatedTable, positions: [Int])] = [:]
     private var pending: [(ReplicatedTable, [String?]?, String)] = []
     private var inTransaction = false
+    /// `log_erasures`, which the image does not keep: its rows go to `onLogErasure` instead.
+    private var logErasures: (relation: UInt32, subjects: Int)?
+    private var pendingLogErasures: [String] = []
+    private let onLogErasure: (@Sendable ([String]) -> Void)?
     /// The running transaction's id on the primary (its low 32 bits, as the stream names it).
     private var xid: UInt32 = 0
 
-    public init(store: SQLiteStore) { self.store = store }
+    /// `onLogErasure` gets the decision-log subjects each erasure named, once its transaction
+    /// was applied.
+    public init(store: SQLiteStore, onLogErasure: (@Sendable ([String]) -> Void)? = nil) {
+        self.store = store
+        self.onLogErasure = onLogErasure
+    }
+
+    /// The subjects of a `log_erasures` row: 32 hex digits each, comma-separated; refused otherwise.
+    static func logSubjects(_ text: String?) throws(PGError) -> [String] {
+        let subjects = (text ?? "").split(separator: ",").map(String.init)
+        guard !subjects.isEmpty, subjects.allSatisfy({ $0.utf8.count == 32 && $0.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) } }) else {
+            throw PGError("a log_erasures row whose subjects are not keyed hashes")
+        }
+        return subjects
+    }
 
     /// A transaction the image applied: its id on the primary and the position after its commit.
     public struct Applied: Sendable, Equatable {
@@ -33,6 +51,14 @@ public final class ImageApplier {
             inTransaction = true
             self.xid = xid
             pending.removeAll()
+            pendingLogErasures.removeAll()
+        case .relation(let id, "public", "log_erasures", let columns):
+            guard let at = columns.firstIndex(where: { $0.name == "subjects" }) else { throw PGError("the stream's log_erasures has no column subjects") }
+            logErasures = (id, at)
+        case .insert(let relation, let new) where relation == logErasures?.relation:
+            pendingLogErasures += try Self.logSubjects(new[safe: logErasures!.subjects]?.text)
+        case .update(let relation, _, _) where relation == logErasures?.relation, .delete(let relation, _) where relation == logErasures?.relation:
+            break
         case .relation(let id, let namespace, let name, let columns):
             guard namespace == "public", let table = ReplicatedTable(rawValue: name) else {
                 throw PGError("the stream names a relation the image does not keep: \(namespace).\(name)")
@@ -68,6 +94,10 @@ public final class ImageApplier {
                 }
             } catch {
                 throw PGError("the image could not apply a transaction: \(error.message)")
+            }
+            if !pendingLogErasures.isEmpty {
+                onLogErasure?(pendingLogErasures)
+                pendingLogErasures.removeAll()
             }
             return Applied(xid: xid, end: end)
         case .truncate:
@@ -127,7 +157,10 @@ public enum ImageSnapshot {
     /// Loads `slot`'s snapshot through `db` (a regular connection, not the replication one)
     /// into `store`, which must be empty; returns the rows loaded per table.
     @discardableResult
-    public static func load(into store: SQLiteStore, from db: PGConnection, slot: PGReplicationStream.Slot) throws(PGError) -> [ReplicatedTable: Int] {
+    /// Erasures named in `log_erasures` go to `onLogErasure` (a node's decision log may hold
+    /// lines from before the gap the snapshot closes).
+    public static func load(into store: SQLiteStore, from db: PGConnection, slot: PGReplicationStream.Slot,
+                            onLogErasure: (@Sendable ([String]) -> Void)? = nil) throws(PGError) -> [ReplicatedTable: Int] {
         var counts: [ReplicatedTable: Int] = [:]
         try db.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         do throws(PGError) {
@@ -151,6 +184,11 @@ public enum ImageSnapshot {
                     counts[table, default: 0] += batch.count
                 }
                 try db.execute("CLOSE hush_snapshot")
+            }
+            if let onLogErasure {
+                var subjects: [String] = []
+                for row in try db.query("SELECT subjects FROM log_erasures ORDER BY id").rows { subjects += try ImageApplier.logSubjects(row.first ?? nil) }
+                if !subjects.isEmpty { onLogErasure(subjects) }
             }
             try db.execute("COMMIT")
         } catch {

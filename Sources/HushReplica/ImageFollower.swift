@@ -49,10 +49,13 @@ public final class ImageFollower: @unchecked Sendable {
     public let waiters = ApplyWaiters()
     /// Called with each failure of the stream (for hush's own log).
     private let report: (@Sendable (String) -> Void)?
+    private let onLogErasure: (@Sendable ([String]) -> Void)?
 
     public init(store: SQLiteStore, conninfo: String, slot: String, publication: String = "hush", pingInterval: Double = 0.25,
-                dropIdleSlotAfter: Double = 600, report: (@Sendable (String) -> Void)? = nil) throws(PGError) {
+                dropIdleSlotAfter: Double = 600, report: (@Sendable (String) -> Void)? = nil,
+                onLogErasure: (@Sendable ([String]) -> Void)? = nil) throws(PGError) {
         self.report = report
+        self.onLogErasure = onLogErasure
         self.dropIdleSlotAfter = max(1, dropIdleSlotAfter)
         guard PGReplicationStream.isValidSlotName(slot) else { throw PGError("a slot name is lower-case letters, digits and _, at most 63: \(slot)") }
         self.store = store
@@ -100,7 +103,7 @@ public final class ImageFollower: @unchecked Sendable {
     }
 
     private func run() {
-        let applier = ImageApplier(store: store)
+        let applier = ImageApplier(store: store, onLogErasure: onLogErasure)
         if let position = applier.position { waiters.reached(position, xid: nil) }
         var pause = 0.1
         while !stopping.load(ordering: .relaxed) {
@@ -142,7 +145,7 @@ public final class ImageFollower: @unchecked Sendable {
                 created = try stream.createSlot(slot)
             }
             try applier.clear()
-            try ImageSnapshot.load(into: store, from: try PGConnection(conninfo), slot: created)
+            try ImageSnapshot.load(into: store, from: try PGConnection(conninfo), slot: created, onLogErasure: onLogErasure)
             position = created.consistentPoint
             state.withLock { $0.snapshots += 1 }
             try stream.start(slot: slot, at: created.consistentPoint, publication: publication)

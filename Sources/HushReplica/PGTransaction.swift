@@ -332,6 +332,11 @@ final class PGTransaction: StoreTransaction {
         return removed
     }
 
+    func recordLogErasure(_ subjects: [String]) throws(StoreError) {
+        guard !subjects.isEmpty else { return }
+        try run("INSERT INTO log_erasures (subjects, at) VALUES ($1, $2)", [subjects.joined(separator: ","), Self.millis(clock())])
+    }
+
     /// A text[] literal of `values`, each quoted.
     private static func textArray(_ values: [String]) -> String {
         "{" + values.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }

@@ -30,6 +30,8 @@ public final class PostgresStore: FactStore, @unchecked Sendable {
         public var dropIdleSlotAfter = 600.0
         /// Told why the stream failed, each time it does (hush's own log).
         public var report: (@Sendable (String) -> Void)?
+        /// Given the decision-log subjects each erasure (through any node) made unreachable.
+        public var onLogErasure: (@Sendable ([String]) -> Void)?
 
         public init(url: String, slot: String) {
             self.url = url
@@ -67,7 +69,8 @@ public final class PostgresStore: FactStore, @unchecked Sendable {
         image = try SQLiteStore(path: imagePath, lookback: lookback, clock: clock, tombstoneHash: tombstoneHash, renderHistory: renderHistory)
         do {
             follower = try ImageFollower(store: image, conninfo: options.url, slot: options.slot, pingInterval: options.maxLag / 5,
-                                     dropIdleSlotAfter: options.dropIdleSlotAfter, report: options.report)
+                                     dropIdleSlotAfter: options.dropIdleSlotAfter, report: options.report,
+                                     onLogErasure: options.onLogErasure)
         } catch {
             image.close()
             throw StoreError(kind: .unavailable, message: "store.postgres.slot: \(error.message)")

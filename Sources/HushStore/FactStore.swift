@@ -148,6 +148,15 @@ public protocol StoreTransaction: AnyObject {
 
     /// Rolls this job's writes back when it ends, keeping its value: a dry run.
     func discardChanges()
+
+    /// Names, in this transaction, the decision-log subjects (keyed hashes, hex) an erasure made
+    /// unreachable, for the other nodes of a replicated store to erase from their own logs.
+    /// The SQLite store has no other nodes: it keeps nothing.
+    func recordLogErasure(_ subjects: [String]) throws(StoreError)
+}
+
+extension StoreTransaction {
+    public func recordLogErasure(_ subjects: [String]) throws(StoreError) {}
 }
 
 /// What `upsertCase` did.

@@ -102,7 +102,7 @@ struct PGMigrationTests {
         let db = try PGConnection(cluster.url())
         #expect(try db.query("SELECT count(*) FROM hush_schema").rows == [["1"]])
         let tables = try db.query("SELECT tablename FROM pg_publication_tables WHERE pubname = 'hush' ORDER BY tablename").rows.map { $0[0] ?? "" }
-        #expect(tables == ["cases", "contacts", "history", "holds", "interactions", "profiles", "suppressions", "tombstones"])
+        #expect(tables == ["cases", "contacts", "history", "holds", "interactions", "log_erasures", "profiles", "suppressions", "tombstones"])
         // Every published table has a primary key, which replication names rows by.
         let keyless = try db.query("""
             SELECT c.relname FROM pg_class c JOIN pg_publication_tables p ON p.tablename = c.relname

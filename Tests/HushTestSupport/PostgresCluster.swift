@@ -128,10 +128,13 @@ public final class PostgresCluster {
     }
 
     /// Runs `sql` with psql on this server and returns its rows, unaligned (`|` between columns).
+    /// Statements separated by `;` and a line break run each in its own transaction (VACUUM needs it).
     @discardableResult
     public func psql(_ sql: String) throws -> String {
         guard let bin = Self.binDirectory else { throw ClientError("PostgreSQL is not installed") }
-        let result = try Command.run(bin + "/psql", ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", url(), "-c", sql], seconds: 60)
+        let statements = sql.components(separatedBy: ";\n").filter { !$0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }
+        let result = try Command.run(bin + "/psql", ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", url()] + statements.flatMap { ["-c", $0] },
+                                     seconds: 120)
         guard result.status == 0 else { throw ClientError("psql failed: \(result.err)") }
         return result.out.trimmingCharacters(in: .whitespacesAndNewlines)
     }

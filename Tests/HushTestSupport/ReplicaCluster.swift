@@ -14,15 +14,16 @@ public final class ReplicaCluster: @unchecked Sendable {
     private let dropIdleSlotSeconds: Int
 
     /// A primary, its synchronous standby, and `count` nodes, each answering `/readyz` with 200.
+    /// `settings`: more server settings for both PostgreSQL servers.
     public init(nodes count: Int = 3, maxLagMilliseconds: Int = 2_000, dropIdleSlotSeconds: Int = 600,
-                erasureKey: String = String(repeating: "r", count: 32)) throws {
+                erasureKey: String = String(repeating: "r", count: 32), settings: [String: String] = [:]) throws {
         self.dropIdleSlotSeconds = dropIdleSlotSeconds
-        primary = try PostgresCluster(settings: ["wal_level": "logical", "synchronous_standby_names": "ANY 1 (standby1)",
-                                                 "max_replication_slots": "20", "max_wal_senders": "20"])
+        let common = ["wal_level": "logical", "synchronous_standby_names": "ANY 1 (standby1)", "max_replication_slots": "20",
+                      "max_wal_senders": "20"].merging(settings) { $1 }
+        primary = try PostgresCluster(settings: common)
         // The standby is set up as a primary would be: once promoted, it too commits only what
         // the other (rebuilt) server has.
-        standby = try PostgresCluster.standby(of: primary, name: "standby1", settings: ["wal_level": "logical", "synchronous_standby_names": "ANY 1 (standby1)",
-                                                                                          "max_replication_slots": "20", "max_wal_senders": "20"])
+        standby = try PostgresCluster.standby(of: primary, name: "standby1", settings: common)
         url = "postgresql://hush@127.0.0.1:\(primary.port),127.0.0.1:\(standby.port)/postgres?target_session_attrs=read-write"
         self.erasureKey = erasureKey
         self.maxLagMilliseconds = maxLagMilliseconds

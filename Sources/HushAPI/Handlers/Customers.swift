@@ -50,11 +50,17 @@ extension API {
     func eraseCustomer(_ request: Request) throws(APIError) -> PreparedWrite {
         let id = try parameter(request, "id")
         let hasher = writerHasher, logHasher = writerLogHasher, decisionLog = self.decisionLog
-        return PreparedWrite({ w throws(StoreError) in try w.erase(customerID: id, tombstoneHash: hasher.hash) }, committed: { removed throws(APIError) in
+        // The decision log's subjects for the id and its addresses: keyed hashes, never the values.
+        let logSubjects: @Sendable ([Address]) -> [String] = { addresses in ([Subject.customer(id)] + addresses.map(Subject.address)).map { Self.logHashHex(logHasher.hash($0)) } }
+        return PreparedWrite({ w throws(StoreError) in
+            let removed = try w.erase(customerID: id, tombstoneHash: hasher.hash)
+            // Other nodes (a replicated store) erase the same subjects from their own logs.
+            try w.recordLogErasure(logSubjects(removed.addresses))
+            return removed
+        }, committed: { removed throws(APIError) in
             // The decision log's lines about the id and its addresses become unreachable too.
-            let subjects = [Subject.customer(id)] + removed.addresses.map(Subject.address)
             do throws(LogError) {
-                try decisionLog.erase(subjects: subjects.map { Self.logHashHex(logHasher.hash($0)) })
+                try decisionLog.erase(subjects: logSubjects(removed.addresses))
             } catch {
                 throw .unavailable("customer \(id) was erased, but the decision log could not record the erasure (\(error.message)); erase again")
             }
