@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HushPostgres
 import HushStore
 
 /// `--config` and `--database`, as `serve` takes them, for the commands that work on a
@@ -48,9 +49,14 @@ struct CheckConfig: ParsableCommand {
         case .off: "off"
         case .sampled(let rate): "\(rate) of successful decisions"
         }
+        let store = switch config.store.kind {
+        case .sqlite: "database \(config.server.database)"
+        case .postgres: "PostgreSQL store (slot \(config.store.postgresSlot ?? Service.defaultSlot(port: config.server.port)), "
+            + "max lag \(config.store.maxLagMilliseconds) ms), image \(config.server.database)"
+        }
         print("""
             \(settings.configSource ?? "built-in default"): ok
-              listens on \(config.server.host):\(config.server.port)\(config.server.tls == nil ? "" : " (TLS)"), database \(config.server.database)
+              listens on \(config.server.host):\(config.server.port)\(config.server.tls == nil ? "" : " (TLS)"), \(store)
               \(keys == 0 ? "no API keys: loopback only" : "\(keys) API key\(keys == 1 ? "" : "s")"), erasure key \(config.erasureKey == nil ? "not set (loopback only: a development key)" : "set")
               decision log: \(sink); access log: \(access); log level \(config.log.level.rawValue)
               policy version \(API.policyVersion(config.policy))
@@ -62,12 +68,28 @@ struct CheckConfig: ParsableCommand {
 struct Migrate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Apply the schema migrations the database lacks, then exit (serve applies them too, at start).",
-        discussion: "Creates the database if it does not exist. Refuses a database written by a newer hush, and one a running hush holds.")
+        discussion: """
+            Creates the database if it does not exist. Refuses a database written by a newer hush, and one a running hush holds. \
+            With store.kind postgres, migrates the PostgreSQL primary that store.postgres.url reaches (a node's image is \
+            made from it at start).
+            """)
 
     @OptionGroup var location: StoreLocation
 
     func run() throws {
-        let path = location.settings().config.server.database
+        let config = location.settings().config
+        if config.store.kind == .postgres {
+            let versions: (before: Int, after: Int)
+            do {
+                versions = try PGMigrations.apply(to: PGConnection(config.store.postgresURL ?? ""))
+            } catch {
+                fail("PostgreSQL (store.postgres.url): \(error.message)")
+            }
+            print(versions.before == versions.after ? "PostgreSQL: schema version \(versions.after), up to date"
+                  : "PostgreSQL: schema version \(versions.before) to \(versions.after)")
+            return
+        }
+        let path = config.server.database
         let existed = FileManager.default.fileExists(atPath: path)
         let versions: (before: Int, after: Int)
         do {

@@ -101,4 +101,41 @@ struct ReplicaTests {
         #expect(waitUntil(seconds: 5) { (try? node.get("/readyz").status) == 200 })
         #expect(try node.get("/v1/decisions?customer_id=c-1&channel=email").decision == "allow")
     }
+
+    @Test func migrateAndCheckConfig_SpeakOfThePostgreSQLStore_AndRefuseWhatItLacks() throws {
+        let server = try PostgresCluster(settings: ["wal_level": "logical"])
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hush-pgcfg-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        func config(_ store: String) throws -> String {
+            let path = directory.appendingPathComponent("hush-\(UUID().uuidString.prefix(6)).json").path
+            try #"{"store": \#(store)}"#.write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+        let good = try config(#"{"kind": "postgres", "postgres": {"url": "\#(server.url())", "slot": "node_cli"}, "max_lag_ms": 750}"#)
+        let key = ["HUSH_ERASURE_KEY": String(repeating: "e", count: 32)]
+        let first = try HushProcess.run(["migrate", "--config", good], environment: key)
+        #expect(first.status == 0 && first.out.contains("PostgreSQL: schema version 0 to 3"), "\(first.out)\(first.err)")
+        let again = try HushProcess.run(["migrate", "--config", good], environment: key)
+        #expect(again.status == 0 && again.out.contains("schema version 3, up to date"), "\(again.out)\(again.err)")
+        #expect(try server.psql("SELECT version FROM hush_schema") == "3")
+        let checked = try HushProcess.run(["check-config", good], environment: key)
+        #expect(checked.status == 0 && checked.out.contains("PostgreSQL store (slot node_cli, max lag 750 ms)"), "\(checked.out)\(checked.err)")
+
+        let noKey = try HushProcess.run(["check-config", good])
+        #expect(noKey.status != 0 && noKey.err.contains("erasure_key (or HUSH_ERASURE_KEY) is required when store.kind is postgres"), "\(noKey.err)")
+        let noURL = try HushProcess.run(["check-config", try config(#"{"kind": "postgres"}"#)], environment: key)
+        #expect(noURL.status != 0 && noURL.err.contains("store.postgres.url (or HUSH_POSTGRES_URL) is required"), "\(noURL.err)")
+        let fromEnvironment = try HushProcess.run(["check-config", try config(#"{"kind": "postgres"}"#)],
+                                                  environment: key.merging(["HUSH_POSTGRES_URL": server.url()]) { $1 })
+        #expect(fromEnvironment.status == 0, "\(fromEnvironment.err)")
+        let badSlot = try HushProcess.run(["check-config", try config(#"{"kind": "postgres", "postgres": {"url": "x", "slot": "Node-1"}}"#)], environment: key)
+        #expect(badSlot.status != 0 && badSlot.err.contains("store.postgres.slot must be 1 to 63 lower-case letters, digits and _"), "\(badSlot.err)")
+        let badKind = try HushProcess.run(["check-config", try config(#"{"kind": "mysql"}"#)], environment: key)
+        #expect(badKind.status != 0 && badKind.err.contains("store.kind must be sqlite or postgres"), "\(badKind.err)")
+        // A server that is not there: serve stops at start with one line that names the setting.
+        let unreachable = try config(#"{"kind": "postgres", "postgres": {"url": "postgresql://hush@127.0.0.1:1/postgres?connect_timeout=2"}}"#)
+        let failed = try HushProcess.run(["--config", unreachable, "--port", "0", "--database", directory.appendingPathComponent("n.db").path], environment: key)
+        #expect(failed.status == 1 && failed.err.split(separator: "\n").count == 1 && failed.err.contains("store.postgres.url"), "\(failed.err)")
+    }
 }
