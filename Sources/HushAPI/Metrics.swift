@@ -99,6 +99,16 @@ final class Metrics: Sendable {
             out += "hush_replica_snapshots_total \(replica.snapshots)\n"
             family("hush_replica_waiting", "gauge", "Writes and requests waiting for the image to apply a transaction.")
             out += "hush_replica_waiting \(replica.waiting)\n"
+            family("hush_replica_apply_lag_seconds", "histogram", "From a transaction's commit on the primary to its being applied in this node's image.")
+            var applied: UInt64 = 0
+            for (i, bound) in ReplicaReport.applyLagBounds.enumerated() {
+                applied += replica.applyLag[i]
+                out += "hush_replica_apply_lag_seconds_bucket{le=\"\(bound)\"} \(applied)\n"
+            }
+            let count = replica.applyLag.reduce(0, +)
+            out += "hush_replica_apply_lag_seconds_bucket{le=\"+Inf\"} \(count)\n"
+            out += "hush_replica_apply_lag_seconds_sum \(replica.applyLagSum)\n"
+            out += "hush_replica_apply_lag_seconds_count \(count)\n"
             family("hush_replica_streaming", "gauge", "1 while the image follows the primary's stream, 0 while it cannot.")
             out += "hush_replica_streaming \(replica.failure == nil ? 1 : 0)\n"
         }

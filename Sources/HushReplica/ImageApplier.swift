@@ -17,8 +17,10 @@ public final class ImageApplier {
     private var logErasures: (relation: UInt32, subjects: Int)?
     private var pendingLogErasures: [String] = []
     private let onLogErasure: (@Sendable ([String]) -> Void)?
-    /// The running transaction's id on the primary (its low 32 bits, as the stream names it).
+    /// The running transaction's id on the primary (its low 32 bits, as the stream names it),
+    /// and when it committed there.
     private var xid: UInt32 = 0
+    private var committedAt = Date(timeIntervalSince1970: 0)
 
     /// `onLogErasure` gets the decision-log subjects each erasure named, once its transaction
     /// was applied.
@@ -40,6 +42,8 @@ public final class ImageApplier {
     public struct Applied: Sendable, Equatable {
         public let xid: UInt32
         public let end: LSN
+        /// When it committed on the primary (the primary's clock).
+        public let committedAt: Date
     }
 
     /// Feeds one message. At a commit, writes the transaction and returns it, with its end
@@ -47,9 +51,10 @@ public final class ImageApplier {
     @discardableResult
     public func apply(_ message: LogicalMessage) throws(PGError) -> Applied? {
         switch message {
-        case .begin(_, _, let xid):
+        case .begin(_, let commitTime, let xid):
             inTransaction = true
             self.xid = xid
+            committedAt = commitTime
             pending.removeAll()
             pendingLogErasures.removeAll()
         case .relation(let id, "public", "log_erasures", let columns):
@@ -99,7 +104,7 @@ public final class ImageApplier {
                 onLogErasure?(pendingLogErasures)
                 pendingLogErasures.removeAll()
             }
-            return Applied(xid: xid, end: end)
+            return Applied(xid: xid, end: end, committedAt: committedAt)
         case .truncate:
             throw PGError("the stream truncates a table; hush never does: the image must be rebuilt from a snapshot")
         case .other, .logical:

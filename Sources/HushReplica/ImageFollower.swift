@@ -29,6 +29,24 @@ public final class ImageFollower: @unchecked Sendable {
         public var failure: String?
         /// Snapshots loaded since the follower started (a second one follows a failover).
         public var snapshots = 0
+        /// Commit-to-applied times, as `ReplicaReport.applyLag` counts them.
+        public var applyLag = [UInt64](repeating: 0, count: ReplicaReport.applyLagBounds.count + 1)
+        public var applyLagSum = 0.0
+    }
+
+    /// The newest commit-to-applied times in seconds (up to 100,000), for benchmarks.
+    public var recentApplyLags: [Double] { lags.withLock { $0.values } }
+    private let lags = Mutex(Ring(capacity: 100_000))
+
+    struct Ring {
+        let capacity: Int
+        private(set) var values: [Double] = []
+        private var next = 0
+        init(capacity: Int) { self.capacity = capacity }
+        mutating func append(_ value: Double) {
+            if values.count < capacity { values.append(value) } else { values[next] = value }
+            next = (next + 1) % capacity
+        }
     }
 
     /// The prefix of the ping messages in the WAL.
@@ -178,7 +196,13 @@ public final class ImageFollower: @unchecked Sendable {
             case .message(_, let message):
                 if let done = try applier.apply(message) {
                     try stream.acknowledge(done.end)
-                    state.withLock { $0.applied = done.end }
+                    let lag = max(0, Date().timeIntervalSince(done.committedAt))
+                    state.withLock { status in
+                        status.applied = done.end
+                        status.applyLag[ReplicaReport.applyLagBounds.firstIndex { lag <= $0 } ?? ReplicaReport.applyLagBounds.count] += 1
+                        status.applyLagSum += lag
+                    }
+                    lags.withLock { $0.append(lag) }
                     waiters.reached(done.end, xid: done.xid)
                 }
             case .keepalive(_, let reply):

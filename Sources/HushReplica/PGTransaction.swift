@@ -84,10 +84,7 @@ final class PGTransaction: StoreTransaction {
     }
 
     private func readProfile(_ customerID: String) throws(StoreError) -> Profile? {
-        try rows("SELECT region, timezone, email, phone FROM profiles WHERE customer_id = $1", [customerID]).first.map { row in
-            Profile(customerID: customerID, region: row.text(0), timeZone: row.text(1).flatMap(TimeZone.init(identifier:)),
-                    email: row.text(2), phone: row.text(3))
-        }
+        try rows("SELECT \(PostgresFacts.profileColumns) FROM profiles WHERE customer_id = $1", [customerID]).first.map { PostgresFacts.profile(customerID, $0) }
     }
 
     // MARK: Cases
@@ -144,8 +141,7 @@ final class PGTransaction: StoreTransaction {
         return (stored, true)
     }
 
-    /// `StoreRows.suppressionColumns`, with the boolean as 0 or 1.
-    private static let suppressionColumns = StoreRows.suppressionColumns.replacingOccurrences(of: "confirmed", with: "confirmed::int")
+    private static let suppressionColumns = PostgresFacts.suppressionColumns
 
     func readSuppression(_ id: String) throws(StoreError) -> Suppression? {
         guard let row = try rows("SELECT \(Self.suppressionColumns) FROM suppressions WHERE id = $1", [id]).first else { return nil }
@@ -246,50 +242,16 @@ final class PGTransaction: StoreTransaction {
         return (decision, true)
     }
 
-    /// The facts a decision needs, read on the primary: what `StoreReader.withFacts` reads from an image.
+    /// The facts a decision needs, read on the primary (`PostgresFacts`).
     private func gather(customerID: String?, address: Address?, channel: Channel, at: Date, lookback: TimeInterval,
                         tombstoneHash: (Subject) -> [UInt8]) throws(StoreError) -> Facts {
-        var facts = Facts(holds: try rows("SELECT \(StoreRows.holdColumns) FROM holds ORDER BY id", []).map(StoreRows.hold))
-        var hashes: [(Subject, [UInt8])] = []
-        if let customerID {
-            facts.profile = try readProfile(customerID)
-            for row in try rows("SELECT \(StoreRows.caseColumns) FROM cases WHERE customer_id = $1", [customerID]) {
-                guard let found = StoreRows.serviceCase(row) else { throw StoreError(kind: .internalError, message: "a case row holds an unknown severity or status") }
-                facts.cases.append(found)
-            }
-            for row in try rows("SELECT \(Self.suppressionColumns) FROM suppressions WHERE customer_id = $1", [customerID]) {
-                facts.suppressions.append(try StoreRows.suppression(row))
-            }
-            let window = [customerID, Self.millis(at.addingTimeInterval(-lookback)), Self.millis(at)]
-            for row in try rows("SELECT channel, purpose, at FROM contacts WHERE customer_id = $1 AND at > $2 AND at <= $3", window) {
-                facts.contacts.append(Contact(channel: Channel(row.text(0) ?? ""), purpose: Purpose(row.text(1) ?? ""), at: Codec.date(row.integer(2) ?? 0)))
-            }
-            for row in try rows("SELECT type, score, at FROM interactions WHERE customer_id = $1 AND at > $2 AND at <= $3", window) {
-                facts.interactions.append(Interaction(type: row.text(0) ?? "", score: Int(row.integer(1) ?? 0), at: Codec.date(row.integer(2) ?? 0)))
-            }
-            hashes.append((.customer(customerID), tombstoneHash(.customer(customerID))))
+        do {
+            return try PostgresFacts(db: db).facts(customerID: customerID, address: address, channel: channel, at: at, lookback: lookback,
+                                                   tombstoneHash: tombstoneHash)
+        } catch {
+            if let cause = error.cause { failure = cause }
+            throw error.store
         }
-        var addresses: [Address] = []
-        if let address { addresses.append(address) }
-        if let own = facts.profile?.address(for: channel), !addresses.contains(own) { addresses.append(own) }
-        for candidate in addresses {
-            for row in try rows("SELECT \(Self.suppressionColumns) FROM suppressions WHERE address = $1", [candidate.value]) {
-                let found = try StoreRows.suppression(row)
-                if !facts.suppressions.contains(where: { $0.id == found.id }) { facts.suppressions.append(found) }
-            }
-            hashes.append((.address(candidate), tombstoneHash(.address(candidate))))
-        }
-        if !hashes.isEmpty {
-            let erased = Set(try rows("SELECT encode(hash, 'hex') FROM tombstones WHERE hash = ANY($1::bytea[])",
-                                      ["{" + hashes.map { "\"\\\\x" + Hex.encode($0.1) + "\"" }.joined(separator: ",") + "}"]).compactMap { $0.text(0) })
-            for (subject, hash) in hashes where erased.contains(Hex.encode(hash)) {
-                switch subject {
-                case .customer: facts.customerErased = true
-                case .address(let address): facts.erasedAddresses.insert(address)
-                }
-            }
-        }
-        return facts
     }
 
     // MARK: Erasure

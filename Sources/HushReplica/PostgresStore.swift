@@ -140,8 +140,11 @@ public final class PostgresStore: FactStore, @unchecked Sendable {
 
     public var replicaReport: ReplicaReport? {
         let status = follower.status
-        return ReplicaReport(lagSeconds: follower.lag(), applied: status.applied.map { ConsistencyToken($0.value) }, snapshots: status.snapshots,
-                             failure: status.failure, waiting: follower.waiters.count)
+        var report = ReplicaReport(lagSeconds: follower.lag(), applied: status.applied.map { ConsistencyToken($0.value) }, snapshots: status.snapshots,
+                                   failure: status.failure, waiting: follower.waiters.count)
+        report.applyLag = status.applyLag
+        report.applyLagSum = status.applyLagSum
+        return report
     }
 
     public func close() {

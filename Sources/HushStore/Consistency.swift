@@ -37,6 +37,11 @@ public struct ReplicaReport: Sendable, Equatable {
     public var failure: String?
     /// Writes waiting for the copy to apply them, and requests waiting for a token.
     public var waiting = 0
+    /// Time from a transaction's commit on the primary to its being applied here, as a
+    /// histogram: counts at or under each of `applyLagBounds` (seconds), then over the last.
+    public var applyLag = [UInt64](repeating: 0, count: ReplicaReport.applyLagBounds.count + 1)
+    public var applyLagSum = 0.0
+    public static let applyLagBounds: [Double] = [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10]
 
     public init(lagSeconds: Double? = nil, applied: ConsistencyToken? = nil, snapshots: Int = 0, failure: String? = nil, waiting: Int = 0) {
         self.lagSeconds = lagSeconds; self.applied = applied; self.snapshots = snapshots; self.failure = failure; self.waiting = waiting
