@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "HushAPI", targets: ["HushAPI"]),
         .library(name: "HushLog", targets: ["HushLog"]),
         .library(name: "HushPostgres", targets: ["HushPostgres"]),
+        .library(name: "HushReplica", targets: ["HushReplica"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

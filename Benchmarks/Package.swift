@@ -17,6 +17,13 @@ let package = Package(
             .product(name: "HushStore", package: root.lastPathComponent),
             .product(name: "HushAPI", package: root.lastPathComponent),
         ], swiftSettings: [.swiftLanguageMode(.v5)]), // a script-like main.swift with top-level state
+        .executableTarget(name: "replica-bench", dependencies: [
+            .product(name: "HushCore", package: root.lastPathComponent),
+            .product(name: "HushStore", package: root.lastPathComponent),
+            .product(name: "HushPostgres", package: root.lastPathComponent),
+            .product(name: "HushReplica", package: root.lastPathComponent),
+            .product(name: "HushAPI", package: root.lastPathComponent),
+        ], swiftSettings: [.swiftLanguageMode(.v5)]),
         .executableTarget(name: "decision-log-bench", dependencies: [
             .product(name: "HushLog", package: root.lastPathComponent),
         ], swiftSettings: [.swiftLanguageMode(.v5)]),
