@@ -25,6 +25,8 @@ public struct PGError: Error, CustomStringConvertible, Sendable, Equatable {
 /// parameters apart (`PQexecParams`, text format), never spliced into the SQL.
 public final class PGConnection {
     private let handle: OpaquePointer
+    /// Statements prepared on this connection (`query(_:_:prepared:)`), by their text.
+    private var prepared: [String: String] = [:]
 
     /// Connects with a libpq connection string or URL (`postgresql://h1:5432,h2:5432/hush?target_session_attrs=read-write`),
     /// waiting at most `timeout` seconds for each host (`connect_timeout`, unless the string sets it).
@@ -67,12 +69,28 @@ public final class PGConnection {
 
     /// Runs one statement with `parameters` ($1, $2, …; nil is NULL) and returns its rows, every
     /// value as text (nil for NULL), and the number of rows it changed.
+    /// With `prepared`, the statement is prepared on this connection the first time and only
+    /// executed after that: no parsing and planning each time, for what runs again and again.
     @discardableResult
-    public func query(_ sql: String, _ parameters: [String?] = []) throws(PGError) -> PGRows {
+    public func query(_ sql: String, _ parameters: [String?] = [], prepared: Bool = false) throws(PGError) -> PGRows {
+        var name: String?
+        if prepared {
+            if let known = self.prepared[sql] {
+                name = known
+            } else {
+                let fresh = "hush_\(self.prepared.count)"
+                let made = PQprepare(handle, fresh, sql, Int32(parameters.count), nil)
+                defer { PQclear(made) }
+                try check(made)
+                self.prepared[sql] = fresh
+                name = fresh
+            }
+        }
         // Each parameter's bytes live in one buffer for the call; libpq copies what it sends.
         var storage: [[CChar]?] = parameters.map { $0.map { Array($0.utf8CString) } }
         let result: OpaquePointer? = withPointers(&storage) { pointers in
-            PQexecParams(handle, sql, Int32(parameters.count), nil, pointers, nil, nil, 0)
+            if let name { return PQexecPrepared(handle, name, Int32(parameters.count), pointers, nil, nil, 0) }
+            return PQexecParams(handle, sql, Int32(parameters.count), nil, pointers, nil, nil, 0)
         }
         defer { PQclear(result) }
         try check(result)

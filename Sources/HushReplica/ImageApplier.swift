@@ -46,10 +46,44 @@ public final class ImageApplier {
         public let committedAt: Date
     }
 
-    /// Feeds one message. At a commit, writes the transaction and returns it, with its end
-    /// position, which the stream may then acknowledge.
+    /// Transactions committed on the primary and not yet written to the image, in order.
+    private var batch: [(rows: [(ReplicatedTable, [String?]?, String)], applied: Applied, logSubjects: [String])] = []
+
+    /// Transactions staged by `take` and not yet written by `flush`.
+    public var staged: Int { batch.count }
+
+    /// Feeds one message and, at a commit, writes the transaction at once and returns it, with
+    /// its end position, which the stream may then acknowledge.
     @discardableResult
     public func apply(_ message: LogicalMessage) throws(PGError) -> Applied? {
+        guard try take(message) else { return nil }
+        return try flush().last
+    }
+
+    /// Writes every staged transaction into the image in one SQLite transaction (one sync to
+    /// disk for all of them), with the position after the last, and passes on the decision-log
+    /// erasures they named; returns them in order. Nothing is written if any fails.
+    public func flush() throws(PGError) -> [Applied] {
+        guard let last = batch.last?.applied else { return [] }
+        let transactions = batch
+        batch.removeAll()
+        do {
+            try store.writeSQLiteAndWait { (w: SQLiteTransaction) throws(StoreError) in
+                for transaction in transactions {
+                    for (table, values, key) in transaction.rows { try w.applyReplicated(table, values: values, key: key) }
+                }
+                try w.setReplicatedPosition(last.end.value)
+            }
+        } catch {
+            throw PGError("the image could not apply a transaction: \(error.message)")
+        }
+        let subjects = transactions.flatMap(\.logSubjects)
+        if !subjects.isEmpty { onLogErasure?(subjects) }
+        return transactions.map(\.applied)
+    }
+
+    /// Feeds one message; true when it was a commit, whose transaction is now staged for `flush`.
+    public func take(_ message: LogicalMessage) throws(PGError) -> Bool {
         switch message {
         case .begin(_, let commitTime, let xid):
             inTransaction = true
@@ -76,13 +110,13 @@ public final class ImageApplier {
             }
             relations[id] = (table, positions)
         case .insert(let relation, let new):
-            try stage(relation, row: new)
+            try stageRow(relation, row: new)
         case .update(let relation, let old, let new):
             if let old, let (table, positions) = relations[relation], let oldKey = old[safe: positions[0]]?.text,
                let newKey = new[safe: positions[0]]?.text, oldKey != newKey {
                 pending.append((table, nil, oldKey))
             }
-            try stage(relation, row: new)
+            try stageRow(relation, row: new)
         case .delete(let relation, let old):
             guard let (table, positions) = relations[relation] else { throw PGError("a delete for relation \(relation) before its description") }
             guard let key = old[safe: positions[0]]?.text else { throw PGError("a delete from \(table.rawValue) without its key") }
@@ -90,30 +124,19 @@ public final class ImageApplier {
         case .commit(_, let end, _):
             guard inTransaction else { throw PGError("a commit without its begin") }
             inTransaction = false
-            let rows = pending
+            batch.append((pending, Applied(xid: xid, end: end, committedAt: committedAt), pendingLogErasures))
             pending.removeAll()
-            do {
-                try store.writeSQLiteAndWait { (w: SQLiteTransaction) throws(StoreError) in
-                    for (table, values, key) in rows { try w.applyReplicated(table, values: values, key: key) }
-                    try w.setReplicatedPosition(end.value)
-                }
-            } catch {
-                throw PGError("the image could not apply a transaction: \(error.message)")
-            }
-            if !pendingLogErasures.isEmpty {
-                onLogErasure?(pendingLogErasures)
-                pendingLogErasures.removeAll()
-            }
-            return Applied(xid: xid, end: end, committedAt: committedAt)
+            pendingLogErasures.removeAll()
+            return true
         case .truncate:
             throw PGError("the stream truncates a table; hush never does: the image must be rebuilt from a snapshot")
         case .other, .logical:
             break
         }
-        return nil
+        return false
     }
 
-    private func stage(_ relation: UInt32, row: [LogicalMessage.Value]) throws(PGError) {
+    private func stageRow(_ relation: UInt32, row: [LogicalMessage.Value]) throws(PGError) {
         guard let (table, positions) = relations[relation] else { throw PGError("a row for relation \(relation) before its description") }
         var values: [String?] = []
         for at in positions {
@@ -133,6 +156,7 @@ public final class ImageApplier {
     public func clear() throws(PGError) {
         relations.removeAll()
         pending.removeAll()
+        batch.removeAll()
         inTransaction = false
         do {
             try store.writeSQLiteAndWait { (w: SQLiteTransaction) throws(StoreError) in try w.clearReplicated() }
@@ -180,7 +204,7 @@ public enum ImageSnapshot {
                         try store.writeSQLiteAndWait { (w: SQLiteTransaction) throws(StoreError) in
                             for row in batch {
                                 guard let key = row.first ?? nil else { throw StoreError(kind: .internalError, message: "a \(table.rawValue) row without its key") }
-                                try w.applyReplicated(table, values: row, key: key)
+                                try w.applyReplicated(table, values: row, key: key, loading: true)
                             }
                         }
                     } catch {
@@ -201,7 +225,11 @@ public enum ImageSnapshot {
             throw error
         }
         do {
-            try store.writeSQLiteAndWait { (w: SQLiteTransaction) throws(StoreError) in try w.setReplicatedPosition(slot.consistentPoint.value) }
+            // Every customer's record, built once from all its rows, and then the position.
+            try store.writeSQLiteAndWait { (w: SQLiteTransaction) throws(StoreError) in
+                try w.touchEveryCustomer()
+                try w.setReplicatedPosition(slot.consistentPoint.value)
+            }
         } catch {
             throw PGError("the image could not record its position: \(error.message)")
         }

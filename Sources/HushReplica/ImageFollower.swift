@@ -49,6 +49,10 @@ public final class ImageFollower: @unchecked Sendable {
         }
     }
 
+    /// Most transactions written to the image together; a batch is also written once it has
+    /// waited 20 ms, or as soon as nothing more has arrived.
+    static let batchLimit = 500
+
     /// The prefix of the ping messages in the WAL.
     public static let pingPrefix = "hush-ping"
 
@@ -62,6 +66,7 @@ public final class ImageFollower: @unchecked Sendable {
     private let state = Mutex(Status())
     private let stopping = Atomic<Bool>(false)
     private let done = DispatchSemaphore(value: 0)
+    private let janitorDone = DispatchSemaphore(value: 0)
     private var thread: Thread?
     /// Writes and requests waiting for the image.
     public let waiters = ApplyWaiters()
@@ -99,12 +104,28 @@ public final class ImageFollower: @unchecked Sendable {
         thread.name = "hush-replica"
         self.thread = thread
         thread.start()
+        // The janitor's writes may wait (a primary whose synchronous standby is gone holds every
+        // commit): on a thread of its own, they never hold up the stream.
+        let janitor = Thread { [self] in
+            var db: PGConnection?
+            while !stopping.load(ordering: .relaxed) {
+                if db == nil { db = try? PGConnection(conninfo) }
+                if let connection = db, !tidy(connection) { db = nil }
+                let next = Date().addingTimeInterval(min(5, dropIdleSlotAfter / 4))
+                while !stopping.load(ordering: .relaxed), Date() < next { Thread.sleep(forTimeInterval: 0.05) }
+            }
+            janitorDone.signal()
+        }
+        janitor.name = "hush-replica-janitor"
+        janitor.start()
     }
 
-    /// Stops following; returns once the thread has (within its next second).
+    /// Stops following; returns once the follower's thread has (within its next second), and
+    /// the janitor's, unless a write of its own waits on the primary (then after 2 s).
     public func stop() {
         guard thread != nil, !stopping.exchange(true, ordering: .relaxed) else { return }
         done.wait()
+        _ = janitorDone.wait(timeout: .now() + 2)
     }
 
     /// Waits until the image has applied `position` (a write's commit on the primary): true when
@@ -171,43 +192,57 @@ public final class ImageFollower: @unchecked Sendable {
         waiters.reached(position!, xid: nil)
         state.withLock { $0.applied = position; $0.failure = nil }
         let pinger = try PGConnection(conninfo)
-        var nextPing = Date(), nextSighting = Date()
+        var nextPing = Date()
+        var stagedSince: Date?
+        /// Writes what was staged, in one SQLite transaction, and tells the stream and the waiters.
+        func flush() throws(PGError) {
+            stagedSince = nil
+            let done = try applier.flush()
+            guard let last = done.last else { return }
+            try stream.acknowledge(last.end)
+            let now = Date()
+            state.withLock { status in
+                status.applied = last.end
+                for transaction in done {
+                    let lag = max(0, now.timeIntervalSince(transaction.committedAt))
+                    status.applyLag[ReplicaReport.applyLagBounds.firstIndex { lag <= $0 } ?? ReplicaReport.applyLagBounds.count] += 1
+                    status.applyLagSum += lag
+                }
+            }
+            lags.withLock { ring in for transaction in done { ring.append(max(0, now.timeIntervalSince(transaction.committedAt))) } }
+            for transaction in done { waiters.reached(transaction.end, xid: transaction.xid) }
+        }
         while !stopping.load(ordering: .relaxed) {
             let now = Date()
-            if now >= nextSighting {
-                janitor(pinger)
-                nextSighting = now.addingTimeInterval(min(5, dropIdleSlotAfter / 4))
-            }
             if now >= nextPing {
                 // The ping's time is this node's clock, read again where it comes back.
                 try pinger.query("SELECT pg_logical_emit_message(false, $1, $2)",
                                  [Self.pingPrefix, "\(slot) \(Int64((now.timeIntervalSince1970 * 1000).rounded()))"])
                 nextPing = now.addingTimeInterval(pingInterval)
             }
-            let event = try stream.next(timeout: max(0.001, nextPing.timeIntervalSinceNow))
+            // With transactions staged, only what has already arrived is read before they are
+            // written: group commit, never a wait.
+            let event = try stream.next(timeout: applier.staged > 0 ? 0 : max(0.001, nextPing.timeIntervalSinceNow))
             let contact = Date()
             switch event {
             case .message(let at, .logical(false, _, Self.pingPrefix, let content)):
-                // Everything before the ping was applied: the slot may let go of the WAL before it.
+                // Everything before the ping is written first: the slot may then let go of the WAL before it.
+                try flush()
                 if let sent = pingTime(content) {
                     state.withLock { $0.currentAsOf = max($0.currentAsOf ?? sent, sent) }
                     try stream.acknowledge(at)
                 }
             case .message(_, let message):
-                if let done = try applier.apply(message) {
-                    try stream.acknowledge(done.end)
-                    let lag = max(0, Date().timeIntervalSince(done.committedAt))
-                    state.withLock { status in
-                        status.applied = done.end
-                        status.applyLag[ReplicaReport.applyLagBounds.firstIndex { lag <= $0 } ?? ReplicaReport.applyLagBounds.count] += 1
-                        status.applyLagSum += lag
-                    }
-                    lags.withLock { $0.append(lag) }
-                    waiters.reached(done.end, xid: done.xid)
+                if try applier.take(message) {
+                    let since = stagedSince ?? contact
+                    stagedSince = since
+                    if applier.staged >= Self.batchLimit || contact.timeIntervalSince(since) > 0.02 { try flush() }
                 }
             case .keepalive(_, let reply):
+                try flush()
                 if reply, let applied = status.applied { try stream.acknowledge(applied) }
             case .idle:
+                try flush()
                 continue
             }
             let serverEnd = stream.serverEnd
@@ -219,8 +254,9 @@ public final class ImageFollower: @unchecked Sendable {
     /// for `dropIdleSlotAfter` whose slot no one streams, or whose WAL the server already let go
     /// (`max_slot_wal_keep_size`): a node gone for good must not hold the primary's WAL. A node
     /// that comes back after that finds its slot gone and loads its image again. A failure here
-    /// is reported and tried again later; it does not stop the stream.
-    private func janitor(_ db: PGConnection) {
+    /// is reported and tried again later; it does not stop the stream. False when the
+    /// connection should be made again.
+    private func tidy(_ db: PGConnection) -> Bool {
         do throws(PGError) {
             try db.query("INSERT INTO nodes (slot, seen_at) VALUES ($1, now()) ON CONFLICT (slot) DO UPDATE SET seen_at = now()", [slot])
             let dropped = try db.query("""
@@ -236,7 +272,9 @@ public final class ImageFollower: @unchecked Sendable {
             }
         } catch {
             report?("the slot janitor failed: \(error.description)")
+            return !error.isConnectionLost
         }
+        return true
     }
 
     /// The send time of one of this node's own pings (`<slot> <milliseconds>`); nil for another node's.

@@ -37,7 +37,7 @@ final class PGTransaction: StoreTransaction {
     @discardableResult
     private func run(_ sql: String, _ parameters: [String?] = []) throws(StoreError) -> PGRows {
         do {
-            let rows = try db.query(sql, parameters)
+            let rows = try db.query(sql, parameters, prepared: true)
             changed += rows.changed
             return rows
         } catch {

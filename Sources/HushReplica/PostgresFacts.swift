@@ -27,7 +27,7 @@ public struct PostgresFacts {
     }
 
     private func rows(_ sql: String, _ parameters: [String?]) throws(Failure) -> [TextRow] {
-        do { return try db.query(sql, parameters).rows.map(TextRow.init) } catch {
+        do { return try db.query(sql, parameters, prepared: true).rows.map(TextRow.init) } catch {
             throw Failure(store: PGTransaction.storeError(error), cause: error)
         }
     }

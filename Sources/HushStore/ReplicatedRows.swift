@@ -35,16 +35,26 @@ public enum ReplicatedTable: String, CaseIterable, Sendable {
 }
 
 extension SQLiteTransaction {
+    /// `sql`, prepared on the first use in this connection.
+    private func statement(_ sql: String) throws(StoreError) -> Statement {
+        if let known = replicatedStatements[sql] { return known }
+        let made = try database.prepare(sql)
+        replicatedStatements[sql] = made
+        return made
+    }
+
     /// Writes a replicated row (`values` in the order of `sourceColumns`, nil for NULL) or, with
     /// `values` nil, deletes the row whose key is `key`; marks the customers whose records it
-    /// changes, and the holds or tombstones it changes, as the API's writes do.
-    public func applyReplicated(_ table: ReplicatedTable, values: [String?]?, key: String) throws(StoreError) {
+    /// changes, and the holds or tombstones it changes, as the API's writes do. `loading`: the
+    /// image is being filled from a snapshot, so the row cannot replace one about another
+    /// customer, and the records are rebuilt once at the end (`touchEveryCustomer`).
+    public func applyReplicated(_ table: ReplicatedTable, values: [String?]?, key: String, loading: Bool = false) throws(StoreError) {
         let columns = table.columns
         let keyColumn = columns[0]
         // Who the row is about, before it changes: a delete names only its key.
-        try touchReplicated(table, key: key)
+        if !loading { try touchReplicated(table, key: key) }
         guard let values else {
-            try database.prepare("DELETE FROM \(table.rawValue) WHERE \(keyColumn.name) = ?1").run([try Self.bind(key, keyColumn.kind, keyColumn.name)])
+            try statement("DELETE FROM \(table.rawValue) WHERE \(keyColumn.name) = ?1").run([try Self.bind(key, keyColumn.kind, keyColumn.name)])
             if table == .holds { holdsChanged = true }
             return
         }
@@ -57,8 +67,8 @@ extension SQLiteTransaction {
         }
         let names = columns.map(\.name).joined(separator: ", ")
         let slots = (1...columns.count).map { "?\($0)" }.joined(separator: ", ")
-        try database.prepare("INSERT OR REPLACE INTO \(table.rawValue) (\(names)) VALUES (\(slots))").run(bound)
-        try touchReplicated(table, key: key)
+        try statement("INSERT OR REPLACE INTO \(table.rawValue) (\(names)) VALUES (\(slots))").run(bound)
+        if !loading { try touchReplicated(table, key: key) }
         switch table {
         case .holds: holdsChanged = true
         case .tombstones:
@@ -76,11 +86,11 @@ extension SQLiteTransaction {
         case .profiles: touched.insert(key)
         case .cases, .contacts, .interactions:
             let keyName = table.columns[0].name
-            try database.prepare("SELECT customer_id FROM \(table.rawValue) WHERE \(keyName) = ?1")
+            try statement("SELECT customer_id FROM \(table.rawValue) WHERE \(keyName) = ?1")
                 .query([try Self.bind(key, table.columns[0].kind, keyName)]) { row in if let id = row.text(0) { touched.insert(id) } }
         case .suppressions:
             var subject: Subject?
-            try database.prepare("SELECT customer_id, address, address_kind FROM suppressions WHERE id = ?1").query([.text(key)]) { row in
+            try statement("SELECT customer_id, address, address_kind FROM suppressions WHERE id = ?1").query([.text(key)]) { row in
                 if let id = row.text(0) { subject = .customer(id) } else if let address = row.text(1) {
                     subject = .address(row.text(2) == "phone" ? .phone(address) : .email(address))
                 }
@@ -117,6 +127,16 @@ extension SQLiteTransaction {
     public func setReplicatedPosition(_ position: UInt64) throws(StoreError) {
         try database.prepare("INSERT INTO meta (key, value) VALUES ('\(Self.replicatedPositionKey)', ?1) ON CONFLICT (key) DO UPDATE SET value = ?1")
             .run([.integer(Int64(bitPattern: position))])
+    }
+
+    /// Marks every customer the tables name for a record rebuild at the end of this job: after a
+    /// snapshot was loaded with `loading`, each record built once from all its rows.
+    public func touchEveryCustomer() throws(StoreError) {
+        try database.prepare("""
+            SELECT customer_id FROM profiles UNION SELECT customer_id FROM cases
+            UNION SELECT customer_id FROM suppressions WHERE customer_id IS NOT NULL
+            UNION SELECT customer_id FROM contacts UNION SELECT customer_id FROM interactions
+            """).query([]) { row in if let id = row.text(0) { touched.insert(id) } }
     }
 
     /// Deletes every replicated row, every customer's record and the image's position: an image

@@ -199,11 +199,7 @@ extension SQLiteTransaction {
         try database.exec("BEGIN IMMEDIATE")
         do {
             try database.exec("DELETE FROM customer_records")
-            try database.prepare("""
-                SELECT customer_id FROM profiles UNION SELECT customer_id FROM cases
-                UNION SELECT customer_id FROM suppressions WHERE customer_id IS NOT NULL
-                UNION SELECT customer_id FROM contacts UNION SELECT customer_id FROM interactions
-                """).query([]) { row in if let id = row.text(0) { touched.insert(id) } }
+            try touchEveryCustomer()
             try rebuildTouched(now: now)
             try database.prepare("INSERT INTO meta (key, value) VALUES ('\(Self.recordsBuiltFor)', ?1) ON CONFLICT (key) DO UPDATE SET value = ?1")
                 .run([.integer(wanted)])

@@ -26,6 +26,8 @@ public final class SQLiteTransaction: StoreTransaction {
     var erased = false
     /// Set by `discardChanges()`: the job's savepoint is rolled back though it succeeded.
     var discard = false
+    /// Statements of the replicated writes, prepared once, by their text.
+    var replicatedStatements: [String: Statement] = [:]
 
     /// Rolls this job's writes back when it ends, keeping its result: a dry run that learns
     /// what a write would do (counts, conflicts) without doing it.
