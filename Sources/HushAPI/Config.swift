@@ -102,7 +102,7 @@ public struct Config: Equatable, Sendable {
         /// This node's replication slot; by default `hush_` and the host's name and the port.
         public var postgresSlot: String?
         /// Connections that run writes on the primary at once.
-        public var postgresWriters = 4
+        public var postgresWriters = 8
         /// A node not seen for this long loses its replication slot (dropped by the other
         /// nodes), so that a node gone for good stops holding the primary's WAL.
         public var dropIdleSlotSeconds = 600

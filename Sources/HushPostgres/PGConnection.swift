@@ -94,6 +94,11 @@ public final class PGConnection {
         }
         defer { PQclear(result) }
         try check(result)
+        return Self.rows(result)
+    }
+
+    /// A result's rows as text, its column names, and the rows it changed.
+    private static func rows(_ result: OpaquePointer?) -> PGRows {
         let rowCount = Int(PQntuples(result)), columnCount = Int(PQnfields(result))
         var rows: [[String?]] = []
         rows.reserveCapacity(rowCount)
@@ -104,7 +109,8 @@ public final class PGConnection {
                 if PQgetisnull(result, Int32(r), Int32(c)) == 1 {
                     row.append(nil)
                 } else {
-                    row.append(Self.text(PQgetvalue(result, Int32(r), Int32(c))))
+                    // As stored: a value's own spaces are kept.
+                    row.append(String(cString: PQgetvalue(result, Int32(r), Int32(c))))
                 }
             }
             rows.append(row)
@@ -112,6 +118,28 @@ public final class PGConnection {
         let columns = (0..<columnCount).map { Self.text(PQfname(result, Int32($0))) }
         let changed = Int(Self.text(PQcmdTuples(result))) ?? 0
         return PGRows(columns: columns, rows: rows, changed: changed)
+    }
+
+    /// Sends `sql` (several statements, no parameters) in one round trip and returns each
+    /// statement's result; stops at the first error, which it throws. The statements run in the
+    /// order given, each in the transaction that is open, or on its own.
+    public func batch(_ sql: String) throws(PGError) -> [PGRows] {
+        guard PQsendQuery(handle, sql) == 1 else { throw PGError(Self.text(PQerrorMessage(handle)).isEmpty ? "the connection was lost" : Self.text(PQerrorMessage(handle))) }
+        var results: [PGRows] = []
+        var failure: PGError?
+        while let result = PQgetResult(handle) {
+            defer { PQclear(result) }
+            if failure != nil { continue }
+            do throws(PGError) {
+                try check(result)
+                results.append(Self.rows(result))
+            } catch {
+                failure = error
+            }
+        }
+        if let failure { throw failure }
+        if PQstatus(handle) != CONNECTION_OK { throw PGError("the connection was lost") }
+        return results
     }
 
     private func withPointers<R>(_ storage: inout [[CChar]?], _ body: ([UnsafePointer<CChar>?]) -> R) -> R {

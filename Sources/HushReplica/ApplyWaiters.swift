@@ -19,7 +19,14 @@ public final class ApplyWaiters: Sendable {
         var next: Handle = 0
         var applied: LSN?
         var waiting: [Handle: Waiter] = [:]
+        /// The newest transactions applied, by id, with their end: a waiter may come after the
+        /// image applied its transaction (the writer learns the id in the commit's round trip).
+        var recent: [UInt32: LSN] = [:]
+        var recentOrder: [UInt32] = []
     }
+
+    /// How many applied transactions `recent` remembers.
+    static let recentLimit = 65_536
 
     private let state = Mutex(State())
 
@@ -34,6 +41,7 @@ public final class ApplyWaiters: Sendable {
     public func wait(xid: UInt32? = nil, position: LSN? = nil, timeout: Double, _ fire: @escaping @Sendable (LSN?) -> Void) -> Handle {
         let (handle, reached): (Handle, LSN?) = state.withLock { state in
             if let position, let applied = state.applied, applied >= position { return (-1, applied) }
+            if let xid, let end = state.recent[xid] { return (-1, end) }
             state.next += 1
             state.waiting[state.next] = Waiter(xid: xid, position: position, fire: fire)
             return (state.next, nil)
@@ -75,6 +83,13 @@ public final class ApplyWaiters: Sendable {
     func reached(_ end: LSN, xid: UInt32?) {
         let ready: [(Waiter, LSN)] = state.withLock { state in
             state.applied = max(state.applied ?? end, end)
+            if let xid {
+                if state.recent.updateValue(end, forKey: xid) == nil { state.recentOrder.append(xid) }
+                if state.recentOrder.count > Self.recentLimit * 2 {
+                    for old in state.recentOrder.prefix(Self.recentLimit) { state.recent[old] = nil }
+                    state.recentOrder.removeFirst(Self.recentLimit)
+                }
+            }
             var ready: [(Waiter, LSN)] = []
             for (handle, waiter) in state.waiting {
                 if let xid, waiter.xid == xid {

@@ -64,6 +64,8 @@ public final class ImageFollower: @unchecked Sendable {
     /// A slot whose node has not been seen for this long (seconds) is dropped by the others.
     private let dropIdleSlotAfter: Double
     private let state = Mutex(Status())
+    /// `Status.currentAsOf` in milliseconds since 1970 (0: none yet).
+    private let currentAsOfMillis = Atomic<Int64>(0)
     private let stopping = Atomic<Bool>(false)
     private let done = DispatchSemaphore(value: 0)
     private let janitorDone = DispatchSemaphore(value: 0)
@@ -93,7 +95,9 @@ public final class ImageFollower: @unchecked Sendable {
     /// How far behind the primary the image may be, in seconds: the age of the newest ping that
     /// came back; nil before the first.
     public func lag(now: Date = Date()) -> Double? {
-        state.withLock { $0.currentAsOf }.map { max(0, now.timeIntervalSince($0)) }
+        // Read by every decision: one atomic load, no lock.
+        let millis = currentAsOfMillis.load(ordering: .acquiring)
+        return millis == 0 ? nil : max(0, now.timeIntervalSince1970 - Double(millis) / 1000)
     }
 
     public func start() {
@@ -171,6 +175,7 @@ public final class ImageFollower: @unchecked Sendable {
                 try applier.clear()
                 waiters.forget()
                 state.withLock { $0.applied = nil; $0.currentAsOf = nil }
+                currentAsOfMillis.store(0, ordering: .releasing)
                 position = nil
                 return try follow(applier)
             }
@@ -229,7 +234,11 @@ public final class ImageFollower: @unchecked Sendable {
                 // Everything before the ping is written first: the slot may then let go of the WAL before it.
                 try flush()
                 if let sent = pingTime(content) {
-                    state.withLock { $0.currentAsOf = max($0.currentAsOf ?? sent, sent) }
+                    let newest = state.withLock { status in
+                        status.currentAsOf = max(status.currentAsOf ?? sent, sent)
+                        return status.currentAsOf!
+                    }
+                    currentAsOfMillis.store(Int64((newest.timeIntervalSince1970 * 1000).rounded()), ordering: .releasing)
                     try stream.acknowledge(at)
                 }
             case .message(_, let message):

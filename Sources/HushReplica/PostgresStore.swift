@@ -17,7 +17,7 @@ public final class PostgresStore: FactStore, @unchecked Sendable {
         /// This node's replication slot: one per node, kept across restarts.
         public var slot: String
         /// Connections that run writes at once.
-        public var writers = 4
+        public var writers = 8
         /// Writes waiting for a writer; past it a write is refused at once (unavailable).
         public var maxQueuedWrites = 10_000
         /// The image may be this far behind the primary (seconds) before decisions fail closed.
@@ -222,48 +222,40 @@ public final class PostgresStore: FactStore, @unchecked Sendable {
             committed(.success(value), follower.waiters.applied.map { ConsistencyToken($0.value) })
             return .finished
         }
-        // The transaction's id, which the stream names at its begin: the image has the write
-        // once it applied that transaction.
-        let xid: UInt32
+        // In one round trip: the transaction's id (which the stream names at its begin: the
+        // image has the write once it applied that transaction), the commit, and a position at
+        // or after it (an image that loads a new snapshot instead of streaming the transaction
+        // has it once it is that far).
+        let results: [PGRows]
         do throws(PGError) {
-            let text = try db.query("SELECT pg_current_xact_id_if_assigned()::text").rows.first?.first ?? nil
-            guard let full = text.flatMap({ UInt64($0) }) else {
-                // Rows changed without an id: nothing was written after all.
-                try db.execute("ROLLBACK")
-                committed(.success(value), follower.waiters.applied.map { ConsistencyToken($0.value) })
-                return .finished
-            }
-            xid = UInt32(truncatingIfNeeded: full)
+            results = try db.batch("SELECT pg_current_xact_id_if_assigned()::text; COMMIT; SELECT pg_current_wal_lsn()::text")
         } catch {
+            if error.isConnectionLost {
+                // The commit may or may not have happened: answered, not tried again.
+                committed(.failure(StoreError(kind: .unavailable, message: "the connection to PostgreSQL was lost during the commit; the write may or may not have been made")), nil)
+                return .finishedDroppingConnection
+            }
             try? db.execute("ROLLBACK")
-            return again(error) ?? .again(reconnect: true, reason: error.message)
+            if let retry = again(error) { return retry }
+            committed(.failure(PGTransaction.storeError(error)), nil)
+            return .finished
+        }
+        record(commitSeconds: Date().timeIntervalSince(started))
+        guard results.count == 3, let full = (results[0].rows.first?.first ?? nil).flatMap({ UInt64($0) }) else {
+            // Rows changed without a transaction id: nothing was written after all.
+            committed(.success(value), follower.waiters.applied.map { ConsistencyToken($0.value) })
+            return .finished
         }
         let timeout = options.applyTimeout
         let reply = Reply(value: value, committed: committed)
-        let handle = follower.waiters.wait(xid: xid, timeout: timeout) { end in
+        let handle = follower.waiters.wait(xid: UInt32(truncatingIfNeeded: full), timeout: timeout) { end in
             guard let end else {
                 reply.committed(.failure(StoreError(kind: .unavailable, message: "the write committed on PostgreSQL but this node's copy did not apply it within \(Int(timeout * 1000)) ms")), nil)
                 return
             }
             reply.committed(.success(reply.value), ConsistencyToken(end.value))
         }
-        do throws(PGError) {
-            try db.execute("COMMIT")
-        } catch {
-            follower.waiters.cancel(handle)
-            if error.isConnectionLost {
-                // The commit may or may not have happened: answered, not tried again.
-                committed(.failure(StoreError(kind: .unavailable, message: "the connection to PostgreSQL was lost during the commit; the write may or may not have been made")), nil)
-                return .finishedDroppingConnection
-            }
-            if let retry = again(error) { return retry }
-            committed(.failure(PGTransaction.storeError(error)), nil)
-            return .finished
-        }
-        record(commitSeconds: Date().timeIntervalSince(started))
-        // A position at or after the commit: an image that loads a new snapshot instead of
-        // streaming the transaction has it once it is that far.
-        if let text = (try? db.query("SELECT pg_current_wal_lsn()::text"))?.rows.first?.first ?? nil, let position = LSN(text) {
+        if let text = results[2].rows.first?.first ?? nil, let position = LSN(text) {
             follower.waiters.add(position: position, to: handle)
         }
         if transaction.erased { vacuumAfterErasure(db) }

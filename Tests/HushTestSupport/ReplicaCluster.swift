@@ -12,12 +12,14 @@ public final class ReplicaCluster: @unchecked Sendable {
     private let directory: URL
     private let maxLagMilliseconds: Int
     private let dropIdleSlotSeconds: Int
+    private let tokenWaitMilliseconds: Int
 
     /// A primary, its synchronous standby, and `count` nodes, each answering `/readyz` with 200.
     /// `settings`: more server settings for both PostgreSQL servers.
-    public init(nodes count: Int = 3, maxLagMilliseconds: Int = 2_000, dropIdleSlotSeconds: Int = 600,
+    public init(nodes count: Int = 3, maxLagMilliseconds: Int = 2_000, dropIdleSlotSeconds: Int = 600, tokenWaitMilliseconds: Int = 1_000,
                 erasureKey: String = String(repeating: "r", count: 32), settings: [String: String] = [:]) throws {
         self.dropIdleSlotSeconds = dropIdleSlotSeconds
+        self.tokenWaitMilliseconds = tokenWaitMilliseconds
         let common = ["wal_level": "logical", "synchronous_standby_names": "ANY 1 (standby1)", "max_replication_slots": "20",
                       "max_wal_senders": "20"].merging(settings) { $1 }
         primary = try PostgresCluster(settings: common)
@@ -55,7 +57,7 @@ public final class ReplicaCluster: @unchecked Sendable {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let config = """
             {"server": {"threads": 2, "drain_grace_ms": 0},
-             "store": {"kind": "postgres", "postgres": {"url": "\(url)", "slot": "\(slot)", "drop_idle_slot_s": \(dropIdleSlotSeconds)}, "max_lag_ms": \(maxLagMilliseconds)},
+             "store": {"kind": "postgres", "postgres": {"url": "\(url)", "slot": "\(slot)", "drop_idle_slot_s": \(dropIdleSlotSeconds)}, "max_lag_ms": \(maxLagMilliseconds), "token_wait_ms": \(tokenWaitMilliseconds)},
              "erasure_key": "\(erasureKey)"}
             """
         let path = dir.appendingPathComponent("hush.json")
