@@ -50,7 +50,7 @@ let package = Package(
             .embedInCode("Migrations/migration-0006-history-retention.sql"),
         ]),
         // The OpenAPI document is a file, embedded in the binary and served at /openapi.json.
-        .target(name: "HushAPI", dependencies: ["HushHTTP", "HushStore", "HushCore", "HushLog", "HushReplica", "HushPostgres", "COpenSSL",
+        .target(name: "HushAPI", dependencies: ["HushHTTP", "HushStore", "HushCore", "HushLog", "HushReplica", "HushPostgres", "COpenSSL", "CLinux",
                                                 .product(name: "ArgumentParser", package: "swift-argument-parser")],
                 resources: [.embedInCode("Resources/openapi.json")]),
         .executableTarget(name: "hush", dependencies: ["HushAPI"]),

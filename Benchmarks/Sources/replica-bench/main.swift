@@ -37,6 +37,7 @@ while let flag = arguments.popFirst() {
     }
 }
 guard !url.isEmpty else { fatalError("--url is required") }
+MemoryTuning.apply()
 
 let key = [UInt8](repeating: 7, count: 32)
 let hasher = try SharedTombstoneHasher(key: key)
