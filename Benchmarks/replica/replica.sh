@@ -4,8 +4,9 @@
 # customers); then, in one run:
 #   - the load itself (COPY of every table), and a new node's snapshot of it;
 #   - facts for one decision from a node's image against straight from PostgreSQL (in-process);
-#   - write latency one at a time, and at RATE writes/s the write latency and the replication
-#     lag from commit on the primary to another node's image (in-process, a database of its own);
+#   - write latency one at a time, and at 500 and at RATE writes/s the write latency and the
+#     replication lag from commit on the primary to another node's image (in-process, a
+#     database of its own);
 #   - POST /v1/decisions under wrk on a node over PostgreSQL and on the embedded store, the same
 #     data, the same pinning as decisions.sh (server on SERVER_CPU with one loop, wrk on LOAD_CPU),
 #     alternating, RUNS times;
@@ -68,7 +69,8 @@ python3 "$HERE/load_pg.py" "$DB" "$PGBIN/psql" "$(url hush)" 2>&1 | tee "$OUT/lo
 mkdir -p "$OUT/node"
 "$BENCH" snapshot --url "$(url hush)" --image "$OUT/node/hush.db" | tee "$OUT/snapshot.txt" >&2
 taskset -c "$SERVER_CPU" "$BENCH" reads --url "$(url hush)" --image "$OUT/node/hush.db" --runs "$RUNS" --seconds "$DUR" | tee "$OUT/reads.txt" >&2
-"$BENCH" writes --url "$(url hushw)" --rate "$RATE" --seconds "$DUR" | tee "$OUT/writes.txt" >&2
+"$BENCH" writes --url "$(url hushw)" --rate 500 --seconds "$DUR" | tee "$OUT/writes.txt" >&2
+"$BENCH" writes --url "$(url hushw)" --rate "$RATE" --seconds "$DUR" --count 200 | tee -a "$OUT/writes.txt" >&2
 
 # ---- decisions over HTTP: a node over PostgreSQL (the image just loaded, its slot resumed) and
 #      the embedded store on a copy of the same database, alternating ----

@@ -50,8 +50,10 @@ public final class ImageFollower: @unchecked Sendable {
     }
 
     /// Most transactions written to the image together; a batch is also written once it has
-    /// waited 20 ms, or as soon as nothing more has arrived.
+    /// waited 20 ms, or when nothing more arrived for `groupWait`.
     static let batchLimit = 500
+    /// How long a staged group waits for the next transaction before it is written.
+    static let groupWait = 0.001
 
     /// The prefix of the ping messages in the WAL.
     public static let pingPrefix = "hush-ping"
@@ -225,9 +227,10 @@ public final class ImageFollower: @unchecked Sendable {
                                  [Self.pingPrefix, "\(slot) \(Int64((now.timeIntervalSince1970 * 1000).rounded()))"])
                 nextPing = now.addingTimeInterval(pingInterval)
             }
-            // With transactions staged, only what has already arrived is read before they are
-            // written: group commit, never a wait.
-            let event = try stream.next(timeout: applier.staged > 0 ? 0 : max(0.001, nextPing.timeIntervalSinceNow))
+            // With transactions staged, what arrives within a millisecond joins them before they
+            // are written: one sync to disk for a group, at the cost of a millisecond when the
+            // stream is quiet.
+            let event = try stream.next(timeout: applier.staged > 0 ? Self.groupWait : max(0.001, nextPing.timeIntervalSinceNow))
             let contact = Date()
             switch event {
             case .message(let at, .logical(false, _, Self.pingPrefix, let content)):

@@ -141,6 +141,7 @@ case "writes":
     let latencies = DispatchQueue(label: "latencies")
     nonisolated(unsafe) var underLoad: [Double] = []
     nonisolated(unsafe) var failed = 0
+    nonisolated(unsafe) var reasons: [String: Int] = [:]
     let group = DispatchGroup()
     let total = Int(rate * seconds)
     let started = DispatchTime.now().uptimeNanoseconds
@@ -153,7 +154,12 @@ case "writes":
         a.write(as: actor, contact(i), committed: { result, _ in
             let ms = Double(DispatchTime.now().uptimeNanoseconds - sent) / 1e6
             latencies.sync {
-                if case .success = result { underLoad.append(ms) } else { failed += 1 }
+                switch result {
+                case .success: underLoad.append(ms)
+                case .failure(let error):
+                    failed += 1
+                    reasons[error.message, default: 0] += 1
+                }
             }
             group.leave()
         })
@@ -168,6 +174,7 @@ case "writes":
                  percentile(lags, 0.5), percentile(lags, 0.99), lags.count))
     a.close()
     b.close()
+    for (reason, times) in reasons.sorted(by: { $0.value > $1.value }).prefix(3) { print("  failed \(times) times: \(reason)") }
     let db = try PGConnection(url)
     for slot in ["bench_writer", "bench_follower"] { _ = try? db.query("SELECT pg_drop_replication_slot($1)", [slot]) }
 
