@@ -67,50 +67,46 @@ final class Metrics: Sendable {
         let routes = self.routes.withLock { $0 }
         var out = ""
         func family(_ name: String, _ type: String, _ help: String) { out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n" }
+        /// A family of one value.
+        func one(_ name: String, _ type: String, _ help: String, _ value: String) {
+            family(name, type, help)
+            out += "\(name) \(value)\n"
+        }
+        /// A histogram's lines from counts per bucket (not cumulative; one for each bound, any
+        /// more ignored), the count of all, and the sum.
+        func histogram(_ name: String, _ help: String, _ bounds: [Double], _ counts: [UInt64], total: UInt64, sum: Double) {
+            family(name, "histogram", help)
+            var cumulative: UInt64 = 0
+            for (i, bound) in bounds.enumerated() {
+                cumulative += i < counts.count ? counts[i] : 0
+                out += "\(name)_bucket{le=\"\(bound)\"} \(cumulative)\n"
+            }
+            out += "\(name)_bucket{le=\"+Inf\"} \(total)\n\(name)_sum \(sum)\n\(name)_count \(total)\n"
+        }
         family("hush_build_info", "gauge", "The running build: hush's version and the SQLite library's.")
         out += "hush_build_info{version=\"\(Hush.version)\",sqlite=\"\(SQLiteLibrary.version)\"} 1\n"
         family("hush_database_bytes", "gauge", "Size on disk of the database file and of its write-ahead log.")
         out += "hush_database_bytes{file=\"database\"} \(process.databaseBytes)\n"
         out += "hush_database_bytes{file=\"wal\"} \(process.walBytes)\n"
-        family("hush_log_lines_dropped_total", "counter", "Lines of hush's own log (access log and messages) dropped because standard error could not keep up.")
-        out += "hush_log_lines_dropped_total \(process.logLinesDropped)\n"
+        one("hush_log_lines_dropped_total", "counter", "Lines of hush's own log (access log and messages) dropped because standard error could not keep up.", "\(process.logLinesDropped)")
         family("hush_rows_pruned_total", "counter", "Rows retention removed: contacts and interactions past the longest window, expired suppressions and ended holds past retention.expired_days.")
         out += "hush_rows_pruned_total{table=\"contacts\"} \(process.pruned.contacts)\n"
         out += "hush_rows_pruned_total{table=\"interactions\"} \(process.pruned.interactions)\n"
         out += "hush_rows_pruned_total{table=\"suppressions\"} \(process.pruned.suppressions)\n"
         out += "hush_rows_pruned_total{table=\"holds\"} \(process.pruned.holds)\n"
-        family("hush_writer_commit_seconds", "histogram", "Time from a write transaction's BEGIN to its COMMIT on disk (synchronous=FULL).")
-        var committed: UInt64 = 0
-        for (i, bound) in WriterReport.bounds.enumerated() {
-            committed += process.writer.buckets[i]
-            out += "hush_writer_commit_seconds_bucket{le=\"\(bound)\"} \(committed)\n"
-        }
-        out += "hush_writer_commit_seconds_bucket{le=\"+Inf\"} \(process.writer.commits)\n"
-        out += "hush_writer_commit_seconds_sum \(process.writer.commitSeconds)\n"
-        out += "hush_writer_commit_seconds_count \(process.writer.commits)\n"
-        family("hush_wal_checkpoints_total", "counter", "Checkpoints of the write-ahead log into the database file.")
-        out += "hush_wal_checkpoints_total \(process.writer.checkpoints)\n"
-        family("hush_wal_last_checkpoint_timestamp_seconds", "gauge", "When the last checkpoint ran (Unix time; 0: none since start).")
-        out += "hush_wal_last_checkpoint_timestamp_seconds \(Int(process.writer.lastCheckpoint?.timeIntervalSince1970 ?? 0))\n"
+        histogram("hush_writer_commit_seconds", "Time from a write transaction's BEGIN to its COMMIT on disk (synchronous=FULL).",
+                  WriterReport.bounds, process.writer.buckets, total: process.writer.commits,
+                  sum: process.writer.commitSeconds)
+        one("hush_wal_checkpoints_total", "counter", "Checkpoints of the write-ahead log into the database file.", "\(process.writer.checkpoints)")
+        one("hush_wal_last_checkpoint_timestamp_seconds", "gauge", "When the last checkpoint ran (Unix time; 0: none since start).", "\(Int(process.writer.lastCheckpoint?.timeIntervalSince1970 ?? 0))")
         if let replica = process.replica {
-            family("hush_replica_lag_seconds", "gauge", "How far behind the PostgreSQL primary this node's image may be (-1 until known).")
-            out += "hush_replica_lag_seconds \(replica.lagSeconds ?? -1)\n"
-            family("hush_replica_snapshots_total", "counter", "Snapshots the image loaded (more than one: reloaded after a failover).")
-            out += "hush_replica_snapshots_total \(replica.snapshots)\n"
-            family("hush_replica_waiting", "gauge", "Writes and requests waiting for the image to apply a transaction.")
-            out += "hush_replica_waiting \(replica.waiting)\n"
-            family("hush_replica_apply_lag_seconds", "histogram", "From a transaction's commit on the primary to its being applied in this node's image.")
-            var applied: UInt64 = 0
-            for (i, bound) in ReplicaReport.applyLagBounds.enumerated() {
-                applied += replica.applyLag[i]
-                out += "hush_replica_apply_lag_seconds_bucket{le=\"\(bound)\"} \(applied)\n"
-            }
-            let count = replica.applyLag.reduce(0, +)
-            out += "hush_replica_apply_lag_seconds_bucket{le=\"+Inf\"} \(count)\n"
-            out += "hush_replica_apply_lag_seconds_sum \(replica.applyLagSum)\n"
-            out += "hush_replica_apply_lag_seconds_count \(count)\n"
-            family("hush_replica_streaming", "gauge", "1 while the image follows the primary's stream, 0 while it cannot.")
-            out += "hush_replica_streaming \(replica.failure == nil ? 1 : 0)\n"
+            one("hush_replica_lag_seconds", "gauge", "How far behind the PostgreSQL primary this node's image may be (-1 until known).", "\(replica.lagSeconds ?? -1)")
+            one("hush_replica_snapshots_total", "counter", "Snapshots the image loaded (more than one: reloaded after a failover).", "\(replica.snapshots)")
+            one("hush_replica_waiting", "gauge", "Writes and requests waiting for the image to apply a transaction.", "\(replica.waiting)")
+            histogram("hush_replica_apply_lag_seconds", "From a transaction's commit on the primary to its being applied in this node's image.",
+                      ReplicaReport.applyLagBounds, replica.applyLag, total: replica.applyLag.reduce(0, +),
+                      sum: replica.applyLagSum)
+            one("hush_replica_streaming", "gauge", "1 while the image follows the primary's stream, 0 while it cannot.", "\(replica.failure == nil ? 1 : 0)")
         }
         family("hush_http_requests_total", "counter", "HTTP answers by route and status.")
         for (r, row) in requests.enumerated() {
@@ -120,16 +116,9 @@ final class Metrics: Sendable {
                 out += "hush_http_requests_total{route=\"\(route)\",status=\"\(status)\"} \(counter.current)\n"
             }
         }
-        family("hush_http_request_duration_seconds", "histogram", "Time from a request's head to its answer.")
-        var cumulative: UInt64 = 0
-        for (i, bound) in Self.buckets.enumerated() {
-            cumulative += durationBuckets[i].current
-            out += "hush_http_request_duration_seconds_bucket{le=\"\(bound)\"} \(cumulative)\n"
-        }
-        let count = durationCount.current
-        out += "hush_http_request_duration_seconds_bucket{le=\"+Inf\"} \(count)\n"
-        out += "hush_http_request_duration_seconds_sum \(Double(durationSumNanos.current) / 1e9)\n"
-        out += "hush_http_request_duration_seconds_count \(count)\n"
+        histogram("hush_http_request_duration_seconds", "Time from a request's head to its answer.",
+                  Self.buckets, Self.buckets.indices.map { durationBuckets[$0].current },
+                  total: durationCount.current, sum: Double(durationSumNanos.current) / 1e9)
         family("hush_decisions_total", "counter", "Decisions by outcome.")
         out += "hush_decisions_total{decision=\"allow\"} \(allowed.current)\n"
         out += "hush_decisions_total{decision=\"suppress\"} \(suppressed.current)\n"
@@ -137,25 +126,18 @@ final class Metrics: Sendable {
         for code in ReasonCode.allCases {
             out += "hush_decision_reasons_total{reason=\"\(code.rawValue)\"} \(reasons[code.rank].current)\n"
         }
-        family("hush_open_connections", "gauge", "Connections open now.")
-        out += "hush_open_connections \(openConnections)\n"
-        family("hush_store_errors_total", "counter", "Store failures (unavailable or internal).")
-        out += "hush_store_errors_total \(storeErrors.current)\n"
-        family("hush_writer_queue_depth", "gauge", "Writes waiting for the writer.")
-        out += "hush_writer_queue_depth \(writerQueueDepth)\n"
+        one("hush_open_connections", "gauge", "Connections open now.", "\(openConnections)")
+        one("hush_store_errors_total", "counter", "Store failures (unavailable or internal).", "\(storeErrors.current)")
+        one("hush_writer_queue_depth", "gauge", "Writes waiting for the writer.", "\(writerQueueDepth)")
         family("hush_decision_log_lines_total", "counter", "Decision log lines by what became of them: written, dropped (drop policy, or a sink that cannot write), refused (hold policy: the decision answered 503), erased (left out: their customer was erased while they waited).")
         out += "hush_decision_log_lines_total{outcome=\"written\"} \(log.written)\n"
         out += "hush_decision_log_lines_total{outcome=\"dropped\"} \(log.dropped)\n"
         out += "hush_decision_log_lines_total{outcome=\"refused\"} \(log.refused)\n"
         out += "hush_decision_log_lines_total{outcome=\"erased\"} \(log.erasedUnwritten)\n"
-        family("hush_decision_log_bytes", "gauge", "Bytes the decision log's segments take on disk.")
-        out += "hush_decision_log_bytes \(log.bytes)\n"
-        family("hush_decision_log_segments", "gauge", "Decision log segments kept.")
-        out += "hush_decision_log_segments \(log.segments)\n"
-        family("hush_decision_log_erasures_pending", "gauge", "Erasures whose log lines are not yet removed from every segment.")
-        out += "hush_decision_log_erasures_pending \(log.pendingErasures)\n"
-        family("hush_decision_log_failing", "gauge", "1 while the decision log's sink cannot write.")
-        out += "hush_decision_log_failing \(log.failure == nil ? 0 : 1)\n"
+        one("hush_decision_log_bytes", "gauge", "Bytes the decision log's segments take on disk.", "\(log.bytes)")
+        one("hush_decision_log_segments", "gauge", "Decision log segments kept.", "\(log.segments)")
+        one("hush_decision_log_erasures_pending", "gauge", "Erasures whose log lines are not yet removed from every segment.", "\(log.pendingErasures)")
+        one("hush_decision_log_failing", "gauge", "1 while the decision log's sink cannot write.", "\(log.failure == nil ? 0 : 1)")
         return out
     }
 }

@@ -14,33 +14,29 @@ extension API {
     }
 
     /// 503 while draining (so that load balancers send traffic elsewhere), when the database
-    /// cannot be read on this loop, or when the decision log's sink cannot write.
+    /// cannot be read on this loop, when the decision log's sink cannot write, or when this
+    /// node's image of a replicated store is further behind than allowed.
     func readiness(_ request: Request) -> Response {
         if isDraining { return statusResponse(request, .serviceUnavailable, #"{"status":"unavailable","failing":"draining"}"#) }
-        if let failure = decisionLog.failure {
-            return json(request, .serviceUnavailable) { w in
-                w.objectStart()
-                w.key("status"); w.string("unavailable")
-                w.key("failing"); w.string("decision_log")
-                w.key("reason"); w.string(failure)
-                w.objectEnd()
-            }
-        }
-        if let stale = store.staleness(now: Date()) {
-            return json(request, .serviceUnavailable) { w in
-                w.objectStart()
-                w.key("status"); w.string("unavailable")
-                w.key("failing"); w.string("replica")
-                w.key("reason"); w.string(stale)
-                w.objectEnd()
-            }
-        }
+        if let failure = decisionLog.failure { return unready(request, failing: "decision_log", reason: failure) }
+        if let stale = store.staleness(now: Date()) { return unready(request, failing: "replica", reason: stale) }
         do {
             let context = try self.context(request.loop)
             try context.reader.checkReadable()
             return statusResponse(request, .ok, #"{"status":"ok"}"#)
         } catch {
             return statusResponse(request, .serviceUnavailable, #"{"status":"unavailable","failing":"database"}"#)
+        }
+    }
+
+    /// `{"status": "unavailable", "failing": …, "reason": …}` with 503.
+    private func unready(_ request: Request, failing: String, reason: String) -> Response {
+        json(request, .serviceUnavailable) { w in
+            w.objectStart()
+            w.key("status"); w.string("unavailable")
+            w.key("failing"); w.string(failing)
+            w.key("reason"); w.string(reason)
+            w.objectEnd()
         }
     }
 
