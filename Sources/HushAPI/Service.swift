@@ -101,7 +101,8 @@ public final class Service: Sendable {
                 }
             }
             store = try PostgresStore(options: options, imagePath: config.server.database, lookback: config.policy.longestWindow,
-                                      tombstoneHash: writerHasher.hash, renderHistory: Self.renderHistory)
+                                      tombstoneHash: writerHasher.hash, renderHistory: Self.renderHistory,
+                                      retention: RetentionPolicy(expiredDays: config.retention.expiredDays))
         }
         let api: API
         do {

@@ -305,6 +305,27 @@ final class PGTransaction: StoreTransaction {
             .joined(separator: ",") + "}"
     }
 
+    // MARK: Retention
+
+    /// One prune on the primary, at most `limit` rows of each kind, as the SQLite store prunes
+    /// (`SQLiteTransaction.prune`): contacts and interactions older than `lookback`, suppressions
+    /// that expired and holds that ended more than `expiredAfter` before `now`, those two deleted
+    /// as the API deletes them (the history records it). Nodes pruning at once remove each row once.
+    func prune(now: Date, lookback: TimeInterval, expiredAfter: TimeInterval, limit: Int) throws(StoreError) -> PruneCounts {
+        var removed = PruneCounts()
+        let window = Self.millis(now.addingTimeInterval(-lookback)), most = String(limit)
+        removed.contacts = try run("DELETE FROM contacts WHERE id IN (SELECT id FROM contacts WHERE at <= $1 LIMIT $2)", [window, most]).changed
+        removed.interactions = try run("DELETE FROM interactions WHERE id IN (SELECT id FROM interactions WHERE at <= $1 LIMIT $2)", [window, most]).changed
+        let expired = Self.millis(now.addingTimeInterval(-expiredAfter))
+        for row in try rows("SELECT id FROM suppressions WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2", [expired, most]) {
+            if let id = row.text(0), try deleteSuppression(id) { removed.suppressions += 1 }
+        }
+        for row in try rows("SELECT id FROM holds WHERE ends_at <= $1 ORDER BY ends_at LIMIT $2", [expired, most]) {
+            if let id = row.text(0), try deleteHold(id) { removed.holds += 1 }
+        }
+        return removed
+    }
+
     // MARK: History
 
     private func recordChange(before: HistoryRecord?, after: HistoryRecord?) throws(StoreError) {

@@ -49,14 +49,18 @@ public final class PostgresStore: FactStore, @unchecked Sendable {
     private let clock: @Sendable () -> Date
     private let renderHistory: HistoryRenderer
     private let stats = Mutex(WriterReport())
+    private let retention = Mutex<Retention?>(nil)
     /// `options.maxLag` in milliseconds.
     private let maxLagMillis: Int64
 
     /// Applies PostgreSQL's migrations, opens the image at `imagePath` and starts following and
     /// writing. Throws `.unavailable` with a one-line reason when PostgreSQL cannot be reached or
     /// its schema is newer than this hush.
+    ///
+    /// `retention`, when given, prunes the primary on its schedule (every node does; a row goes once).
     public init(options: Options, imagePath: String, lookback: TimeInterval, clock: @escaping @Sendable () -> Date = { Date() },
-                tombstoneHash: @escaping @Sendable (Subject) -> [UInt8], renderHistory: @escaping HistoryRenderer) throws(StoreError) {
+                tombstoneHash: @escaping @Sendable (Subject) -> [UInt8], renderHistory: @escaping HistoryRenderer,
+                retention: RetentionPolicy? = nil) throws(StoreError) {
         self.options = options
         self.clock = clock
         self.renderHistory = renderHistory
@@ -87,6 +91,19 @@ public final class PostgresStore: FactStore, @unchecked Sendable {
             threads.append(thread)
             thread.start()
         }
+        if let retention {
+            let expiredAfter = TimeInterval(retention.expiredDays) * 86_400
+            let runner = Retention(policy: retention) { [self] done in
+                write(as: Retention.actor, { (w: any StoreTransaction) throws(StoreError) -> PruneCounts in
+                    guard let transaction = w as? PGTransaction else { return PruneCounts() }
+                    return try transaction.prune(now: clock(), lookback: lookback, expiredAfter: expiredAfter, limit: retention.rowsPerJob)
+                }, committed: { result, _ in
+                    // A failed prune (the primary gone) is tried again at the next interval.
+                    if case .success(let removed) = result { done(removed) }
+                })
+            }
+            self.retention.withLock { $0 = runner }
+        }
     }
 
     public func makeReader() throws(StoreError) -> any StoreReader { try image.makeReader() }
@@ -95,8 +112,8 @@ public final class PostgresStore: FactStore, @unchecked Sendable {
 
     public var writerQueueDepth: Int { queue.depth }
 
-    /// Retention does not run on the primary yet: nothing is pruned by a node.
-    public var pruned: PruneCounts { PruneCounts() }
+    /// What this node's retention removed from the primary since it started.
+    public var pruned: PruneCounts { retention.withLock { $0 }?.removed ?? PruneCounts() }
 
     public var writerReport: WriterReport { stats.withLock { $0 } }
 
@@ -148,6 +165,7 @@ public final class PostgresStore: FactStore, @unchecked Sendable {
     }
 
     public func close() {
+        retention.withLock { $0 }?.stop()
         queue.stop()
         for _ in threads { stopped.wait() }
         follower.stop()

@@ -68,8 +68,8 @@ extension SQLiteTransaction {
 /// reached its row limit queues the next at once (behind the writes waiting by then). Counts
 /// what it removed.
 /// (`@unchecked`: the timer is only resumed here and cancelled in `stop`, both safe from any thread.)
-final class Retention: @unchecked Sendable {
-    static let actor = Actor(name: "retention", via: .retention)
+public final class Retention: @unchecked Sendable {
+    public static let actor = Actor(name: "retention", via: .retention)
     let policy: RetentionPolicy
     private final class State: Sendable {
         let totals = Mutex(PruneCounts())
@@ -78,7 +78,9 @@ final class Retention: @unchecked Sendable {
     private let state = State()
     private let timer: DispatchSourceTimer
 
-    init(policy: RetentionPolicy, run: @escaping @Sendable (@escaping @Sendable (PruneCounts) -> Void) -> Void) {
+    /// `run` queues one prune job and calls back with what it removed (not at all when it failed:
+    /// the next interval tries again).
+    public init(policy: RetentionPolicy, run: @escaping @Sendable (@escaping @Sendable (PruneCounts) -> Void) -> Void) {
         self.policy = policy
         let timer = DispatchSource.makeTimerSource(queue: .global(qos: .utility))
         self.timer = timer
@@ -96,9 +98,9 @@ final class Retention: @unchecked Sendable {
         timer.resume()
     }
 
-    var removed: PruneCounts { state.totals.withLock { $0 } }
+    public var removed: PruneCounts { state.totals.withLock { $0 } }
 
-    func stop() {
+    public func stop() {
         state.stopped.store(true, ordering: .relaxed)
         timer.cancel()
     }

@@ -165,4 +165,34 @@ struct PostgresStoreTests {
         let (_, token) = try Self.write(a) { w throws(StoreError) in try w.recordContact(customerID: "c-1", Contact(channel: .email, purpose: .marketing, at: Date()), campaignID: nil) }
         #expect(token != nil)
     }
+
+    @Test func retention_PrunesThePrimary_OnceWhateverTheNodes_AndTheHistoryNamesIt() throws {
+        let cluster = try PostgresCluster(settings: ["wal_level": "logical"])
+        let db = try PGConnection(cluster.url())
+        _ = try PGMigrations.apply(to: db)
+        let now = Date(), day: Int64 = 86_400_000, nowMillis = Int64(now.timeIntervalSince1970 * 1000)
+        // Two old contacts, one recent; a suppression expired 100 days ago, one expired yesterday.
+        for at in [nowMillis - 30 * day, nowMillis - 20 * day, nowMillis - day] {
+            try db.query("INSERT INTO contacts (customer_id, channel, purpose, at) VALUES ('c-1', 'email', 'marketing', $1)", [String(at)])
+        }
+        try db.query("INSERT INTO suppressions (id, customer_id, kind, confirmed, expires_at, created_at) VALUES ('s-old', 'c-1', 'opt_out', true, $1, $1)",
+                     [String(nowMillis - 100 * day)])
+        try db.query("INSERT INTO suppressions (id, customer_id, kind, confirmed, expires_at, created_at) VALUES ('s-new', 'c-1', 'objection', true, $1, $1)",
+                     [String(nowMillis - day)])
+        func node(_ slot: String) throws -> PostgresStore {
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hush-node-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            return try PostgresStore(options: .init(url: cluster.url(), slot: slot), imagePath: directory.appendingPathComponent("image.db").path,
+                                     lookback: 7 * 86_400, clock: { now }, tombstoneHash: Self.hash, renderHistory: { "\($0.kind.rawValue) \($0.id)" },
+                                     retention: RetentionPolicy(expiredDays: 90))
+        }
+        let a = try node("node_a"), b = try node("node_b")
+        defer { a.close(); b.close() }
+        #expect(Self.ready(a) && Self.ready(b))
+        let pruned = waitUntil(seconds: 10) { a.pruned.contacts + b.pruned.contacts == 2 && a.pruned.suppressions + b.pruned.suppressions == 1 }
+        #expect(pruned, "\(a.pruned) \(b.pruned)")
+        #expect(try db.query("SELECT count(*) FROM contacts").rows == [["1"]])
+        #expect(try db.query("SELECT id FROM suppressions").rows == [["s-new"]])
+        #expect(try db.query("SELECT actor, via, operation FROM history WHERE record_id = 's-old'").rows == [["retention", "retention", "delete"]])
+    }
 }
