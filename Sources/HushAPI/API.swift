@@ -31,6 +31,8 @@ final class API: Sendable {
     let protectMetrics: Bool
     /// How long a request with a consistency token waits for this node to reach it (seconds).
     let tokenWait: Double
+    /// The store is a replica's (it has tokens to wait for).
+    let tokens: Bool
     let metrics = Metrics()
     /// Where problems no client sees are reported (the server's log).
     let log: @Sendable (String) -> Void
@@ -77,6 +79,7 @@ final class API: Sendable {
         auth = Authenticator(keys: config.auth.keys)
         protectMetrics = config.auth.protectMetrics
         tokenWait = Double(config.store.tokenWaitMilliseconds) / 1000
+        tokens = store.replicaReport != nil
         self.erasureKey = erasureKey
         self.loops = (0..<max(1, loops)).map { _ in LoopSlot() }
     }

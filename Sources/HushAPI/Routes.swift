@@ -188,6 +188,12 @@ extension API {
                         responder.send(try handler(self, request, try admit(request, route)))
                     }
                 }
+            case .respond(let handler) where !hasTokens:
+                router.addDeferred(route.method, route.path, maxBodyBytes: maxBodyBytes) { [self] request, responder in
+                    do throws(APIError) {
+                        try handler(self, request, try admit(request, route), responder)
+                    } catch { responder.send(self.error(request, error)) }
+                }
             case .respond(let handler):
                 router.addDeferred(route.method, route.path, maxBodyBytes: maxBodyBytes) { [self] request, responder in
                     whenCurrent(request, responder) { [self] responder throws(APIError) in
@@ -212,8 +218,9 @@ extension API {
         return router
     }
 
-    /// Whether the store's writes answer consistency tokens that reads may wait for.
-    var hasTokens: Bool { store.replicaReport != nil }
+    /// Whether the store's writes answer consistency tokens that reads may wait for: only then
+    /// do routes look for a token (a replicated store); the embedded store's routes are as they were.
+    var hasTokens: Bool { tokens }
 
     /// Runs `work`; when it finds that this node has not reached the request's consistency
     /// token (`APIError.notCurrent`), waits up to `store.token_wait_ms` for the node to reach it
