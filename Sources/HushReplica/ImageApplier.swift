@@ -189,8 +189,10 @@ public enum ImageSnapshot {
     /// Erasures named in `log_erasures` go to `onLogErasure` (a node's decision log may hold
     /// lines from before the gap the snapshot closes).
     public static func load(into store: SQLiteStore, from db: PGConnection, slot: PGReplicationStream.Slot,
-                            onLogErasure: (@Sendable ([String]) -> Void)? = nil) throws(PGError) -> [ReplicatedTable: Int] {
+                            onLogErasure: (@Sendable ([String]) -> Void)? = nil,
+                            report: ((String) -> Void)? = nil) throws(PGError) -> [ReplicatedTable: Int] {
         var counts: [ReplicatedTable: Int] = [:]
+        let started = Date()
         try db.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         do throws(PGError) {
             try db.query("SET TRANSACTION SNAPSHOT '\(slot.snapshot.filter { $0.isHexDigit || $0 == "-" })'")
@@ -224,6 +226,7 @@ public enum ImageSnapshot {
             try? db.execute("ROLLBACK")
             throw error
         }
+        let copied = Date()
         do {
             // Every customer's record, built once from all its rows, and then the position.
             try store.writeSQLiteAndWait { (w: SQLiteTransaction) throws(StoreError) in
@@ -233,6 +236,9 @@ public enum ImageSnapshot {
         } catch {
             throw PGError("the image could not record its position: \(error.message)")
         }
+        let rows = counts.values.reduce(0, +)
+        report?(String(format: "loaded a new image from slot %@: %d rows copied in %.1f s, customer records built in %.1f s",
+                       slot.name, rows, copied.timeIntervalSince(started), Date().timeIntervalSince(copied)))
         return counts
     }
 }

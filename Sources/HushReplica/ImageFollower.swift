@@ -191,7 +191,7 @@ public final class ImageFollower: @unchecked Sendable {
                 created = try stream.createSlot(slot)
             }
             try applier.clear()
-            try ImageSnapshot.load(into: store, from: try PGConnection(conninfo), slot: created, onLogErasure: onLogErasure)
+            try ImageSnapshot.load(into: store, from: try PGConnection(conninfo), slot: created, onLogErasure: onLogErasure, report: report)
             position = created.consistentPoint
             state.withLock { $0.snapshots += 1 }
             try stream.start(slot: slot, at: created.consistentPoint, publication: publication)

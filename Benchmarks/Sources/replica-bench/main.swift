@@ -52,6 +52,7 @@ func percentile(_ values: [Double], _ p: Double) -> Double {
 func node(_ slot: String, image: String, maxLag: Double = 2) throws -> PostgresStore {
     var options = PostgresStore.Options(url: url, slot: slot)
     options.maxLag = maxLag
+    options.report = { print("  \(slot): \($0)") }
     return try PostgresStore(options: options, imagePath: image, lookback: Policy.standard.longestWindow, tombstoneHash: { hasher.hash($0) },
                              renderHistory: Service.renderHistory)
 }
