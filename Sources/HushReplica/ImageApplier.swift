@@ -180,8 +180,8 @@ extension Array {
 /// and written into the image in batches; then the slot's consistent point as the image's
 /// position, last, so that an image cut short by a crash has none and is loaded again.
 public enum ImageSnapshot {
-    /// Rows a batch reads and writes.
-    public static let batchRows = 5_000
+    /// Rows a batch reads and writes, unless the caller says otherwise.
+    public static let batchRows = 20_000
 
     /// Loads `slot`'s snapshot through `db` (a regular connection, not the replication one)
     /// into `store`, which must be empty; returns the rows loaded per table.
@@ -190,7 +190,7 @@ public enum ImageSnapshot {
     /// lines from before the gap the snapshot closes).
     public static func load(into store: SQLiteStore, from db: PGConnection, slot: PGReplicationStream.Slot,
                             onLogErasure: (@Sendable ([String]) -> Void)? = nil,
-                            report: ((String) -> Void)? = nil) throws(PGError) -> [ReplicatedTable: Int] {
+                            report: ((String) -> Void)? = nil, batchRows: Int = ImageSnapshot.batchRows) throws(PGError) -> [ReplicatedTable: Int] {
         var counts: [ReplicatedTable: Int] = [:]
         let started = Date()
         try db.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")

@@ -11,7 +11,19 @@ public enum ReplicatedTable: String, CaseIterable, Sendable {
     enum Kind { case text, integer, boolean, hash }
 
     /// The columns, in order, with their kind; the key columns first.
-    var columns: [(name: String, kind: Kind)] {
+    var columns: [(name: String, kind: Kind)] { Self.columnsOf[self]! }
+
+    /// `columns` of every table, made once (a snapshot reads them for every row).
+    private static let columnsOf = Dictionary(uniqueKeysWithValues: allCases.map { ($0, $0.makeColumns()) })
+
+    /// The statement that writes a whole row of the table.
+    var insertSQL: String {
+        let names = columns.map(\.name).joined(separator: ", ")
+        let slots = (1...columns.count).map { "?\($0)" }.joined(separator: ", ")
+        return "INSERT OR REPLACE INTO \(rawValue) (\(names)) VALUES (\(slots))"
+    }
+
+    private func makeColumns() -> [(name: String, kind: Kind)] {
         switch self {
         case .profiles: [("customer_id", .text), ("region", .text), ("timezone", .text), ("email", .text), ("phone", .text), ("updated_at", .integer)]
         case .cases: [("case_id", .text), ("customer_id", .text), ("severity", .text), ("status", .text), ("opened_at", .integer),
@@ -65,9 +77,14 @@ extension SQLiteTransaction {
         for (value, column) in zip(values, columns) {
             bound.append(try value.map { text throws(StoreError) in try Self.bind(text, column.kind, column.name) } ?? .null)
         }
-        let names = columns.map(\.name).joined(separator: ", ")
-        let slots = (1...columns.count).map { "?\($0)" }.joined(separator: ", ")
-        try statement("INSERT OR REPLACE INTO \(table.rawValue) (\(names)) VALUES (\(slots))").run(bound)
+        let insert: Statement
+        if let known = replicatedInserts[table] {
+            insert = known
+        } else {
+            insert = try database.prepare(table.insertSQL)
+            replicatedInserts[table] = insert
+        }
+        try insert.run(bound)
         if !loading { try touchReplicated(table, key: key) }
         switch table {
         case .holds: holdsChanged = true

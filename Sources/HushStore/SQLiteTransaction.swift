@@ -26,8 +26,9 @@ public final class SQLiteTransaction: StoreTransaction {
     var erased = false
     /// Set by `discardChanges()`: the job's savepoint is rolled back though it succeeded.
     var discard = false
-    /// Statements of the replicated writes, prepared once, by their text.
+    /// Statements of the replicated writes, prepared once, by their text; the inserts by table.
     var replicatedStatements: [String: Statement] = [:]
+    var replicatedInserts: [ReplicatedTable: Statement] = [:]
 
     /// Rolls this job's writes back when it ends, keeping its result: a dry run that learns
     /// what a write would do (counts, conflicts) without doing it.

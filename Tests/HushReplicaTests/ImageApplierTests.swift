@@ -108,7 +108,8 @@ struct ImageApplierTests {
 
         let (store, path) = try Self.image()
         defer { store.close() }
-        let loaded = try ImageSnapshot.load(into: store, from: try PGConnection(cluster.url()), slot: slot)
+        // Batches of 5,000: the profiles take three.
+        let loaded = try ImageSnapshot.load(into: store, from: try PGConnection(cluster.url()), slot: slot, batchRows: 5_000)
         #expect(loaded[.profiles] == 12_000 && loaded[.contacts] == 3_000)
         let applier = ImageApplier(store: store)
         #expect(applier.position == slot.consistentPoint)
