@@ -31,7 +31,8 @@ final class API: Sendable {
     let protectMetrics: Bool
     /// How long a request with a consistency token waits for this node to reach it (seconds).
     let tokenWait: Double
-    /// The store is a replica's (it has tokens to wait for).
+    /// Whether the store's writes answer consistency tokens that reads may wait for (a replicated
+    /// store): only then do routes look for one; the embedded store's routes are as they were.
     let tokens: Bool
     let metrics = Metrics()
     /// Where problems no client sees are reported (the server's log).

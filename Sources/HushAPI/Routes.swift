@@ -175,7 +175,7 @@ extension API {
             case .streamed: Int.max
             }
             switch route.work {
-            case .read(let handler) where !hasTokens:
+            case .read(let handler) where !tokens:
                 router.add(route.method, route.path, maxBodyBytes: maxBodyBytes) { [self] request in
                     do throws(APIError) {
                         return try handler(self, request, try admit(request, route))
@@ -188,7 +188,7 @@ extension API {
                         responder.send(try handler(self, request, try admit(request, route)))
                     }
                 }
-            case .respond(let handler) where !hasTokens:
+            case .respond(let handler) where !tokens:
                 router.addDeferred(route.method, route.path, maxBodyBytes: maxBodyBytes) { [self] request, responder in
                     do throws(APIError) {
                         try handler(self, request, try admit(request, route), responder)
@@ -217,10 +217,6 @@ extension API {
         }
         return router
     }
-
-    /// Whether the store's writes answer consistency tokens that reads may wait for: only then
-    /// do routes look for a token (a replicated store); the embedded store's routes are as they were.
-    var hasTokens: Bool { tokens }
 
     /// Runs `work`; when it finds that this node has not reached the request's consistency
     /// token (`APIError.notCurrent`), waits up to `store.token_wait_ms` for the node to reach it

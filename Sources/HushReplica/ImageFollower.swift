@@ -22,9 +22,6 @@ public final class ImageFollower: @unchecked Sendable {
         /// The furthest the primary's WAL was known to reach, and when it last spoke.
         public var serverEnd = LSN(0)
         public var lastContact: Date?
-        /// The image holds everything committed on the primary up to this time (the send time of
-        /// the newest ping that came back through the stream).
-        public var currentAsOf: Date?
         /// Why the follower is not streaming now, if it is not.
         public var failure: String?
         /// Snapshots loaded since the follower started (a second one follows a failover).
@@ -66,7 +63,9 @@ public final class ImageFollower: @unchecked Sendable {
     /// A slot whose node has not been seen for this long (seconds) is dropped by the others.
     private let dropIdleSlotAfter: Double
     private let state = Mutex(Status())
-    /// `Status.currentAsOf` in milliseconds since 1970 (0: none yet).
+    /// The image holds everything committed on the primary up to this time, in milliseconds since
+    /// 1970 (the send time of the newest ping that came back through the stream; 0: none yet).
+    /// Written by the follower's thread only, read by every decision.
     private let currentAsOfMillis = Atomic<Int64>(0)
     private let stopping = Atomic<Bool>(false)
     private let done = DispatchSemaphore(value: 0)
@@ -134,19 +133,6 @@ public final class ImageFollower: @unchecked Sendable {
         _ = janitorDone.wait(timeout: .now() + 2)
     }
 
-    /// Waits until the image has applied `position` (a write's commit on the primary): true when
-    /// it has within `timeout`. Blocks: for tests and tools, never an event loop.
-    public func waitUntil(applied position: LSN, timeout: Double) -> Bool {
-        let reached = DispatchSemaphore(value: 0)
-        let result = Mutex(false)
-        waiters.wait(position: position, timeout: timeout) { end in
-            result.withLock { $0 = end != nil }
-            reached.signal()
-        }
-        reached.wait()
-        return result.withLock { $0 }
-    }
-
     private func run() {
         let applier = ImageApplier(store: store, onLogErasure: onLogErasure)
         if let position = applier.position { waiters.reached(position, xid: nil) }
@@ -176,7 +162,7 @@ public final class ImageFollower: @unchecked Sendable {
                 // may be ahead of or behind the new primary: it is loaded again from scratch.
                 try applier.clear()
                 waiters.forget()
-                state.withLock { $0.applied = nil; $0.currentAsOf = nil }
+                state.withLock { $0.applied = nil }
                 currentAsOfMillis.store(0, ordering: .releasing)
                 position = nil
                 return try follow(applier)
@@ -237,11 +223,8 @@ public final class ImageFollower: @unchecked Sendable {
                 // Everything before the ping is written first: the slot may then let go of the WAL before it.
                 try flush()
                 if let sent = pingTime(content) {
-                    let newest = state.withLock { status in
-                        status.currentAsOf = max(status.currentAsOf ?? sent, sent)
-                        return status.currentAsOf!
-                    }
-                    currentAsOfMillis.store(Int64((newest.timeIntervalSince1970 * 1000).rounded()), ordering: .releasing)
+                    let millis = Int64((sent.timeIntervalSince1970 * 1000).rounded())
+                    if millis > currentAsOfMillis.load(ordering: .relaxed) { currentAsOfMillis.store(millis, ordering: .releasing) }
                     try stream.acknowledge(at)
                 }
             case .message(_, let message):

@@ -36,7 +36,7 @@ struct ReplicaErasureTests {
         let tag = UUID().uuidString.prefix(8).lowercased()
         let id = "c-erase-\(tag)", email = "erase.\(tag)@example.org", phone = "+44770090\(Int.random(in: 1000...9999))"
         #expect(try a.put("/v1/customers/\(id)", #"{"email": "\#(email)", "phone": "\#(phone)", "region": "GB-LND"}"#).status == 201)
-        #expect(try a.put("/v1/cases/k-\(id)", #"{"customer_id": "\#(id)", "severity": "high", "status": "open", "opened_at": "2026-11-01T10:00:00Z", "updated_at": "2026-11-01T10:00:00Z"}"#).status == 201)
+        #expect(try a.put("/v1/cases/k-\(id)", #"{"customer_id": "\#(id)", "severity": "high", "status": "open", "opened_at": "\#(TestTime.iso(days: -30))", "updated_at": "\#(TestTime.iso(days: -30))"}"#).status == 201)
         let suppressed = try a.post("/v1/suppressions", #"{"address": "\#(email)", "kind": "opt_out"}"#)
         #expect(suppressed.status == 201)
         let token = try #require(suppressed.response.header("Hush-Consistency-Token"))
