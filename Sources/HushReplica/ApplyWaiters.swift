@@ -19,10 +19,33 @@ public final class ApplyWaiters: Sendable {
         var next: Handle = 0
         var applied: LSN?
         var waiting: [Handle: Waiter] = [:]
+        /// The waiters of each transaction id, and every waiter that has a position, nearest
+        /// first: the image calls `reached` for every transaction it applies, so finding whom
+        /// that satisfies must not mean looking at every waiter (thousands, under load).
+        var byXid: [UInt32: [Handle]] = [:]
+        var byPosition = PositionHeap()
         /// The newest transactions applied, by id, with their end: a waiter may come after the
         /// image applied its transaction (the writer learns the id in the commit's round trip).
         var recent: [UInt32: LSN] = [:]
         var recentOrder: [UInt32] = []
+
+        /// Removes the waiter `handle` and its entry by id; the heap's entry is skipped when it comes up.
+        mutating func remove(_ handle: Handle) -> Waiter? {
+            guard let waiter = waiting.removeValue(forKey: handle) else { return nil }
+            if let xid = waiter.xid, var handles = byXid[xid] {
+                handles.removeAll { $0 == handle }
+                byXid[xid] = handles.isEmpty ? nil : handles
+            }
+            return waiter
+        }
+
+        /// Drops the heap's entries of waiters already gone (called by id, timed out), once they
+        /// outnumber the living: an image that stopped moving must not let them pile up.
+        mutating func compact() {
+            guard byPosition.count > 2 * waiting.count + 1_024 else { return }
+            byPosition = PositionHeap()
+            for (handle, waiter) in waiting { if let position = waiter.position { byPosition.push(position, handle) } }
+        }
     }
 
     /// How many applied transactions `recent` remembers.
@@ -44,6 +67,8 @@ public final class ApplyWaiters: Sendable {
             if let xid, let end = state.recent[xid] { return (-1, end) }
             state.next += 1
             state.waiting[state.next] = Waiter(xid: xid, position: position, fire: fire)
+            if let xid { state.byXid[xid, default: []].append(state.next) }
+            if let position { state.byPosition.push(position, state.next) }
             return (state.next, nil)
         }
         if let reached {
@@ -51,7 +76,11 @@ public final class ApplyWaiters: Sendable {
             return handle
         }
         DispatchQueue.global().asyncAfter(deadline: .now() + max(0, timeout)) { [self] in
-            if let waiter = state.withLock({ $0.waiting.removeValue(forKey: handle) }) { waiter.fire(nil) }
+            let waiter = state.withLock { state in
+                defer { state.compact() }
+                return state.remove(handle)
+            }
+            waiter?.fire(nil)
         }
         return handle
     }
@@ -62,11 +91,12 @@ public final class ApplyWaiters: Sendable {
         let reached: (Waiter, LSN)? = state.withLock { state in
             guard var waiter = state.waiting[handle] else { return nil }
             if let applied = state.applied, applied >= position {
-                state.waiting[handle] = nil
+                _ = state.remove(handle)
                 return (waiter, applied)
             }
             waiter.position = position
             state.waiting[handle] = waiter
+            state.byPosition.push(position, handle)
             return nil
         }
         if let (waiter, applied) = reached { waiter.fire(applied) }
@@ -75,7 +105,7 @@ public final class ApplyWaiters: Sendable {
     /// Forgets a waiter without calling it (its transaction failed); false when it was called already.
     @discardableResult
     public func cancel(_ handle: Handle) -> Bool {
-        state.withLock { $0.waiting.removeValue(forKey: handle) } != nil
+        state.withLock { $0.remove(handle) } != nil
     }
 
     /// The image applied transaction `xid` (nil for a snapshot) and is now at `end`: calls the
@@ -91,15 +121,12 @@ public final class ApplyWaiters: Sendable {
                 }
             }
             var ready: [(Waiter, LSN)] = []
-            for (handle, waiter) in state.waiting {
-                if let xid, waiter.xid == xid {
-                    ready.append((waiter, end))
-                } else if let position = waiter.position, position <= end {
-                    ready.append((waiter, end))
-                } else {
-                    continue
-                }
-                state.waiting[handle] = nil
+            if let xid, let handles = state.byXid[xid] {
+                for handle in handles { if let waiter = state.remove(handle) { ready.append((waiter, end)) } }
+            }
+            while let (position, handle) = state.byPosition.min, position <= end {
+                state.byPosition.pop()
+                if let waiter = state.remove(handle) { ready.append((waiter, end)) }
             }
             return ready
         }
@@ -111,4 +138,39 @@ public final class ApplyWaiters: Sendable {
 
     /// Waiters not yet called.
     public var count: Int { state.withLock { $0.waiting.count } }
+}
+
+/// Positions and their waiters, the nearest on top (a binary min-heap).
+struct PositionHeap {
+    private var items: [(LSN, ApplyWaiters.Handle)] = []
+
+    var min: (LSN, ApplyWaiters.Handle)? { items.first }
+    var count: Int { items.count }
+
+    mutating func push(_ position: LSN, _ handle: ApplyWaiters.Handle) {
+        items.append((position, handle))
+        var child = items.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard items[child].0 < items[parent].0 else { break }
+            items.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    mutating func pop() {
+        guard !items.isEmpty else { return }
+        items.swapAt(0, items.count - 1)
+        items.removeLast()
+        var parent = 0
+        while true {
+            let left = 2 * parent + 1, right = left + 1
+            var smallest = parent
+            if left < items.count, items[left].0 < items[smallest].0 { smallest = left }
+            if right < items.count, items[right].0 < items[smallest].0 { smallest = right }
+            guard smallest != parent else { return }
+            items.swapAt(parent, smallest)
+            parent = smallest
+        }
+    }
 }
