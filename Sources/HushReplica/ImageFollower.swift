@@ -234,7 +234,9 @@ public final class ImageFollower: @unchecked Sendable {
                     if applier.staged >= Self.batchLimit || contact.timeIntervalSince(since) > 0.02 { try flush() }
                 }
             case .keepalive(_, let reply):
-                try flush()
+                // A walsender that waits for WAL while this node's acknowledgement is behind what
+                // it sent says so after nearly every transaction: staged transactions keep
+                // waiting for their group rather than being written one or two at a time.
                 if reply, let applied = status.applied { try stream.acknowledge(applied) }
             case .idle:
                 try flush()
