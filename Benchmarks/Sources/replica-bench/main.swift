@@ -17,10 +17,13 @@ import HushStore
 //                                  one at a time; then RATE writes/s for SECONDS through node A
 //                                  with node B following: commit-to-applied lag on B, and A's
 //                                  write latency under that load
+//   follow --url U --load CMD      a node following while CMD (a shell command: pgbench at a
+//                                  fixed rate, say) writes to the primary by itself: the
+//                                  commit-to-applied lag of every transaction the node applied
 //
 // options: --customers N (1000000) --seconds S (10) --rate R (2000) --count N (2000) --runs R (5)
 
-var command = "", url = "", imagePath = "", customers = 1_000_000, seconds = 10.0, rate = 2_000.0, count = 2_000, runs = 5
+var command = "", url = "", imagePath = "", load = "", customers = 1_000_000, seconds = 10.0, rate = 2_000.0, count = 2_000, runs = 5
 var arguments = CommandLine.arguments.dropFirst()
 command = arguments.popFirst() ?? ""
 while let flag = arguments.popFirst() {
@@ -28,6 +31,7 @@ while let flag = arguments.popFirst() {
     switch flag {
     case "--url": url = value
     case "--image": imagePath = value
+    case "--load": load = value
     case "--customers": customers = Int(value)!
     case "--seconds": seconds = Double(value)!
     case "--rate": rate = Double(value)!
@@ -179,6 +183,27 @@ case "writes":
     let db = try PGConnection(url)
     for slot in ["bench_writer", "bench_follower"] { _ = try? db.query("SELECT pg_drop_replication_slot($1)", [slot]) }
 
+case "follow":
+    guard !load.isEmpty else { fatalError("--load is required") }
+    let b = try node("bench_follower", image: temporaryImage())
+    guard waitUntilCurrent(b) != nil else { fatalError("the node did not turn current") }
+    let lagsBefore = b.follower.recentApplyLags.count
+    let loader = Process()
+    loader.executableURL = URL(fileURLWithPath: "/bin/sh")
+    loader.arguments = ["-c", load]
+    let started = Date()
+    try loader.run()
+    loader.waitUntilExit()
+    let elapsed = Date().timeIntervalSince(started)
+    Thread.sleep(forTimeInterval: 1)
+    let lags = Array(b.follower.recentApplyLags.dropFirst(lagsBefore)).map { $0 * 1000 }
+    print(String(format: "follow: %d transactions in %.1f s (%.0f/s) committed by the load; replication lag to the node's image p50 %.2f ms, p99 %.2f ms, max %.2f ms",
+                 lags.count, elapsed, Double(lags.count) / elapsed, percentile(lags, 0.5), percentile(lags, 0.99), lags.max() ?? .nan))
+    b.close()
+    let db = try PGConnection(url)
+    _ = try? db.query("SELECT pg_drop_replication_slot($1)", ["bench_follower"])
+    guard loader.terminationStatus == 0 else { fatalError("the load command failed (status \(loader.terminationStatus))") }
+
 default:
-    fatalError("usage: replica-bench snapshot|reads|writes --url URL [--image PATH] …")
+    fatalError("usage: replica-bench snapshot|reads|writes|follow --url URL [--image PATH] …")
 }
