@@ -146,7 +146,10 @@ extension SQLiteTransaction {
     /// A customer with no facts left has no record.
     func rebuildTouched(now: Date) throws(StoreError) {
         defer { touched.removeAll() }
-        for customerID in touched.sorted() {
+        // In the order of the records' keys (a keyed hash of the id): a rebuild of many records,
+        // after a load or a lookback change, appends to customer_records' B-tree instead of
+        // dirtying pages all over it, which spilled from the cache and were written again and again.
+        for (_, customerID) in touched.map({ (reader.recordKey($0), $0) }).sorted(by: { $0 < $1 }) {
             var facts = try reader.gather(customerID: customerID, address: nil, channel: .email, at: now, lookback: recordLookback,
                                           holds: [], tombstoneHash: { _ in [] }, through: .distantFuture, allAddresses: true)
             if facts.profile == nil, facts.cases.isEmpty, facts.suppressions.isEmpty, facts.contacts.isEmpty, facts.interactions.isEmpty {
