@@ -42,6 +42,9 @@ public enum ReplicatedTable: String, CaseIterable, Sendable {
         }
     }
 
+    /// Whether the key column is text (the others' keys are integers).
+    public var keyIsText: Bool { columns[0].kind == .text }
+
     /// The name PostgreSQL gives the first column where it differs (`id` for `rowid`).
     public var sourceColumns: [String] { columns.map { $0.name == "rowid" ? "id" : $0.name } }
 }
@@ -164,6 +167,44 @@ extension SQLiteTransaction {
         try database.exec("DELETE FROM customer_records")
         try database.exec("DELETE FROM meta WHERE key = '\(Self.replicatedPositionKey)'")
         holdsChanged = true
+    }
+
+    static let loadingIndexesKey = "image_indexes_dropped"
+
+    /// The indexes this schema gives the replicated tables, read from a database migrated in memory.
+    static func replicatedIndexes() throws(StoreError) -> [(name: String, sql: String)] {
+        let scratch = try Database(path: ":memory:", mode: .readWrite)
+        try Migrations.apply(to: scratch)
+        let tables = ReplicatedTable.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", ")
+        var indexes: [(name: String, sql: String)] = []
+        try scratch.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN (\(tables)) ORDER BY name")
+            .query([]) { row in if let name = row.text(0), let sql = row.text(1) { indexes.append((name, sql)) } }
+        return indexes
+    }
+
+    /// Drops the indexes of the replicated tables before a snapshot fills them, so that rows go
+    /// in without a B-tree insert per index (each batch's commit rewrote nearly every page of
+    /// the indexes on random keys), and each index is built once, sorted, by
+    /// `restoreIndexesAfterLoading`. A mark in `meta`, in the same transaction, says they are
+    /// gone, so that a load a crash cut short gets them back (at the next load's end, or when
+    /// the store opens). The node answers no decision while it loads.
+    public func dropIndexesForLoading() throws(StoreError) {
+        for index in try Self.replicatedIndexes() { try database.exec("DROP INDEX IF EXISTS \(index.name)") }
+        try database.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('\(Self.loadingIndexesKey)', 1)")
+    }
+
+    /// Builds again the indexes `dropIndexesForLoading` dropped; nothing when none were.
+    public func restoreIndexesAfterLoading() throws(StoreError) {
+        var dropped = false
+        try database.prepare("SELECT 1 FROM meta WHERE key = '\(Self.loadingIndexesKey)'").query([]) { _ in dropped = true }
+        guard dropped else { return }
+        // IF NOT EXISTS: a restore a crash cut short, after some of them, is done again whole.
+        for index in try Self.replicatedIndexes() {
+            let unique = index.sql.hasPrefix("CREATE UNIQUE INDEX ")
+            let rest = index.sql.dropFirst(unique ? "CREATE UNIQUE INDEX ".count : "CREATE INDEX ".count)
+            try database.exec((unique ? "CREATE UNIQUE INDEX IF NOT EXISTS " : "CREATE INDEX IF NOT EXISTS ") + rest)
+        }
+        try database.exec("DELETE FROM meta WHERE key = '\(Self.loadingIndexesKey)'")
     }
 
     /// How far the image has applied the stream; nil before its first transaction.

@@ -71,6 +71,8 @@ public final class SQLiteStore: FactStore {
                                                 renderHistory: renderHistory)
             context.reloadHolds()
             try context.loadTombstones()
+            // An image whose snapshot load a crash cut short: its indexes back before anything reads it.
+            try context.restoreIndexesAfterLoading()
             try context.rebuildAllRecordsIfNeeded(now: clock())
             return context
         }
@@ -106,6 +108,12 @@ public final class SQLiteStore: FactStore {
     /// `writeAndWait` with the SQLite transaction itself, for what only this store has
     /// (pruning). Without an actor, a change that the history keeps is refused.
     @discardableResult
+    /// Queues `work` on the writer; `completion` runs on the writer thread once it committed or failed.
+    public func writeSQLite<T>(_ work: @escaping (SQLiteTransaction) throws(StoreError) -> T,
+                               completion: @escaping (Result<T, StoreError>) -> Void) {
+        writer.submit(Self.acting(nil, work), completion: completion)
+    }
+
     public func writeSQLiteAndWait<T>(as actor: Actor? = nil, _ work: @escaping (SQLiteTransaction) throws(StoreError) -> T) throws(StoreError) -> T {
         try writer.perform(Self.acting(actor, work))
     }

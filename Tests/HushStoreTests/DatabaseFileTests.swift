@@ -98,3 +98,48 @@ private func temporaryDirectory() throws -> URL {
     #expect { try DatabaseFile.backup(path: path, to: copy) } throws: { error in "\(error)".contains("never overwrites") }
     #expect { try DatabaseFile.backup(path: path + ".none", to: copy + "2") } throws: { error in "\(error)".contains("no database at") }
 }
+
+/// The index names of a database's replicated tables, as its schema stands.
+private func indexNames(_ path: String) throws -> Set<String> {
+    var names: Set<String> = []
+    let db = try Database(path: path, mode: .readOnly)
+    try db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")
+        .query([]) { row in if let name = row.text(0) { names.insert(name) } }
+    return names
+}
+
+@Test func aSnapshotLoad_DropsTheIndexes_AndItsEndBuildsThemAgain_WithTheirRows() throws {
+    let path = try makeStorePath()
+    let store = try SQLiteStore(path: path, tombstoneHash: { _ in [UInt8](repeating: 0, count: 32) }, renderHistory: describeRecord)
+    defer { store.close() }
+    let before = try indexNames(path)
+    #expect(before.isSuperset(of: ["profiles_email", "suppressions_identity", "history_customer", "contacts_customer_at"]))
+    try store.writeSQLiteAndWait { (w: SQLiteTransaction) throws(StoreError) in try w.dropIndexesForLoading() }
+    #expect(try indexNames(path).isDisjoint(with: ["profiles_email", "suppressions_identity", "history_customer", "contacts_customer_at"]))
+    try store.writeSQLiteAndWait { (w: SQLiteTransaction) throws(StoreError) in
+        try w.applyReplicated(.profiles, values: ["C1", "FR", "Europe/Paris", "a@example.com", nil, "1"], key: "C1", loading: true)
+        try w.restoreIndexesAfterLoading()
+    }
+    #expect(try indexNames(path) == before)
+    // The rebuilt index finds the row written while it was gone.
+    var found: [String] = []
+    let db = try Database(path: path, mode: .readOnly)
+    try db.prepare("SELECT customer_id FROM profiles INDEXED BY profiles_email WHERE email = 'a@example.com'")
+        .query([]) { row in found.append(row.text(0) ?? "") }
+    #expect(found == ["C1"])
+}
+
+@Test func aSnapshotLoadCutShort_GetsItsIndexesBack_WhenTheStoreOpens() throws {
+    let path = try makeStorePath()
+    let first = try SQLiteStore(path: path, tombstoneHash: { _ in [UInt8](repeating: 0, count: 32) }, renderHistory: describeRecord)
+    let before = try indexNames(path)
+    try first.writeSQLiteAndWait { (w: SQLiteTransaction) throws(StoreError) in try w.dropIndexesForLoading() }
+    first.close()
+    #expect(try indexNames(path).count < before.count)
+    let second = try SQLiteStore(path: path, tombstoneHash: { _ in [UInt8](repeating: 0, count: 32) }, renderHistory: describeRecord)
+    defer { second.close() }
+    #expect(try indexNames(path) == before)
+    // Restored once: a second restore has nothing to do.
+    try second.writeSQLiteAndWait { (w: SQLiteTransaction) throws(StoreError) in try w.restoreIndexesAfterLoading() }
+    #expect(try indexNames(path) == before)
+}
