@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import HushPostgres
 import HushStore
 
@@ -193,24 +194,30 @@ public enum ImageSnapshot {
                             report: ((String) -> Void)? = nil, batchRows: Int = ImageSnapshot.batchRows) throws(PGError) -> [ReplicatedTable: Int] {
         var counts: [ReplicatedTable: Int] = [:]
         let started = Date()
+        do {
+            try store.writeSQLiteAndWait { (w: SQLiteTransaction) throws(StoreError) in try w.dropIndexesForLoading() }
+        } catch {
+            throw PGError("the image could not be made ready for a snapshot: \(error.message)")
+        }
+        let writing = OneInFlight(store: store)
         try db.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         do throws(PGError) {
             try db.query("SET TRANSACTION SNAPSHOT '\(slot.snapshot.filter { $0.isHexDigit || $0 == "-" })'")
             for table in ReplicatedTable.allCases {
                 let columns = table.sourceColumns.joined(separator: ", ")
-                try db.execute("DECLARE hush_snapshot NO SCROLL CURSOR FOR SELECT \(columns) FROM \(table.rawValue)")
+                // In the image's key order (bytes, as SQLite compares text): each batch appends
+                // to the table's B-tree rather than touching pages all over it.
+                let key = table.sourceColumns[0] + (table.keyIsText ? " COLLATE \"C\"" : "")
+                try db.execute("DECLARE hush_snapshot NO SCROLL CURSOR FOR SELECT \(columns) FROM \(table.rawValue) ORDER BY \(key)")
                 while true {
+                    // The next batch is read from PostgreSQL while the writer writes the last one.
                     let batch = try db.query("FETCH \(batchRows) FROM hush_snapshot").rows
                     if batch.isEmpty { break }
-                    do {
-                        try store.writeSQLiteAndWait { (w: SQLiteTransaction) throws(StoreError) in
-                            for row in batch {
-                                guard let key = row.first ?? nil else { throw StoreError(kind: .internalError, message: "a \(table.rawValue) row without its key") }
-                                try w.applyReplicated(table, values: row, key: key, loading: true)
-                            }
+                    try writing.submit(table) { (w: SQLiteTransaction) throws(StoreError) in
+                        for row in batch {
+                            guard let key = row.first ?? nil else { throw StoreError(kind: .internalError, message: "a \(table.rawValue) row without its key") }
+                            try w.applyReplicated(table, values: row, key: key, loading: true)
                         }
-                    } catch {
-                        throw PGError("the image could not take the snapshot's \(table.rawValue): \(error.message)")
                     }
                     counts[table, default: 0] += batch.count
                 }
@@ -221,12 +228,20 @@ public enum ImageSnapshot {
                 for row in try db.query("SELECT subjects FROM log_erasures ORDER BY id").rows { subjects += try ImageApplier.logSubjects(row.first ?? nil) }
                 if !subjects.isEmpty { onLogErasure(subjects) }
             }
+            try writing.finish()
             try db.execute("COMMIT")
         } catch {
+            try? writing.finish()
             try? db.execute("ROLLBACK")
             throw error
         }
         let copied = Date()
+        do {
+            try store.writeSQLiteAndWait { (w: SQLiteTransaction) throws(StoreError) in try w.restoreIndexesAfterLoading() }
+        } catch {
+            throw PGError("the image could not build its indexes: \(error.message)")
+        }
+        let indexed = Date()
         do {
             // Every customer's record, built once from all its rows, and then the position.
             try store.writeSQLiteAndWait { (w: SQLiteTransaction) throws(StoreError) in
@@ -237,8 +252,39 @@ public enum ImageSnapshot {
             throw PGError("the image could not record its position: \(error.message)")
         }
         let rows = counts.values.reduce(0, +)
-        report?(String(format: "loaded a new image from slot %@: %d rows copied in %.1f s, customer records built in %.1f s",
-                       slot.name, rows, copied.timeIntervalSince(started), Date().timeIntervalSince(copied)))
+        report?(String(format: "loaded a new image from slot %@: %d rows copied in %.1f s, indexed in %.1f s, customer records built in %.1f s",
+                       slot.name, rows, copied.timeIntervalSince(started), indexed.timeIntervalSince(copied), Date().timeIntervalSince(indexed)))
         return counts
+    }
+}
+
+/// Batches of a snapshot handed to the image's writer one at a time, without waiting for each:
+/// the next is read while one is written. The first failure is thrown at the next submit.
+private final class OneInFlight: @unchecked Sendable {
+    private let store: SQLiteStore
+    private let room = DispatchSemaphore(value: 1)
+    private let failure = Mutex<PGError?>(nil)
+
+    init(store: SQLiteStore) { self.store = store }
+
+    func submit(_ table: ReplicatedTable, _ work: @escaping (SQLiteTransaction) throws(StoreError) -> Void) throws(PGError) {
+        room.wait()
+        if let error = failure.withLock({ $0 }) {
+            room.signal()
+            throw error
+        }
+        store.writeSQLite(work) { [self] result in
+            if case .failure(let error) = result {
+                failure.withLock { $0 = $0 ?? PGError("the image could not take the snapshot's \(table.rawValue): \(error.message)") }
+            }
+            room.signal()
+        }
+    }
+
+    /// Waits for the batch being written; throws the first failure.
+    func finish() throws(PGError) {
+        room.wait()
+        room.signal()
+        if let error = failure.withLock({ $0 }) { throw error }
     }
 }

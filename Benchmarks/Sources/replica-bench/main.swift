@@ -42,6 +42,7 @@ while let flag = arguments.popFirst() {
 }
 guard !url.isEmpty else { fatalError("--url is required") }
 MemoryTuning.apply()
+setvbuf(stdout, nil, _IOLBF, 0)  // each line as it comes, into a file or a pipe too
 
 let key = [UInt8](repeating: 7, count: 32)
 let hasher = try SharedTombstoneHasher(key: key)
