@@ -6,7 +6,9 @@
 #   - facts for one decision from a node's image against straight from PostgreSQL (in-process);
 #   - write latency one at a time, and at 500 and at RATE writes/s the write latency and the
 #     replication lag from commit on the primary to another node's image (in-process, a
-#     database of its own);
+#     database of its own); and the lag of a node following RATE transactions/s that pgbench
+#     commits on the primary by itself (what the image keeps up with, without hush's writes
+#     competing for this machine's cores);
 #   - POST /v1/decisions under wrk on a node over PostgreSQL and on the embedded store, the same
 #     data, the same pinning as decisions.sh (server on SERVER_CPU with one loop, wrk on LOAD_CPU),
 #     alternating, RUNS times;
@@ -71,6 +73,8 @@ mkdir -p "$OUT/node"
 taskset -c "$SERVER_CPU" "$BENCH" reads --url "$(url hush)" --image "$OUT/node/hush.db" --runs "$RUNS" --seconds "$DUR" | tee "$OUT/reads.txt" >&2
 "$BENCH" writes --url "$(url hushw)" --rate 500 --seconds "$DUR" | tee "$OUT/writes.txt" >&2
 "$BENCH" writes --url "$(url hushw)" --rate "$RATE" --seconds "$DUR" --count 200 | tee -a "$OUT/writes.txt" >&2
+"$BENCH" follow --url "$(url hushw)" --load "$PGBIN/pgbench -n -f $HERE/contact.sql -c 8 -j 2 -R $RATE -T $DUR '$(url hushw)' > $OUT/pgbench.txt 2>&1" \
+    | tee -a "$OUT/writes.txt" >&2
 
 # ---- decisions over HTTP: a node over PostgreSQL (the image just loaded, its slot resumed) and
 #      the embedded store on a copy of the same database, alternating ----
@@ -136,7 +140,7 @@ print(f"decisions/s, median of {runs}: embedded {med['sqlite']:.0f}, node over P
 print(f"p99: embedded {p99['sqlite']:.0f} us, node over PostgreSQL {p99['postgres']:.0f} us")
 for name in ("load", "snapshot", "reads", "writes"):
     for line in open(f"{out}/{name}.txt"):
-        if line.startswith(("loaded", "snapshot:", "reads:", "writes one", "at ")):
+        if line.startswith(("loaded", "snapshot:", "reads:", "writes one", "at ", "follow:")):
             print(line.rstrip())
 print(f"failover: promoted (and made to commit alone) {promoted - killed:.1f} s after the kill; the node unready from {unready - killed:.1f} s after it "
       f"to {ready - killed:.1f} s (fail-closed gap {ready - unready:.1f} s, most of it loading its image from a new slot)")
