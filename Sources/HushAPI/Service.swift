@@ -95,6 +95,7 @@ public final class Service: Sendable {
             options.dropIdleSlotAfter = Double(config.store.dropIdleSlotSeconds)
             options.maxLag = Double(config.store.maxLagMilliseconds) / 1000
             options.report = { serviceLog.message(.warn, "replica", $0) }
+            options.inform = { serviceLog.message(.info, "replica", $0) }
             options.onLogErasure = { subjects in
                 do throws(LogError) { try decisionLog.erase(subjects: subjects) } catch {
                     serviceLog.message(.error, "decision_log", "an erasure through another node could not be recorded: \(error.message)")

@@ -75,12 +75,16 @@ public final class ImageFollower: @unchecked Sendable {
     public let waiters = ApplyWaiters()
     /// Called with each failure of the stream (for hush's own log).
     private let report: (@Sendable (String) -> Void)?
+    /// Called with what the follower did that an operator may want to know (a new image loaded).
+    private let inform: (@Sendable (String) -> Void)?
     private let onLogErasure: (@Sendable ([String]) -> Void)?
 
     public init(store: SQLiteStore, conninfo: String, slot: String, publication: String = "hush", pingInterval: Double = 0.25,
                 dropIdleSlotAfter: Double = 600, report: (@Sendable (String) -> Void)? = nil,
+                inform: (@Sendable (String) -> Void)? = nil,
                 onLogErasure: (@Sendable ([String]) -> Void)? = nil) throws(PGError) {
         self.report = report
+        self.inform = inform
         self.onLogErasure = onLogErasure
         self.dropIdleSlotAfter = max(1, dropIdleSlotAfter)
         guard PGReplicationStream.isValidSlotName(slot) else { throw PGError("a slot name is lower-case letters, digits and _, at most 63: \(slot)") }
@@ -177,7 +181,7 @@ public final class ImageFollower: @unchecked Sendable {
                 created = try stream.createSlot(slot)
             }
             try applier.clear()
-            try ImageSnapshot.load(into: store, from: try PGConnection(conninfo), slot: created, onLogErasure: onLogErasure, report: report)
+            try ImageSnapshot.load(into: store, from: try PGConnection(conninfo), slot: created, onLogErasure: onLogErasure, report: inform)
             position = created.consistentPoint
             state.withLock { $0.snapshots += 1 }
             try stream.start(slot: slot, at: created.consistentPoint, publication: publication)
@@ -265,7 +269,7 @@ public final class ImageFollower: @unchecked Sendable {
                 """, [slot, String(dropIdleSlotAfter)]).rows.compactMap { $0.first ?? nil }
             if !dropped.isEmpty {
                 try db.query("DELETE FROM nodes WHERE slot = ANY($1::text[])", ["{" + dropped.joined(separator: ",") + "}"])
-                report?("dropped the replication slot of a node not seen for \(Int(dropIdleSlotAfter)) s: \(dropped.joined(separator: ", "))")
+                inform?("dropped the replication slot of a node not seen for \(Int(dropIdleSlotAfter)) s: \(dropped.joined(separator: ", "))")
             }
         } catch {
             report?("the slot janitor failed: \(error.description)")

@@ -30,6 +30,9 @@ public final class PostgresStore: FactStore, @unchecked Sendable {
         public var dropIdleSlotAfter = 600.0
         /// Told why the stream failed, each time it does (hush's own log).
         public var report: (@Sendable (String) -> Void)?
+        /// Told what the node did that an operator may want to know: a new image loaded, with
+        /// how long it took; a gone node's slot dropped.
+        public var inform: (@Sendable (String) -> Void)?
         /// Given the decision-log subjects each erasure (through any node) made unreachable.
         public var onLogErasure: (@Sendable ([String]) -> Void)?
 
@@ -73,7 +76,7 @@ public final class PostgresStore: FactStore, @unchecked Sendable {
         image = try SQLiteStore(path: imagePath, lookback: lookback, clock: clock, tombstoneHash: tombstoneHash, renderHistory: renderHistory)
         do {
             follower = try ImageFollower(store: image, conninfo: options.url, slot: options.slot, pingInterval: options.maxLag / 5,
-                                     dropIdleSlotAfter: options.dropIdleSlotAfter, report: options.report,
+                                     dropIdleSlotAfter: options.dropIdleSlotAfter, report: options.report, inform: options.inform,
                                      onLogErasure: options.onLogErasure)
         } catch {
             image.close()

@@ -58,6 +58,7 @@ func node(_ slot: String, image: String, maxLag: Double = 2) throws -> PostgresS
     var options = PostgresStore.Options(url: url, slot: slot)
     options.maxLag = maxLag
     options.report = { print("  \(slot): \($0)") }
+    options.inform = options.report
     return try PostgresStore(options: options, imagePath: image, lookback: Policy.standard.longestWindow, tombstoneHash: { hasher.hash($0) },
                              renderHistory: Service.renderHistory)
 }
