@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Bulk imports measured against the physical limit (README, "Imports at size"): ROWS
+# suppressions by customer id and by address (phone numbers), as CSV and as NDJSON, each posted
+# whole to POST /v1/import/suppressions of a hush on a fresh database; beside them, in the same
+# run, the same by-customer rows inserted by the sqlite3 shell in one transaction into hush's
+# own schema (`.import` into a scratch table, then one INSERT … SELECT into `suppressions`, its
+# three indexes and all), and by PostgreSQL's COPY into hush's PostgreSQL schema.
+#
+# usage: Benchmarks/import/import.sh        (needs sqlite3, curl, python3; postgresql for COPY)
+# env:   ROWS=1000000 RUNS=1 PORT=23500 PG_PORT=23510 THREADS=2 OUT=<dir>
+#        ROWS=10000000 for the long form (about 2 GB of files in OUT, and as many minutes as
+#        the imports take).
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+ROWS=${ROWS:-1000000}; RUNS=${RUNS:-1}; PORT=${PORT:-23500}; PG_PORT=${PG_PORT:-23510}; THREADS=${THREADS:-2}
+OUT=${OUT:-$(mktemp -d /tmp/hush-bench-import.XXXXXX)}
+mkdir -p "$OUT"
+for tool in sqlite3 curl python3; do command -v "$tool" > /dev/null || { echo "missing $tool" >&2; exit 1; }; done
+export HUSH_ERASURE_KEY=benchmark-erasure-key-0123456789abcdef
+
+echo "building hush (release)" >&2
+(cd "$ROOT" && swift build -c release --product hush > "$OUT/build.log" 2>&1) || { tail -20 "$OUT/build.log"; exit 1; }
+HUSH=$(cd "$ROOT" && swift build -c release --show-bin-path)/hush
+echo "writing $ROWS rows of each kind into $OUT/files" >&2
+python3 "$HERE/gen.py" "$OUT/files" "$ROWS"
+
+PID=""
+PG=""
+cleanup() {
+    [[ -n "$PID" ]] && kill -TERM "$PID" 2>/dev/null && wait "$PID" 2>/dev/null || true
+    [[ -n "$PG" ]] && as_pg "$PGBIN/pg_ctl" -D "$PG/data" -m immediate -w stop > /dev/null 2>&1 || true
+}
+trap cleanup EXIT
+as_pg() { if [[ $(id -u) == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+seconds() { python3 -c "import time; print(f'{time.monotonic():.3f}')"; }
+
+printf 'run\twhat\tseconds\trows_per_s\n' > "$OUT/results.tsv"
+result() { # run what seconds
+    printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$(python3 -c "print(f'{$ROWS / $3:.0f}')")" | tee -a "$OUT/results.tsv" >&2
+}
+
+# ---- the sqlite3 shell: the same by-customer rows, one transaction, hush's schema ----
+shell_import() { # run
+    local db="$OUT/shell.db"
+    rm -f "$db" "$db-wal" "$db-shm"
+    "$HUSH" migrate --database "$db" > /dev/null
+    local t0 t1
+    t0=$(seconds)
+    sqlite3 "$db" <<SQL
+PRAGMA synchronous=FULL;
+BEGIN;
+CREATE TEMP TABLE staged (id, customer_id, address, address_kind, kind, channels, purposes, source, confirmed, expires_at, created_at);
+.mode csv
+.import $OUT/files/table-customers.csv staged
+INSERT INTO suppressions SELECT id, nullif(customer_id, ''), nullif(address, ''), nullif(address_kind, ''), kind,
+    nullif(channels, ''), nullif(purposes, ''), nullif(source, ''), CAST(confirmed AS INTEGER), CAST(nullif(expires_at, '') AS INTEGER),
+    CAST(created_at AS INTEGER) FROM staged;
+COMMIT;
+SQL
+    t1=$(seconds)
+    [[ $(sqlite3 "$db" "SELECT count(*) FROM suppressions") == "$ROWS" ]] || { echo "the shell's import lost rows" >&2; exit 1; }
+    result "$1" "sqlite3-shell" "$(python3 -c "print(f'{$t1 - $t0:.3f}')")"
+}
+
+# ---- PostgreSQL's COPY into hush's PostgreSQL schema ----
+PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
+if [[ -x "${PGBIN:-}/initdb" ]]; then
+    PG=$OUT/pg; mkdir -p "$PG"; [[ $(id -u) == 0 ]] && chown postgres "$PG"
+    as_pg "$PGBIN/initdb" -D "$PG/data" -U hush -A trust -E UTF8 --locale=C > "$OUT/initdb.log"
+    as_pg "$PGBIN/pg_ctl" -D "$PG/data" -l "$PG/log" -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -k $PG" -w start > /dev/null
+    PGURL="postgresql://hush@127.0.0.1:$PG_PORT/postgres"
+    printf '{"store": {"kind": "postgres", "postgres": {"url": "%s"}}}\n' "$PGURL" > "$OUT/pg.json"
+    "$HUSH" migrate --config "$OUT/pg.json" > /dev/null
+    chmod o+r "$OUT/files/table-customers.csv"
+fi
+pg_copy() { # run
+    "$PGBIN/psql" -X -q -d "$PGURL" -c "TRUNCATE suppressions"
+    local t0 t1
+    t0=$(seconds)
+    "$PGBIN/psql" -X -q -d "$PGURL" -c "\\copy suppressions (id, customer_id, address, address_kind, kind, channels, purposes, source, confirmed, expires_at, created_at) FROM '$OUT/files/table-customers.csv' WITH (FORMAT csv)"
+    t1=$(seconds)
+    result "$1" "postgres-copy" "$(python3 -c "print(f'{$t1 - $t0:.3f}')")"
+}
+
+# ---- hush: each file posted whole to a fresh database ----
+hush_import() { # run file content-type
+    local dir="$OUT/hush-$2" answer t0 t1
+    rm -rf "$dir"; mkdir -p "$dir"
+    "$HUSH" --port "$PORT" --threads "$THREADS" --database "$dir/hush.db" > "$dir/hush.log" 2>&1 &
+    PID=$!
+    for _ in $(seq 200); do curl -s -o /dev/null "http://127.0.0.1:$PORT/healthz" && break; sleep 0.1; done
+    t0=$(seconds)
+    answer=$(curl -s --max-time 3600 -H "Content-Type: $3" --data-binary "@$OUT/files/$2" "http://127.0.0.1:$PORT/v1/import/suppressions")
+    t1=$(seconds)
+    grep -q "\"imported\":$ROWS[,}]" <<<"$answer" || { echo "import of $2 answered: ${answer:0:300}" >&2; exit 1; }
+    grep VmHWM "/proc/$PID/status" | awk -v f="$2" '{print "peak RSS of hush importing " f ": " $2 " kB"}' | tee -a "$OUT/rss.txt" >&2
+    kill -TERM "$PID"; wait "$PID" 2>/dev/null || true; PID=""
+    result "$1" "hush-$2" "$(python3 -c "print(f'{$t1 - $t0:.3f}')")"
+}
+
+for run in $(seq "$RUNS"); do
+    shell_import "$run"
+    [[ -n "$PG" ]] && pg_copy "$run"
+    hush_import "$run" customers.csv text/csv
+    hush_import "$run" customers.ndjson application/x-ndjson
+    hush_import "$run" phones.csv text/csv
+    hush_import "$run" phones.ndjson application/x-ndjson
+done
+
+python3 - "$OUT" "$ROWS" <<'PY' | tee "$OUT/summary.txt"
+import csv, statistics, sys
+out, rows = sys.argv[1], int(sys.argv[2])
+results = list(csv.DictReader(open(f"{out}/results.tsv"), delimiter="\t"))
+med = {}
+for r in results:
+    med.setdefault(r["what"], []).append(float(r["rows_per_s"]))
+med = {k: statistics.median(v) for k, v in med.items()}
+shell = med["sqlite3-shell"]
+print(f"{rows:,} suppressions, rows/s (median of {len([r for r in results if r['what'] == 'sqlite3-shell'])}):")
+for what, rate in med.items():
+    print(f"  {what:24} {rate:12,.0f}   {rate / shell:5.2f} of the sqlite3 shell")
+PY
