@@ -71,10 +71,28 @@ public enum StoreRows {
         }
     }
 
-    /// 128 random bits as 32 lower-case hex digits: a new record's id.
-    public static func newID() -> String {
-        var generator = SystemRandomNumberGenerator()
-        return Hex.encode((0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) })
+    /// `rows` in the order of `key` (bytes), rows with the same key in their own order: an
+    /// import then writes the B-trees its rows' keys index front to back, each page once,
+    /// rather than all over them (which, past the page cache, wrote and read pages again and
+    /// again).
+    static func inKeyOrder<Row>(_ rows: [Row], key: (Row) -> String) -> [Row] {
+        let keys = rows.map(key)
+        let order = keys.indices.sorted { a, b in
+            keys[a] == keys[b] ? a < b : keys[a].utf8.lexicographicallyPrecedes(keys[b].utf8)
+        }
+        return order.map { rows[$0] }
+    }
+
+    /// A new record's id: 32 lower-case hex digits, the first 12 the milliseconds since 1970,
+    /// so that records made together (an import's) sit together in the B-trees their ids key
+    /// rather than all over them, and the other 20 random (80 bits, from glibc's `arc4random`:
+    /// a system call for every few thousand ids, not one for every 8 bytes).
+    public static func newID(now: Date = Date()) -> String {
+        var bytes = [UInt8](repeating: 0, count: 16)
+        let ms = UInt64(max(0, (now.timeIntervalSince1970 * 1000).rounded(.down)))
+        for i in 0..<6 { bytes[i] = UInt8(truncatingIfNeeded: ms >> (40 - 8 * UInt64(i))) }
+        bytes.withUnsafeMutableBytes { arc4random_buf($0.baseAddress! + 6, 10) }
+        return Hex.encode(bytes)
     }
 }
 
@@ -119,7 +137,7 @@ extension StoreTransaction {
     /// another source, confirmation or expiry updates it.
     public func importSuppressions(_ rows: [Suppression], now: Date) throws(StoreError) -> (imported: Int, unchanged: Int) {
         var imported = 0, unchanged = 0
-        for row in rows {
+        for row in StoreRows.inKeyOrder(rows, key: { $0.subject.sortKey }) {
             let (stored, created) = try addSuppression(row, now: now)
             if created {
                 imported += 1
@@ -140,7 +158,7 @@ extension StoreTransaction {
     /// `updated_at` guard), counts as unchanged.
     public func importCases(_ rows: [ServiceCase]) throws(StoreError) -> (imported: Int, unchanged: Int) {
         var imported = 0, unchanged = 0
-        for row in rows {
+        for row in StoreRows.inKeyOrder(rows, key: \.id) {
             if let current = try readCase(row.id), current == row.normalised {
                 unchanged += 1
                 continue
@@ -151,5 +169,16 @@ extension StoreTransaction {
             }
         }
         return (imported, unchanged)
+    }
+}
+
+extension Subject {
+    /// The subject as the suppressions' identity index orders it: addresses (no customer id)
+    /// first, then customer ids.
+    var sortKey: String {
+        switch self {
+        case .address(let address): "a" + address.value
+        case .customer(let id): "c" + id
+        }
     }
 }
