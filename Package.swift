@@ -48,6 +48,7 @@ let package = Package(
             .embedInCode("Migrations/migration-0004-records-built-for.sql"),
             .embedInCode("Migrations/migration-0005-history.sql"),
             .embedInCode("Migrations/migration-0006-history-retention.sql"),
+            .embedInCode("Migrations/migration-0007-checks-without-in-lists.sql"),
         ]),
         // The OpenAPI document is a file, embedded in the binary and served at /openapi.json.
         .target(name: "HushAPI", dependencies: ["HushHTTP", "HushStore", "HushCore", "HushLog", "HushReplica", "HushPostgres", "COpenSSL", "CLinux",
