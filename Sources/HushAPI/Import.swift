@@ -114,11 +114,11 @@ enum CSV {
     }
 }
 
-/// One bulk import (`POST /v1/import/suppressions|cases`): validates every record as it
+/// One bulk import (`POST /v1/import/suppressions|cases|customers`): validates every record as it
 /// streams in, keeps the valid rows (up to `limits.maxImportRows`) and the first 100 bad lines, and at the
 /// end writes all rows in one transaction, or nothing.
 final class ImportSink: BodySink {
-    enum Kind { case suppressions, cases }
+    enum Kind { case suppressions, cases, customers }
     static let maxReportedLines = 100
 
     struct BadLine {
@@ -138,6 +138,7 @@ final class ImportSink: BodySink {
     private var header: [String]?
     private var suppressions: [Suppression] = []
     private var cases: [ServiceCase] = []
+    private var profiles: [Profile] = []
     private var bad: [BadLine] = []
     private var badCount = 0
     private var tooMany = false
@@ -157,7 +158,15 @@ final class ImportSink: BodySink {
 
     static let suppressionColumns = ["customer_id", "address", "kind", "channels", "purposes", "source", "confirmed", "expires_at"]
     static let caseColumns = ["case_id", "customer_id", "severity", "status", "opened_at", "closed_at", "resolution", "updated_at"]
-    var columns: [String] { kind == .suppressions ? Self.suppressionColumns : Self.caseColumns }
+    /// The fields of `PUT /v1/customers/{id}`, with the id as a column.
+    static let customerColumns = ["customer_id", "region", "timezone", "email", "phone"]
+    var columns: [String] {
+        switch kind {
+        case .suppressions: Self.suppressionColumns
+        case .cases: Self.caseColumns
+        case .customers: Self.customerColumns
+        }
+    }
 
     func consume(_ bytes: UnsafeRawBufferPointer) {
         splitter.feed(bytes) { handle($0) }
@@ -233,6 +242,11 @@ final class ImportSink: BodySink {
             let serviceCase = try api.serviceCase(&reader, id: id, now: now)
             guard cases.count < api.limits.maxImportRows else { tooMany = true; return }
             cases.append(serviceCase)
+        case .customers:
+            let id = try Validate.identifier(try reader.requiredString("customer_id"), field: "customer_id")
+            let profile = try api.profile(&reader, customerID: id)
+            guard profiles.count < api.limits.maxImportRows else { tooMany = true; return }
+            profiles.append(profile)
         }
     }
 
@@ -252,13 +266,15 @@ final class ImportSink: BodySink {
     /// back. Hands the rows over (call once).
     func writeJob() -> @Sendable (any StoreTransaction) throws(StoreError) -> (imported: Int, unchanged: Int) {
         let kind = self.kind, dryRun = self.dryRun, now = self.now
-        let suppressions = self.suppressions, cases = self.cases
+        let suppressions = self.suppressions, cases = self.cases, profiles = self.profiles
         self.suppressions = []
         self.cases = []
+        self.profiles = []
         return { w throws(StoreError) -> (imported: Int, unchanged: Int) in
             let counts = switch kind {
             case .suppressions: try w.importSuppressions(suppressions, now: now)
             case .cases: try w.importCases(cases)
+            case .customers: try w.importProfiles(profiles, now: now)
             }
             if dryRun { w.discardChanges() }
             return counts

@@ -7,16 +7,26 @@ import HushStore
 import Glibc
 #endif
 
-/// `hush import suppressions|cases FILE|-`: the API's bulk import (the same checks, all or
+/// `hush import suppressions|cases|customers FILE|-`: the API's bulk import (the same checks, all or
 /// nothing, `--dry-run`), written into the database file directly, under its write lock: so
 /// never beside a serving hush, whose caches it would leave stale (import through that one's
 /// API instead).
 struct ImportCommand: ParsableCommand {
-    enum Kind: String, ExpressibleByArgument, CaseIterable { case suppressions, cases }
+    enum Kind: String, ExpressibleByArgument, CaseIterable {
+        case suppressions, cases, customers
+
+        var sinkKind: ImportSink.Kind {
+            switch self {
+            case .suppressions: .suppressions
+            case .cases: .cases
+            case .customers: .customers
+            }
+        }
+    }
 
     static let configuration = CommandConfiguration(
         commandName: "import",
-        abstract: "Import suppressions or cases from a CSV or NDJSON file into the database, all or nothing, as POST /v1/import/… does.",
+        abstract: "Import suppressions, cases or customers' profiles from a CSV or NDJSON file into the database, all or nothing, as POST /v1/import/… does.",
         discussion: """
             Writes the database file directly: refused while a hush serves it (import through its API \
             then: curl --data-binary @FILE …/v1/import/suppressions). The history records each row's \
@@ -24,7 +34,7 @@ struct ImportCommand: ParsableCommand {
             one line on standard output. Bad lines are listed (the first 100) and nothing is written.
             """)
 
-    @Argument(help: ArgumentHelp("suppressions or cases.", valueName: "kind"))
+    @Argument(help: ArgumentHelp("suppressions, cases or customers.", valueName: "kind"))
     var kind: Kind
 
     @Argument(help: ArgumentHelp("The file, or - for standard input.", valueName: "file"))
@@ -87,7 +97,7 @@ struct ImportCommand: ParsableCommand {
             store.close()
             withExtendedLifetime(lock) {}
         }
-        let sink = ImportSink(api: api, kind: kind == .suppressions ? .suppressions : .cases, format: recordFormat, dryRun: dryRun,
+        let sink = ImportSink(api: api, kind: kind.sinkKind, format: recordFormat, dryRun: dryRun,
                               actor: Actor(name: "cli", via: .cli))
         var info = stat()
         let total = fstat(input, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG ? Int(info.st_size) : nil

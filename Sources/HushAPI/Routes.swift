@@ -163,6 +163,9 @@ extension API {
         APIRoute(.post, "/v1/import/cases", .key(.write), query: ["dry_run"], body: .streamed, .stream { api, request, caller throws(APIError) in
             try api.startImport(request, .cases, by: caller)
         }),
+        APIRoute(.post, "/v1/import/customers", .key(.write), query: ["dry_run"], body: .streamed, .stream { api, request, caller throws(APIError) in
+            try api.startImport(request, .customers, by: caller)
+        }),
     ]
 
     /// The router for `routes`: each handler runs after its key and query were checked.

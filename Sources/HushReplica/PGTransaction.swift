@@ -74,7 +74,7 @@ final class PGTransaction: StoreTransaction {
     @discardableResult
     func upsertProfile(_ profile: Profile, now: Date) throws(StoreError) -> Bool {
         try lock("customer:" + profile.customerID)
-        let before = try readProfile(profile.customerID)
+        let before = try storedProfile(profile.customerID)
         try run("""
             INSERT INTO profiles (customer_id, region, timezone, email, phone, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
             ON CONFLICT (customer_id) DO UPDATE SET region = $2, timezone = $3, email = $4, phone = $5, updated_at = $6
@@ -83,7 +83,13 @@ final class PGTransaction: StoreTransaction {
         return before == nil
     }
 
-    private func readProfile(_ customerID: String) throws(StoreError) -> Profile? {
+    /// Under the customer's lock, as the upsert that may follow takes it.
+    func readProfile(_ customerID: String) throws(StoreError) -> Profile? {
+        try lock("customer:" + customerID)
+        return try storedProfile(customerID)
+    }
+
+    private func storedProfile(_ customerID: String) throws(StoreError) -> Profile? {
         try rows("SELECT \(PostgresFacts.profileColumns) FROM profiles WHERE customer_id = $1", [customerID]).first.map { PostgresFacts.profile(customerID, $0) }
     }
 
@@ -262,7 +268,7 @@ final class PGTransaction: StoreTransaction {
         erased = true
         try lock("customer:" + customerID)
         var addresses: [Address] = []
-        if let profile = try readProfile(customerID) {
+        if let profile = try storedProfile(customerID) {
             if let email = profile.email { addresses.append(.email(email)) }
             if let phone = profile.phone { addresses.append(.phone(phone)) }
         }

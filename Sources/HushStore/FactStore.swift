@@ -113,6 +113,7 @@ public protocol StoreTransaction: AnyObject {
     /// Stores the profile; true when it was new.
     @discardableResult
     func upsertProfile(_ profile: Profile, now: Date) throws(StoreError) -> Bool
+    func readProfile(_ customerID: String) throws(StoreError) -> Profile?
 
     /// Creates or replaces a case, unless the stored one has a later `updated_at`.
     func upsertCase(_ serviceCase: ServiceCase) throws(StoreError) -> CaseWrite

@@ -151,6 +151,10 @@ public final class SQLiteTransaction: StoreTransaction {
         return before == nil
     }
 
+    public func readProfile(_ customerID: String) throws(StoreError) -> Profile? {
+        try reader.readProfile(customerID)
+    }
+
     // MARK: Cases
 
     /// Creates or replaces a case, unless the stored one has a later `updated_at`, so that an

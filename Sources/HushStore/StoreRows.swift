@@ -154,6 +154,22 @@ extension StoreTransaction {
         return (imported, unchanged)
     }
 
+    /// Imports profiles all or nothing. A row equal to the stored profile counts as unchanged
+    /// and is not written (its `updated_at` and history stay as they were). An erased id or
+    /// address stays erased: its tombstone is kept, so decisions about it still suppress.
+    public func importProfiles(_ rows: [Profile], now: Date) throws(StoreError) -> (imported: Int, unchanged: Int) {
+        var imported = 0, unchanged = 0
+        for row in StoreRows.inKeyOrder(rows, key: \.customerID) {
+            if try readProfile(row.customerID) == row {
+                unchanged += 1
+                continue
+            }
+            try upsertProfile(row, now: now)
+            imported += 1
+        }
+        return (imported, unchanged)
+    }
+
     /// Imports cases all or nothing. A row equal to the stored case, or older than it (the
     /// `updated_at` guard), counts as unchanged.
     public func importCases(_ rows: [ServiceCase]) throws(StoreError) -> (imported: Int, unchanged: Int) {

@@ -90,4 +90,53 @@ import HushTestSupport
         let empty = try api.call("POST", "/v1/import/suppressions", "", contentType: "text/csv")
         #expect(empty.status == 200 && empty["imported"] as? Int == 0)
     }
+
+    @Test func profilesInBulk_AreImported_CountedUnchangedWhenEqual_AndMeetAddressOnlyLists() throws {
+        // A registry of numbers with no customer ids, then the CRM's profiles that carry some of them.
+        var registry = "address,kind,source\n"
+        for i in stride(from: 0, to: 2_000, by: 2) { registry += "+1415555\(String(format: "%04d", i)),do_not_contact,registry\n" }
+        #expect(try api.call("POST", "/v1/import/suppressions", registry, contentType: "text/csv")["imported"] as? Int == 1_000)
+        var csv = "customer_id,region,timezone,email,phone\n"
+        for i in 0..<2_000 {
+            csv += "p-\(i),US-CA,America/Los_Angeles,Person.\(i)@Example.com,+1 415 555 \(String(format: "%04d", i))\n"
+        }
+        let imported = try api.call("POST", "/v1/import/customers", csv, contentType: "text/csv")
+        #expect(imported.status == 200, "\(imported.response.bodyText.prefix(500))")
+        #expect(imported["imported"] as? Int == 2_000 && imported["unchanged"] as? Int == 0)
+        let profile = try api.get("/v1/customers/p-7")["profile"] as? [String: Any]
+        #expect(profile?["email"] as? String == "person.7@example.com" && profile?["phone"] as? String == "+14155550007")
+        #expect(profile?["timezone"] as? String == "America/Los_Angeles")
+        // The registry holds the even numbers: those customers are suppressed by SMS, the others not.
+        #expect(try decide("customer_id=p-8&channel=sms&purpose=marketing").codes == ["do_not_contact"])
+        #expect(try decide("customer_id=p-9&channel=sms&purpose=marketing").decision == "allow")
+        // The same file again writes nothing; one changed row is the one imported.
+        let again = try api.call("POST", "/v1/import/customers", csv, contentType: "text/csv")
+        #expect(again["imported"] as? Int == 0 && again["unchanged"] as? Int == 2_000)
+        let changed = csv.replacingOccurrences(of: "p-5,US-CA,", with: "p-5,US-NY,")
+        let once = try api.call("POST", "/v1/import/customers", changed, contentType: "text/csv")
+        #expect(once["imported"] as? Int == 1 && once["unchanged"] as? Int == 1_999)
+        let history = try api.get("/v1/customers/p-5")["history"] as? [[String: Any]]
+        #expect(history?.count == 2 && history?.allSatisfy { $0["via"] as? String == "import" } == true, "\(history ?? [])")
+    }
+
+    @Test func profilesInBulk_AnErasedIdStaysErased_AndABadLastLineWritesNothing() throws {
+        #expect(try api.call("PUT", "/v1/customers/e-1", #"{"email": "gone@example.com"}"#).status == 201)
+        #expect(try api.call("DELETE", "/v1/customers/e-1").status == 200)
+        let ndjson = #"{"customer_id": "e-1", "email": "gone@example.com"}"# + "\n" + #"{"customer_id": "n-1", "region": "FR"}"# + "\n"
+        let imported = try api.call("POST", "/v1/import/customers", ndjson, contentType: "application/x-ndjson")
+        #expect(imported["imported"] as? Int == 2)
+        #expect(try decide("customer_id=e-1&channel=email").codes == ["erased"])
+        #expect(try decide("address=gone@example.com&channel=email").codes == ["erased"])
+        // A bad time zone on the last line: nothing of the file is written.
+        var bad = ""
+        for i in 0..<1_000 { bad += #"{"customer_id": "b-\#(i)", "region": "DE"}"# + "\n" }
+        bad += #"{"customer_id": "b-1000", "timezone": "Mars/Olympus_Mons"}"# + "\n"
+        let refused = try api.call("POST", "/v1/import/customers", bad, contentType: "application/x-ndjson")
+        #expect(refused.status == 400)
+        let lines = (refused["error"] as? [String: Any])?["lines"] as? [[String: Any]]
+        #expect(lines?.map { $0["line"] as? Int } == [1_001] && lines?.first?["field"] as? String == "timezone")
+        #expect(try api.get("/v1/customers/b-1").status == 404)
+        let unknown = try api.call("POST", "/v1/import/customers", "customer_id,colour\nx,red\n", contentType: "text/csv")
+        #expect(((unknown["error"] as? [String: Any])?["lines"] as? [[String: Any]])?.first?["field"] as? String == "colour")
+    }
 }

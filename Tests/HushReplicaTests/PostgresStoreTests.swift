@@ -100,6 +100,26 @@ struct PostgresStoreTests {
         #expect(!Self.wait(b, through: ahead, timeout: 0.2))
     }
 
+    @Test func profilesImportedThroughOneNode_AreOnTheOther_AndTheSameRowsAgainAreUnchanged() throws {
+        let cluster = try PostgresCluster(settings: ["wal_level": "logical"])
+        let a = try Self.node(cluster, "node_a"), b = try Self.node(cluster, "node_b")
+        defer { a.close(); b.close() }
+        #expect(Self.ready(a) && Self.ready(b))
+        let rows = (0..<300).map { Profile(customerID: "p-\($0)", region: "FR", email: "p\($0)@example.com") }
+        let (first, token) = try Self.write(a) { w throws(StoreError) in try w.importProfiles(rows, now: Date()) }
+        #expect(first.imported == 300 && first.unchanged == 0)
+        #expect(Self.wait(b, through: try #require(token), timeout: 5))
+        #expect(try Self.facts(b, "p-299").profile == rows[299])
+        var edited = rows
+        edited[42].region = "DE"
+        let changed = edited
+        let (second, _) = try Self.write(b) { w throws(StoreError) in try w.importProfiles(changed, now: Date()) }
+        #expect(second.imported == 1 && second.unchanged == 299)
+        let db = try PGConnection(cluster.url())
+        #expect(try db.query("SELECT region FROM profiles WHERE customer_id = 'p-42'").rows == [["DE"]])
+        #expect(try db.query("SELECT count(*) FROM history WHERE record_kind = 'profile' AND operation = 'create'").rows == [["300"]])
+    }
+
     @Test func reservationsFromTwoNodes_AtOnce_RecordAtMostTheCap() throws {
         let cluster = try PostgresCluster(settings: ["wal_level": "logical"])
         let a = try Self.node(cluster, "node_a"), b = try Self.node(cluster, "node_b")
