@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Import files for Benchmarks/import/import.sh: ROWS suppressions, by customer id and by
+"""Import files for Benchmarks/import/import.sh: ROWS profiles (a CRM's nightly sync), and ROWS
+suppressions, by customer id and by
 address (phone numbers), as CSV and NDJSON; and the same rows as whole table rows
 for the sqlite3 shell and PostgreSQL's COPY (every column of `suppressions`, empty for NULL),
 by customer id and by phone number.
@@ -34,6 +35,10 @@ def ndjson(value):
 write("customers.csv", ["customer_id,kind,channels,source"] + [f"{customer(i)},opt_out,email;sms,registry" for i in range(rows)])
 write("customers.ndjson", (ndjson({"customer_id": customer(i), "kind": "opt_out", "channels": ["email", "sms"], "source": "registry"})
                            for i in range(rows)))
+write("profiles.csv", ["customer_id,region,timezone,email,phone"]
+      + [f"{customer(i)},US-CA,America/Los_Angeles,person{i}@example.com,{phone(i)}" for i in range(rows)])
+write("profiles.ndjson", (ndjson({"customer_id": customer(i), "region": "US-CA", "timezone": "America/Los_Angeles",
+                                  "email": f"person{i}@example.com", "phone": phone(i)}) for i in range(rows)))
 write("phones.csv", ["address,kind,source"] + [f"{phone(i)},do_not_contact,registry" for i in range(rows)])
 write("phones.ndjson", (ndjson({"address": phone(i), "kind": "do_not_contact", "source": "registry"}) for i in range(rows)))
 # Whole rows: id, customer_id, address, address_kind, kind, channels, purposes, source, confirmed,

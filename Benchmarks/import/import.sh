@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Bulk imports measured against the physical limit (README, "Imports at size"): ROWS
 # suppressions by customer id and by address (phone numbers), as CSV and as NDJSON, each posted
-# whole to POST /v1/import/suppressions of a hush on a fresh database; beside them, in the same
+# whole to POST /v1/import/suppressions of a hush on a fresh database, and ROWS profiles to
+# POST /v1/import/customers (a figure of its own); beside them, in the same
 # run, the same rows inserted by the sqlite3 shell in one transaction into hush's own schema
 # (`.import` into a scratch table, then one INSERT … SELECT into `suppressions`, its three
 # indexes and all), and by PostgreSQL's COPY into hush's PostgreSQL schema. Each hush figure is
@@ -85,14 +86,14 @@ pg_copy() { # run customers|phones
 }
 
 # ---- hush: each file posted whole to a fresh database ----
-hush_import() { # run file content-type
-    local dir="$OUT/hush-$2" answer t0 t1
+hush_import() { # run file content-type [endpoint]
+    local dir="$OUT/hush-$2" answer t0 t1 endpoint=${4:-suppressions}
     rm -rf "$dir"; mkdir -p "$dir"
     "$HUSH" --port "$PORT" --threads "$THREADS" --database "$dir/hush.db" > "$dir/hush.log" 2>&1 &
     PID=$!
     for _ in $(seq 200); do curl -s -o /dev/null "http://127.0.0.1:$PORT/healthz" && break; sleep 0.1; done
     t0=$(seconds)
-    answer=$(curl -s --max-time 3600 -H "Content-Type: $3" --data-binary "@$OUT/files/$2" "http://127.0.0.1:$PORT/v1/import/suppressions")
+    answer=$(curl -s --max-time 3600 -H "Content-Type: $3" --data-binary "@$OUT/files/$2" "http://127.0.0.1:$PORT/v1/import/$endpoint")
     t1=$(seconds)
     grep -q "\"imported\":$ROWS[,}]" <<<"$answer" || { echo "import of $2 answered: ${answer:0:300}" >&2; exit 1; }
     grep VmHWM "/proc/$PID/status" | awk -v f="$2" '{print "peak RSS of hush importing " f ": " $2 " kB"}' | tee -a "$OUT/rss.txt" >&2
@@ -109,6 +110,8 @@ for run in $(seq "$RUNS"); do
     hush_import "$run" customers.ndjson application/x-ndjson
     hush_import "$run" phones.csv text/csv
     hush_import "$run" phones.ndjson application/x-ndjson
+    hush_import "$run" profiles.csv text/csv customers
+    hush_import "$run" profiles.ndjson application/x-ndjson customers
 done
 
 python3 - "$OUT" "$ROWS" <<'PY' | tee "$OUT/summary.txt"
@@ -122,6 +125,9 @@ med = {k: statistics.median(v) for k, v in med.items()}
 print(f"{rows:,} suppressions, rows/s (median of {len([r for r in results if r['what'] == 'sqlite3-shell-customers'])}); "
       "each against the sqlite3 shell's insert of the same rows:")
 for what, rate in med.items():
+    if "profiles" in what:
+        print(f"  {what:28} {rate:12,.0f}   (profiles)")
+        continue
     shell = med["sqlite3-shell-" + ("phones" if "phones" in what else "customers")]
     print(f"  {what:28} {rate:12,.0f}   {rate / shell:5.2f}")
 PY

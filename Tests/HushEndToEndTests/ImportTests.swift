@@ -139,4 +139,32 @@ import HushTestSupport
         let unknown = try api.call("POST", "/v1/import/customers", "customer_id,colour\nx,red\n", contentType: "text/csv")
         #expect(((unknown["error"] as? [String: Any])?["lines"] as? [[String: Any]])?.first?["field"] as? String == "colour")
     }
+
+    @Test(arguments: ["length", "chunked"])
+    func aClientThatHangsUpMidLine_WritesNothing(framing: String) throws {
+        var rows = "customer_id,kind\n"
+        for i in 0..<500 { rows += "h-\(i),opt_out\n" }
+        rows += "h-500,opt_"
+        do {
+            let raw = try RawClient(port: hush.port)
+            var head = "POST /v1/import/suppressions HTTP/1.1\r\nHost: test\r\nContent-Type: text/csv\r\n"
+            if framing == "length" {
+                head += "Content-Length: \(rows.utf8.count + 1_000)\r\n\r\n"
+                try raw.send(head + rows)
+            } else {
+                // Chunks, without the last (empty) one that ends the body.
+                head += "Transfer-Encoding: chunked\r\n\r\n"
+                try raw.send(head + String(rows.utf8.count, radix: 16) + "\r\n" + rows + "\r\n")
+            }
+            raw.shutdownWrite()
+            // Until the server closes its side: it has seen the body end early.
+            _ = try? raw.readToEnd()
+        }
+        Thread.sleep(forTimeInterval: 0.3)
+        #expect(try decide("customer_id=h-1&channel=email").decision == "allow", "nothing was written")
+        #expect((try api.get("/v1/suppressions")["items"] as? [Any])?.isEmpty == true)
+        // The server goes on: the whole file, sent whole, is imported.
+        let whole = try api.call("POST", "/v1/import/suppressions", rows + "out\n", contentType: "text/csv")
+        #expect(whole["imported"] as? Int == 501)
+    }
 }
