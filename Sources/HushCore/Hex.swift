@@ -3,14 +3,26 @@ public enum Hex {
     private static let digits = Array("0123456789abcdef".utf8)
 
     /// `[0x0a, 0xff]` → `"0aff"`.
+    public static func encode(_ bytes: [UInt8]) -> String {
+        bytes.withUnsafeBufferPointer { encode(buffer: $0) }
+    }
+
+    /// Any other sequence of bytes, through an array (a generic loop called from another module
+    /// is not specialised: it cost about 9,000 instructions for 16 bytes).
     public static func encode<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> String {
-        var text: [UInt8] = []
-        text.reserveCapacity(bytes.underestimatedCount * 2)
-        for byte in bytes {
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 0x0f)])
+        encode(Array(bytes))
+    }
+
+    private static func encode(buffer: UnsafeBufferPointer<UInt8>) -> String {
+        String(unsafeUninitializedCapacity: buffer.count * 2) { text in
+            digits.withUnsafeBufferPointer { digits in
+                for (i, byte) in buffer.enumerated() {
+                    text[2 * i] = digits[Int(byte >> 4)]
+                    text[2 * i + 1] = digits[Int(byte & 0x0f)]
+                }
+            }
+            return buffer.count * 2
         }
-        return String(decoding: text, as: UTF8.self)
     }
 
     /// `"0aFF"` → `[0x0a, 0xff]`; nil unless an even number of hex digits (either case).

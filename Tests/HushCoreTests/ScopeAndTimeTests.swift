@@ -351,4 +351,9 @@ func rfc3339_TruncatesFractionsOf1To12Nines(digits: Int) throws {
     #expect(Hex.decode("abc") == nil, "an odd number of digits")
     #expect(Hex.decode("zz") == nil)
     #expect(Hex.encode([UInt8]()) == "" && Hex.decode("") == [])
+    // Any sequence of bytes, not only an array: a slice, a reversed view, every byte value.
+    #expect(Hex.encode(bytes[1...3]) == "0a7f80")
+    #expect(Hex.encode(bytes.reversed()) == "ff807f0a00")
+    let all = (0...255).map(UInt8.init)
+    #expect(Hex.decode(Hex.encode(all)) == all && Hex.encode(all).utf8.count == 512)
 }
