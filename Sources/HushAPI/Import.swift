@@ -118,7 +118,8 @@ enum CSV {
 /// streams in, keeps the valid rows (up to `limits.maxImportRows`) and the first 100 bad lines, and at the
 /// end writes all rows in one transaction, or nothing.
 final class ImportSink: BodySink {
-    enum Kind { case suppressions, cases, customers }
+    /// What an import holds; its name is the endpoint's last segment and `hush import`'s argument.
+    enum Kind: String, CaseIterable { case suppressions, cases, customers }
     static let maxReportedLines = 100
 
     struct BadLine {

@@ -12,17 +12,7 @@ import Glibc
 /// never beside a serving hush, whose caches it would leave stale (import through that one's
 /// API instead).
 struct ImportCommand: ParsableCommand {
-    enum Kind: String, ExpressibleByArgument, CaseIterable {
-        case suppressions, cases, customers
-
-        var sinkKind: ImportSink.Kind {
-            switch self {
-            case .suppressions: .suppressions
-            case .cases: .cases
-            case .customers: .customers
-            }
-        }
-    }
+    typealias Kind = ImportSink.Kind
 
     static let configuration = CommandConfiguration(
         commandName: "import",
@@ -97,7 +87,7 @@ struct ImportCommand: ParsableCommand {
             store.close()
             withExtendedLifetime(lock) {}
         }
-        let sink = ImportSink(api: api, kind: kind.sinkKind, format: recordFormat, dryRun: dryRun,
+        let sink = ImportSink(api: api, kind: kind, format: recordFormat, dryRun: dryRun,
                               actor: Actor(name: "cli", via: .cli))
         var info = stat()
         let total = fstat(input, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG ? Int(info.st_size) : nil
@@ -233,3 +223,5 @@ private final class Progress {
         if shown { FileHandle.standardError.write(Data("\n".utf8)) }
     }
 }
+
+extension ImportSink.Kind: ExpressibleByArgument {}

@@ -105,15 +105,16 @@ public final class SQLiteStore: FactStore {
         try writer.perform(Self.acting(actor, work))
     }
 
-    /// `writeAndWait` with the SQLite transaction itself, for what only this store has
-    /// (pruning). Without an actor, a change that the history keeps is refused.
-    @discardableResult
-    /// Queues `work` on the writer; `completion` runs on the writer thread once it committed or failed.
+    /// `writeSQLiteAndWait` without the wait: `completion` runs on the writer thread once the
+    /// work committed or failed (a snapshot's batches, written while the next is read).
     public func writeSQLite<T>(_ work: @escaping (SQLiteTransaction) throws(StoreError) -> T,
                                completion: @escaping (Result<T, StoreError>) -> Void) {
         writer.submit(Self.acting(nil, work), completion: completion)
     }
 
+    /// `writeAndWait` with the SQLite transaction itself, for what only this store has
+    /// (pruning, a node's image). Without an actor, a change that the history keeps is refused.
+    @discardableResult
     public func writeSQLiteAndWait<T>(as actor: Actor? = nil, _ work: @escaping (SQLiteTransaction) throws(StoreError) -> T) throws(StoreError) -> T {
         try writer.perform(Self.acting(actor, work))
     }
