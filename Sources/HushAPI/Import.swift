@@ -115,8 +115,9 @@ enum CSV {
 }
 
 /// One bulk import (`POST /v1/import/suppressions|cases|customers`): validates every record as it
-/// streams in, keeps the valid rows (up to `limits.maxImportRows`) and the first 100 bad lines, and at the
-/// end writes all rows in one transaction, or nothing.
+/// streams in, stages the valid rows on disk beside the database (up to `limits.maxImportRows`;
+/// `ImportStage`), keeps the first 100 bad lines, and at the end writes all rows in one
+/// transaction, in key order, or nothing.
 final class ImportSink: BodySink {
     /// What an import holds; its name is the endpoint's last segment and `hush import`'s argument.
     enum Kind: String, CaseIterable { case suppressions, cases, customers }
@@ -137,9 +138,15 @@ final class ImportSink: BodySink {
     /// Feeding it calls back into `handle`, which must not touch it (exclusive access).
     private var splitter: RecordSplitter
     private var header: [String]?
-    private var suppressions: [Suppression] = []
-    private var cases: [ServiceCase] = []
-    private var profiles: [Profile] = []
+    /// The stage of this import's kind, made at its first valid row.
+    private var suppressions: ImportStage<Suppression>?
+    private var cases: ImportStage<ServiceCase>?
+    private var profiles: ImportStage<Profile>?
+    /// Why rows could not be staged (the disk is full, the directory cannot be written): the
+    /// import then writes nothing and answers 503 naming it.
+    private var stageError: StoreError?
+    /// Valid rows so far.
+    private var staged = 0
     private var bad: [BadLine] = []
     private var badCount = 0
     private var tooMany = false
@@ -236,18 +243,31 @@ final class ImportSink: BodySink {
         switch kind {
         case .suppressions:
             let suppression = try api.suppression(&reader)
-            guard suppressions.count < api.limits.maxImportRows else { tooMany = true; return }
-            suppressions.append(suppression)
+            stage(suppression, in: &suppressions)
         case .cases:
             let id = try Validate.identifier(try reader.requiredString("case_id"), field: "case_id")
-            let serviceCase = try api.serviceCase(&reader, id: id, now: now)
-            guard cases.count < api.limits.maxImportRows else { tooMany = true; return }
-            cases.append(serviceCase)
+            stage(try api.serviceCase(&reader, id: id, now: now), in: &cases)
         case .customers:
             let id = try Validate.identifier(try reader.requiredString("customer_id"), field: "customer_id")
-            let profile = try api.profile(&reader, customerID: id)
-            guard profiles.count < api.limits.maxImportRows else { tooMany = true; return }
-            profiles.append(profile)
+            stage(try api.profile(&reader, customerID: id), in: &profiles)
+        }
+    }
+
+    /// Stages a valid row, unless the import is already refused (too many rows, or the stage failed).
+    private func stage<Row: StagedRow>(_ row: Row, in stage: inout ImportStage<Row>?) {
+        guard stageError == nil, !tooMany else { return }
+        guard staged < api.limits.maxImportRows else {
+            tooMany = true
+            stage?.remove()
+            return
+        }
+        do throws(StoreError) {
+            if stage == nil { stage = try ImportStage(beside: api.databasePath) }
+            try stage!.append(row)
+            staged += 1
+        } catch {
+            stageError = StoreError(kind: .unavailable, message: "cannot stage the import's rows beside \(api.databasePath): \(error.message)")
+            stage?.remove()
         }
     }
 
@@ -258,25 +278,29 @@ final class ImportSink: BodySink {
     /// every row is good. Reads the body's last record first.
     func refusal() -> (message: String, lines: [BadLine])? {
         splitter.finish { handle($0) }
+        if let stageError { return (stageError.message, []) }
         if tooMany { return ("an import holds at most \(api.limits.maxImportRows) rows; split the file", []) }
         if badCount > 0 { return ("\(badCount) line\(badCount == 1 ? " is" : "s are") invalid; nothing was imported", bad) }
         return nil
     }
 
     /// The write of every row, in one job: all or nothing; with `dryRun`, counted and rolled
-    /// back. Hands the rows over (call once).
-    func writeJob() -> @Sendable (any StoreTransaction) throws(StoreError) -> (imported: Int, unchanged: Int) {
-        let kind = self.kind, dryRun = self.dryRun, now = self.now
+    /// back. Hands the staged rows over (call once, after `refusal()`); the stage's file goes
+    /// when the job is done with it.
+    func writeJob() throws(StoreError) -> @Sendable (any StoreTransaction) throws(StoreError) -> (imported: Int, unchanged: Int) {
+        let dryRun = self.dryRun, now = self.now
         let suppressions = self.suppressions, cases = self.cases, profiles = self.profiles
-        self.suppressions = []
-        self.cases = []
-        self.profiles = []
+        self.suppressions = nil
+        self.cases = nil
+        self.profiles = nil
+        try suppressions?.close()
+        try cases?.close()
+        try profiles?.close()
         return { w throws(StoreError) -> (imported: Int, unchanged: Int) in
-            let counts = switch kind {
-            case .suppressions: try w.importSuppressions(suppressions, now: now)
-            case .cases: try w.importCases(cases)
-            case .customers: try w.importProfiles(profiles, now: now)
-            }
+            var counts = (imported: 0, unchanged: 0)
+            if let suppressions { counts = try w.importSuppressions(.stage(suppressions), now: now) }
+            if let cases { counts = try w.importCases(.stage(cases)) }
+            if let profiles { counts = try w.importProfiles(.stage(profiles), now: now) }
             if dryRun { w.discardChanges() }
             return counts
         }
@@ -285,11 +309,14 @@ final class ImportSink: BodySink {
     func finish(_ request: Request, _ responder: Responder) {
         let api = self.api
         if let (message, lines) = refusal() {
+            if let stageError { return responder.send(api.error(request, .store(stageError))) }
             if lines.isEmpty { return responder.send(api.error(request, .invalid(ValidationError(field: "", message: message)))) }
             return responder.send(badLinesResponse(request))
         }
         let dryRun = self.dryRun
-        PreparedWrite(writeJob()) { counts in
+        let job: @Sendable (any StoreTransaction) throws(StoreError) -> (imported: Int, unchanged: Int)
+        do { job = try writeJob() } catch { return responder.send(api.error(request, .store(error))) }
+        PreparedWrite(job) { counts in
             api.json(request) { w in
                 w.objectStart()
                 if dryRun {

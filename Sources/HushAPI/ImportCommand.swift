@@ -72,6 +72,7 @@ struct ImportCommand: ParsableCommand {
         do {
             try DatabaseFile.prepare(path: path)
             lock = try WriteLock.acquire(path: path)
+            ImportStageFiles.removeLeftovers(beside: path)
             let hasher = try SharedTombstoneHasher(key: key)
             store = try SQLiteStore(path: path, lookback: config.policy.longestWindow, tombstoneHash: hasher.hash, renderHistory: Service.renderHistory)
             var logOptions = DecisionLog.Options()
@@ -112,7 +113,7 @@ struct ImportCommand: ParsableCommand {
             fail(message)
         }
         let counts: (imported: Int, unchanged: Int)
-        do { counts = try store.writeAndWait(as: Actor(name: "cli", via: .cli), sink.writeJob()) } catch { fail(error.message) }
+        do { counts = try store.writeAndWait(as: Actor(name: "cli", via: .cli), try sink.writeJob()) } catch { fail(error.message) }
         let seconds = String(format: "%.1f s", Date().timeIntervalSince(started) + (progress?.elapsed ?? 0))
         if dryRun {
             print("dry run: would import \(counts.imported) \(kind.rawValue), \(counts.unchanged) unchanged; nothing was written (\(seconds))")

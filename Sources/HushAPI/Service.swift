@@ -60,6 +60,7 @@ public final class Service: Sendable {
         try DatabaseFile.prepare(path: config.server.database)
         // One writer per database file: a second hush on it would leave this one's caches stale.
         writeLock = try WriteLock.acquire(path: config.server.database)
+        ImportStageFiles.removeLeftovers(beside: config.server.database)
         var logOptions = DecisionLog.Options()
         logOptions.sink = DecisionLog.Sink(rawValue: config.decisionLog.sink.rawValue) ?? .file
         logOptions.directory = config.decisionLog.directory(database: config.server.database)

@@ -10,7 +10,12 @@ final class Database {
     private let owner = pthread_self()
     #endif
 
-    enum Mode { case readWrite, readOnly }
+    enum Mode {
+        case readWrite, readOnly
+        /// A file of passing rows (an import's stage): no journal and no syncs, since a crash
+        /// loses nothing that was acknowledged, and no secure delete, since the file is removed whole.
+        case scratch
+    }
 
     /// Process-wide SQLite settings, applied once before the first connection opens.
     private static let configured: Void = { _ = hush_sqlite_disable_memstatus() }()
@@ -33,6 +38,11 @@ final class Database {
         // The first statements are where a file that is not a database, or cannot be written,
         // shows itself: name the file, since the caller may be starting up.
         do {
+            if mode == .scratch {
+                try exec("PRAGMA journal_mode=OFF")
+                try exec("PRAGMA synchronous=OFF")
+                return
+            }
             if mode == .readWrite {
                 // WAL: readers never wait for the writer, and the writer never waits for readers.
                 try exec("PRAGMA journal_mode=WAL")

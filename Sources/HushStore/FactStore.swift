@@ -154,10 +154,16 @@ public protocol StoreTransaction: AnyObject {
     /// unreachable, for the other nodes of a replicated store to erase from their own logs.
     /// The SQLite store has no other nodes: it keeps nothing.
     func recordLogErasure(_ subjects: [String]) throws(StoreError)
+
+    /// Brings what this transaction keeps for the end of the job (the customers whose records
+    /// must be rebuilt) back under its bound, doing that work now: a long job, an import of
+    /// millions of rows, then holds a bounded set. A store that keeps nothing does nothing.
+    func settleTouched() throws(StoreError)
 }
 
 extension StoreTransaction {
     public func recordLogErasure(_ subjects: [String]) throws(StoreError) {}
+    public func settleTouched() throws(StoreError) {}
 }
 
 /// What `upsertCase` did.

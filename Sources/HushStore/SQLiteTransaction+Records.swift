@@ -166,6 +166,10 @@ extension SQLiteTransaction {
         }
     }
 
+    public func settleTouched() throws(StoreError) {
+        if touched.count >= touchedLimit { try rebuildTouched(now: clock()) }
+    }
+
     /// Sets (or with nil removes) the record of `customerID` in its row of `customer_records`,
     /// keeping the entries of other ids that share the row. A row that does not parse loses
     /// them: every record is then rebuilt at the next start.

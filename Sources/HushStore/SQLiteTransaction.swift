@@ -11,6 +11,10 @@ public final class SQLiteTransaction: StoreTransaction {
     let tombstones: TombstoneSet
     /// Customers whose facts record must be rebuilt before the running job ends.
     var touched: Set<String> = []
+    /// Most customers `touched` holds in a long job (an import) before their records are
+    /// rebuilt mid-job (`settleTouched`): 100,000 ids are a few megabytes, and a batch that
+    /// large still writes the records in key order.
+    var touchedLimit = 100_000
     /// How far back records keep contacts and interactions.
     let recordLookback: TimeInterval
     /// Most contacts (and interactions) a record keeps, newest first: more than any cap can count.

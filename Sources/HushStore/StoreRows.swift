@@ -136,8 +136,12 @@ extension StoreTransaction {
     /// fails). A row equal to a stored one counts as unchanged; one with the same identity but
     /// another source, confirmation or expiry updates it.
     public func importSuppressions(_ rows: [Suppression], now: Date) throws(StoreError) -> (imported: Int, unchanged: Int) {
+        try importSuppressions(.array(rows), now: now)
+    }
+
+    public func importSuppressions(_ rows: ImportRows<Suppression>, now: Date) throws(StoreError) -> (imported: Int, unchanged: Int) {
         var imported = 0, unchanged = 0
-        for row in StoreRows.inKeyOrder(rows, key: { $0.subject.sortKey }) {
+        try rows.forEach { row throws(StoreError) in
             let (stored, created) = try addSuppression(row, now: now)
             if created {
                 imported += 1
@@ -150,6 +154,7 @@ extension StoreTransaction {
                 _ = try updateSuppression(updated)
                 imported += 1
             }
+            try settleTouched()
         }
         return (imported, unchanged)
     }
@@ -158,14 +163,19 @@ extension StoreTransaction {
     /// and is not written (its `updated_at` and history stay as they were). An erased id or
     /// address stays erased: its tombstone is kept, so decisions about it still suppress.
     public func importProfiles(_ rows: [Profile], now: Date) throws(StoreError) -> (imported: Int, unchanged: Int) {
+        try importProfiles(.array(rows), now: now)
+    }
+
+    public func importProfiles(_ rows: ImportRows<Profile>, now: Date) throws(StoreError) -> (imported: Int, unchanged: Int) {
         var imported = 0, unchanged = 0
-        for row in StoreRows.inKeyOrder(rows, key: \.customerID) {
+        try rows.forEach { row throws(StoreError) in
             if try readProfile(row.customerID) == row {
                 unchanged += 1
-                continue
+                return
             }
             try upsertProfile(row, now: now)
             imported += 1
+            try settleTouched()
         }
         return (imported, unchanged)
     }
@@ -173,16 +183,21 @@ extension StoreTransaction {
     /// Imports cases all or nothing. A row equal to the stored case, or older than it (the
     /// `updated_at` guard), counts as unchanged.
     public func importCases(_ rows: [ServiceCase]) throws(StoreError) -> (imported: Int, unchanged: Int) {
+        try importCases(.array(rows))
+    }
+
+    public func importCases(_ rows: ImportRows<ServiceCase>) throws(StoreError) -> (imported: Int, unchanged: Int) {
         var imported = 0, unchanged = 0
-        for row in StoreRows.inKeyOrder(rows, key: \.id) {
+        try rows.forEach { row throws(StoreError) in
             if let current = try readCase(row.id), current == row.normalised {
                 unchanged += 1
-                continue
+                return
             }
             switch try upsertCase(row) {
             case .created, .replaced: imported += 1
             case .stale: unchanged += 1
             }
+            try settleTouched()
         }
         return (imported, unchanged)
     }

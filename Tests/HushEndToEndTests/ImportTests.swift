@@ -14,6 +14,11 @@ import HushTestSupport
 
     func decide(_ query: String) throws -> APIClient.Answer { try api.get("/v1/decisions?\(query)&at=\(TestTime.iso())") }
 
+    /// The files imports stage their rows in, beside the database (`hush.db.import-<16 hex>`).
+    static func stageFiles(in directory: URL) throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasPrefix("hush.db.import-") }
+    }
+
     @Test func aHundredThousandSuppressions_AreImported_AndDecisionsSeeThem() throws {
         let expiry = TestTime.iso(days: 60)
         var csv = "customer_id,address,kind,channels,purposes,source,confirmed,expires_at\n"
@@ -50,6 +55,7 @@ import HushTestSupport
         #expect(lines.map { $0["field"] as? String } == ["kind", "colour", nil])
         #expect(try decide("customer_id=n-1&channel=email").decision == "allow", "nothing was written")
         #expect((try api.get("/v1/suppressions")["items"] as? [Any])?.isEmpty == true)
+        #expect(try Self.stageFiles(in: hush.directory).isEmpty, "the refused import's staged rows are gone")
     }
 
     @Test func aDryRun_ValidatesAndCounts_ButWritesNothing() throws {
@@ -163,8 +169,22 @@ import HushTestSupport
         Thread.sleep(forTimeInterval: 0.3)
         #expect(try decide("customer_id=h-1&channel=email").decision == "allow", "nothing was written")
         #expect((try api.get("/v1/suppressions")["items"] as? [Any])?.isEmpty == true)
+        #expect(try Self.stageFiles(in: hush.directory).isEmpty, "the cut-off import's staged rows are gone")
         // The server goes on: the whole file, sent whole, is imported.
         let whole = try api.call("POST", "/v1/import/suppressions", rows + "out\n", contentType: "text/csv")
         #expect(whole["imported"] as? Int == 501)
+        #expect(try Self.stageFiles(in: hush.directory).isEmpty, "the written import's staged rows are gone")
+    }
+
+    @Test func stageFilesLeftByAStoppedProcess_AreRemovedAtStart() throws {
+        let directory = hush.directory
+        let leftover = directory.appendingPathComponent("hush.db.import-00112233445566ff")
+        let unrelated = directory.appendingPathComponent("notes.import-00112233445566ff")
+        for file in [leftover, unrelated] { FileManager.default.createFile(atPath: file.path, contents: Data("staged rows".utf8)) }
+        _ = hush.stop()
+        let again = try HushProcess([], environment: ["HUSH_ERASURE_KEY": String(repeating: "i", count: 32)], directory: directory)
+        defer { _ = again.stop() }
+        #expect(!FileManager.default.fileExists(atPath: leftover.path))
+        #expect(FileManager.default.fileExists(atPath: unrelated.path), "only this database's stage files")
     }
 }

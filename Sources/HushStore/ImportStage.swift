@@ -1,0 +1,180 @@
+import Foundation
+import HushCore
+
+/// A row an import can stage on disk: the columns it keeps, its sort key, and how it is read back.
+public protocol StagedRow: Sendable {
+    /// The stage's columns (after `key`), in the order `stageValues` binds and `unstage` reads them.
+    static var stageColumns: [String] { get }
+    /// The key rows are written in: the order of the B-tree the row's table is keyed by.
+    var stageKey: String { get }
+    /// The columns' values as text (nil for NULL), as PostgreSQL's rows are read too.
+    var stageValues: [String?] { get }
+    /// `zone` finds a time zone by name (cached: `TimeZone(identifier:)` is slow).
+    static func unstage<R: ColumnRow>(_ row: R, zone: (String) -> TimeZone?) throws(StoreError) -> Self
+}
+
+/// The validated rows of one import, written to a scratch SQLite file beside the database
+/// (`<database>.import-<random>`) as
+/// they stream in, so that an import of any size holds only a page cache's worth of them in
+/// memory. The writer reads them back in key order (`ORDER BY key, seq`: SQLite's external
+/// merge sort, which spills its runs to temporary files), rows with equal keys in file order.
+///
+/// One thread appends (the event loop the upload arrives on), then `close()`; then one thread
+/// reads (the writer). The file is removed when the stage is released, or at the next start if
+/// the process died first (`removeLeftovers`).
+public final class ImportStage<Element: StagedRow>: @unchecked Sendable {
+    public let path: String
+    private var database: Database?
+    private var insert: Statement?
+    private var pending: [Element] = []
+    /// Rows staged so far.
+    public private(set) var count = 0
+    /// Rows written to the file in one transaction of the stage.
+    static var batchRows: Int { 4096 }
+    /// A new, empty stage beside the database at `database`.
+    public init(beside database: String) throws(StoreError) {
+        var random = [UInt8](repeating: 0, count: 8)
+        random.withUnsafeMutableBytes { arc4random_buf($0.baseAddress!, 8) }
+        path = database + ImportStageFiles.infix + Hex.encode(random)
+        let database = try Database(path: path, mode: .scratch)
+        self.database = database
+        do {
+            let columns = Element.stageColumns.joined(separator: ", ")
+            try database.exec("CREATE TABLE staged (seq INTEGER PRIMARY KEY, key TEXT NOT NULL, \(columns))")
+            let marks = (1...(Element.stageColumns.count + 1)).map { "?\($0)" }.joined(separator: ", ")
+            insert = try database.prepare("INSERT INTO staged (key, \(columns)) VALUES (\(marks))")
+        } catch {
+            remove()
+            throw error
+        }
+    }
+
+    deinit { remove() }
+
+    /// Stages one row (written with the next batch).
+    public func append(_ row: Element) throws(StoreError) {
+        pending.append(row)
+        count += 1
+        if pending.count >= Self.batchRows { try flush() }
+    }
+
+    /// Writes the rows still in memory, and closes the appending connection.
+    public func close() throws(StoreError) {
+        try flush()
+        insert = nil
+        database = nil
+    }
+
+    private func flush() throws(StoreError) {
+        guard !pending.isEmpty, let database, let insert else { return }
+        try database.exec("BEGIN")
+        do {
+            for row in pending { try insert.run([.text(row.stageKey)] + row.stageValues.map { SQLValue.optional($0) }) }
+            try database.exec("COMMIT")
+        } catch {
+            try? database.exec("ROLLBACK")
+            throw error
+        }
+        pending.removeAll(keepingCapacity: true)
+    }
+
+    /// Every staged row in key order, equal keys in the order they were staged; on the calling
+    /// thread, through a connection of its own. Call after `close()`.
+    public func forEachInKeyOrder(_ body: (Element) throws(StoreError) -> Void) throws(StoreError) {
+        let reader = try Database(path: path, mode: .scratch)
+        // Larger sorted runs for the sort, and its spill files, not memory, past that.
+        try reader.exec("PRAGMA cache_size=-65536")
+        try reader.exec("PRAGMA temp_store=FILE")
+        let select = try reader.prepare("SELECT \(Element.stageColumns.joined(separator: ", ")) FROM staged ORDER BY key, seq")
+        var zones = ZoneTable()
+        try select.query([]) { row throws(StoreError) in try body(try Element.unstage(row, zone: { zones.zone($0) })) }
+    }
+
+    /// Removes the file (idempotent).
+    public func remove() {
+        insert = nil
+        database = nil
+        pending = []
+        unlink(path)
+    }
+}
+
+/// The stage files beside a database.
+public enum ImportStageFiles {
+    /// What a stage file's name adds to the database's.
+    static let infix = ".import-"
+
+    /// Removes the stage files of the database at `database` that a process stopped mid-import
+    /// left. Call with the database's write lock held: no other process stages beside it then.
+    public static func removeLeftovers(beside database: String) {
+        let url = URL(fileURLWithPath: database)
+        let directory = url.deletingLastPathComponent().path, prefix = url.lastPathComponent + infix
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
+        for name in names where name.hasPrefix(prefix) {
+            let suffix = name.dropFirst(prefix.count)
+            guard suffix.count == 16, suffix.allSatisfy(\.isHexDigit) else { continue }
+            unlink((directory as NSString).appendingPathComponent(name))
+        }
+    }
+}
+
+/// The rows of one import in key order, read once: from memory, or from an `ImportStage`.
+public struct ImportRows<Element: StagedRow>: Sendable {
+    let each: @Sendable ((Element) throws(StoreError) -> Void) throws(StoreError) -> Void
+
+    /// Rows held in memory, sorted here.
+    public static func array(_ rows: [Element]) -> ImportRows {
+        ImportRows { body throws(StoreError) in
+            for row in StoreRows.inKeyOrder(rows, key: \.stageKey) { try body(row) }
+        }
+    }
+
+    /// Rows staged on disk, sorted by SQLite.
+    public static func stage(_ stage: ImportStage<Element>) -> ImportRows {
+        ImportRows { body throws(StoreError) in try stage.forEachInKeyOrder(body) }
+    }
+
+    func forEach(_ body: (Element) throws(StoreError) -> Void) throws(StoreError) {
+        try withoutActuallyEscaping(body) { body throws(StoreError) in try each(body) }
+    }
+}
+
+extension Suppression: StagedRow {
+    public static var stageColumns: [String] { StoreRows.suppressionColumns.components(separatedBy: ", ") }
+    public var stageKey: String { subject.sortKey }
+    public var stageValues: [String?] {
+        let (customerID, address, addressKind) = StoreRows.subjectColumns(subject)
+        return [id, customerID, address, addressKind, kind.rawValue, Codec.joined(channels?.map(\.rawValue)),
+                Codec.joined(purposes?.map(\.rawValue)), source, confirmed ? "1" : "0", expiresAt.map { String(Codec.millis($0)) }]
+    }
+    public static func unstage<R: ColumnRow>(_ row: R, zone: (String) -> TimeZone?) throws(StoreError) -> Suppression { try StoreRows.suppression(row) }
+}
+
+extension ServiceCase: StagedRow {
+    public static var stageColumns: [String] { StoreRows.caseColumns.components(separatedBy: ", ") }
+    public var stageKey: String { id }
+    public var stageValues: [String?] {
+        [id, customerID, severity.rawValue, status.rawValue, String(Codec.millis(openedAt)), closedAt.map { String(Codec.millis($0)) },
+         resolution?.rawValue, String(Codec.millis(updatedAt))]
+    }
+    public static func unstage<R: ColumnRow>(_ row: R, zone: (String) -> TimeZone?) throws(StoreError) -> ServiceCase {
+        guard let found = StoreRows.serviceCase(row) else {
+            throw StoreError(kind: .internalError, message: "a staged case holds an unknown severity or status")
+        }
+        return found
+    }
+}
+
+extension Profile: StagedRow {
+    public static var stageColumns: [String] { ["customer_id", "region", "timezone", "email", "phone"] }
+    public var stageKey: String { customerID }
+    public var stageValues: [String?] { [customerID, region, timeZone?.name, email, phone] }
+    public static func unstage<R: ColumnRow>(_ row: R, zone: (String) -> TimeZone?) throws(StoreError) -> Profile {
+        var timeZone: TimeZone?
+        if let name = row.text(2) {
+            guard let found = zone(name) else { throw StoreError(kind: .internalError, message: "a staged profile holds an unknown time zone") }
+            timeZone = found
+        }
+        return Profile(customerID: row.text(0) ?? "", region: row.text(1), timeZone: timeZone, email: row.text(3), phone: row.text(4))
+    }
+}

@@ -1,0 +1,113 @@
+import Foundation
+import Testing
+import HushCore
+@testable import HushStore
+
+@Suite struct ImportStageTests {
+    let now = date("2026-11-24T10:00:00Z")
+
+    /// The stage files beside `database`.
+    func stageFiles(beside database: String) throws -> [String] {
+        let url = URL(fileURLWithPath: database)
+        return try FileManager.default.contentsOfDirectory(atPath: url.deletingLastPathComponent().path)
+            .filter { $0.hasPrefix(url.lastPathComponent + ".import-") }
+    }
+
+    @Test func stagedRows_ComeBackWhole_InKeyOrder_EqualKeysInTheOrderStaged() throws {
+        let database = try makeStorePath()
+        let stage = try ImportStage<Suppression>(beside: database)
+        // More than one batch of the stage, keys descending, each key twice with a different source.
+        let count = ImportStage<Suppression>.batchRows + 321
+        var staged: [Suppression] = []
+        for i in (0..<count).reversed() {
+            let subject: Subject = i % 3 == 0 ? .address(.phone("+4420\(String(format: "%08d", i))")) : .customer("c-\(i)")
+            for source in ["first", "second"] {
+                let row = Suppression(id: "", subject: subject, kind: i % 2 == 0 ? .optOut : .objection,
+                                      channels: i % 5 == 0 ? nil : ["sms", "email"], purposes: i % 7 == 0 ? ["marketing"] : nil,
+                                      source: source, confirmed: i % 2 == 1,
+                                      expiresAt: i % 4 == 0 ? Date(timeIntervalSince1970: 1_900_000_000 + Double(i)) : nil)
+                staged.append(row)
+                try stage.append(row)
+            }
+        }
+        #expect(stage.count == 2 * count)
+        try stage.close()
+        var read: [Suppression] = []
+        try ImportRows.stage(stage).forEach { read.append($0) }
+        #expect(read == StoreRows.inKeyOrder(staged, key: \.stageKey))
+        #expect(read.first?.subject == .address(.phone("+442000000000")) && read.first?.source == "first")
+        #expect(read[1].source == "second")
+        #expect(try stageFiles(beside: database).count == 1)
+        stage.remove()
+        #expect(try stageFiles(beside: database).isEmpty)
+    }
+
+    @Test func casesAndProfiles_SurviveTheStage() throws {
+        let database = try makeStorePath()
+        let cases = try ImportStage<ServiceCase>(beside: database)
+        let open = ServiceCase(id: "k2", customerID: "c", severity: .high, status: .open, openedAt: date("2026-11-20T00:00:00Z").addingTimeInterval(0.123),
+                               updatedAt: date("2026-11-20T00:00:00Z").addingTimeInterval(0.123))
+        let closed = ServiceCase(id: "k1", customerID: "d", severity: .low, status: .closed, openedAt: date("2026-11-19T00:00:00Z"),
+                                 closedAt: date("2026-11-21T00:00:00Z"), resolution: .negative, updatedAt: date("2026-11-21T00:00:00Z"))
+        try cases.append(open)
+        try cases.append(closed)
+        try cases.close()
+        var readCases: [ServiceCase] = []
+        try ImportRows.stage(cases).forEach { readCases.append($0) }
+        #expect(readCases == [closed.normalised, open.normalised])
+
+        let profiles = try ImportStage<Profile>(beside: database)
+        let full = Profile(customerID: "b", region: "GB-LND", timeZone: TimeZone(identifier: "Europe/London"), email: "b@example.com", phone: "+447700900123")
+        let bare = Profile(customerID: "a")
+        try profiles.append(full)
+        try profiles.append(bare)
+        try profiles.close()
+        var readProfiles: [Profile] = []
+        try ImportRows.stage(profiles).forEach { readProfiles.append($0) }
+        #expect(readProfiles == [bare, full])
+    }
+
+    @Test func aReleasedStage_LeavesNoFile_AndLeftoversOfThisDatabaseOnlyAreRemoved() throws {
+        let database = try makeStorePath()
+        do {
+            let stage = try ImportStage<Profile>(beside: database)
+            try stage.append(Profile(customerID: "a"))
+            #expect(try stageFiles(beside: database).count == 1)
+        }
+        #expect(try stageFiles(beside: database).isEmpty)
+        let directory = URL(fileURLWithPath: database).deletingLastPathComponent().path
+        let leftover = database + ".import-0123456789abcdef"
+        let otherDatabase = (directory as NSString).appendingPathComponent("other.db.import-0123456789abcdef")
+        let notAStage = database + ".import-notes.txt"
+        for path in [leftover, otherDatabase, notAStage] { FileManager.default.createFile(atPath: path, contents: Data("x".utf8)) }
+        ImportStageFiles.removeLeftovers(beside: database)
+        #expect(!FileManager.default.fileExists(atPath: leftover))
+        #expect(FileManager.default.fileExists(atPath: otherDatabase))
+        #expect(FileManager.default.fileExists(atPath: notAStage))
+    }
+
+    @Test func aStageThatCannotBeMade_NamesItsPath() throws {
+        let database = "/nonexistent-directory-of-hush/hush.db"
+        #expect { try ImportStage<Profile>(beside: database) } throws: {
+            (($0 as? StoreError)?.message ?? "").contains("/nonexistent-directory-of-hush/hush.db.import-")
+        }
+    }
+
+    @Test func anImportOfMoreCustomersThanTheTouchedBound_RebuildsEveryRecord() throws {
+        let store = try SQLiteStore(path: try makeStorePath(), clock: testClock, tombstoneHash: fakeHash, renderHistory: describeRecord)
+        defer { store.close() }
+        let rows = (0..<250).map { Suppression(id: "", subject: .customer("c-\($0)"), kind: .optOut, channels: ["email"], source: "list") }
+        let (counts, waiting) = try store.writeSQLiteAndWait(as: .test) { w throws(StoreError) in
+            w.touchedLimit = 16
+            return (try w.importSuppressions(rows, now: now), w.touched.count)
+        }
+        #expect(counts == (imported: 250, unchanged: 0))
+        // Settled as the rows went: fewer than the bound were left for the end of the job.
+        #expect(waiting < 16)
+        let reader = try store.makeSQLiteReader()
+        for i in 0..<250 {
+            let facts = try reader.facts(customerID: "c-\(i)", address: nil, channel: "email", at: now, lookback: 60, holds: [], tombstoneHash: fakeHash)
+            #expect(facts.suppressions.count == 1, "customer c-\(i) has no record")
+        }
+    }
+}
