@@ -51,6 +51,8 @@ final class API: Sendable {
     private let serviceLogBox = Mutex<ServiceLog?>(nil)
     /// The database file, for its size in `/metrics`.
     let databasePath: String
+    /// Running and recent imports (`GET /v1/import/jobs`).
+    let importJobs = ImportJobs()
     /// Set once shutdown begins, so that `/readyz` sends load balancers elsewhere.
     var isDraining: Bool {
         get { draining.load(ordering: .relaxed) }

@@ -123,7 +123,7 @@ final class ImportSink: BodySink {
     enum Kind: String, CaseIterable { case suppressions, cases, customers }
     static let maxReportedLines = 100
 
-    struct BadLine {
+    struct BadLine: Sendable {
         let line: Int
         let field: String?
         let message: String
@@ -152,13 +152,26 @@ final class ImportSink: BodySink {
     private var tooMany = false
     private let now = Date()
 
-    init(api: API, kind: Kind, format: RecordSplitter.Format, dryRun: Bool, actor: Actor) {
+    /// This import as `GET /v1/import/jobs/{id}` shows it.
+    let job: ImportJob
+    /// `Prefer: respond-async`: once every row is valid, answer 202 with the job and write after.
+    private let respondAsync: Bool
+
+    init(api: API, kind: Kind, format: RecordSplitter.Format, dryRun: Bool, actor: Actor, respondAsync: Bool = false) {
         self.api = api
         self.actor = actor
         self.kind = kind
         self.dryRun = dryRun
         self.format = format
+        self.respondAsync = respondAsync
         splitter = RecordSplitter(format: format, maxRecordBytes: api.limits.maxImportLineBytes)
+        job = ImportJob(kind: kind, dryRun: dryRun, actor: actor.name, now: now)
+        api.importJobs.add(job)
+    }
+
+    deinit {
+        // Released while still receiving: the client hung up mid-body.
+        job.abandon("the upload ended before its body was complete; nothing was written")
     }
 
     static let listFields: Set<String> = ["channels", "purposes"]
@@ -178,6 +191,22 @@ final class ImportSink: BodySink {
 
     func consume(_ bytes: UnsafeRawBufferPointer) {
         splitter.feed(bytes) { handle($0) }
+        reportProgress()
+    }
+
+    /// Bad lines already handed to the job.
+    private var reportedBad = 0
+
+    private func reportProgress() {
+        let rowsRead = self.rowsRead, staged = self.staged, badCount = self.badCount
+        let newLines = badCount > reportedBad && reportedBad < Self.maxReportedLines ? Array(bad[min(reportedBad, bad.count)...]) : []
+        reportedBad = badCount
+        job.update { p in
+            p.rowsRead = rowsRead
+            p.rowsStaged = staged
+            p.badLines = badCount
+            p.lines += newLines
+        }
     }
 
     private func reject(_ line: Int, _ error: ValidationError) {
@@ -278,10 +307,14 @@ final class ImportSink: BodySink {
     /// every row is good. Reads the body's last record first.
     func refusal() -> (message: String, lines: [BadLine])? {
         splitter.finish { handle($0) }
-        if let stageError { return (stageError.message, []) }
-        if tooMany { return ("an import holds at most \(api.limits.maxImportRows) rows; split the file", []) }
-        if badCount > 0 { return ("\(badCount) line\(badCount == 1 ? " is" : "s are") invalid; nothing was imported", bad) }
-        return nil
+        reportProgress()
+        let refusal: (message: String, lines: [BadLine])? =
+            if let stageError { (stageError.message, []) }
+            else if tooMany { ("an import holds at most \(api.limits.maxImportRows) rows; split the file", []) }
+            else if badCount > 0 { ("\(badCount) line\(badCount == 1 ? " is" : "s are") invalid; nothing was imported", bad) }
+            else { nil }
+        if let refusal { job.finish(error: refusal.message) }
+        return refusal
     }
 
     /// The write of every row, in one job: all or nothing; with `dryRun`, counted and rolled
@@ -293,14 +326,28 @@ final class ImportSink: BodySink {
         self.suppressions = nil
         self.cases = nil
         self.profiles = nil
-        try suppressions?.close()
-        try cases?.close()
-        try profiles?.close()
+        do throws(StoreError) {
+            try suppressions?.close()
+            try cases?.close()
+            try profiles?.close()
+        } catch {
+            job.finish(error: error.message)
+            throw error
+        }
+        let job = self.job
+        job.update { $0.state = .writing; $0.writingSince = Date() }
+        let written: @Sendable (Int) -> Void = { n in job.update { $0.rowsWritten = n } }
         return { w throws(StoreError) -> (imported: Int, unchanged: Int) in
+            // Read once: the file goes before the commit, so before the answer.
+            defer {
+                suppressions?.remove()
+                cases?.remove()
+                profiles?.remove()
+            }
             var counts = (imported: 0, unchanged: 0)
-            if let suppressions { counts = try w.importSuppressions(.stage(suppressions), now: now) }
-            if let cases { counts = try w.importCases(.stage(cases)) }
-            if let profiles { counts = try w.importProfiles(.stage(profiles), now: now) }
+            if let suppressions { counts = try w.importSuppressions(ImportRows.stage(suppressions).counting(written), now: now) }
+            if let cases { counts = try w.importCases(ImportRows.stage(cases).counting(written)) }
+            if let profiles { counts = try w.importProfiles(ImportRows.stage(profiles).counting(written), now: now) }
             if dryRun { w.discardChanges() }
             return counts
         }
@@ -313,10 +360,23 @@ final class ImportSink: BodySink {
             if lines.isEmpty { return responder.send(api.error(request, .invalid(ValidationError(field: "", message: message)))) }
             return responder.send(badLinesResponse(request))
         }
-        let dryRun = self.dryRun
-        let job: @Sendable (any StoreTransaction) throws(StoreError) -> (imported: Int, unchanged: Int)
-        do { job = try writeJob() } catch { return responder.send(api.error(request, .store(error))) }
-        PreparedWrite(job) { counts in
+        let dryRun = self.dryRun, job = self.job
+        let write: @Sendable (any StoreTransaction) throws(StoreError) -> (imported: Int, unchanged: Int)
+        do { write = try writeJob() } catch { return responder.send(api.error(request, .store(error))) }
+        if respondAsync {
+            api.store.write(as: actor, write) { result in
+                switch result {
+                case .success(let counts): job.finish(imported: counts.imported, unchanged: counts.unchanged)
+                case .failure(let error): job.finish(error: error.message)
+                }
+            }
+            let location = "/v1/import/jobs/\(job.id)"
+            var answer = api.json(request, .accepted) { job.write(&$0) }
+            answer.headers += [("Location", location), ("Preference-Applied", "respond-async")]
+            return responder.send(answer)
+        }
+        PreparedWrite(write, committed: { counts in job.finish(imported: counts.imported, unchanged: counts.unchanged) },
+                      failed: { error in job.finish(error: error.message) }) { counts in
             api.json(request) { w in
                 w.objectStart()
                 if dryRun {

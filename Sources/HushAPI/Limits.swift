@@ -15,8 +15,10 @@ public struct APILimits: Equatable, Sendable {
     public var maxHolds = 1000
     /// Longest line of an import (a CSV record or an NDJSON line); a longer one is a bad line.
     public var maxImportLineBytes = 64 * 1024
-    /// Most rows in one import; more is 400 (split the file).
-    public var maxImportRows = 2_000_000
+    /// Most rows in one import; more is 400 (split the file). The rows are staged on disk, not
+    /// held in memory: this bounds the disk an import takes beside the database (about 100
+    /// bytes a row) and the length of its one transaction.
+    public var maxImportRows = 50_000_000
     /// Items in a page of a listing when `limit` is not given.
     public var defaultPageSize = 100
     /// Most items a listing's `limit` may ask for.
@@ -72,7 +74,7 @@ public struct Limits: Equatable, Sendable {
         Key("max_categories", \.api.maxCategories, 1...10_000),
         Key("max_holds", \.api.maxHolds, 1...100_000),
         Key("max_import_line_bytes", \.api.maxImportLineBytes, 1024...(64 << 20)),
-        Key("max_import_rows", \.api.maxImportRows, 1...100_000_000),
+        Key("max_import_rows", \.api.maxImportRows, 1...1_000_000_000),
         Key("default_page_size", \.api.defaultPageSize, 1...100_000),
         Key("max_page_size", \.api.maxPageSize, 1...100_000),
     ]

@@ -63,12 +63,15 @@ struct PreparedWrite: Sendable {
     let submit: @Sendable (API, Request, Actor, Responder) -> Void
 
     /// `committed` runs on the writer's thread once the job committed, before the answer is
-    /// made; what it throws is answered instead, as `unavailable`.
+    /// made; what it throws is answered instead, as `unavailable`. `failed` runs when the job
+    /// or its commit failed (nothing was written).
     init<Value: Sendable>(_ job: @escaping @Sendable (any StoreTransaction) throws(StoreError) -> Value,
                           committed: (@Sendable (Value) throws(APIError) -> Void)? = nil,
+                          failed: (@Sendable (StoreError) -> Void)? = nil,
                           answer: @escaping @Sendable (Value) throws(APIError) -> Response) {
         submit = { api, request, actor, responder in
             api.store.write(as: actor, job, committed: { result, token in
+                if case .failure(let error) = result { failed?(error) }
                 let afterCommit: String? = {
                     guard case .success(let value) = result, let committed else { return nil }
                     do throws(APIError) { try committed(value) } catch {
@@ -166,6 +169,8 @@ extension API {
         APIRoute(.post, "/v1/import/customers", .key(.write), query: ["dry_run"], body: .streamed, .stream { api, request, caller throws(APIError) in
             try api.startImport(request, .customers, by: caller)
         }),
+        APIRoute(.get, "/v1/import/jobs", .key(.read), .read { api, request, _ in api.importJobList(request) }),
+        APIRoute(.get, "/v1/import/jobs/{job_id}", .key(.read), .read { api, request, _ throws(APIError) in try api.importJob(request) }),
     ]
 
     /// The router for `routes`: each handler runs after its key and query were checked.

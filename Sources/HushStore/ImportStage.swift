@@ -134,6 +134,20 @@ public struct ImportRows<Element: StagedRow>: Sendable {
         ImportRows { body throws(StoreError) in try stage.forEachInKeyOrder(body) }
     }
 
+    /// These rows, calling `report` with the count read so far every `every` rows and at the end.
+    public func counting(every: Int = 4096, _ report: @escaping @Sendable (Int) -> Void) -> ImportRows {
+        let each = self.each
+        return ImportRows { body throws(StoreError) in
+            var count = 0
+            try each { row throws(StoreError) in
+                try body(row)
+                count += 1
+                if count % every == 0 { report(count) }
+            }
+            report(count)
+        }
+    }
+
     func forEach(_ body: (Element) throws(StoreError) -> Void) throws(StoreError) {
         try withoutActuallyEscaping(body) { body throws(StoreError) in try each(body) }
     }

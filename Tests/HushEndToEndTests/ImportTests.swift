@@ -187,4 +187,74 @@ import HushTestSupport
         #expect(!FileManager.default.fileExists(atPath: leftover.path))
         #expect(FileManager.default.fileExists(atPath: unrelated.path), "only this database's stage files")
     }
+
+    /// The job at `path` once it has finished (polled for up to 30 s).
+    func finishedJob(_ path: String) throws -> APIClient.Answer {
+        for _ in 0..<300 {
+            let job = try api.get(path)
+            if let state = job["state"] as? String, state == "done" || state == "failed" { return job }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        throw ClientError("the job at \(path) did not finish within 30 s")
+    }
+
+    @Test func respondAsync_Answers202WithTheJob_WhichEndsDoneWithTheCounts() throws {
+        var csv = "customer_id,kind,channels\n"
+        for i in 0..<20_000 { csv += "async-\(i),opt_out,email\n" }
+        let accepted = try api.call("POST", "/v1/import/suppressions", csv, contentType: "text/csv",
+                                    headers: [("Prefer", "wait=5, Respond-Async")])
+        #expect(accepted.status == 202, "\(accepted.response.bodyText.prefix(300))")
+        #expect(accepted.response.header("Preference-Applied") == "respond-async")
+        let location = try #require(accepted.response.header("Location"))
+        let id = try #require(accepted["job_id"] as? String)
+        #expect(location == "/v1/import/jobs/\(id)")
+        #expect(["writing", "done"].contains(accepted["state"] as? String ?? ""))
+        #expect(accepted["lines_read"] as? Int == 20_001 && accepted["rows_valid"] as? Int == 20_000)
+        let job = try finishedJob(location)
+        #expect(job["state"] as? String == "done", "\(job.response.bodyText)")
+        #expect(job["imported"] as? Int == 20_000 && job["unchanged"] as? Int == 0 && job["rows_written"] as? Int == 20_000)
+        #expect(job["kind"] as? String == "suppressions" && job["errors"] as? Int == 0 && job["finished_at"] is String)
+        #expect(try decide("customer_id=async-19999&channel=email").codes == ["opted_out"])
+        // The listing has it, newest first.
+        let listed = try api.get("/v1/import/jobs")["items"] as? [[String: Any]]
+        #expect(listed?.first?["job_id"] as? String == id)
+    }
+
+    @Test func respondAsync_WithABadLine_IsRefusedAtOnce_AndTheJobSaysWhy() throws {
+        let ndjson = #"{"customer_id": "a-1", "kind": "opt_out"}"# + "\n" + #"{"customer_id": "a-2", "kind": "sometimes"}"# + "\n"
+        let refused = try api.call("POST", "/v1/import/suppressions", ndjson, contentType: "application/x-ndjson",
+                                   headers: [("Prefer", "respond-async")])
+        #expect(refused.status == 400 && refused.errorCode == "invalid_field")
+        let job = try #require((try api.get("/v1/import/jobs")["items"] as? [[String: Any]])?.first)
+        #expect(job["state"] as? String == "failed" && job["errors"] as? Int == 1 && job["lines_read"] as? Int == 2)
+        #expect((job["lines"] as? [[String: Any]])?.first?["line"] as? Int == 2)
+        #expect((job["lines"] as? [[String: Any]])?.first?["field"] as? String == "kind")
+        #expect(try decide("customer_id=a-1&channel=email").decision == "allow", "nothing was written")
+        #expect(try api.get("/v1/import/jobs/0123456789abcdef").status == 404)
+        #expect(try api.get("/v1/import/jobs/" + String(repeating: "x", count: 200)).status == 400)
+    }
+
+    @Test func aJob_ShowsRowsAsTheyArrive_AndAnUploadCutOffFails() throws {
+        var first = "customer_id,kind\n"
+        for i in 0..<3_000 { first += "p-\(i),opt_out\n" }
+        let raw = try RawClient(port: hush.port)
+        try raw.send("POST /v1/import/suppressions HTTP/1.1\r\nHost: test\r\nContent-Type: text/csv\r\n"
+                     + "Content-Length: \(first.utf8.count + 10_000)\r\n\r\n" + first)
+        var receiving: [String: Any]?
+        for _ in 0..<100 {
+            receiving = (try api.get("/v1/import/jobs")["items"] as? [[String: Any]])?.first
+            if receiving?["lines_read"] as? Int == 3_001 { break }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        #expect(receiving?["state"] as? String == "receiving")
+        #expect(receiving?["lines_read"] as? Int == 3_001, "the header line and 3,000 rows")
+        #expect(receiving?["rows_valid"] as? Int == 3_000 && receiving?["finished_at"] is NSNull)
+        raw.shutdownWrite()
+        _ = try? raw.readToEnd()
+        let id = try #require(receiving?["job_id"] as? String)
+        let ended = try finishedJob("/v1/import/jobs/\(id)")
+        #expect(ended["state"] as? String == "failed")
+        #expect((ended["error"] as? String ?? "").contains("upload ended"))
+        #expect(try decide("customer_id=p-1&channel=email").decision == "allow", "nothing was written")
+    }
 }
