@@ -142,6 +142,43 @@ public final class PGConnection {
         return results
     }
 
+    /// Runs `COPY … FROM STDIN` (text format): `body` writes the rows through the writer it is
+    /// handed, which sends them whenever 256 KiB are waiting, so they are never all in memory;
+    /// the number of rows copied. An error `body` throws ends the copy, which the server then
+    /// refuses (and with it the transaction), and is thrown again here.
+    @discardableResult
+    public func copyIn(_ sql: String, _ body: (PGCopyWriter) throws -> Void) throws -> Int {
+        let started = PQexec(handle, sql)
+        defer { PQclear(started) }
+        guard PQresultStatus(started) == PGRES_COPY_IN else {
+            try check(started)
+            throw PGError("\(sql.prefix(40))… did not start a copy")
+        }
+        let writer = PGCopyWriter(handle: handle)
+        var failure: (any Error)?
+        do {
+            try body(writer)
+            try writer.send()
+        } catch {
+            failure = error
+        }
+        _ = PQputCopyEnd(handle, failure == nil ? nil : "the rows could not be produced")
+        var outcome: PGError?
+        var copied = 0
+        while let result = PQgetResult(handle) {
+            defer { PQclear(result) }
+            do throws(PGError) {
+                try check(result)
+                copied = Int(Self.text(PQcmdTuples(result))) ?? copied
+            } catch {
+                outcome = outcome ?? error
+            }
+        }
+        if let failure { throw failure }
+        if let outcome { throw outcome }
+        return copied
+    }
+
     private func withPointers<R>(_ storage: inout [[CChar]?], _ body: ([UnsafePointer<CChar>?]) -> R) -> R {
         var pointers: [UnsafePointer<CChar>?] = []
         pointers.reserveCapacity(storage.count)
@@ -176,6 +213,47 @@ public final class PGConnection {
 }
 
 /// A statement's result: column names, rows of text values (nil for NULL), rows changed.
+/// The rows of one `COPY … FROM STDIN`, written as text (`PGConnection.copyIn`).
+public final class PGCopyWriter {
+    private let handle: OpaquePointer
+    private var buffer: [UInt8] = []
+
+    init(handle: OpaquePointer) {
+        self.handle = handle
+        buffer.reserveCapacity(300 << 10)
+    }
+
+    /// One row: each field as text, nil for NULL (backslash, tab, newline and carriage return
+    /// escaped as the text format wants).
+    public func row(_ fields: [String?]) throws(PGError) {
+        for (i, field) in fields.enumerated() {
+            if i > 0 { buffer.append(0x09) }
+            guard let field else {
+                buffer += [0x5C, UInt8(ascii: "N")]
+                continue
+            }
+            for b in field.utf8 {
+                switch b {
+                case 0x5C: buffer += [0x5C, 0x5C]
+                case 0x09: buffer += [0x5C, UInt8(ascii: "t")]
+                case 0x0A: buffer += [0x5C, UInt8(ascii: "n")]
+                case 0x0D: buffer += [0x5C, UInt8(ascii: "r")]
+                default: buffer.append(b)
+                }
+            }
+        }
+        buffer.append(0x0A)
+        if buffer.count >= 256 << 10 { try send() }
+    }
+
+    func send() throws(PGError) {
+        guard !buffer.isEmpty else { return }
+        let sent = buffer.withUnsafeBytes { PQputCopyData(handle, $0.baseAddress!.assumingMemoryBound(to: CChar.self), Int32($0.count)) }
+        guard sent == 1 else { throw PGError("the copy could not be sent: \(PGConnection.text(PQerrorMessage(handle)))") }
+        buffer.removeAll(keepingCapacity: true)
+    }
+}
+
 public struct PGRows: Sendable, Equatable {
     public let columns: [String]
     public let rows: [[String?]]

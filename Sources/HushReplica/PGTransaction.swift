@@ -9,16 +9,16 @@ import HushStore
 /// write at once are serialised by transaction-scoped advisory locks on their key, so that a
 /// read-then-write (a history's `before`, a reservation's cap) sees no concurrent change.
 final class PGTransaction: StoreTransaction {
-    private let db: PGConnection
-    private let actor: Actor
-    private let clock: @Sendable () -> Date
-    private let renderHistory: HistoryRenderer
+    let db: PGConnection
+    let actor: Actor
+    let clock: @Sendable () -> Date
+    let renderHistory: HistoryRenderer
     /// Rows this transaction changed: none, and there is nothing for the image to wait for.
-    private(set) var changed = 0
+    var changed = 0
     /// Set by `discardChanges()`: the transaction is rolled back though the job succeeded.
     private(set) var discard = false
     /// The statement that failed, as PostgreSQL said it: whether the job may run again.
-    private(set) var failure: PGError?
+    var failure: PGError?
     /// An erasure ran: the touched tables are vacuumed after the commit.
     private(set) var erased = false
 
@@ -35,7 +35,7 @@ final class PGTransaction: StoreTransaction {
 
     /// Runs one statement; a failure becomes a store error (kept, for the writer's retry).
     @discardableResult
-    private func run(_ sql: String, _ parameters: [String?] = []) throws(StoreError) -> PGRows {
+    func run(_ sql: String, _ parameters: [String?] = []) throws(StoreError) -> PGRows {
         do {
             let rows = try db.query(sql, parameters, prepared: true)
             changed += rows.changed
@@ -46,7 +46,7 @@ final class PGTransaction: StoreTransaction {
         }
     }
 
-    private func rows(_ sql: String, _ parameters: [String?]) throws(StoreError) -> [TextRow] {
+    func rows(_ sql: String, _ parameters: [String?]) throws(StoreError) -> [TextRow] {
         try run(sql, parameters).rows.map(TextRow.init)
     }
 

@@ -155,6 +155,10 @@ public protocol StoreTransaction: AnyObject {
     /// The SQLite store has no other nodes: it keeps nothing.
     func recordLogErasure(_ subjects: [String]) throws(StoreError)
 
+    /// Imports suppressions all or nothing (`StoreTransaction.importSuppressions` row by row,
+    /// unless the store has a set-based way).
+    func importSuppressions(_ rows: ImportRows<Suppression>, now: Date) throws(StoreError) -> (imported: Int, unchanged: Int)
+
     /// Brings what this transaction keeps for the end of the job (the customers whose records
     /// must be rebuilt) back under its bound, doing that work now: a long job, an import of
     /// millions of rows, then holds a bounded set. A store that keeps nothing does nothing.

@@ -148,7 +148,7 @@ public struct ImportRows<Element: StagedRow>: Sendable {
         }
     }
 
-    func forEach(_ body: (Element) throws(StoreError) -> Void) throws(StoreError) {
+    public func forEach(_ body: (Element) throws(StoreError) -> Void) throws(StoreError) {
         try withoutActuallyEscaping(body) { body throws(StoreError) in try each(body) }
     }
 }

@@ -26,7 +26,13 @@ struct PostgresStoreTests {
         var options = PostgresStore.Options(url: cluster.url(), slot: name)
         options.maxLag = maxLag
         return try PostgresStore(options: options, imagePath: directory.appendingPathComponent("image.db").path, lookback: 7 * 86_400,
-                                 tombstoneHash: hash, renderHistory: { "\($0.kind.rawValue) \($0.id)" })
+                                 tombstoneHash: hash, renderHistory: render)
+    }
+
+    /// The history's rendering in these tests: the kind and id, and a suppression's source.
+    static let render: HistoryRenderer = { record in
+        if case .suppression(let s) = record { return "suppression \(s.id) \(s.source ?? "")" }
+        return "\(record.kind.rawValue) \(record.id)"
     }
 
     static func ready(_ store: PostgresStore, within seconds: Double = 20) -> Bool {
@@ -118,6 +124,66 @@ struct PostgresStoreTests {
         let db = try PGConnection(cluster.url())
         #expect(try db.query("SELECT region FROM profiles WHERE customer_id = 'p-42'").rows == [["DE"]])
         #expect(try db.query("SELECT count(*) FROM history WHERE record_kind = 'profile' AND operation = 'create'").rows == [["300"]])
+    }
+
+    /// Suppressions for the set-based import: 2,000 customers and 500 phone numbers, one of
+    /// them stored already as it is, one stored with another source, and two identities twice
+    /// in the file (once changed, once the same).
+    static func suppressionImport() -> (stored: [Suppression], rows: [Suppression]) {
+        func row(_ subject: Subject, _ source: String, channels: Set<Channel>? = [.email, .sms]) -> Suppression {
+            Suppression(id: "", subject: subject, kind: .optOut, channels: channels, source: source)
+        }
+        let stored = [row(.customer("s-0"), "list"), row(.customer("s-1"), "old list")]
+        var rows = (0..<2000).map { row(.customer("s-\($0)"), "list") }
+        rows += (0..<500).map { row(.address(.phone("+4477009\(String(format: "%05d", $0))")), "registry", channels: nil) }
+        rows.insert(row(.customer("s-5"), "second"), at: 1500)
+        rows.insert(row(.customer("s-6"), "list"), at: 1700)
+        return (stored, rows)
+    }
+
+    @Test func suppressionsImportedOnPostgreSQL_MergeAsTheRowByRowImportDoes_AndReachTheOtherNode() throws {
+        let cluster = try PostgresCluster(settings: ["wal_level": "logical"])
+        let a = try Self.node(cluster, "node_a"), b = try Self.node(cluster, "node_b")
+        defer { a.close(); b.close() }
+        #expect(Self.ready(a) && Self.ready(b))
+        let (stored, rows) = Self.suppressionImport()
+        _ = try Self.write(a) { w throws(StoreError) in for s in stored { _ = try w.addSuppression(s, now: Date()) } }
+        let (counts, token) = try Self.write(a) { w throws(StoreError) in try w.importSuppressions(.array(rows), now: Date()) }
+
+        // The same rows through the SQLite store's row-by-row import.
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hush-rows-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let sqlite = try SQLiteStore(path: directory.appendingPathComponent("rows.db").path, lookback: 7 * 86_400, tombstoneHash: Self.hash,
+                                     renderHistory: Self.render)
+        defer { sqlite.close() }
+        _ = try sqlite.writeAndWait(as: Actor(name: "test", via: .api)) { w throws(StoreError) in for s in stored { _ = try w.addSuppression(s, now: Date()) } }
+        let rowByRow = try sqlite.writeAndWait(as: Actor(name: "test", via: .import)) { w throws(StoreError) in try w.importSuppressions(.array(rows), now: Date()) }
+        #expect(counts == rowByRow)
+        #expect(counts == (imported: 2500, unchanged: 2), "s-0 as stored, and s-6 again the same")
+
+        let db = try PGConnection(cluster.url())
+        #expect(try db.query("SELECT count(*) FROM suppressions").rows == [["2500"]])
+        #expect(try db.query("SELECT customer_id, source FROM suppressions WHERE customer_id IN ('s-1', 's-5') ORDER BY 1").rows
+                == [["s-1", "list"], ["s-5", "second"]])
+        // One entry a record created or changed: the two stored first, 2,498 by the import (all
+        // but s-0 and s-1), and s-1's update.
+        #expect(try db.query("SELECT operation, count(*) FROM history WHERE record_kind = 'suppression' GROUP BY 1 ORDER BY 1").rows
+                == [["create", "2500"], ["update", "1"]])
+        let s1 = try #require(try db.query("SELECT id FROM suppressions WHERE customer_id = 's-1'").rows.first?.first ?? nil)
+        #expect(try a.makeReader().history(of: .suppression, id: s1, after: 0, limit: 10).map(\.operation) == [.create, .update])
+
+        #expect(Self.wait(b, through: try #require(token), timeout: 10))
+        #expect(try Self.facts(b, "s-1999").suppressions.map(\.source) == ["list"])
+        #expect(try Self.facts(b, "s-5").suppressions.map(\.source) == ["second"])
+
+        // A row the scope rules refuse fails the whole import, and nothing of it is written.
+        var refused = rows.map { row in var copy = row; copy.source = "again"; return copy }
+        refused[2400].channels = []
+        let bad = refused
+        #expect { try Self.write(a) { w throws(StoreError) in try w.importSuppressions(.array(bad), now: Date()) } } throws: {
+            ($0 as? StoreError)?.kind == .conflict
+        }
+        #expect(try db.query("SELECT count(*) FROM suppressions WHERE source = 'again'").rows == [["0"]])
     }
 
     @Test func reservationsFromTwoNodes_AtOnce_RecordAtMostTheCap() throws {
