@@ -267,7 +267,9 @@ public final class PostgresStore: FactStore, @unchecked Sendable {
             committed(.success(value), follower.waiters.applied.map { ConsistencyToken($0.value) })
             return .finished
         }
-        let timeout = options.applyTimeout
+        // A large transaction (an import) takes the image longer to apply: a second more for
+        // every 10,000 rows it changed.
+        let timeout = options.applyTimeout + Double(transaction.changed) / 10_000
         let reply = Reply(value: value, committed: committed)
         let handle = follower.waiters.wait(xid: UInt32(truncatingIfNeeded: full), timeout: timeout) { end in
             guard let end else {

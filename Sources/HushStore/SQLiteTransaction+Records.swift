@@ -166,6 +166,66 @@ extension SQLiteTransaction {
         }
     }
 
+    // MARK: Imports
+
+    /// Suppressions in bulk, row by row (`StoreTransaction.importSuppressions`). The rows come in
+    /// subject order, so a customer's rows are together: a customer with no record, not touched
+    /// earlier in the job, had no facts at all, and its record is then its imported
+    /// suppressions alone, written when its rows end without gathering it from six tables.
+    public func importSuppressions(_ rows: ImportRows<Suppression>, now: Date) throws(StoreError) -> (imported: Int, unchanged: Int) {
+        var imported = 0, unchanged = 0
+        /// The customer whose rows are being read; `fresh` when its record is made here.
+        var group: (customerID: String, fresh: Bool, stored: [Suppression])?
+        func endGroup() throws(StoreError) {
+            defer { group = nil }
+            guard let (customerID, fresh, stored) = group, fresh else { return }
+            touched.remove(customerID)
+            let erasure: FactsRecord.Erasure = isTombstoned(.customer(customerID)) ? [.customer] : []
+            try putRecord(FactsRecord.encode(Facts(suppressions: stored), erasure: erasure), of: customerID)
+        }
+        try rows.forEach { row throws(StoreError) in
+            if case .customer(let id) = row.subject {
+                if group?.customerID != id {
+                    try endGroup()
+                    let fresh = touched.contains(id) ? false : try !hasRecord(id)
+                    group = (id, fresh, [])
+                }
+            } else {
+                try endGroup()
+            }
+            let (stored, created) = try addSuppression(row, now: now)
+            var kept = stored
+            if created {
+                imported += 1
+            } else if stored.source == row.source, stored.confirmed == row.confirmed,
+                      stored.expiresAt.map(Codec.millis) == row.expiresAt.map(Codec.millis) {
+                unchanged += 1
+            } else {
+                var updated = row
+                updated.id = stored.id
+                _ = try updateSuppression(updated)
+                kept = updated
+                imported += 1
+            }
+            if group?.fresh == true {
+                // In the order the table keeps them (an update stays where it was), as a gather reads them.
+                if let at = group!.stored.firstIndex(where: { $0.id == kept.id }) { group!.stored[at] = kept } else { group!.stored.append(kept) }
+            }
+            try settleTouched()
+        }
+        try endGroup()
+        return (imported, unchanged)
+    }
+
+    /// Whether `customerID` has a record (in its row of `customer_records`).
+    func hasRecord(_ customerID: String) throws(StoreError) -> Bool {
+        var found = false
+        try sql.selectRecord.queryFirst([.integer(reader.recordKey(customerID))]) { row in
+            row.withBlob(0) { if case .absent = RecordRow.find($0, customerID: customerID) {} else { found = true } }
+        }
+        return found
+    }
+
     public func settleTouched() throws(StoreError) {
         if touched.count >= touchedLimit { try rebuildTouched(now: clock()) }
     }

@@ -139,26 +139,6 @@ extension StoreTransaction {
         try importSuppressions(.array(rows), now: now)
     }
 
-    public func importSuppressions(_ rows: ImportRows<Suppression>, now: Date) throws(StoreError) -> (imported: Int, unchanged: Int) {
-        var imported = 0, unchanged = 0
-        try rows.forEach { row throws(StoreError) in
-            let (stored, created) = try addSuppression(row, now: now)
-            if created {
-                imported += 1
-            } else if stored.source == row.source, stored.confirmed == row.confirmed,
-                      stored.expiresAt.map(Codec.millis) == row.expiresAt.map(Codec.millis) {
-                unchanged += 1
-            } else {
-                var updated = row
-                updated.id = stored.id
-                _ = try updateSuppression(updated)
-                imported += 1
-            }
-            try settleTouched()
-        }
-        return (imported, unchanged)
-    }
-
     /// Imports profiles all or nothing. A row equal to the stored profile counts as unchanged
     /// and is not written (its `updated_at` and history stay as they were). An erased id or
     /// address stays erased: its tombstone is kept, so decisions about it still suppress.

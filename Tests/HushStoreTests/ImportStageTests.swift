@@ -111,3 +111,56 @@ import HushCore
         }
     }
 }
+
+@Suite struct ImportRecordTests {
+    let now = date("2026-11-24T10:00:00Z")
+
+    /// Every record, by key.
+    func records(_ store: SQLiteStore) throws -> [[UInt8]] {
+        try store.writeSQLiteAndWait { w throws(StoreError) in
+            var all: [[UInt8]] = []
+            try w.database.prepare("SELECT key, entries FROM customer_records ORDER BY key").query([]) { row in
+                all.append(Array(String(row.integer(0) ?? 0).utf8) + [0] + row.blob(1))
+            }
+            return all
+        }
+    }
+
+    @Test func recordsMadeByAnImport_AreThoseAFullRebuildMakes() throws {
+        let store = try SQLiteStore(path: try makeStorePath(), clock: testClock, tombstoneHash: fakeHash, renderHistory: describeRecord)
+        defer { store.close() }
+        // Before: a customer with a profile (a record), one erased (a tombstone, no record), and
+        // a profile carrying a number the import lists.
+        _ = try store.writeAndWait(as: .test) { w throws(StoreError) in
+            try w.upsertProfile(Profile(customerID: "known", region: "GB"), now: now)
+            try w.upsertProfile(Profile(customerID: "carrier", phone: "+447700900001"), now: now)
+            try w.upsertProfile(Profile(customerID: "gone", email: "gone@example.com"), now: now)
+            _ = try w.erase(customerID: "gone", tombstoneHash: fakeHash)
+        }
+        func row(_ subject: Subject, _ kind: SuppressionKind = .optOut, source: String = "list", channels: Set<Channel>? = ["email"]) -> Suppression {
+            Suppression(id: "", subject: subject, kind: kind, channels: channels, source: source)
+        }
+        var rows = (0..<300).map { row(.customer("c-\($0)")) }
+        rows += [row(.customer("known")), row(.customer("gone")), row(.address(.phone("+447700900001")), channels: nil),
+                 row(.customer("c-7"), .doNotContact, channels: nil), row(.customer("c-8"), source: "second"),
+                 row(.customer("c-9"), channels: ["sms", "email"])]
+        let counts = try store.writeSQLiteAndWait(as: .test) { w throws(StoreError) in
+            w.touchedLimit = 50
+            return try w.importSuppressions(.array(rows), now: now)
+        }
+        #expect(counts == (imported: 306, unchanged: 0))
+        let imported = try records(store)
+        #expect(imported.count == 303, "300 new customers, known, gone (erased) and carrier")
+        _ = try store.writeSQLiteAndWait { w throws(StoreError) in
+            try w.database.exec("DELETE FROM customer_records")
+            try w.touchEveryCustomer()
+            try w.rebuildTouched(now: now)
+        }
+        #expect(try records(store) == imported)
+        let reader = try store.makeSQLiteReader()
+        let c8 = try reader.facts(customerID: "c-8", address: nil, channel: "email", at: now, lookback: 60, holds: [], tombstoneHash: fakeHash)
+        #expect(c8.suppressions.map(\.source) == ["second"], "the later row of the same identity is what is stored")
+        let gone = try reader.facts(customerID: "gone", address: nil, channel: "email", at: now, lookback: 60, holds: [], tombstoneHash: fakeHash)
+        #expect(gone.customerErased)
+    }
+}
