@@ -344,10 +344,12 @@ final class ImportSink: BodySink {
                 cases?.remove()
                 profiles?.remove()
             }
-            var counts = (imported: 0, unchanged: 0)
-            if let suppressions { counts = try w.importSuppressions(ImportRows.stage(suppressions).counting(written), now: now) }
-            if let cases { counts = try w.importCases(ImportRows.stage(cases).counting(written)) }
-            if let profiles { counts = try w.importProfiles(ImportRows.stage(profiles).counting(written), now: now) }
+            let counts = try w.bulk { () throws(StoreError) -> (imported: Int, unchanged: Int) in
+                if let suppressions { return try w.importSuppressions(ImportRows.stage(suppressions).counting(written), now: now) }
+                if let cases { return try w.importCases(ImportRows.stage(cases).counting(written)) }
+                if let profiles { return try w.importProfiles(ImportRows.stage(profiles).counting(written), now: now) }
+                return (0, 0)
+            }
             if dryRun { w.discardChanges() }
             return counts
         }

@@ -168,6 +168,15 @@ extension SQLiteTransaction {
 
     // MARK: Imports
 
+    /// The page cache of a bulk write, in KiB (SQLite's default, outside one, is 2,000).
+    static let bulkCacheKiB: Int = ProcessInfo.processInfo.environment["HUSH_IMPORT_CACHE_KIB"].flatMap { Int($0) } ?? 262_144
+
+    public func bulk<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
+        try database.exec("PRAGMA cache_size=-\(Self.bulkCacheKiB)")
+        defer { try? database.exec("PRAGMA cache_size=-2000") }
+        return try body()
+    }
+
     /// Suppressions in bulk, row by row (`StoreTransaction.importSuppressions`). The rows come in
     /// subject order, so a customer's rows are together: a customer with no record, not touched
     /// earlier in the job, had no facts at all, and its record is then its imported
@@ -176,12 +185,24 @@ extension SQLiteTransaction {
         var imported = 0, unchanged = 0
         /// The customer whose rows are being read; `fresh` when its record is made here.
         var group: (customerID: String, fresh: Bool, stored: [Suppression])?
+        /// Records made, kept in a temporary table and written at the end in the order of their
+        /// keys, each page of `customer_records` once (in customer order, or batch by batch, they
+        /// would land all over its B-tree, which past the page cache rereads and rewrites pages).
+        try database.exec("CREATE TEMP TABLE IF NOT EXISTS import_records (key INTEGER NOT NULL, customer_id TEXT NOT NULL, record BLOB NOT NULL)")
+        try database.exec("DELETE FROM temp.import_records")
+        let keep = try database.prepare("INSERT INTO temp.import_records (key, customer_id, record) VALUES (?1, ?2, ?3)")
+        func writeMade() throws(StoreError) {
+            try database.prepare("SELECT customer_id, record FROM temp.import_records ORDER BY key, customer_id").query([]) { row throws(StoreError) in
+                try putRecord(row.blob(1), of: row.text(0) ?? "")
+            }
+            try database.exec("DELETE FROM temp.import_records")
+        }
         func endGroup() throws(StoreError) {
             defer { group = nil }
             guard let (customerID, fresh, stored) = group, fresh else { return }
             touched.remove(customerID)
             let erasure: FactsRecord.Erasure = isTombstoned(.customer(customerID)) ? [.customer] : []
-            try putRecord(FactsRecord.encode(Facts(suppressions: stored), erasure: erasure), of: customerID)
+            try keep.run([.integer(reader.recordKey(customerID)), .text(customerID), .blob(FactsRecord.encode(Facts(suppressions: stored), erasure: erasure))])
         }
         try rows.forEach { row throws(StoreError) in
             if case .customer(let id) = row.subject {
@@ -214,6 +235,7 @@ extension SQLiteTransaction {
             try settleTouched()
         }
         try endGroup()
+        try writeMade()
         return (imported, unchanged)
     }
 
