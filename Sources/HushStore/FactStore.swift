@@ -159,11 +159,6 @@ public protocol StoreTransaction: AnyObject {
     /// unless the store has a set-based way).
     func importSuppressions(_ rows: ImportRows<Suppression>, now: Date) throws(StoreError) -> (imported: Int, unchanged: Int)
 
-    /// Runs `body`, a write of many rows (an import), with what the store sets aside for one:
-    /// SQLite a larger page cache, so that the B-trees' pages are dirtied once rather than
-    /// written to the WAL again and again as a small cache spills them.
-    func bulk<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T
-
     /// Brings what this transaction keeps for the end of the job (the customers whose records
     /// must be rebuilt) back under its bound, doing that work now: a long job, an import of
     /// millions of rows, then holds a bounded set. A store that keeps nothing does nothing.
@@ -173,7 +168,6 @@ public protocol StoreTransaction: AnyObject {
 extension StoreTransaction {
     public func recordLogErasure(_ subjects: [String]) throws(StoreError) {}
     public func settleTouched() throws(StoreError) {}
-    public func bulk<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T { try body() }
 }
 
 /// What `upsertCase` did.

@@ -168,15 +168,6 @@ extension SQLiteTransaction {
 
     // MARK: Imports
 
-    /// The page cache of a bulk write, in KiB (SQLite's default, outside one, is 2,000).
-    static let bulkCacheKiB: Int = ProcessInfo.processInfo.environment["HUSH_IMPORT_CACHE_KIB"].flatMap { Int($0) } ?? 262_144
-
-    public func bulk<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
-        try database.exec("PRAGMA cache_size=-\(Self.bulkCacheKiB)")
-        defer { try? database.exec("PRAGMA cache_size=-2000") }
-        return try body()
-    }
-
     /// Suppressions in bulk, row by row (`StoreTransaction.importSuppressions`). The rows come in
     /// subject order, so a customer's rows are together: a customer with no record, not touched
     /// earlier in the job, had no facts at all, and its record is then its imported

@@ -46,8 +46,9 @@ struct SplitMix: RandomNumberGenerator {
     }
 }
 
-// The real tombstone hash (HMAC-SHA256 through OpenSSL), as the server computes it.
-let key = [UInt8](repeating: 7, count: 32)
+// The real tombstone hash (HMAC-SHA256 through OpenSSL), as the server computes it, under the
+// key the benchmark scripts give the server (HUSH_ERASURE_KEY), so that it reads the same tombstones.
+let key = Array("benchmark-erasure-key-0123456789abcdef".utf8)
 let hasher = try TombstoneHasher(key: key)
 let writerHasher = try SharedTombstoneHasher(key: key)
 func tombstoneHash(_ subject: Subject) -> [UInt8] { hasher.hash(subject) }
@@ -61,9 +62,11 @@ if !FileManager.default.fileExists(atPath: path) {
     let regions = ["US-CA", "US-NY", "US-TX", "GB-LND", "DE-BE", "JP-13"]
     // Realistic proportions: every customer has a profile, 5 % a case (a third of them high or
     // critical, most closed), 20 % a suppression, about 1.5 marketing contacts and 0.5
-    // interactions each in the last week, and 0.1 % are erased.
-    try store.writeAndWait(as: Actor(name: "bench", via: .cli)) { w throws(StoreError) in
-        for i in 1...customers {
+    // interactions each in the last week, and 0.1 % are erased. In jobs of 100,000 customers,
+    // each its own transaction: as one, 10,000,000 customers made a WAL the size of the database.
+    /// Customers `range`, in one write job.
+    func generate(_ w: any StoreTransaction, _ range: ClosedRange<Int>, _ rng: inout SplitMix) throws(StoreError) {
+        for i in range {
             let id = customerID(i)
             let zone = zones[i % zones.count]
             try w.upsertProfile(Profile(customerID: id, region: regions[i % regions.count], timeZone: zone,
@@ -92,9 +95,19 @@ if !FileManager.default.fileExists(atPath: path) {
                                                                     at: now.addingTimeInterval(-Double.random(in: 0..<(7 * 86_400), using: &rng))))
             }
         }
-        for i in stride(from: 997, through: customers, by: 1000) {
+        for i in stride(from: 997, through: range.upperBound, by: 1000) where i >= range.lowerBound {
             _ = try w.erase(customerID: customerID(i), tombstoneHash: tombstoneHash)
         }
+    }
+    let chunk = 100_000
+    for first in stride(from: 1, through: customers, by: chunk) {
+        let range = first...min(customers, first + chunk - 1)
+        nonisolated(unsafe) var chunkRNG = rng
+        try store.writeAndWait(as: Actor(name: "bench", via: .cli)) { w throws(StoreError) in try generate(w, range, &chunkRNG) }
+        rng = chunkRNG
+        if range.upperBound % 1_000_000 == 0 { print(String(format: "  %d customers, %.0f s", range.upperBound, Date().timeIntervalSince(started))) }
+    }
+    try store.writeAndWait(as: Actor(name: "bench", via: .cli)) { w throws(StoreError) in
         _ = try w.createHold(Hold(id: "wildfire-ca", title: "California wildfire", reason: "no grilling promotions", regions: ["US-CA"],
                                   categories: ["grilling"], startsAt: now.addingTimeInterval(-86_400), endsAt: now.addingTimeInterval(7 * 86_400)), now: now, limit: 1000)
     }
