@@ -101,6 +101,27 @@ hush_import() { # run file content-type [endpoint]
     result "$1" "hush-$2" "$(python3 -c "print(f'{$t1 - $t0:.3f}')")"
 }
 
+# ---- bad input at size: the by-customer file with one bad line after its last ----
+bad_last_line() { # run
+    local dir="$OUT/hush-bad" answer t0 t1 line=$((ROWS + 2))
+    rm -rf "$dir"; mkdir -p "$dir"
+    { cat "$OUT/files/customers.csv"; echo "C99999999,opt_in,email,registry"; } > "$OUT/files/bad.csv"
+    "$HUSH" --port "$PORT" --threads "$THREADS" --database "$dir/hush.db" > "$dir/hush.log" 2>&1 &
+    PID=$!
+    for _ in $(seq 200); do curl -s -o /dev/null "http://127.0.0.1:$PORT/healthz" && break; sleep 0.1; done
+    t0=$(seconds)
+    answer=$(curl -s --max-time 3600 -H "Content-Type: text/csv" --data-binary "@$OUT/files/bad.csv" "http://127.0.0.1:$PORT/v1/import/suppressions")
+    t1=$(seconds)
+    grep -q "\"lines\":\[{\"line\":$line,\"field\":\"kind\"" <<<"$answer" || { echo "the bad last line was answered: ${answer:0:300}" >&2; exit 1; }
+    local rows
+    rows=$(curl -s "http://127.0.0.1:$PORT/v1/suppressions?limit=1")
+    [[ $rows == '{"items":[],"next_cursor":null}' ]] || { echo "a refused import left rows: ${rows:0:200}" >&2; exit 1; }
+    ls "$dir" | grep -q import- && { echo "a refused import left its stage file" >&2; exit 1; }
+    grep VmHWM "/proc/$PID/status" | awk -v n="$line" '{print "peak RSS of hush refusing a file with a bad line " n ": " $2 " kB"}' | tee -a "$OUT/rss.txt" >&2
+    kill -TERM "$PID"; wait "$PID" 2>/dev/null || true; PID=""
+    echo "refused whole in $(python3 -c "print(f'{$t1 - $t0:.1f}')") s, naming line $line; nothing written" | tee "$OUT/bad-last-line.txt" >&2
+}
+
 # ---- hush over PostgreSQL: one node (its image beside it), each file posted whole ----
 hush_pg_import() { # run file content-type
     local dir="$OUT/hush-pg-$2" answer t0 t1
@@ -127,6 +148,7 @@ for run in $(seq "$RUNS"); do
         shell_import "$run" "$rows"
         if [[ -n "$PG" ]]; then pg_copy "$run" "$rows"; fi
     done
+    [[ $run == 1 ]] && bad_last_line "$run"
     hush_import "$run" customers.csv text/csv
     hush_import "$run" customers.ndjson application/x-ndjson
     hush_import "$run" phones.csv text/csv
