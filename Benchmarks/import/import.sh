@@ -86,12 +86,15 @@ pg_copy() { # run customers|phones
 }
 
 # ---- hush: each file posted whole to a fresh database ----
-hush_import() { # run file content-type [endpoint]
-    local dir="$OUT/hush-$2" answer t0 t1 endpoint=${4:-suppressions}
-    rm -rf "$dir"; mkdir -p "$dir"
-    "$HUSH" --port "$PORT" --threads "$THREADS" --database "$dir/hush.db" > "$dir/hush.log" 2>&1 &
+start_hush() { # dir: a hush on a fresh database in dir, its PID in PID
+    rm -rf "$1"; mkdir -p "$1"
+    "$HUSH" --port "$PORT" --threads "$THREADS" --database "$1/hush.db" > "$1/hush.log" 2>&1 &
     PID=$!
     for _ in $(seq 200); do curl -s -o /dev/null "http://127.0.0.1:$PORT/healthz" && break; sleep 0.1; done
+}
+hush_import() { # run file content-type [endpoint]
+    local dir="$OUT/hush-$2" answer t0 t1 endpoint=${4:-suppressions}
+    start_hush "$dir"
     t0=$(seconds)
     answer=$(curl -s --max-time 3600 -H "Content-Type: $3" --data-binary "@$OUT/files/$2" "http://127.0.0.1:$PORT/v1/import/$endpoint")
     t1=$(seconds)
@@ -104,11 +107,8 @@ hush_import() { # run file content-type [endpoint]
 # ---- bad input at size: the by-customer file with one bad line after its last ----
 bad_last_line() { # run
     local dir="$OUT/hush-bad" answer t0 t1 line=$((ROWS + 2))
-    rm -rf "$dir"; mkdir -p "$dir"
     { cat "$OUT/files/customers.csv"; echo "C99999999,opt_in,email,registry"; } > "$OUT/files/bad.csv"
-    "$HUSH" --port "$PORT" --threads "$THREADS" --database "$dir/hush.db" > "$dir/hush.log" 2>&1 &
-    PID=$!
-    for _ in $(seq 200); do curl -s -o /dev/null "http://127.0.0.1:$PORT/healthz" && break; sleep 0.1; done
+    start_hush "$dir"
     t0=$(seconds)
     answer=$(curl -s --max-time 3600 -H "Content-Type: text/csv" --data-binary "@$OUT/files/bad.csv" "http://127.0.0.1:$PORT/v1/import/suppressions")
     t1=$(seconds)

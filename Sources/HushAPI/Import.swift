@@ -402,19 +402,22 @@ final class ImportSink: BodySink {
         return api.json(request, .badRequest) { w in
             w.objectStart()
             API.writeError(&w, code: .invalidField, message: "\(badCount) line\(badCount == 1 ? " is" : "s are") invalid; nothing was imported",
-                           field: bad.first?.field, more: { w in
-                w.key("lines")
-                w.arrayStart()
-                for line in bad {
-                    w.objectStart()
-                    w.key("line"); w.integer(line.line)
-                    w.key("field"); w.string(line.field)
-                    w.key("message"); w.string(line.message)
-                    w.objectEnd()
-                }
-                w.arrayEnd()
-            })
+                           field: bad.first?.field, more: { w in Self.writeLines(&w, bad) })
             w.objectEnd()
         }
+    }
+
+    /// `"lines": [{"line", "field", "message"}, …]`: in a refusal, and in the import's job.
+    static func writeLines(_ w: inout JSONWriter, _ lines: [BadLine]) {
+        w.key("lines")
+        w.arrayStart()
+        for line in lines {
+            w.objectStart()
+            w.key("line"); w.integer(line.line)
+            w.key("field"); w.string(line.field)
+            w.key("message"); w.string(line.message)
+            w.objectEnd()
+        }
+        w.arrayEnd()
     }
 }

@@ -95,16 +95,7 @@ final class ImportJob: Sendable {
         }
         w.key("rows_per_second"); w.integer(Int(rate.rounded()))
         w.key("errors"); w.integer(p.badLines)
-        w.key("lines")
-        w.arrayStart()
-        for line in p.lines {
-            w.objectStart()
-            w.key("line"); w.integer(line.line)
-            w.key("field"); w.string(line.field)
-            w.key("message"); w.string(line.message)
-            w.objectEnd()
-        }
-        w.arrayEnd()
+        ImportSink.writeLines(&w, p.lines)
         if dryRun {
             w.key("would_import"); p.imported.map { w.integer($0) } ?? w.null()
         } else {
