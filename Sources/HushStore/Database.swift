@@ -62,7 +62,9 @@ final class Database {
 
     deinit { sqlite3_close_v2(handle) }
 
-    /// The most of the file each connection maps (4 GiB).
+    /// The most of the file each connection maps (4 GiB asked; SQLite caps it at its
+    /// compile-time `SQLITE_MAX_MMAP_SIZE`, 2 GiB in Debian's libsqlite3: past that, pages are
+    /// read with `pread` into the connection's page cache. README, "Decisions at size").
     static let mmapBytes: Int64 = 4 << 30
 
     func checkThread() {
