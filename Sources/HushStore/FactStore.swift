@@ -159,6 +159,10 @@ public protocol StoreTransaction: AnyObject {
     /// unless the store has a set-based way).
     func importSuppressions(_ rows: ImportRows<Suppression>, now: Date) throws(StoreError) -> (imported: Int, unchanged: Int)
 
+    /// Imports profiles all or nothing (`StoreTransaction.importProfiles` row by row, unless the
+    /// store has a faster way).
+    func importProfiles(_ rows: ImportRows<Profile>, now: Date) throws(StoreError) -> (imported: Int, unchanged: Int)
+
     /// Brings what this transaction keeps for the end of the job (the customers whose records
     /// must be rebuilt) back under its bound, doing that work now: a long job, an import of
     /// millions of rows, then holds a bounded set. A store that keeps nothing does nothing.

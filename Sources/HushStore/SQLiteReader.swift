@@ -127,7 +127,7 @@ public final class SQLiteReader: StoreReader {
 
     /// Adds the suppressions of `address` that `facts` does not hold yet. A function of its own
     /// so that no closure in `facts(…)` captures its `Facts` (which would then be boxed and copied).
-    private func addSuppressions(of address: Address, to facts: inout Facts) throws(StoreError) {
+    func addSuppressions(of address: Address, to facts: inout Facts) throws(StoreError) {
         try suppressionsByAddress.query([.text(address.value)]) { row throws(StoreError) in
             let found = try StoreRows.suppression(row)
             if !facts.suppressions.contains(where: { $0.id == found.id }) { facts.suppressions.append(found) }

@@ -168,66 +168,108 @@ extension SQLiteTransaction {
 
     // MARK: Imports
 
+    /// Runs `body`, an import, with a way to keep the records it makes: in a temporary table,
+    /// written when `body` ends in the order of their keys, each page of `customer_records` once
+    /// (in customer order, or batch by batch, they would land all over its B-tree, which past
+    /// the page cache rereads and rewrites pages).
+    func makingRecords<T>(_ body: (_ keep: (String, [UInt8]) throws(StoreError) -> Void) throws(StoreError) -> T) throws(StoreError) -> T {
+        try database.exec("CREATE TEMP TABLE IF NOT EXISTS import_records (key INTEGER NOT NULL, customer_id TEXT NOT NULL, record BLOB NOT NULL)")
+        try database.exec("DELETE FROM temp.import_records")
+        let insert = try database.prepare("INSERT INTO temp.import_records (key, customer_id, record) VALUES (?1, ?2, ?3)")
+        let result = try body { customerID, record throws(StoreError) in
+            try insert.run([.integer(reader.recordKey(customerID)), .text(customerID), .blob(record)])
+        }
+        try database.prepare("SELECT customer_id, record FROM temp.import_records ORDER BY key, customer_id").query([]) { row throws(StoreError) in
+            try putRecord(row.blob(1), of: row.text(0) ?? "")
+        }
+        try database.exec("DELETE FROM temp.import_records")
+        return result
+    }
+
     /// Suppressions in bulk, row by row (`StoreTransaction.importSuppressions`). The rows come in
     /// subject order, so a customer's rows are together: a customer with no record, not touched
     /// earlier in the job, had no facts at all, and its record is then its imported
-    /// suppressions alone, written when its rows end without gathering it from six tables.
+    /// suppressions alone, made when its rows end without gathering it from six tables.
     public func importSuppressions(_ rows: ImportRows<Suppression>, now: Date) throws(StoreError) -> (imported: Int, unchanged: Int) {
-        var imported = 0, unchanged = 0
-        /// The customer whose rows are being read; `fresh` when its record is made here.
-        var group: (customerID: String, fresh: Bool, stored: [Suppression])?
-        /// Records made, kept in a temporary table and written at the end in the order of their
-        /// keys, each page of `customer_records` once (in customer order, or batch by batch, they
-        /// would land all over its B-tree, which past the page cache rereads and rewrites pages).
-        try database.exec("CREATE TEMP TABLE IF NOT EXISTS import_records (key INTEGER NOT NULL, customer_id TEXT NOT NULL, record BLOB NOT NULL)")
-        try database.exec("DELETE FROM temp.import_records")
-        let keep = try database.prepare("INSERT INTO temp.import_records (key, customer_id, record) VALUES (?1, ?2, ?3)")
-        func writeMade() throws(StoreError) {
-            try database.prepare("SELECT customer_id, record FROM temp.import_records ORDER BY key, customer_id").query([]) { row throws(StoreError) in
-                try putRecord(row.blob(1), of: row.text(0) ?? "")
+        try makingRecords { keep throws(StoreError) in
+            var imported = 0, unchanged = 0
+            /// The customer whose rows are being read; `fresh` when its record is made here.
+            var group: (customerID: String, fresh: Bool, stored: [Suppression])?
+            func endGroup() throws(StoreError) {
+                defer { group = nil }
+                guard let (customerID, fresh, stored) = group, fresh else { return }
+                touched.remove(customerID)
+                let erasure: FactsRecord.Erasure = isTombstoned(.customer(customerID)) ? [.customer] : []
+                try keep(customerID, FactsRecord.encode(Facts(suppressions: stored), erasure: erasure))
             }
-            try database.exec("DELETE FROM temp.import_records")
-        }
-        func endGroup() throws(StoreError) {
-            defer { group = nil }
-            guard let (customerID, fresh, stored) = group, fresh else { return }
-            touched.remove(customerID)
-            let erasure: FactsRecord.Erasure = isTombstoned(.customer(customerID)) ? [.customer] : []
-            try keep.run([.integer(reader.recordKey(customerID)), .text(customerID), .blob(FactsRecord.encode(Facts(suppressions: stored), erasure: erasure))])
-        }
-        try rows.forEach { row throws(StoreError) in
-            if case .customer(let id) = row.subject {
-                if group?.customerID != id {
+            try rows.forEach { row throws(StoreError) in
+                if case .customer(let id) = row.subject {
+                    if group?.customerID != id {
+                        try endGroup()
+                        let fresh = touched.contains(id) ? false : try !hasRecord(id)
+                        group = (id, fresh, [])
+                    }
+                } else {
                     try endGroup()
-                    let fresh = touched.contains(id) ? false : try !hasRecord(id)
-                    group = (id, fresh, [])
                 }
-            } else {
-                try endGroup()
+                let (stored, created) = try addSuppression(row, now: now)
+                var kept = stored
+                if created {
+                    imported += 1
+                } else if stored.source == row.source, stored.confirmed == row.confirmed,
+                          stored.expiresAt.map(Codec.millis) == row.expiresAt.map(Codec.millis) {
+                    unchanged += 1
+                } else {
+                    var updated = row
+                    updated.id = stored.id
+                    _ = try updateSuppression(updated)
+                    kept = updated
+                    imported += 1
+                }
+                if group?.fresh == true {
+                    // In the order the table keeps them (an update stays where it was), as a gather reads them.
+                    if let at = group!.stored.firstIndex(where: { $0.id == kept.id }) { group!.stored[at] = kept } else { group!.stored.append(kept) }
+                }
+                try settleTouched()
             }
-            let (stored, created) = try addSuppression(row, now: now)
-            var kept = stored
-            if created {
-                imported += 1
-            } else if stored.source == row.source, stored.confirmed == row.confirmed,
-                      stored.expiresAt.map(Codec.millis) == row.expiresAt.map(Codec.millis) {
-                unchanged += 1
-            } else {
-                var updated = row
-                updated.id = stored.id
-                _ = try updateSuppression(updated)
-                kept = updated
-                imported += 1
-            }
-            if group?.fresh == true {
-                // In the order the table keeps them (an update stays where it was), as a gather reads them.
-                if let at = group!.stored.firstIndex(where: { $0.id == kept.id }) { group!.stored[at] = kept } else { group!.stored.append(kept) }
-            }
-            try settleTouched()
+            try endGroup()
+            return (imported, unchanged)
         }
-        try endGroup()
-        try writeMade()
-        return (imported, unchanged)
+    }
+
+    /// Profiles in bulk (`StoreTransaction.importProfiles`). A customer with no record, not
+    /// touched earlier in the job, had no facts at all: its record is then the profile and the
+    /// suppressions of its addresses, made without gathering the other four tables.
+    public func importProfiles(_ rows: ImportRows<Profile>, now: Date) throws(StoreError) -> (imported: Int, unchanged: Int) {
+        try makingRecords { keep throws(StoreError) in
+            var imported = 0, unchanged = 0
+            try rows.forEach { row throws(StoreError) in
+                let stored = try readProfile(row.customerID)
+                if stored == row {
+                    unchanged += 1
+                    return
+                }
+                let fresh = stored == nil && !touched.contains(row.customerID) ? try !hasRecord(row.customerID) : false
+                try upsertProfile(row, now: now, before: stored)
+                imported += 1
+                if fresh {
+                    touched.remove(row.customerID)
+                    var facts = Facts(profile: row)
+                    var erasure: FactsRecord.Erasure = isTombstoned(.customer(row.customerID)) ? [.customer] : []
+                    if let email = row.email {
+                        try reader.addSuppressions(of: .email(email), to: &facts)
+                        if isTombstoned(.address(.email(email))) { erasure.insert(.email) }
+                    }
+                    if let phone = row.phone {
+                        try reader.addSuppressions(of: .phone(phone), to: &facts)
+                        if isTombstoned(.address(.phone(phone))) { erasure.insert(.phone) }
+                    }
+                    try keep(row.customerID, FactsRecord.encode(facts, erasure: erasure))
+                }
+                try settleTouched()
+            }
+            return (imported, unchanged)
+        }
     }
 
     /// Whether `customerID` has a record (in its row of `customer_records`).

@@ -147,7 +147,12 @@ public final class SQLiteTransaction: StoreTransaction {
     /// Stores the profile; true when it was new.
     @discardableResult
     public func upsertProfile(_ profile: Profile, now: Date) throws(StoreError) -> Bool {
-        let before = try reader.readProfile(profile.customerID)
+        try upsertProfile(profile, now: now, before: try reader.readProfile(profile.customerID))
+    }
+
+    /// `upsertProfile` when the stored profile (`before`) was just read.
+    @discardableResult
+    func upsertProfile(_ profile: Profile, now: Date, before: Profile?) throws(StoreError) -> Bool {
         try sql.upsertProfile.run([.text(profile.customerID), .optional(profile.region), .optional(profile.timeZone?.name),
                                  .optional(profile.email), .optional(profile.phone), .integer(Codec.millis(now))])
         touched.insert(profile.customerID)

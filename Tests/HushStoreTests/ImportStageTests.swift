@@ -163,4 +163,42 @@ import HushCore
         let gone = try reader.facts(customerID: "gone", address: nil, channel: "email", at: now, lookback: 60, holds: [], tombstoneHash: fakeHash)
         #expect(gone.customerErased)
     }
+
+    @Test func recordsMadeByAProfileImport_AreThoseAFullRebuildMakes() throws {
+        let store = try SQLiteStore(path: try makeStorePath(), clock: testClock, tombstoneHash: fakeHash, renderHistory: describeRecord)
+        defer { store.close() }
+        // Before: a customer with a case (a record), an address suppression on a number, and an
+        // erased customer whose profile had an address (both tombstoned).
+        _ = try store.writeAndWait(as: .test) { w throws(StoreError) in
+            _ = try w.upsertCase(ServiceCase(id: "k1", customerID: "known", severity: .high, status: .open, openedAt: now, updatedAt: now))
+            _ = try w.addSuppression(Suppression(id: "", subject: .address(.phone("+447700900001")), kind: .doNotContact), now: now)
+            try w.upsertProfile(Profile(customerID: "gone", email: "gone@example.com"), now: now)
+            _ = try w.erase(customerID: "gone", tombstoneHash: fakeHash)
+        }
+        var rows = (0..<300).map { Profile(customerID: "p-\($0)", region: "GB", timeZone: TimeZone(identifier: "Europe/London"),
+                                           email: "p\($0)@example.com") }
+        rows += [Profile(customerID: "known", region: "FR"), Profile(customerID: "gone", region: "DE"),
+                 Profile(customerID: "carrier", phone: "+447700900001"), Profile(customerID: "reuser", email: "gone@example.com")]
+        let counts = try store.writeSQLiteAndWait(as: .test) { w throws(StoreError) in
+            w.touchedLimit = 50
+            return try w.importProfiles(.array(rows), now: now)
+        }
+        #expect(counts == (imported: 304, unchanged: 0))
+        let imported = try records(store)
+        #expect(imported.count == 304)
+        _ = try store.writeSQLiteAndWait { w throws(StoreError) in
+            try w.database.exec("DELETE FROM customer_records")
+            try w.touchEveryCustomer()
+            try w.rebuildTouched(now: now)
+        }
+        #expect(try records(store) == imported)
+        let reader = try store.makeSQLiteReader()
+        let carrier = try reader.facts(customerID: "carrier", address: nil, channel: "sms", at: now, lookback: 60, holds: [], tombstoneHash: fakeHash)
+        #expect(carrier.suppressions.map(\.kind) == [.doNotContact], "the number's suppression is in the new customer's record")
+        let reuser = try reader.facts(customerID: "reuser", address: nil, channel: "email", at: now, lookback: 60, holds: [], tombstoneHash: fakeHash)
+        #expect(reuser.erasedAddresses == [.email("gone@example.com")])
+        // The same rows again are unchanged.
+        let again = try store.writeSQLiteAndWait(as: .test) { w throws(StoreError) in try w.importProfiles(.array(rows), now: now) }
+        #expect(again == (imported: 0, unchanged: 304))
+    }
 }
