@@ -126,6 +126,16 @@ import HushCore
         }
     }
 
+    /// Every record after a full rebuild from the tables.
+    func rebuiltRecords(_ store: SQLiteStore) throws -> [[UInt8]] {
+        _ = try store.writeSQLiteAndWait { w throws(StoreError) in
+            try w.database.exec("DELETE FROM customer_records")
+            try w.touchEveryCustomer()
+            try w.rebuildTouched(now: now)
+        }
+        return try records(store)
+    }
+
     @Test func recordsMadeByAnImport_AreThoseAFullRebuildMakes() throws {
         let store = try SQLiteStore(path: try makeStorePath(), clock: testClock, tombstoneHash: fakeHash, renderHistory: describeRecord)
         defer { store.close() }
@@ -151,12 +161,7 @@ import HushCore
         #expect(counts == (imported: 306, unchanged: 0))
         let imported = try records(store)
         #expect(imported.count == 303, "300 new customers, known, gone (erased) and carrier")
-        _ = try store.writeSQLiteAndWait { w throws(StoreError) in
-            try w.database.exec("DELETE FROM customer_records")
-            try w.touchEveryCustomer()
-            try w.rebuildTouched(now: now)
-        }
-        #expect(try records(store) == imported)
+        #expect(try rebuiltRecords(store) == imported)
         let reader = try store.makeSQLiteReader()
         let c8 = try reader.facts(customerID: "c-8", address: nil, channel: "email", at: now, lookback: 60, holds: [], tombstoneHash: fakeHash)
         #expect(c8.suppressions.map(\.source) == ["second"], "the later row of the same identity is what is stored")
@@ -186,12 +191,7 @@ import HushCore
         #expect(counts == (imported: 304, unchanged: 0))
         let imported = try records(store)
         #expect(imported.count == 304)
-        _ = try store.writeSQLiteAndWait { w throws(StoreError) in
-            try w.database.exec("DELETE FROM customer_records")
-            try w.touchEveryCustomer()
-            try w.rebuildTouched(now: now)
-        }
-        #expect(try records(store) == imported)
+        #expect(try rebuiltRecords(store) == imported)
         let reader = try store.makeSQLiteReader()
         let carrier = try reader.facts(customerID: "carrier", address: nil, channel: "sms", at: now, lookback: 60, holds: [], tombstoneHash: fakeHash)
         #expect(carrier.suppressions.map(\.kind) == [.doNotContact], "the number's suppression is in the new customer's record")
