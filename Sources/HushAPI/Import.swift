@@ -145,7 +145,7 @@ final class ImportSink: BodySink {
     /// Why rows could not be staged (the disk is full, the directory cannot be written): the
     /// import then writes nothing and answers 503 naming it.
     private var stageError: StoreError?
-    /// Valid rows so far.
+    /// Valid rows so far (staged while no line was bad).
     private var staged = 0
     private var bad: [BadLine] = []
     private var badCount = 0
@@ -211,6 +211,8 @@ final class ImportSink: BodySink {
 
     private func reject(_ line: Int, _ error: ValidationError) {
         badCount += 1
+        // The import will be refused: what was staged goes now, and nothing more is staged.
+        if badCount == 1 { dropStages() }
         if bad.count < Self.maxReportedLines {
             bad.append(BadLine(line: line, field: error.field.isEmpty ? nil : error.field, message: error.message))
         }
@@ -282,22 +284,34 @@ final class ImportSink: BodySink {
         }
     }
 
-    /// Stages a valid row, unless the import is already refused (too many rows, or the stage failed).
+    /// Counts a valid row and stages it, unless the import is already refused (a bad line, too
+    /// many rows, or the stage failed): then it is only counted.
     private func stage<Row: StagedRow>(_ row: Row, in stage: inout ImportStage<Row>?) {
         guard stageError == nil, !tooMany else { return }
         guard staged < api.limits.maxImportRows else {
             tooMany = true
-            stage?.remove()
+            dropStages()
             return
         }
+        staged += 1
+        guard badCount == 0 else { return }
         do throws(StoreError) {
             if stage == nil { stage = try ImportStage(beside: api.databasePath) }
             try stage!.append(row)
-            staged += 1
         } catch {
             stageError = StoreError(kind: .unavailable, message: "cannot stage the import's rows beside \(api.databasePath): \(error.message)")
-            stage?.remove()
+            dropStages()
         }
+    }
+
+    /// Removes what was staged (the import will write nothing).
+    private func dropStages() {
+        suppressions?.remove()
+        cases?.remove()
+        profiles?.remove()
+        suppressions = nil
+        cases = nil
+        profiles = nil
     }
 
     /// Rows read so far, good and bad (for `hush import`'s progress).

@@ -257,4 +257,24 @@ import HushTestSupport
         #expect((ended["error"] as? String ?? "").contains("upload ended"))
         #expect(try decide("customer_id=p-1&channel=email").decision == "allow", "nothing was written")
     }
+
+    @Test func afterABadLine_NothingMoreIsStaged_ButLinesAreStillCheckedAndCounted() throws {
+        var body = "customer_id,kind\nb-0,sometimes\n"
+        for i in 1...3_000 { body += "b-\(i),opt_out\n" }
+        let raw = try RawClient(port: hush.port)
+        try raw.send("POST /v1/import/suppressions HTTP/1.1\r\nHost: test\r\nContent-Type: text/csv\r\n"
+                     + "Content-Length: \(body.utf8.count + 10_000)\r\n\r\n" + body)
+        var job: [String: Any]?
+        for _ in 0..<100 {
+            job = (try api.get("/v1/import/jobs")["items"] as? [[String: Any]])?.first
+            if job?["lines_read"] as? Int == 3_002 { break }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        #expect(job?["state"] as? String == "receiving" && job?["errors"] as? Int == 1)
+        #expect(job?["rows_valid"] as? Int == 3_000)
+        #expect((job?["lines"] as? [[String: Any]])?.first?["line"] as? Int == 2)
+        #expect(try Self.stageFiles(in: hush.directory).isEmpty, "a refused import stages nothing")
+        raw.shutdownWrite()
+        _ = try? raw.readToEnd()
+    }
 }
