@@ -234,18 +234,30 @@ import HushTestSupport
         #expect(try api.get("/v1/import/jobs/" + String(repeating: "x", count: 200)).status == 400)
     }
 
+    /// Sends `csv` as the start of a suppressions import whose body claims 10,000 bytes more.
+    func startUpload(_ csv: String) throws -> RawClient {
+        let raw = try RawClient(port: hush.port)
+        try raw.send("POST /v1/import/suppressions HTTP/1.1\r\nHost: test\r\nContent-Type: text/csv\r\n"
+                     + "Content-Length: \(csv.utf8.count + 10_000)\r\n\r\n" + csv)
+        return raw
+    }
+
+    /// The newest job, once it has read `lines` lines (or as it is after 5 s).
+    func latestJob(once lines: Int) throws -> [String: Any]? {
+        var job: [String: Any]?
+        for _ in 0..<100 {
+            job = (try api.get("/v1/import/jobs")["items"] as? [[String: Any]])?.first
+            if job?["lines_read"] as? Int == lines { break }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        return job
+    }
+
     @Test func aJob_ShowsRowsAsTheyArrive_AndAnUploadCutOffFails() throws {
         var first = "customer_id,kind\n"
         for i in 0..<3_000 { first += "p-\(i),opt_out\n" }
-        let raw = try RawClient(port: hush.port)
-        try raw.send("POST /v1/import/suppressions HTTP/1.1\r\nHost: test\r\nContent-Type: text/csv\r\n"
-                     + "Content-Length: \(first.utf8.count + 10_000)\r\n\r\n" + first)
-        var receiving: [String: Any]?
-        for _ in 0..<100 {
-            receiving = (try api.get("/v1/import/jobs")["items"] as? [[String: Any]])?.first
-            if receiving?["lines_read"] as? Int == 3_001 { break }
-            Thread.sleep(forTimeInterval: 0.05)
-        }
+        let raw = try startUpload(first)
+        let receiving = try latestJob(once: 3_001)
         #expect(receiving?["state"] as? String == "receiving")
         #expect(receiving?["lines_read"] as? Int == 3_001, "the header line and 3,000 rows")
         #expect(receiving?["rows_valid"] as? Int == 3_000 && receiving?["finished_at"] is NSNull)
@@ -261,15 +273,8 @@ import HushTestSupport
     @Test func afterABadLine_NothingMoreIsStaged_ButLinesAreStillCheckedAndCounted() throws {
         var body = "customer_id,kind\nb-0,sometimes\n"
         for i in 1...3_000 { body += "b-\(i),opt_out\n" }
-        let raw = try RawClient(port: hush.port)
-        try raw.send("POST /v1/import/suppressions HTTP/1.1\r\nHost: test\r\nContent-Type: text/csv\r\n"
-                     + "Content-Length: \(body.utf8.count + 10_000)\r\n\r\n" + body)
-        var job: [String: Any]?
-        for _ in 0..<100 {
-            job = (try api.get("/v1/import/jobs")["items"] as? [[String: Any]])?.first
-            if job?["lines_read"] as? Int == 3_002 { break }
-            Thread.sleep(forTimeInterval: 0.05)
-        }
+        let raw = try startUpload(body)
+        let job = try latestJob(once: 3_002)
         #expect(job?["state"] as? String == "receiving" && job?["errors"] as? Int == 1)
         #expect(job?["rows_valid"] as? Int == 3_000)
         #expect((job?["lines"] as? [[String: Any]])?.first?["line"] as? Int == 2)
