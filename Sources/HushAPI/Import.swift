@@ -146,7 +146,7 @@ final class ImportSink: BodySink {
     /// import then writes nothing and answers 503 naming it.
     private var stageError: StoreError?
     /// Valid rows so far (staged while no line was bad).
-    private var staged = 0
+    private var validRows = 0
     private var bad: [BadLine] = []
     private var badCount = 0
     private var tooMany = false
@@ -198,12 +198,12 @@ final class ImportSink: BodySink {
     private var reportedBad = 0
 
     private func reportProgress() {
-        let rowsRead = self.rowsRead, staged = self.staged, badCount = self.badCount
+        let rowsRead = self.rowsRead, validRows = self.validRows, badCount = self.badCount
         let newLines = badCount > reportedBad && reportedBad < Self.maxReportedLines ? Array(bad[min(reportedBad, bad.count)...]) : []
         reportedBad = badCount
         job.update { p in
             p.rowsRead = rowsRead
-            p.rowsStaged = staged
+            p.rowsValid = validRows
             p.badLines = badCount
             p.lines += newLines
         }
@@ -288,12 +288,12 @@ final class ImportSink: BodySink {
     /// many rows, or the stage failed): then it is only counted.
     private func stage<Row: StagedRow>(_ row: Row, in stage: inout ImportStage<Row>?) {
         guard stageError == nil, !tooMany else { return }
-        guard staged < api.limits.maxImportRows else {
+        guard validRows < api.limits.maxImportRows else {
             tooMany = true
             dropStages()
             return
         }
-        staged += 1
+        validRows += 1
         guard badCount == 0 else { return }
         do throws(StoreError) {
             if stage == nil { stage = try ImportStage(beside: api.databasePath) }
@@ -332,9 +332,11 @@ final class ImportSink: BodySink {
     }
 
     /// The write of every row, in one job: all or nothing; with `dryRun`, counted and rolled
-    /// back. Hands the staged rows over (call once, after `refusal()`); the stage's file goes
-    /// when the job is done with it.
-    func writeJob() throws(StoreError) -> @Sendable (any StoreTransaction) throws(StoreError) -> (imported: Int, unchanged: Int) {
+    /// back. Hands the staged rows over (call once, after `refusal()`). The job may run more than
+    /// once (a store retries one that failed before its commit), so it reads the stage and leaves
+    /// it: `release` removes the file once the write is over, committed or failed.
+    func writeJob() throws(StoreError) -> (write: @Sendable (any StoreTransaction) throws(StoreError) -> (imported: Int, unchanged: Int),
+                                           release: @Sendable () -> Void) {
         let dryRun = self.dryRun, now = self.now
         let suppressions = self.suppressions, cases = self.cases, profiles = self.profiles
         self.suppressions = nil
@@ -351,13 +353,12 @@ final class ImportSink: BodySink {
         let job = self.job
         job.update { $0.state = .writing; $0.writingSince = Date() }
         let written: @Sendable (Int) -> Void = { n in job.update { $0.rowsWritten = n } }
-        return { w throws(StoreError) -> (imported: Int, unchanged: Int) in
-            // Read once: the file goes before the commit, so before the answer.
-            defer {
-                suppressions?.remove()
-                cases?.remove()
-                profiles?.remove()
-            }
+        let release: @Sendable () -> Void = {
+            suppressions?.remove()
+            cases?.remove()
+            profiles?.remove()
+        }
+        return ({ w throws(StoreError) -> (imported: Int, unchanged: Int) in
             // SQLite's page cache stays at its default during an import: with the rows and the
             // records written in key order, 256 MiB gained nothing on 1,000,000 rows (26.0 s
             // against 23.4 s) and took 2.7 times the memory.
@@ -367,7 +368,7 @@ final class ImportSink: BodySink {
             if let profiles { counts = try w.importProfiles(ImportRows.stage(profiles).counting(written), now: now) }
             if dryRun { w.discardChanges() }
             return counts
-        }
+        }, release)
     }
 
     func finish(_ request: Request, _ responder: Responder) {
@@ -378,10 +379,11 @@ final class ImportSink: BodySink {
             return responder.send(badLinesResponse(request))
         }
         let dryRun = self.dryRun, job = self.job
-        let write: @Sendable (any StoreTransaction) throws(StoreError) -> (imported: Int, unchanged: Int)
-        do { write = try writeJob() } catch { return responder.send(api.error(request, .store(error))) }
+        let write: @Sendable (any StoreTransaction) throws(StoreError) -> (imported: Int, unchanged: Int), release: @Sendable () -> Void
+        do { (write, release) = try writeJob() } catch { return responder.send(api.error(request, .store(error))) }
         if respondAsync {
             api.store.write(as: actor, write) { result in
+                release()
                 switch result {
                 case .success(let counts): job.finish(imported: counts.imported, unchanged: counts.unchanged)
                 case .failure(let error): job.finish(error: error.message)
@@ -392,8 +394,9 @@ final class ImportSink: BodySink {
             answer.headers += [("Location", location), ("Preference-Applied", "respond-async")]
             return responder.send(answer)
         }
-        PreparedWrite(write, committed: { counts in job.finish(imported: counts.imported, unchanged: counts.unchanged) },
-                      failed: { error in job.finish(error: error.message) }) { counts in
+        // The stage's file goes before the answer (both hooks run before it is made).
+        PreparedWrite(write, committed: { counts in release(); job.finish(imported: counts.imported, unchanged: counts.unchanged) },
+                      failed: { error in release(); job.finish(error: error.message) }) { counts in
             api.json(request) { w in
                 w.objectStart()
                 if dryRun {

@@ -113,7 +113,13 @@ struct ImportCommand: ParsableCommand {
             fail(message)
         }
         let counts: (imported: Int, unchanged: Int)
-        do { counts = try store.writeAndWait(as: Actor(name: "cli", via: .cli), try sink.writeJob()) } catch { fail(error.message) }
+        do {
+            let (write, release) = try sink.writeJob()
+            defer { release() }
+            counts = try store.writeAndWait(as: Actor(name: "cli", via: .cli), write)
+        } catch {
+            fail(error.message)
+        }
         let seconds = String(format: "%.1f s", Date().timeIntervalSince(started) + (progress?.elapsed ?? 0))
         if dryRun {
             print("dry run: would import \(counts.imported) \(kind.rawValue), \(counts.unchanged) unchanged; nothing was written (\(seconds))")

@@ -19,7 +19,7 @@ final class ImportJob: Sendable {
     struct Progress: Sendable {
         var state = State.receiving
         var rowsRead = 0
-        var rowsStaged = 0
+        var rowsValid = 0
         var rowsWritten = 0
         var badLines = 0
         var lines: [ImportSink.BadLine] = []
@@ -85,7 +85,7 @@ final class ImportJob: Sendable {
         w.key("started_at"); w.time(startedAt)
         w.key("finished_at"); w.time(p.finishedAt)
         w.key("lines_read"); w.integer(p.rowsRead)
-        w.key("rows_valid"); w.integer(p.rowsStaged)
+        w.key("rows_valid"); w.integer(p.rowsValid)
         w.key("rows_written"); w.integer(p.rowsWritten)
         let rate: Double
         switch p.state {

@@ -79,8 +79,13 @@ public final class ImportStage<Element: StagedRow>: @unchecked Sendable {
     }
 
     /// Every staged row in key order, equal keys in the order they were staged; on the calling
-    /// thread, through a connection of its own. Call after `close()`.
+    /// thread, through a connection of its own. Call after `close()`, as often as needed (a
+    /// write job that is run again reads them again).
     public func forEachInKeyOrder(_ body: (Element) throws(StoreError) -> Void) throws(StoreError) {
+        // Opening a removed stage would make an empty one, and the import would write nothing.
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw StoreError(kind: .internalError, message: "the import's staged rows at \(path) are gone")
+        }
         let reader = try Database(path: path, mode: .scratch)
         // Larger sorted runs for the sort, and its spill files, not memory, past that.
         try reader.exec("PRAGMA cache_size=-65536")

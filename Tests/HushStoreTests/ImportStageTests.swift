@@ -93,6 +93,27 @@ import HushCore
         }
     }
 
+    @Test func aWriteJobRunAgain_ReadsTheStageAgain_AndARemovedStageFailsRatherThanImportNothing() throws {
+        let store = try SQLiteStore(path: try makeStorePath(), clock: testClock, tombstoneHash: fakeHash, renderHistory: describeRecord)
+        defer { store.close() }
+        let stage = try ImportStage<Suppression>(beside: try makeStorePath())
+        for i in 0..<500 { try stage.append(Suppression(id: "", subject: .customer("r-\(i)"), kind: .optOut, source: "list")) }
+        try stage.close()
+        let rows = ImportRows.stage(stage)
+        // A first run that fails after reading every row (rolled back), as one a store retries.
+        #expect { try store.writeAndWait(as: .test) { w throws(StoreError) in
+            _ = try w.importSuppressions(rows, now: now)
+            throw StoreError(kind: .unavailable, message: "the connection was lost")
+        } } throws: { ($0 as? StoreError)?.kind == .unavailable }
+        let again = try store.writeAndWait(as: .test) { w throws(StoreError) in try w.importSuppressions(rows, now: now) }
+        #expect(again == (imported: 500, unchanged: 0))
+        stage.remove()
+        #expect { try store.writeAndWait(as: .test) { w throws(StoreError) in try w.importSuppressions(rows, now: now) } } throws: {
+            (($0 as? StoreError)?.message ?? "").contains("are gone")
+        }
+        #expect(!FileManager.default.fileExists(atPath: stage.path), "reading a removed stage does not make an empty one")
+    }
+
     @Test func anImportOfMoreCustomersThanTheTouchedBound_RebuildsEveryRecord() throws {
         let store = try SQLiteStore(path: try makeStorePath(), clock: testClock, tombstoneHash: fakeHash, renderHistory: describeRecord)
         defer { store.close() }
