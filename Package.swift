@@ -40,6 +40,7 @@ let package = Package(
             .embedInCode("Migrations/pg-0001-facts.sql"),
             .embedInCode("Migrations/pg-0002-nodes.sql"),
             .embedInCode("Migrations/pg-0003-log-erasures.sql"),
+            .embedInCode("Migrations/pg-0004-retention-indexes.sql"),
         ]),
         // A VFS over SQLite's own that maps a database file whole, past Debian's 2 GiB cap.
         .target(name: "CHushVFS", linkerSettings: [.linkedLibrary("sqlite3")]),
@@ -51,6 +52,7 @@ let package = Package(
             .embedInCode("Migrations/migration-0005-history.sql"),
             .embedInCode("Migrations/migration-0006-history-retention.sql"),
             .embedInCode("Migrations/migration-0007-checks-without-in-lists.sql"),
+            .embedInCode("Migrations/migration-0008-retention-indexes.sql"),
         ]),
         // The OpenAPI document is a file, embedded in the binary and served at /openapi.json.
         .target(name: "HushAPI", dependencies: ["HushHTTP", "HushStore", "HushCore", "HushLog", "HushReplica", "HushPostgres", "COpenSSL", "CLinux",

@@ -9,6 +9,7 @@ public enum PGMigrations {
         PackageResources.pg_0001_facts_sql,
         PackageResources.pg_0002_nodes_sql,
         PackageResources.pg_0003_log_erasures_sql,
+        PackageResources.pg_0004_retention_indexes_sql,
     ].map { String(decoding: $0, as: UTF8.self) }
 
     /// The schema version this hush writes.

@@ -323,10 +323,10 @@ final class PGTransaction: StoreTransaction {
         removed.contacts = try run("DELETE FROM contacts WHERE id IN (SELECT id FROM contacts WHERE at <= $1 LIMIT $2)", [window, most]).changed
         removed.interactions = try run("DELETE FROM interactions WHERE id IN (SELECT id FROM interactions WHERE at <= $1 LIMIT $2)", [window, most]).changed
         let expired = Self.millis(now.addingTimeInterval(-expiredAfter))
-        for row in try rows("SELECT id FROM suppressions WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2", [expired, most]) {
+        for row in try rows("SELECT id FROM suppressions WHERE expires_at IS NOT NULL AND expires_at <= $1 ORDER BY expires_at LIMIT $2", [expired, most]) {
             if let id = row.text(0), try deleteSuppression(id) { removed.suppressions += 1 }
         }
-        for row in try rows("SELECT id FROM holds WHERE ends_at <= $1 ORDER BY ends_at LIMIT $2", [expired, most]) {
+        for row in try rows("SELECT id FROM holds WHERE ends_at IS NOT NULL AND ends_at <= $1 ORDER BY ends_at LIMIT $2", [expired, most]) {
             if let id = row.text(0), try deleteHold(id) { removed.holds += 1 }
         }
         return removed

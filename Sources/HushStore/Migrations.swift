@@ -15,6 +15,7 @@ enum Migrations {
         PackageResources.migration_0005_history_sql,
         PackageResources.migration_0006_history_retention_sql,
         PackageResources.migration_0007_checks_without_in_lists_sql,
+        PackageResources.migration_0008_retention_indexes_sql,
     ].map { String(decoding: $0, as: UTF8.self) }
 
     /// Applies what `database` lacks. Throws `.unavailable` for a database from a newer hush.

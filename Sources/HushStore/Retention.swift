@@ -39,6 +39,11 @@ public struct PruneCounts: Sendable, Equatable {
 }
 
 extension SQLiteTransaction {
+    /// The suppressions a prune removes, oldest first (through `suppressions_expires`).
+    static let expiredSuppressionsSQL = "SELECT id FROM suppressions WHERE expires_at IS NOT NULL AND expires_at <= ?1 ORDER BY expires_at LIMIT ?2"
+    /// The holds a prune removes, oldest first (through `holds_ends`).
+    static let endedHoldsSQL = "SELECT id FROM holds WHERE ends_at IS NOT NULL AND ends_at <= ?1 ORDER BY ends_at LIMIT ?2"
+
     /// One prune, in the running job's transaction, at most `limit` rows of each kind: contacts
     /// and interactions older than the longest window any rule reads (decisions count none
     /// older, and none older is accepted), suppressions that expired and holds that ended more
@@ -53,11 +58,11 @@ extension SQLiteTransaction {
             .run([window, .integer(Int64(limit))])
         let expired = SQLValue.integer(Codec.millis(now.addingTimeInterval(-expiredAfter)))
         var ids: [String] = []
-        try database.prepare("SELECT id FROM suppressions WHERE expires_at IS NOT NULL AND expires_at <= ?1 ORDER BY expires_at LIMIT ?2")
+        try database.prepare(Self.expiredSuppressionsSQL)
             .query([expired, .integer(Int64(limit))]) { row in if let id = row.text(0) { ids.append(id) } }
         for id in ids { if try deleteSuppression(id) { removed.suppressions += 1 } }
         ids.removeAll()
-        try database.prepare("SELECT id FROM holds WHERE ends_at IS NOT NULL AND ends_at <= ?1 ORDER BY ends_at LIMIT ?2")
+        try database.prepare(Self.endedHoldsSQL)
             .query([expired, .integer(Int64(limit))]) { row in if let id = row.text(0) { ids.append(id) } }
         for id in ids { if try deleteHold(id) { removed.holds += 1 } }
         return removed
