@@ -1,6 +1,7 @@
 import Foundation
 import HushCore
 import HushHTTP
+import HushStore
 
 /// The configuration file, `Config/hush.json`, decoded strictly: an unknown key or a value of
 /// the wrong type is an error that names its path (`limits.max_header_bytes`).
@@ -89,6 +90,13 @@ public struct Config: Equatable, Sendable {
     public struct RetentionSettings: Equatable, Sendable {
         /// Days an expired suppression or an ended hold is kept before it is removed.
         public var expiredDays = 90
+        /// Minutes between prunes; 0 prunes nothing (README, "Retention").
+        public var intervalMinutes = 10
+
+        /// The store's schedule, nil when pruning is off.
+        public var policy: RetentionPolicy? {
+            intervalMinutes == 0 ? nil : RetentionPolicy(expiredDays: expiredDays, interval: TimeInterval(intervalMinutes) * 60)
+        }
     }
 
     /// Where the facts are kept (README, "Beyond one machine").
@@ -230,6 +238,7 @@ public struct Config: Equatable, Sendable {
         }
         if let retention = raw.retention {
             config.retention.expiredDays = retention.expired_days ?? config.retention.expiredDays
+            config.retention.intervalMinutes = retention.interval_minutes ?? config.retention.intervalMinutes
         }
         config.erasureKey = raw.erasure_key
         try config.validate()
@@ -262,6 +271,7 @@ public struct Config: Equatable, Sendable {
         try check((1 << 20...1 << 50).contains(decisionLog.maxBytes), "decision_log.max_bytes", "between 1048576 and 1125899906842624")
         try check((64 << 10...1 << 30).contains(decisionLog.bufferBytes), "decision_log.buffer_bytes", "between 65536 and 1073741824")
         try check((1...3650).contains(retention.expiredDays), "retention.expired_days", "between 1 and 3650")
+        try check((0...1440).contains(retention.intervalMinutes), "retention.interval_minutes", "between 0 (off) and 1440")
         try check((50...600_000).contains(store.maxLagMilliseconds), "store.max_lag_ms", "between 50 and 600000")
         try check((0...60_000).contains(store.tokenWaitMilliseconds), "store.token_wait_ms", "between 0 and 60000")
         try check((1...64).contains(store.postgresWriters), "store.postgres.writers", "between 1 and 64")
@@ -434,11 +444,12 @@ private struct RawConfig: Decodable {
         }
     }
     struct Retention: Decodable {
-        var expired_days: Int?
+        var expired_days: Int?, interval_minutes: Int?
         init(from decoder: Decoder) throws {
-            try rejectUnknownKeys(decoder, ["expired_days"])
+            try rejectUnknownKeys(decoder, ["expired_days", "interval_minutes"])
             let c = try decoder.container(keyedBy: StringKey.self)
             expired_days = try c.integer("expired_days")
+            interval_minutes = try c.integer("interval_minutes")
         }
     }
     var server: Server?

@@ -89,7 +89,7 @@ public final class Service: Sendable {
         switch config.store.kind {
         case .sqlite:
             store = try SQLiteStore(path: config.server.database, lookback: config.policy.longestWindow, tombstoneHash: writerHasher.hash,
-                                    renderHistory: Self.renderHistory, retention: RetentionPolicy(expiredDays: config.retention.expiredDays))
+                                    renderHistory: Self.renderHistory, retention: config.retention.policy)
         case .postgres:
             var options = PostgresStore.Options(url: config.store.postgresURL ?? "", slot: config.store.postgresSlot ?? Self.defaultSlot(port: config.server.port))
             options.writers = config.store.postgresWriters
@@ -104,7 +104,7 @@ public final class Service: Sendable {
             }
             store = try PostgresStore(options: options, imagePath: config.server.database, lookback: config.policy.longestWindow,
                                       tombstoneHash: writerHasher.hash, renderHistory: Self.renderHistory,
-                                      retention: RetentionPolicy(expiredDays: config.retention.expiredDays))
+                                      retention: config.retention.policy)
         }
         let api: API
         do {

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import HushAPI
 import HushCore
+import HushStore
 
 private let shippedConfig = URL(fileURLWithPath: #filePath)
     .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -29,6 +30,8 @@ private let shippedConfig = URL(fileURLWithPath: #filePath)
     (#"{"log": {"access": 1.5}}"#, "log.access must be all, errors, off, or a sampling rate"),
     (#"{"log": {"access": true}}"#, "log.access must be all, errors, off, or a sampling rate"),
     (#"{"log": {"acces": "all"}}"#, "unknown configuration key log.acces"),
+    (#"{"retention": {"interval_minutes": -1}}"#, "retention.interval_minutes must be between 0 (off) and 1440"),
+    (#"{"retention": {"interval_minutes": 1441}}"#, "retention.interval_minutes must be between 0 (off) and 1440"),
     (#"{"server": "#, "the configuration is not valid JSON"),
     (#"[]"#, "the configuration"),
 ])
@@ -45,6 +48,13 @@ func badConfig_IsRefusedNamingTheKey(json: String, message: String) {
     #expect(try Config.parse(Data(#"{"log": {"access": "errors"}}"#.utf8)).log.access == .errors)
     #expect(try Config.parse(Data(#"{"log": {"access": "off"}}"#.utf8)).log == Config.LogSettings(level: .info, access: .off))
     #expect(Config.default.log.access == .sampled(0.01) && Config.default.server.drainGraceMilliseconds == 5000)
+}
+
+@Test func retention_PrunesEveryTenMinutesByDefault_EveryIntervalGiven_OrNotAtAll() throws {
+    #expect(Config.default.retention.policy == RetentionPolicy(expiredDays: 90, interval: 600))
+    let hourly = try Config.parse(Data(#"{"retention": {"interval_minutes": 60, "expired_days": 7}}"#.utf8))
+    #expect(hourly.retention.policy == RetentionPolicy(expiredDays: 7, interval: 3600))
+    #expect(try Config.parse(Data(#"{"retention": {"interval_minutes": 0}}"#.utf8)).retention.policy == nil)
 }
 
 @Test func partialConfig_KeepsDefaultsForTheRest() throws {
