@@ -195,13 +195,14 @@ import HushTestSupport
     }
 
     @Test func aFullDisk_MakesTheLogUnready_AndDecisions503_RatherThanUnrecorded() throws {
-        // hush runs under a file size limit of 512 KiB: the log's segment (compressed, some 30
-        // bytes a decision) reaches it long before the database does, and its writes fail as on
-        // a full disk.
+        // hush runs under a file size limit of 512 KiB (`ulimit -f` counts 512-byte blocks in
+        // sh): the log's segment (compressed, some 30 bytes a decision) reaches it long before
+        // the database does (its WAL takes about 270 KB at start, as the migrations run), and its
+        // writes fail as on a full disk.
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hush-full-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let hush = try HushProcess(["--threads", "1"], environment: ["HUSH_ERASURE_KEY": String(repeating: "k", count: 32)],
-                                   directory: directory, binary: try HushProcess.limitedBinary(in: directory, ulimit: "-f 512"))
+                                   directory: directory, binary: try HushProcess.limitedBinary(in: directory, ulimit: "-f 1024"))
         let api = try APIClient(port: hush.port)
         let requests = (0..<1000).map { #"{"customer_id": "c-\#($0)", "channel": "email"}"# }.joined(separator: ",")
         var sawUnavailable = false

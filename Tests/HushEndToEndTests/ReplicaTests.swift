@@ -116,10 +116,10 @@ struct ReplicaTests {
         let good = try config(#"{"kind": "postgres", "postgres": {"url": "\#(server.url())", "slot": "node_cli"}, "max_lag_ms": 750}"#)
         let key = ["HUSH_ERASURE_KEY": String(repeating: "e", count: 32)]
         let first = try HushProcess.run(["migrate", "--config", good], environment: key)
-        #expect(first.status == 0 && first.out.contains("PostgreSQL: schema version 0 to 3"), "\(first.out)\(first.err)")
+        #expect(first.status == 0 && first.out.contains("PostgreSQL: schema version 0 to 4"), "\(first.out)\(first.err)")
         let again = try HushProcess.run(["migrate", "--config", good], environment: key)
-        #expect(again.status == 0 && again.out.contains("schema version 3, up to date"), "\(again.out)\(again.err)")
-        #expect(try server.psql("SELECT version FROM hush_schema") == "3")
+        #expect(again.status == 0 && again.out.contains("schema version 4, up to date"), "\(again.out)\(again.err)")
+        #expect(try server.psql("SELECT version FROM hush_schema") == "4")
         let checked = try HushProcess.run(["check-config", good], environment: key)
         #expect(checked.status == 0 && checked.out.contains("PostgreSQL store (slot node_cli, max lag 750 ms)"), "\(checked.out)\(checked.err)")
 

@@ -147,6 +147,8 @@ import HushCore
             // Back to version 3, as an older hush left it.
             try db.exec("UPDATE meta SET key = 'facts_lookback_ms' WHERE key = 'records_built_for'")
             try db.exec("DROP TABLE history")
+            try db.exec("DROP INDEX suppressions_expires")
+            try db.exec("DROP INDEX holds_ends")
             try db.exec("PRAGMA user_version = 3")
             // A row that a rebuild of every record would delete.
             try db.exec("INSERT INTO customer_records (key, entries) VALUES (424242, x'00')")
