@@ -3,7 +3,7 @@ import HushCore
 import HushPostgres
 import HushStore
 
-/// Suppressions in bulk on PostgreSQL: every row is copied (`COPY`) into a temporary table and
+/// Suppressions, profiles and cases in bulk on PostgreSQL: every row is copied (`COPY`) into a temporary table and
 /// merged in a few set-based statements, rather than four round trips a row. The outcome is the
 /// row-by-row import's: a row whose identity (subject, kind, channels, purposes) is stored, or
 /// came earlier in the file, with the same source, confirmation and expiry is unchanged; the
@@ -112,6 +112,183 @@ extension PGTransaction {
             }
         }
         try run("CLOSE hush_changes")
+        return (total - unchanged, unchanged)
+    }
+
+    /// Profiles in bulk, as suppressions: copied into a temporary table and merged in a few
+    /// statements. A row equal to the stored profile, or to the row of the same customer before
+    /// it in the file, is unchanged; the last row of a customer is what is stored, and a customer
+    /// whose stored profile changed, or who had none, has one entry in the history.
+    func importProfiles(_ input: ImportRows<Profile>, now: Date) throws(StoreError) -> (imported: Int, unchanged: Int) {
+        try run("""
+            CREATE TEMP TABLE hush_profiles (seq bigint NOT NULL, customer_id text NOT NULL, region text, timezone text,
+            email text, phone text) ON COMMIT DROP
+            """)
+        var total = 0
+        try copy("COPY hush_profiles FROM STDIN") { writer in
+            try input.forEach { row throws(StoreError) in
+                total += 1
+                do throws(PGError) {
+                    try writer.row([String(total), row.customerID, row.region, row.timeZone?.identifier, row.email, row.phone])
+                } catch {
+                    throw Self.storeError(error)
+                }
+            }
+        }
+        guard total > 0 else { return (0, 0) }
+        try run("ANALYZE hush_profiles")
+        func same(_ a: String, _ b: String) -> String {
+            ["region", "timezone", "email", "phone"].map { "\(a)\($0) IS NOT DISTINCT FROM \(b)\($0)" }.joined(separator: " AND ")
+        }
+        // Unchanged, row by row: the first row of a customer against what is stored, each later
+        // one against the row before it.
+        let unchangedRows = try rows("""
+            SELECT count(*) FROM (
+              SELECT h.*, s.customer_id AS s_id, s.region AS s_region, s.timezone AS s_timezone, s.email AS s_email, s.phone AS s_phone
+              FROM (SELECT hush_profiles.*, row_number() OVER w AS n, lag(region) OVER w AS p_region, lag(timezone) OVER w AS p_timezone,
+                           lag(email) OVER w AS p_email, lag(phone) OVER w AS p_phone
+                    FROM hush_profiles WINDOW w AS (PARTITION BY customer_id ORDER BY seq)) h
+              LEFT JOIN profiles s ON s.customer_id = h.customer_id
+            ) x
+            WHERE CASE WHEN n = 1 THEN s_id IS NOT NULL AND \(same("", "s_")) ELSE \(same("", "p_")) END
+            """, [])
+        let unchanged = Int(unchangedRows.first?.text(0) ?? "") ?? 0
+
+        // The last row of every customer, beside the stored profile, where they differ.
+        try run("""
+            CREATE TEMP TABLE hush_profiles_final ON COMMIT DROP AS
+            SELECT f.customer_id, f.region, f.timezone, f.email, f.phone, s.customer_id IS NOT NULL AS stored,
+                   s.region AS s_region, s.timezone AS s_timezone, s.email AS s_email, s.phone AS s_phone
+            FROM (SELECT DISTINCT ON (customer_id) * FROM hush_profiles ORDER BY customer_id, seq DESC) f
+            LEFT JOIN profiles s ON s.customer_id = f.customer_id
+            WHERE s.customer_id IS NULL OR NOT (\(same("f.", "s.")))
+            """)
+        try run("""
+            INSERT INTO profiles (customer_id, region, timezone, email, phone, updated_at)
+            SELECT customer_id, region, timezone, email, phone, $1 FROM hush_profiles_final ORDER BY customer_id
+            ON CONFLICT (customer_id) DO UPDATE
+            SET region = excluded.region, timezone = excluded.timezone, email = excluded.email, phone = excluded.phone,
+                updated_at = excluded.updated_at
+            """, [String(Codec.millis(now))])
+
+        // The history: one entry a customer created or changed, rendered as the API shows it.
+        try run("""
+            DECLARE hush_profile_changes NO SCROLL CURSOR FOR
+            SELECT customer_id, region, timezone, email, phone, stored, s_region, s_timezone, s_email, s_phone
+            FROM hush_profiles_final ORDER BY customer_id
+            """)
+        let at = String(Codec.millis(clock()))
+        while true {
+            let batch = try self.rows("FETCH \(Self.historyBatch) FROM hush_profile_changes", [])
+            if batch.isEmpty { break }
+            var entries: [[String?]] = []
+            for row in batch {
+                guard let customerID = row.text(0) else { continue }
+                let after = Profile(customerID: customerID, region: row.text(1), timeZone: row.text(2).flatMap(TimeZone.init(identifier:)),
+                                    email: row.text(3), phone: row.text(4))
+                let before = row.text(5) == "t"
+                    ? Profile(customerID: customerID, region: row.text(6), timeZone: row.text(7).flatMap(TimeZone.init(identifier:)),
+                              email: row.text(8), phone: row.text(9))
+                    : nil
+                guard let change = HistoryChange(before: before.map(HistoryRecord.profile), after: .profile(after), render: renderHistory) else { continue }
+                entries.append([change.kind.rawValue, change.recordID, change.customerID, change.address, at, actor.name,
+                                actor.via.rawValue, change.operation.rawValue, change.before, change.after])
+            }
+            changed += try copy("COPY history (record_kind, record_id, customer_id, address, at, actor, via, operation, before, after) FROM STDIN") { writer in
+                for entry in entries { try writer.row(entry) }
+            }
+        }
+        try run("CLOSE hush_profile_changes")
+        return (total - unchanged, unchanged)
+    }
+
+    /// Cases in bulk, as suppressions and profiles, with the row-by-row import's outcome. There a
+    /// row is unchanged when it equals the case as it stands, or is older than it (`updated_at`);
+    /// otherwise it replaces it. Set-based: the case as it stands before a row is the last row
+    /// of its id before it that was not older than what came before, or the stored case; and
+    /// what came before a row is the latest `updated_at` of the stored case and the rows before
+    /// it. The last such row of an id is stored, with one history entry a case created or changed.
+    func importCases(_ input: ImportRows<ServiceCase>) throws(StoreError) -> (imported: Int, unchanged: Int) {
+        try run("""
+            CREATE TEMP TABLE hush_cases (seq bigint NOT NULL, case_id text NOT NULL, customer_id text NOT NULL, severity text NOT NULL,
+            status text NOT NULL, opened_at bigint NOT NULL, closed_at bigint, resolution text, updated_at bigint NOT NULL) ON COMMIT DROP
+            """)
+        var total = 0
+        try copy("COPY hush_cases FROM STDIN") { writer in
+            try input.forEach { row throws(StoreError) in
+                total += 1
+                do throws(PGError) {
+                    try writer.row([String(total), row.id, row.customerID, row.severity.rawValue, row.status.rawValue,
+                                    String(Codec.millis(row.openedAt)), row.closedAt.map { String(Codec.millis($0)) },
+                                    row.resolution?.rawValue, String(Codec.millis(row.updatedAt))])
+                } catch {
+                    throw Self.storeError(error)
+                }
+            }
+        }
+        guard total > 0 else { return (0, 0) }
+        try run("ANALYZE hush_cases")
+        let columns = ["customer_id", "severity", "status", "opened_at", "closed_at", "resolution", "updated_at"]
+        func same(_ a: String, _ b: String) -> String {
+            columns.map { "\(a)\($0) IS NOT DISTINCT FROM \(b)\($0)" }.joined(separator: " AND ")
+        }
+        let stored = columns.map { "s.\($0) AS s_\($0)" }.joined(separator: ", ")
+        // Each row beside the stored case, and whether it is older than what came before it.
+        try run("""
+            CREATE TEMP TABLE hush_case_rows ON COMMIT DROP AS
+            SELECT h.*, s.case_id IS NOT NULL AS stored, \(stored),
+                   coalesce(greatest(s.updated_at, max(h.updated_at) OVER (PARTITION BY h.case_id ORDER BY h.seq
+                                                                           ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)) > h.updated_at,
+                            false) AS older
+            FROM hush_cases h LEFT JOIN cases s ON s.case_id = h.case_id
+            """)
+        let previous = columns.map { "lag(\($0)) OVER w AS p_\($0)" }.joined(separator: ", ")
+        let unchangedRows = try rows("""
+            SELECT (SELECT count(*) FROM hush_case_rows WHERE older) + (SELECT count(*) FROM (
+              SELECT hush_case_rows.*, row_number() OVER w AS n, \(previous)
+              FROM hush_case_rows WHERE NOT older WINDOW w AS (PARTITION BY case_id ORDER BY seq)) x
+              WHERE CASE WHEN n = 1 THEN stored AND \(same("", "s_")) ELSE \(same("", "p_")) END)
+            """, [])
+        let unchanged = Int(unchangedRows.first?.text(0) ?? "") ?? 0
+
+        // The last row of every id that was not older, where it differs from the stored case.
+        try run("""
+            CREATE TEMP TABLE hush_cases_final ON COMMIT DROP AS
+            SELECT * FROM (SELECT DISTINCT ON (case_id) * FROM hush_case_rows WHERE NOT older ORDER BY case_id, seq DESC) f
+            WHERE NOT stored OR NOT (\(same("", "s_")))
+            """)
+        try run("""
+            INSERT INTO cases (\(StoreRows.caseColumns))
+            SELECT \(StoreRows.caseColumns) FROM hush_cases_final ORDER BY case_id
+            ON CONFLICT (case_id) DO UPDATE
+            SET \(columns.map { "\($0) = excluded.\($0)" }.joined(separator: ", "))
+            """)
+
+        // The history: one entry a case created or changed, rendered as the API shows it.
+        try run("""
+            DECLARE hush_case_changes NO SCROLL CURSOR FOR
+            SELECT \(StoreRows.caseColumns), stored, case_id, \(columns.map { "s_\($0)" }.joined(separator: ", "))
+            FROM hush_cases_final ORDER BY case_id
+            """)
+        let at = String(Codec.millis(clock()))
+        while true {
+            let batch = try self.rows("FETCH \(Self.historyBatch) FROM hush_case_changes", [])
+            if batch.isEmpty { break }
+            var entries: [[String?]] = []
+            for row in batch {
+                guard let after = StoreRows.serviceCase(row) else {
+                    throw StoreError(kind: .internalError, message: "an imported case row holds an unknown severity or status")
+                }
+                let before = row.text(8) == "t" ? StoreRows.serviceCase(TextRow(Array(row.values[9...]))) : nil
+                guard let change = HistoryChange(before: before.map(HistoryRecord.serviceCase), after: .serviceCase(after), render: renderHistory) else { continue }
+                entries.append([change.kind.rawValue, change.recordID, change.customerID, change.address, at, actor.name,
+                                actor.via.rawValue, change.operation.rawValue, change.before, change.after])
+            }
+            changed += try copy("COPY history (record_kind, record_id, customer_id, address, at, actor, via, operation, before, after) FROM STDIN") { writer in
+                for entry in entries { try writer.row(entry) }
+            }
+        }
+        try run("CLOSE hush_case_changes")
         return (total - unchanged, unchanged)
     }
 

@@ -162,6 +162,9 @@ public protocol StoreTransaction: AnyObject {
     /// Imports profiles all or nothing (`StoreTransaction.importProfiles` row by row, unless the
     /// store has a faster way).
     func importProfiles(_ rows: ImportRows<Profile>, now: Date) throws(StoreError) -> (imported: Int, unchanged: Int)
+    /// Imports cases all or nothing (`StoreTransaction.importCases` row by row, unless the store
+    /// has a faster way).
+    func importCases(_ rows: ImportRows<ServiceCase>) throws(StoreError) -> (imported: Int, unchanged: Int)
 
     /// Brings what this transaction keeps for the end of the job (the customers whose records
     /// must be rebuilt) back under its bound, doing that work now: a long job, an import of

@@ -29,9 +29,12 @@ struct PostgresStoreTests {
                                  tombstoneHash: hash, renderHistory: render)
     }
 
-    /// The history's rendering in these tests: the kind and id, and a suppression's source.
+    /// The history's rendering in these tests: the kind and id, a suppression's source, a
+    /// profile's region, a case's status and update time.
     static let render: HistoryRenderer = { record in
         if case .suppression(let s) = record { return "suppression \(s.id) \(s.source ?? "")" }
+        if case .profile(let p) = record { return "profile \(p.customerID) \(p.region ?? "")" }
+        if case .serviceCase(let c) = record { return "case \(c.id) \(c.status.rawValue) \(c.updatedAt.timeIntervalSince1970)" }
         return "\(record.kind.rawValue) \(record.id)"
     }
 
@@ -184,6 +187,99 @@ struct PostgresStoreTests {
             ($0 as? StoreError)?.kind == .conflict
         }
         #expect(try db.query("SELECT count(*) FROM suppressions WHERE source = 'again'").rows == [["0"]])
+    }
+
+    @Test func profilesImportedOnPostgreSQL_CountAsTheRowByRowImportDoes_AndStoreTheLastRowOfEachCustomer() throws {
+        let cluster = try PostgresCluster(settings: ["wal_level": "logical"])
+        let a = try Self.node(cluster, "node_a"), b = try Self.node(cluster, "node_b")
+        defer { a.close(); b.close() }
+        #expect(Self.ready(a) && Self.ready(b))
+        func profile(_ i: Int, _ region: String = "FR") -> Profile {
+            Profile(customerID: "p-\(i)", region: region, timeZone: i % 3 == 0 ? TimeZone(identifier: "Europe/Paris") : nil,
+                    email: "p\(i)@example.com", phone: i % 2 == 0 ? "+3361000\(String(format: "%04d", i))" : nil)
+        }
+        // Stored first: p-0 as the file has it, p-1 with another region.
+        let stored = [profile(0), profile(1, "GB")]
+        var rows = (0..<2000).map { profile($0) }
+        rows.insert(profile(5, "DE"), at: 1500)   // p-5 again, changed
+        rows.insert(profile(6), at: 1700)         // p-6 again, the same
+        let file = rows
+        _ = try Self.write(a) { w throws(StoreError) in for p in stored { _ = try w.upsertProfile(p, now: Date()) } }
+        let (counts, token) = try Self.write(a) { w throws(StoreError) in try w.importProfiles(.array(file), now: Date()) }
+
+        // The same rows through the SQLite store's row-by-row import.
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hush-rows-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let sqlite = try SQLiteStore(path: directory.appendingPathComponent("rows.db").path, lookback: 7 * 86_400, tombstoneHash: Self.hash,
+                                     renderHistory: Self.render)
+        defer { sqlite.close() }
+        _ = try sqlite.writeAndWait(as: Actor(name: "test", via: .api)) { w throws(StoreError) in for p in stored { _ = try w.upsertProfile(p, now: Date()) } }
+        let rowByRow = try sqlite.writeAndWait(as: Actor(name: "test", via: .import)) { w throws(StoreError) in try w.importProfiles(.array(file), now: Date()) }
+        #expect(counts == rowByRow)
+        #expect(counts == (imported: 2000, unchanged: 2), "p-0 as stored, and p-6 again the same")
+
+        let db = try PGConnection(cluster.url())
+        #expect(try db.query("SELECT count(*) FROM profiles").rows == [["2000"]])
+        #expect(try db.query("SELECT customer_id, region FROM profiles WHERE customer_id IN ('p-1', 'p-5', 'p-6') ORDER BY 1").rows
+                == [["p-1", "FR"], ["p-5", "DE"], ["p-6", "FR"]])
+        // One entry a customer created or changed: the two stored first, 1,998 by the import (all
+        // but p-0 and p-1; p-5 once, as it ends), and p-1's update.
+        let history = try db.query("SELECT operation, count(*) FROM history WHERE record_kind = 'profile' GROUP BY 1 ORDER BY 1").rows
+        #expect(history == [["create", "2000"], ["update", "1"]], "\(history)")
+
+        #expect(Self.wait(b, through: try #require(token), timeout: 10))
+        #expect(try Self.facts(b, "p-1999").profile == profile(1999))
+        #expect(try Self.facts(b, "p-5").profile == profile(5, "DE"))
+        #expect(try Self.facts(b, "p-1").profile == profile(1))
+        #expect(try Self.facts(b, "p-3").profile?.timeZone?.identifier == "Europe/Paris")
+    }
+
+    @Test func casesImportedOnPostgreSQL_CountAsTheRowByRowImportDoes_OlderRowsLeftOut() throws {
+        let cluster = try PostgresCluster(settings: ["wal_level": "logical"])
+        let a = try Self.node(cluster, "node_a"), b = try Self.node(cluster, "node_b")
+        defer { a.close(); b.close() }
+        #expect(Self.ready(a) && Self.ready(b))
+        let t = Date(timeIntervalSince1970: 1_795_000_000)
+        func serviceCase(_ i: Int, _ status: CaseStatus = .open, updated: TimeInterval = 0) -> ServiceCase {
+            ServiceCase(id: "k-\(i)", customerID: "c-\(i)", severity: i % 2 == 0 ? .high : .low, status: status, openedAt: t.addingTimeInterval(-86_400),
+                        closedAt: status == .closed ? t : nil, resolution: status == .closed ? .neutral : nil, updatedAt: t.addingTimeInterval(updated))
+        }
+        // Stored first: k-0 as the file has it, k-1 newer than the file's row, k-2 older.
+        let stored = [serviceCase(0), serviceCase(1, .pending, updated: 60), serviceCase(2, .pending, updated: -60)]
+        var rows = (0..<2000).map { serviceCase($0) }
+        rows.insert(serviceCase(5, .closed, updated: 10), at: 1500)     // k-5 again, newer: replaces
+        rows.insert(serviceCase(6), at: 1600)                           // k-6 again, the same
+        rows.insert(serviceCase(7, .pending, updated: -10), at: 1700)   // k-7 again, older: left out
+        rows += [serviceCase(8, .closed, updated: 20), serviceCase(8, .pending, updated: 15), serviceCase(8, .closed, updated: 20)]
+        let file = rows
+        _ = try Self.write(a) { w throws(StoreError) in for c in stored { _ = try w.upsertCase(c) } }
+        let (counts, token) = try Self.write(a) { w throws(StoreError) in try w.importCases(.array(file)) }
+
+        // The same rows through the SQLite store's row-by-row import.
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hush-rows-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let sqlite = try SQLiteStore(path: directory.appendingPathComponent("rows.db").path, lookback: 7 * 86_400, tombstoneHash: Self.hash,
+                                     renderHistory: Self.render)
+        defer { sqlite.close() }
+        _ = try sqlite.writeAndWait(as: Actor(name: "test", via: .api)) { w throws(StoreError) in for c in stored { _ = try w.upsertCase(c) } }
+        let rowByRow = try sqlite.writeAndWait(as: Actor(name: "test", via: .import)) { w throws(StoreError) in try w.importCases(.array(file)) }
+        #expect(counts == rowByRow)
+        // Unchanged: k-0 (as stored), k-1 (older than stored), k-6's second, k-7's second (older),
+        // k-8's second (older) and third (the same as the first).
+        #expect(counts == (imported: 2000, unchanged: 6))
+
+        let db = try PGConnection(cluster.url())
+        #expect(try db.query("SELECT count(*) FROM cases").rows == [["2000"]])
+        let states = try db.query("SELECT case_id, status FROM cases WHERE case_id IN ('k-1', 'k-2', 'k-5', 'k-7', 'k-8') ORDER BY 1").rows
+        #expect(states == [["k-1", "pending"], ["k-2", "open"], ["k-5", "closed"], ["k-7", "open"], ["k-8", "closed"]], "\(states)")
+        // One entry a case created or changed: the three stored first, 1,997 by the import (all but
+        // k-0, k-1 and k-2), and k-2's update.
+        let history = try db.query("SELECT operation, count(*) FROM history WHERE record_kind = 'case' GROUP BY 1 ORDER BY 1").rows
+        #expect(history == [["create", "2000"], ["update", "1"]], "\(history)")
+
+        #expect(Self.wait(b, through: try #require(token), timeout: 10))
+        #expect(try Self.facts(b, "c-5").cases == [serviceCase(5, .closed, updated: 10)])
+        #expect(try Self.facts(b, "c-1").cases == [serviceCase(1, .pending, updated: 60)])
     }
 
     @Test func reservationsFromTwoNodes_AtOnce_RecordAtMostTheCap() throws {
