@@ -83,35 +83,21 @@ extension PGTransaction {
             """)
 
         // The history: one entry for each record created or changed, rendered as the API shows it.
-        try run("""
-            DECLARE hush_changes NO SCROLL CURSOR FOR
+        try copyHistory(of: """
             SELECT coalesce(stored_id, id), customer_id, address, address_kind, kind, channels, purposes, source, confirmed::int, expires_at,
                    stored_id IS NOT NULL, s_source, s_confirmed::int, s_expires_at
             FROM hush_final WHERE \(differs("hush_final")) ORDER BY coalesce(stored_id, id)
-            """)
-        let at = String(Codec.millis(clock()))
-        while true {
-            let batch = try self.rows("FETCH \(Self.historyBatch) FROM hush_changes", [])
-            if batch.isEmpty { break }
-            var entries: [[String?]] = []
-            for row in batch {
-                let after = try StoreRows.suppression(row)
-                var before: Suppression?
-                if row.text(10) == "t" {
-                    before = after
-                    before!.source = row.text(11)
-                    before!.confirmed = row.text(12) == "1"
-                    before!.expiresAt = Codec.date(row.integer(13))
-                }
-                guard let change = HistoryChange(before: before.map(HistoryRecord.suppression), after: .suppression(after), render: renderHistory) else { continue }
-                entries.append([change.kind.rawValue, change.recordID, change.customerID, change.address, at, actor.name,
-                                actor.via.rawValue, change.operation.rawValue, change.before, change.after])
+            """) { row throws(StoreError) in
+            let after = try StoreRows.suppression(row)
+            var before: Suppression?
+            if row.text(10) == "t" {
+                before = after
+                before!.source = row.text(11)
+                before!.confirmed = row.text(12) == "1"
+                before!.expiresAt = Codec.date(row.integer(13))
             }
-            changed += try copy("COPY history (record_kind, record_id, customer_id, address, at, actor, via, operation, before, after) FROM STDIN") { writer in
-                for entry in entries { try writer.row(entry) }
-            }
+            return (before.map(HistoryRecord.suppression), .suppression(after))
         }
-        try run("CLOSE hush_changes")
         return (total - unchanged, unchanged)
     }
 
@@ -172,33 +158,16 @@ extension PGTransaction {
             """, [String(Codec.millis(now))])
 
         // The history: one entry a customer created or changed, rendered as the API shows it.
-        try run("""
-            DECLARE hush_profile_changes NO SCROLL CURSOR FOR
+        try copyHistory(of: """
             SELECT customer_id, region, timezone, email, phone, stored, s_region, s_timezone, s_email, s_phone
             FROM hush_profiles_final ORDER BY customer_id
-            """)
-        let at = String(Codec.millis(clock()))
-        while true {
-            let batch = try self.rows("FETCH \(Self.historyBatch) FROM hush_profile_changes", [])
-            if batch.isEmpty { break }
-            var entries: [[String?]] = []
-            for row in batch {
-                guard let customerID = row.text(0) else { continue }
-                let after = Profile(customerID: customerID, region: row.text(1), timeZone: row.text(2).flatMap(TimeZone.init(identifier:)),
-                                    email: row.text(3), phone: row.text(4))
-                let before = row.text(5) == "t"
-                    ? Profile(customerID: customerID, region: row.text(6), timeZone: row.text(7).flatMap(TimeZone.init(identifier:)),
-                              email: row.text(8), phone: row.text(9))
-                    : nil
-                guard let change = HistoryChange(before: before.map(HistoryRecord.profile), after: .profile(after), render: renderHistory) else { continue }
-                entries.append([change.kind.rawValue, change.recordID, change.customerID, change.address, at, actor.name,
-                                actor.via.rawValue, change.operation.rawValue, change.before, change.after])
+            """) { row throws(StoreError) in
+            func profile(_ first: Int32) -> Profile {
+                Profile(customerID: row.text(0) ?? "", region: row.text(first), timeZone: row.text(first + 1).flatMap(TimeZone.init(identifier:)),
+                        email: row.text(first + 2), phone: row.text(first + 3))
             }
-            changed += try copy("COPY history (record_kind, record_id, customer_id, address, at, actor, via, operation, before, after) FROM STDIN") { writer in
-                for entry in entries { try writer.row(entry) }
-            }
+            return (row.text(5) == "t" ? .profile(profile(6)) : nil, .profile(profile(1)))
         }
-        try run("CLOSE hush_profile_changes")
         return (total - unchanged, unchanged)
     }
 
@@ -265,22 +234,32 @@ extension PGTransaction {
             """)
 
         // The history: one entry a case created or changed, rendered as the API shows it.
-        try run("""
-            DECLARE hush_case_changes NO SCROLL CURSOR FOR
+        try copyHistory(of: """
             SELECT \(StoreRows.caseColumns), stored, case_id, \(columns.map { "s_\($0)" }.joined(separator: ", "))
             FROM hush_cases_final ORDER BY case_id
-            """)
+            """) { row throws(StoreError) in
+            guard let after = StoreRows.serviceCase(row) else {
+                throw StoreError(kind: .internalError, message: "an imported case row holds an unknown severity or status")
+            }
+            let before = row.text(8) == "t" ? StoreRows.serviceCase(TextRow(Array(row.values[9...]))) : nil
+            return (before.map(HistoryRecord.serviceCase), .serviceCase(after))
+        }
+        return (total - unchanged, unchanged)
+    }
+
+    /// Writes one history entry for each row of `query` that `change` makes a change of (its
+    /// record before, or nil, and after), fetched through a cursor `historyBatch` rows at a time
+    /// and copied in, under this transaction's actor and one time.
+    private func copyHistory(of query: String, _ change: (TextRow) throws(StoreError) -> (before: HistoryRecord?, after: HistoryRecord)) throws(StoreError) {
+        try run("DECLARE hush_history NO SCROLL CURSOR FOR " + query)
         let at = String(Codec.millis(clock()))
         while true {
-            let batch = try self.rows("FETCH \(Self.historyBatch) FROM hush_case_changes", [])
+            let batch = try rows("FETCH \(Self.historyBatch) FROM hush_history", [])
             if batch.isEmpty { break }
             var entries: [[String?]] = []
             for row in batch {
-                guard let after = StoreRows.serviceCase(row) else {
-                    throw StoreError(kind: .internalError, message: "an imported case row holds an unknown severity or status")
-                }
-                let before = row.text(8) == "t" ? StoreRows.serviceCase(TextRow(Array(row.values[9...]))) : nil
-                guard let change = HistoryChange(before: before.map(HistoryRecord.serviceCase), after: .serviceCase(after), render: renderHistory) else { continue }
+                let (before, after) = try change(row)
+                guard let change = HistoryChange(before: before, after: after, render: renderHistory) else { continue }
                 entries.append([change.kind.rawValue, change.recordID, change.customerID, change.address, at, actor.name,
                                 actor.via.rawValue, change.operation.rawValue, change.before, change.after])
             }
@@ -288,8 +267,7 @@ extension PGTransaction {
                 for entry in entries { try writer.row(entry) }
             }
         }
-        try run("CLOSE hush_case_changes")
-        return (total - unchanged, unchanged)
+        try run("CLOSE hush_history")
     }
 
     /// `PGConnection.copyIn`, its failures as store errors (a PostgreSQL one kept for the retry).
