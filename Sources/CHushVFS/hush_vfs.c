@@ -139,9 +139,16 @@ static int hushFileControl(sqlite3_file *f, int op, void *arg) {
     return CALL(f, xFileControl, op, arg);
 }
 
+// Whether the wrapped file has xFetch and xUnfetch (version 3): ours always claims them.
+static int realFetches(sqlite3_file *f) { return REAL(f)->pMethods->iVersion >= 3; }
+
 static int hushFetch(sqlite3_file *f, sqlite3_int64 offset, int amount, void **out) {
     HushFile *p = (HushFile *)f;
-    if (p->fd < 0) return CALL(f, xFetch, offset, amount, out);
+    if (p->fd < 0) {
+        if (realFetches(f)) return CALL(f, xFetch, offset, amount, out);
+        *out = NULL;
+        return SQLITE_OK;
+    }
     *out = NULL;
     if (p->limit <= 0) return SQLITE_OK;
     if (offset + amount > p->validBytes && p->fetchesOut == 0) remapFile(p);
@@ -154,7 +161,7 @@ static int hushFetch(sqlite3_file *f, sqlite3_int64 offset, int amount, void **o
 
 static int hushUnfetch(sqlite3_file *f, sqlite3_int64 offset, void *page) {
     HushFile *p = (HushFile *)f;
-    if (p->fd < 0) return CALL(f, xUnfetch, offset, page);
+    if (p->fd < 0) return realFetches(f) ? CALL(f, xUnfetch, offset, page) : SQLITE_OK;
     if (page) {
         p->fetchesOut--;
     } else {

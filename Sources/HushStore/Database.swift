@@ -28,8 +28,10 @@ final class Database {
     init(path: String, mode: Mode) throws(StoreError) {
         var handle: OpaquePointer?
         let flags = (mode == .readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX
+        // Read first whatever the mode: it also makes the process-wide settings.
+        let mapping = Self.mappingVFS
         // A stage is written once and read once, in order: it is not mapped.
-        let vfs = mode == .scratch ? nil : Self.mappingVFS
+        let vfs = mode == .scratch ? nil : mapping
         let rc = sqlite3_open_v2(path, &handle, flags, vfs)
         guard rc == SQLITE_OK, let handle else {
             sqlite3_close_v2(handle)
