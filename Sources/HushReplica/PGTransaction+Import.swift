@@ -3,12 +3,10 @@ import HushCore
 import HushPostgres
 import HushStore
 
-/// Suppressions, profiles and cases in bulk on PostgreSQL: every row is copied (`COPY`) into a temporary table and
-/// merged in a few set-based statements, rather than four round trips a row. The outcome is the
-/// row-by-row import's: a row whose identity (subject, kind, channels, purposes) is stored, or
-/// came earlier in the file, with the same source, confirmation and expiry is unchanged; the
-/// last row of an identity is what is stored; every record created or changed has its entry in
-/// the history (one for the import, the record before and after).
+/// Suppressions, profiles and cases in bulk on PostgreSQL: every row is copied (`COPY`) into a
+/// temporary table and merged in a few set-based statements, rather than a lock and four round
+/// trips a row. The counts are the row-by-row import's; the last row of a key is what is stored;
+/// every record created or changed has one entry in the history (the record before and after).
 extension PGTransaction {
     /// The identity of a suppression, as the unique index `suppressions_identity` has it.
     private static func identity(_ table: String) -> String {
@@ -18,28 +16,40 @@ extension PGTransaction {
     /// History entries are written in groups of this many rows (rendered here, copied in).
     static let historyBatch = 5000
 
+    /// Copies every row of `input` into `table`, each as its number in the file (from 1) and
+    /// `values`; returns how many.
+    private func copyRows<Row>(_ input: ImportRows<Row>, into table: String,
+                               _ values: (Row) throws(StoreError) -> [String?]) throws(StoreError) -> Int {
+        var total = 0
+        try copy("COPY \(table) FROM STDIN") { writer in
+            try input.forEach { row throws(StoreError) in
+                let fields = try values(row)
+                total += 1
+                do throws(PGError) { try writer.row([String(total)] + fields) } catch { throw Self.storeError(error) }
+            }
+        }
+        return total
+    }
+
+    /// `columns` of `a` and `b` (prefixes: a table and a dot, or a column prefix) all equal, NULLs included.
+    private static func same(_ columns: [String], _ a: String, _ b: String) -> String {
+        columns.map { "\(a)\($0) IS NOT DISTINCT FROM \(b)\($0)" }.joined(separator: " AND ")
+    }
+
     func importSuppressions(_ input: ImportRows<Suppression>, now: Date) throws(StoreError) -> (imported: Int, unchanged: Int) {
         try run("""
             CREATE TEMP TABLE hush_import (seq bigint NOT NULL, id text NOT NULL, customer_id text, address text, address_kind text,
             kind text NOT NULL, channels text, purposes text, source text, confirmed boolean NOT NULL, expires_at bigint) ON COMMIT DROP
             """)
         // The rows, validated as the row-by-row import validates them, each with the id it gets if it is new.
-        var total = 0
-        try copy("COPY hush_import FROM STDIN") { writer in
-            try input.forEach { row throws(StoreError) in
-                do throws(ValidationError) { try row.validate() } catch {
-                    throw StoreError(kind: .conflict, message: "\(error.field) \(error.message)")
-                }
-                total += 1
-                let (customerID, address, addressKind) = StoreRows.subjectColumns(row.subject)
-                do throws(PGError) {
-                    try writer.row([String(total), StoreRows.newID(now: now), customerID, address, addressKind, row.kind.rawValue,
-                                    Codec.joined(row.channels?.map(\.rawValue)), Codec.joined(row.purposes?.map(\.rawValue)),
-                                    row.source, row.confirmed ? "t" : "f", row.expiresAt.map { String(Codec.millis($0)) }])
-                } catch {
-                    throw Self.storeError(error)
-                }
+        let total = try copyRows(input, into: "hush_import") { row throws(StoreError) in
+            do throws(ValidationError) { try row.validate() } catch {
+                throw StoreError(kind: .conflict, message: "\(error.field) \(error.message)")
             }
+            let (customerID, address, addressKind) = StoreRows.subjectColumns(row.subject)
+            return [StoreRows.newID(now: now), customerID, address, addressKind, row.kind.rawValue,
+                    Codec.joined(row.channels?.map(\.rawValue)), Codec.joined(row.purposes?.map(\.rawValue)),
+                    row.source, row.confirmed ? "t" : "f", row.expiresAt.map { String(Codec.millis($0)) }]
         }
         guard total > 0 else { return (0, 0) }
         try run("ANALYZE hush_import")
@@ -110,22 +120,12 @@ extension PGTransaction {
             CREATE TEMP TABLE hush_profiles (seq bigint NOT NULL, customer_id text NOT NULL, region text, timezone text,
             email text, phone text) ON COMMIT DROP
             """)
-        var total = 0
-        try copy("COPY hush_profiles FROM STDIN") { writer in
-            try input.forEach { row throws(StoreError) in
-                total += 1
-                do throws(PGError) {
-                    try writer.row([String(total), row.customerID, row.region, row.timeZone?.identifier, row.email, row.phone])
-                } catch {
-                    throw Self.storeError(error)
-                }
-            }
+        let total = try copyRows(input, into: "hush_profiles") { row in
+            [row.customerID, row.region, row.timeZone?.identifier, row.email, row.phone]
         }
         guard total > 0 else { return (0, 0) }
         try run("ANALYZE hush_profiles")
-        func same(_ a: String, _ b: String) -> String {
-            ["region", "timezone", "email", "phone"].map { "\(a)\($0) IS NOT DISTINCT FROM \(b)\($0)" }.joined(separator: " AND ")
-        }
+        func same(_ a: String, _ b: String) -> String { Self.same(["region", "timezone", "email", "phone"], a, b) }
         // Unchanged, row by row: the first row of a customer against what is stored, each later
         // one against the row before it.
         let unchangedRows = try rows("""
@@ -182,25 +182,14 @@ extension PGTransaction {
             CREATE TEMP TABLE hush_cases (seq bigint NOT NULL, case_id text NOT NULL, customer_id text NOT NULL, severity text NOT NULL,
             status text NOT NULL, opened_at bigint NOT NULL, closed_at bigint, resolution text, updated_at bigint NOT NULL) ON COMMIT DROP
             """)
-        var total = 0
-        try copy("COPY hush_cases FROM STDIN") { writer in
-            try input.forEach { row throws(StoreError) in
-                total += 1
-                do throws(PGError) {
-                    try writer.row([String(total), row.id, row.customerID, row.severity.rawValue, row.status.rawValue,
-                                    String(Codec.millis(row.openedAt)), row.closedAt.map { String(Codec.millis($0)) },
-                                    row.resolution?.rawValue, String(Codec.millis(row.updatedAt))])
-                } catch {
-                    throw Self.storeError(error)
-                }
-            }
+        let total = try copyRows(input, into: "hush_cases") { row in
+            [row.id, row.customerID, row.severity.rawValue, row.status.rawValue, String(Codec.millis(row.openedAt)),
+             row.closedAt.map { String(Codec.millis($0)) }, row.resolution?.rawValue, String(Codec.millis(row.updatedAt))]
         }
         guard total > 0 else { return (0, 0) }
         try run("ANALYZE hush_cases")
         let columns = ["customer_id", "severity", "status", "opened_at", "closed_at", "resolution", "updated_at"]
-        func same(_ a: String, _ b: String) -> String {
-            columns.map { "\(a)\($0) IS NOT DISTINCT FROM \(b)\($0)" }.joined(separator: " AND ")
-        }
+        func same(_ a: String, _ b: String) -> String { Self.same(columns, a, b) }
         let stored = columns.map { "s.\($0) AS s_\($0)" }.joined(separator: ", ")
         // Each row beside the stored case, and whether it is older than what came before it.
         try run("""

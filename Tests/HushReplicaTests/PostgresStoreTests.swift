@@ -144,6 +144,15 @@ struct PostgresStoreTests {
         return (stored, rows)
     }
 
+    /// A SQLite store in a directory of its own, whose imports go row by row: what the
+    /// set-based imports on PostgreSQL are checked against.
+    static func rowByRowStore() throws -> SQLiteStore {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hush-rows-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return try SQLiteStore(path: directory.appendingPathComponent("rows.db").path, lookback: 7 * 86_400, tombstoneHash: hash,
+                               renderHistory: render)
+    }
+
     @Test func suppressionsImportedOnPostgreSQL_MergeAsTheRowByRowImportDoes_AndReachTheOtherNode() throws {
         let cluster = try PostgresCluster(settings: ["wal_level": "logical"])
         let a = try Self.node(cluster, "node_a"), b = try Self.node(cluster, "node_b")
@@ -154,10 +163,7 @@ struct PostgresStoreTests {
         let (counts, token) = try Self.write(a) { w throws(StoreError) in try w.importSuppressions(.array(rows), now: Date()) }
 
         // The same rows through the SQLite store's row-by-row import.
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hush-rows-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let sqlite = try SQLiteStore(path: directory.appendingPathComponent("rows.db").path, lookback: 7 * 86_400, tombstoneHash: Self.hash,
-                                     renderHistory: Self.render)
+        let sqlite = try Self.rowByRowStore()
         defer { sqlite.close() }
         _ = try sqlite.writeAndWait(as: Actor(name: "test", via: .api)) { w throws(StoreError) in for s in stored { _ = try w.addSuppression(s, now: Date()) } }
         let rowByRow = try sqlite.writeAndWait(as: Actor(name: "test", via: .import)) { w throws(StoreError) in try w.importSuppressions(.array(rows), now: Date()) }
@@ -208,10 +214,7 @@ struct PostgresStoreTests {
         let (counts, token) = try Self.write(a) { w throws(StoreError) in try w.importProfiles(.array(file), now: Date()) }
 
         // The same rows through the SQLite store's row-by-row import.
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hush-rows-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let sqlite = try SQLiteStore(path: directory.appendingPathComponent("rows.db").path, lookback: 7 * 86_400, tombstoneHash: Self.hash,
-                                     renderHistory: Self.render)
+        let sqlite = try Self.rowByRowStore()
         defer { sqlite.close() }
         _ = try sqlite.writeAndWait(as: Actor(name: "test", via: .api)) { w throws(StoreError) in for p in stored { _ = try w.upsertProfile(p, now: Date()) } }
         let rowByRow = try sqlite.writeAndWait(as: Actor(name: "test", via: .import)) { w throws(StoreError) in try w.importProfiles(.array(file), now: Date()) }
@@ -256,10 +259,7 @@ struct PostgresStoreTests {
         let (counts, token) = try Self.write(a) { w throws(StoreError) in try w.importCases(.array(file)) }
 
         // The same rows through the SQLite store's row-by-row import.
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hush-rows-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let sqlite = try SQLiteStore(path: directory.appendingPathComponent("rows.db").path, lookback: 7 * 86_400, tombstoneHash: Self.hash,
-                                     renderHistory: Self.render)
+        let sqlite = try Self.rowByRowStore()
         defer { sqlite.close() }
         _ = try sqlite.writeAndWait(as: Actor(name: "test", via: .api)) { w throws(StoreError) in for c in stored { _ = try w.upsertCase(c) } }
         let rowByRow = try sqlite.writeAndWait(as: Actor(name: "test", via: .import)) { w throws(StoreError) in try w.importCases(.array(file)) }
