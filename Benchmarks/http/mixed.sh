@@ -39,10 +39,10 @@ printf 'binary\trun\talone\twith_writes\twrites_per_s\tfaults_alone\tfaults_with
 for binary in "${BINARIES[@]}"; do
     db="$OUT/mixed.db"
     rm -rf "$db" "$db"-* "$db".*; cp "$DB_DIR/decisions-$SIZE.db" "$db"
-    (cd "$OUT" && taskset -c "$HUSH_CPU" "$binary" --config mixed.json --port "$PORT" --threads 1 --database "$db" > "$OUT/hush.log" 2>&1) &
+    # exec: the subshell becomes taskset, which becomes hush, so $! is hush's own PID.
+    (cd "$OUT" && exec taskset -c "$HUSH_CPU" "$binary" --config mixed.json --port "$PORT" --threads 1 --database "$db" > "$OUT/hush.log" 2>&1) &
     PID=$!
     for _ in $(seq 300); do curl -s -o /dev/null "http://127.0.0.1:$PORT/healthz" && break; sleep 0.1; done
-    PID=$(pgrep -n -f -- "--port $PORT")
     taskset -c "$LOAD_CPU" wrk -t1 -c64 -d3s -s "$HERE/decisions.lua" "http://127.0.0.1:$PORT" -- "$SIZE" 7 1 > /dev/null
     for run in $(seq "$RUNS"); do
         f0=$(faults)
