@@ -42,6 +42,13 @@ typedef struct HushFile {
     unsigned char *map;
     sqlite3_int64 mapBytes;   // bytes of the mapping (may run past the end of the file)
     sqlite3_int64 validBytes; // of those, inside the file when last measured
+    // Whether `validBytes` is the file's size as this connection can know it: set by a
+    // measure, cleared when the file may have grown (this connection wrote past it, or another
+    // committed: xUnfetch with no pointer). While set, a page past the end is not measured for
+    // again: the pager asks for every page a write transaction adds (pager.c, getPageMMap looks
+    // in the mapping before its cache), and a measure per page was a tenth of an import's time.
+    int measured;
+    sqlite3_int64 measures;   // times the file was measured (fstat), for tests
 } HushFile;
 
 // The mapping grows in steps of this many bytes past the end of the file, so that a file that
@@ -63,6 +70,7 @@ static void unmapFile(HushFile *p) {
     p->map = NULL;
     p->mapBytes = 0;
     p->validBytes = 0;
+    p->measured = 0;
 }
 
 // Measures the file and maps it up to `limit`, keeping what was mapped where it can. Only called
@@ -70,6 +78,7 @@ static void unmapFile(HushFile *p) {
 // then reads every page, which is slower and still right.
 static void remapFile(HushFile *p) {
     struct stat st;
+    p->measures++;
     if (fstat(p->fd, &st) != 0 || st.st_ino != p->inode) {
         unmapFile(p);
         p->limit = 0;
@@ -78,10 +87,12 @@ static void remapFile(HushFile *p) {
     sqlite3_int64 size = st.st_size < p->limit ? st.st_size : p->limit;
     if (size <= 0) {
         unmapFile(p);
+        p->measured = 1;
         return;
     }
     if (size <= p->mapBytes) {
         p->validBytes = size;
+        p->measured = 1;
         return;
     }
     sqlite3_int64 want = (size + growthStep - 1) / growthStep * growthStep;
@@ -96,6 +107,7 @@ static void remapFile(HushFile *p) {
     p->map = map;
     p->mapBytes = want;
     p->validBytes = size;
+    p->measured = 1;
 }
 
 static int hushClose(sqlite3_file *f) {
@@ -105,7 +117,16 @@ static int hushClose(sqlite3_file *f) {
 }
 
 static int hushRead(sqlite3_file *f, void *buffer, int amount, sqlite3_int64 offset) { return CALL(f, xRead, buffer, amount, offset); }
-static int hushWrite(sqlite3_file *f, const void *buffer, int amount, sqlite3_int64 offset) { return CALL(f, xWrite, buffer, amount, offset); }
+static int hushWrite(sqlite3_file *f, const void *buffer, int amount, sqlite3_int64 offset) {
+    HushFile *p = (HushFile *)f;
+    if (p->fd >= 0 && offset + amount > p->validBytes) {
+        // The file grows (this connection's checkpoint): measured again before the next page
+        // is handed out, as after another connection's commit. Until then pages are read.
+        p->validBytes = 0;
+        p->measured = 0;
+    }
+    return CALL(f, xWrite, buffer, amount, offset);
+}
 static int hushSync(sqlite3_file *f, int flags) { return CALL(f, xSync, flags); }
 static int hushFileSize(sqlite3_file *f, sqlite3_int64 *size) { return CALL(f, xFileSize, size); }
 static int hushLock(sqlite3_file *f, int level) { return CALL(f, xLock, level); }
@@ -132,6 +153,7 @@ static int hushFileControl(sqlite3_file *f, int op, void *arg) {
         *(sqlite3_int64 *)arg = p->limit;
         if (asked >= 0 && asked != p->limit && p->fetchesOut == 0) {
             p->limit = asked;
+            p->measured = 0;
             if (asked < p->mapBytes) unmapFile(p);
         }
         return SQLITE_OK;
@@ -151,7 +173,7 @@ static int hushFetch(sqlite3_file *f, sqlite3_int64 offset, int amount, void **o
     }
     *out = NULL;
     if (p->limit <= 0) return SQLITE_OK;
-    if (offset + amount > p->validBytes && p->fetchesOut == 0) remapFile(p);
+    if (offset + amount > p->validBytes && !p->measured && p->fetchesOut == 0) remapFile(p);
     if (p->map && offset + amount <= p->validBytes) {
         *out = p->map + offset;
         p->fetchesOut++;
@@ -167,6 +189,7 @@ static int hushUnfetch(sqlite3_file *f, sqlite3_int64 offset, void *page) {
     } else {
         // Measured again before the next page is handed out; the mapping stays.
         p->validBytes = 0;
+        p->measured = 0;
     }
     return SQLITE_OK;
 }
@@ -248,10 +271,21 @@ int hush_vfs_register(void) {
     return registered;
 }
 
-sqlite3_int64 hush_vfs_mapped_bytes(sqlite3 *db) {
+// The wrapper of `db`'s main file when it maps it; NULL otherwise.
+static HushFile *mappedFile(sqlite3 *db) {
     sqlite3_file *file = NULL;
-    if (sqlite3_file_control(db, "main", SQLITE_FCNTL_FILE_POINTER, &file) != SQLITE_OK || file == NULL) return -1;
-    if (file->pMethods != &hushMethods) return -1;
+    if (sqlite3_file_control(db, "main", SQLITE_FCNTL_FILE_POINTER, &file) != SQLITE_OK || file == NULL) return NULL;
+    if (file->pMethods != &hushMethods) return NULL;
     HushFile *p = (HushFile *)file;
-    return p->fd >= 0 ? p->validBytes : -1;
+    return p->fd >= 0 ? p : NULL;
+}
+
+sqlite3_int64 hush_vfs_mapped_bytes(sqlite3 *db) {
+    HushFile *p = mappedFile(db);
+    return p ? p->validBytes : -1;
+}
+
+sqlite3_int64 hush_vfs_measures(sqlite3 *db) {
+    HushFile *p = mappedFile(db);
+    return p ? p->measures : -1;
 }

@@ -84,6 +84,13 @@ final class Database {
         return bytes >= 0 ? bytes : nil
     }
 
+    /// How many times `CHushVFS` has measured this connection's main file; nil when it does
+    /// not map it.
+    var fileMeasures: Int64? {
+        let count = hush_vfs_measures(handle)
+        return count >= 0 ? count : nil
+    }
+
     func checkThread() {
         #if DEBUG
         precondition(pthread_equal(owner, pthread_self()) != 0, "a Database used off its own thread")

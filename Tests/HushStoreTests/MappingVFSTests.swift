@@ -93,6 +93,40 @@ import Testing
         #expect(reader.mappedBytes == (try fileSize(path)))
     }
 
+    /// The pager asks for every page a write transaction adds (it looks in the mapping before
+    /// its cache); the file is measured once for them, not once a page. After this connection's
+    /// own checkpoint grows the file, its next read maps the new end.
+    @Test func pagesAWriteAddsAreNotMeasuredForOneByOne_AndOwnCheckpointIsFollowed() throws {
+        let path = try makeStorePath()
+        let writer = try Database(path: path, mode: .readWrite)
+        try fill(writer, from: 0, rows: 1_000, bytes: 1_000)
+        #expect(try scan(writer) == expected(0..<1_000, bytes: 1_000))
+        let before = try #require(writer.fileMeasures)
+
+        try writer.exec("BEGIN")
+        let insert = try writer.prepare("INSERT INTO t (id, v) VALUES (?, ?)")
+        let lookup = try writer.prepare("SELECT length(v) FROM t WHERE id = ?")
+        var found = 0
+        for id in 1_000..<4_000 {
+            let letter = Character(UnicodeScalar(UInt8(97 + id % 26)))
+            _ = try insert.run([.integer(Int64(id)), .text(String(repeating: letter, count: 1_000))])
+            // A read cursor on the page just added, past the end of the file.
+            try lookup.query([.integer(Int64(id))]) { row in if row.integer(0) == 1_000 { found += 1 } }
+        }
+        try writer.exec("COMMIT")
+        #expect(found == 3_000)
+        let during = try #require(writer.fileMeasures) - before
+        #expect(during <= 2, "the file was measured \(during) times for 3,000 pages added")
+
+        // The checkpoint writes the pages into the file through this connection: its next read
+        // measures again and maps them.
+        let mappedBefore = try #require(writer.mappedBytes)
+        try writer.exec("PRAGMA wal_checkpoint(TRUNCATE)")
+        #expect(try scan(writer) == expected(0..<4_000, bytes: 1_000))
+        #expect(writer.mappedBytes == (try fileSize(path)))
+        #expect(try #require(writer.mappedBytes) > mappedBefore)
+    }
+
     @Test func aSmallerLimitMapsNoMore_AndPagesPastItAreStillRead() throws {
         let path = try makeStorePath()
         let writer = try Database(path: path, mode: .readWrite)

@@ -17,4 +17,8 @@ int hush_vfs_register(void);
 /// tests and diagnostics.
 sqlite3_int64 hush_vfs_mapped_bytes(sqlite3 *db);
 
+/// How many times the wrapping VFS has measured `db`'s main file (one fstat each); -1 when it
+/// does not map it. For tests.
+sqlite3_int64 hush_vfs_measures(sqlite3 *db);
+
 #endif
