@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import HushStore
 
@@ -84,6 +85,26 @@ struct RecordIDTests {
         #expect(a < b)
         let many = Set((0..<10_000).map { _ in StoreRows.newID(now: earlier) })
         #expect(many.count == 10_000)
+    }
+
+    /// The random part comes from a pool shared by every thread, refilled every 409 ids: ids
+    /// made at once on several threads, across many refills, are still all distinct, and every
+    /// one of the 20 random hex places takes many values.
+    @Test func newIDs_MadeOnSeveralThreadsAtOnce_AreDistinct() {
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        let perThread = 4_000, threads = 4
+        let made = Mutex<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: threads) { _ in
+            let ids = (0..<perThread).map { _ in StoreRows.newID(now: now) }
+            made.withLock { $0 += ids }
+        }
+        let ids = made.withLock { $0 }
+        #expect(ids.count == perThread * threads)
+        #expect(Set(ids).count == ids.count)
+        for place in 12..<32 {
+            let digits = Set(ids.prefix(1_000).map { Array($0.utf8)[place] })
+            #expect(digits.count >= 12, "hex place \(place) took \(digits.count) values in 1,000 ids")
+        }
     }
 
     @Test func inKeyOrder_SortsByKeyBytes_KeepingTheFileOrderOfEqualKeys() {
