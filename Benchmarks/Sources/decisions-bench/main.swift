@@ -56,7 +56,9 @@ func tombstoneHash(_ subject: Subject) -> [UInt8] { hasher.hash(subject) }
 if !FileManager.default.fileExists(atPath: path) {
     try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
     let started = Date()
-    let store = try SQLiteStore(path: path, tombstoneHash: writerHasher.hash, renderHistory: Service.renderHistory)
+    // A 256 MiB page cache for the writer: the records of 100,000 random customers a job land
+    // all over the file (54 s for 1,000,000 customers with SQLite's default, 41 s with this).
+    let store = try SQLiteStore(path: path, tombstoneHash: writerHasher.hash, renderHistory: Service.renderHistory, writerCacheKiB: 262_144)
     var rng = SplitMix(state: 42)
     let zones = ["America/Los_Angeles", "America/New_York", "Europe/London", "Europe/Berlin", "Asia/Tokyo", "UTC"].map { TimeZone(identifier: $0)! }
     let regions = ["US-CA", "US-NY", "US-TX", "GB-LND", "DE-BE", "JP-13"]
