@@ -4,9 +4,12 @@
 # whole to POST /v1/import/suppressions of a hush on a fresh database, and ROWS profiles to
 # POST /v1/import/customers (a figure of its own); beside them, in the same
 # run, the same rows inserted by the sqlite3 shell in one transaction into hush's own schema
-# (`.import` into a scratch table, then one INSERT … SELECT into `suppressions`, its three
+# (`.import` into a scratch table, then one INSERT … SELECT into `suppressions`, its four
 # indexes and all), and by PostgreSQL's COPY into hush's PostgreSQL schema. Each hush figure is
-# set against the shell's for the same rows (by customer id, by phone).
+# set against the shell's for the same rows (by customer id, by phone), and against the shell's
+# insert of the same rows with what hush writes beside each in the same transaction (full: a
+# history entry each, and a decision record for each customer), the limit for what hush must
+# write.
 #
 # usage: Benchmarks/import/import.sh        (needs sqlite3, curl, python3; postgresql for COPY)
 # env:   ROWS=1000000 RUNS=1 PORT=23500 PG_PORT=23510 THREADS=2 OUT=<dir>
@@ -43,8 +46,22 @@ result() { # run what seconds
 }
 
 # ---- the sqlite3 shell: the same rows, one transaction, hush's schema ----
-shell_import() { # run customers|phones
-    local db="$OUT/shell.db"
+shell_import() { # run customers|phones [full]
+    local db="$OUT/shell.db" more="" what="sqlite3-shell-$2"
+    # full: also what hush writes beside each suppression, in the same transaction: its history
+    # entry (the record as JSON, as hush renders it) and, for a customer's suppression, the
+    # customer's decision record (86 bytes, what hush makes for one suppression), in key order.
+    if [[ ${3:-} == full ]]; then
+        what="sqlite3-shell-full-$2"
+        more="INSERT INTO history (record_kind, record_id, customer_id, address, at, actor, via, operation, before, after)
+    SELECT 'suppression', id, nullif(customer_id, ''), nullif(address, ''), CAST(created_at AS INTEGER), 'anonymous', 'import', 'create', NULL,
+        json_object('id', id, iif(customer_id != '', 'customer_id', 'address'), iif(customer_id != '', customer_id, address), 'kind', kind,
+            'channels', iif(channels = '', NULL, json_array(channels)), 'purposes', iif(purposes = '', NULL, json_array(purposes)),
+            'source', nullif(source, ''), 'confirmed', json(iif(confirmed = '1', 'true', 'false')),
+            'expires_at', CAST(nullif(expires_at, '') AS INTEGER))
+    FROM staged;
+INSERT OR IGNORE INTO customer_records (key, entries) SELECT abs(random()), randomblob(86) FROM staged WHERE customer_id != '' ORDER BY 1;"
+    fi
     rm -f "$db" "$db-wal" "$db-shm"
     "$HUSH" migrate --database "$db" > /dev/null
     local t0 t1
@@ -58,11 +75,13 @@ CREATE TEMP TABLE staged (id, customer_id, address, address_kind, kind, channels
 INSERT INTO suppressions SELECT id, nullif(customer_id, ''), nullif(address, ''), nullif(address_kind, ''), kind,
     nullif(channels, ''), nullif(purposes, ''), nullif(source, ''), CAST(confirmed AS INTEGER), CAST(nullif(expires_at, '') AS INTEGER),
     CAST(created_at AS INTEGER) FROM staged;
+$more
 COMMIT;
 SQL
     t1=$(seconds)
     [[ $(sqlite3 "$db" "SELECT count(*) FROM suppressions") == "$ROWS" ]] || { echo "the shell's import lost rows" >&2; exit 1; }
-    result "$1" "sqlite3-shell-$2" "$(python3 -c "print(f'{$t1 - $t0:.3f}')")"
+    [[ -z $more || $(sqlite3 "$db" "SELECT count(*) FROM history") == "$ROWS" ]] || { echo "the shell's import lost history rows" >&2; exit 1; }
+    result "$1" "$what" "$(python3 -c "print(f'{$t1 - $t0:.3f}')")"
 }
 
 # ---- PostgreSQL's COPY into hush's PostgreSQL schema ----
@@ -146,6 +165,7 @@ hush_pg_import() { # run file content-type
 for run in $(seq "$RUNS"); do
     for rows in customers phones; do
         shell_import "$run" "$rows"
+        shell_import "$run" "$rows" full
         if [[ -n "$PG" ]]; then pg_copy "$run" "$rows"; fi
     done
     [[ $run == 1 ]] && bad_last_line "$run"
@@ -170,13 +190,22 @@ for r in results:
     med.setdefault(r["what"], []).append(float(r["rows_per_s"]))
 med = {k: statistics.median(v) for k, v in med.items()}
 print(f"{rows:,} suppressions, rows/s (median of {len([r for r in results if r['what'] == 'sqlite3-shell-customers'])}); "
-      "each against the sqlite3 shell's insert of the same rows (hush over PostgreSQL: against COPY):")
+      "each against the sqlite3 shell's insert of the same rows (hush over PostgreSQL: against COPY), "
+      "and against the shell's insert of the rows with their history and records (full):")
 for what, rate in med.items():
     if "profiles" in what:
         print(f"  {what:28} {rate:12,.0f}   (profiles)")
         continue
     rows_of = "phones" if "phones" in what else "customers"
     # hush over PostgreSQL against PostgreSQL's own COPY; the rest against the sqlite3 shell.
-    base = med.get("postgres-copy-" + rows_of) if what.startswith("hush-pg-") else med["sqlite3-shell-" + rows_of]
-    print(f"  {what:28} {rate:12,.0f}   {rate / base:5.2f}" if base else f"  {what:28} {rate:12,.0f}")
+    if what.startswith("hush-pg-"):
+        base, full = med.get("postgres-copy-" + rows_of), None
+    else:
+        base, full = med["sqlite3-shell-" + rows_of], med.get("sqlite3-shell-full-" + rows_of)
+    line = f"  {what:28} {rate:12,.0f}"
+    if base and what.startswith("hush"):
+        line += f"   {rate / base:5.2f}"
+        if full:
+            line += f"   full {rate / full:5.2f}"
+    print(line)
 PY
