@@ -127,6 +127,12 @@ final class Statement {
     let statement: OpaquePointer
     let sql: String
     unowned let database: Database
+    private let parameterCount: Int
+    /// The bytes of the text parameters bound last, which SQLite reads in place
+    /// (`SQLITE_STATIC`, a nil destructor) instead of copying each into memory of its own: they stay as they are
+    /// until the next bind, which comes after the statement was reset.
+    private var texts: UnsafeMutablePointer<UInt8>
+    private var textCapacity = 256
 
     init(database: Database, sql: String) throws(StoreError) {
         var statement: OpaquePointer?
@@ -135,9 +141,14 @@ final class Statement {
         self.statement = statement
         self.sql = sql
         self.database = database
+        parameterCount = Int(sqlite3_bind_parameter_count(statement))
+        texts = .allocate(capacity: textCapacity)
     }
 
-    deinit { sqlite3_finalize(statement) }
+    deinit {
+        sqlite3_finalize(statement)
+        texts.deallocate()
+    }
 
     /// Binds `values` to `?1…`, runs `body` over the rows, and resets the statement afterwards.
     func query(_ values: [SQLValue], _ body: (Row) throws(StoreError) -> Void) throws(StoreError) {
@@ -193,29 +204,39 @@ final class Statement {
     }
 
     private func bind(_ values: [SQLValue]) throws(StoreError) {
+        var needed = 0
+        for case .text(let v) in values { needed += v.utf8.count }
+        if needed > textCapacity || values.count < parameterCount {
+            // No parameter may point into the buffer about to be freed, and a parameter not
+            // given is NULL (not what the last use bound).
+            sqlite3_clear_bindings(statement)
+        }
+        if needed > textCapacity {
+            texts.deallocate()
+            textCapacity = max(needed, textCapacity * 2)
+            texts = .allocate(capacity: textCapacity)
+        }
+        var offset = 0
         for (i, value) in values.enumerated() {
             let index = Int32(i + 1)
             let rc: Int32 = switch value {
             case .null: sqlite3_bind_null(statement, index)
             case .integer(let v): sqlite3_bind_int64(statement, index, v)
             case .text(var v):
-                // From the string's UTF-8 storage with its length: passing a String where C wants a
-                // pointer would build a NUL-terminated copy first.
+                // From the string's UTF-8 storage with its length (passing a String where C wants a
+                // pointer would build a NUL-terminated copy first), into the statement's buffer.
                 v.withUTF8 { bytes in
-                    let start = cText(bytes)
-                    return sqlite3_bind_text(statement, index, start, Int32(bytes.count), SQLITE_TRANSIENT)
+                    let start = texts + offset
+                    if let base = bytes.baseAddress { start.update(from: base, count: bytes.count) }
+                    offset += bytes.count
+                    // Never a NULL pointer, which would bind NULL rather than ''.
+                    return sqlite3_bind_text(statement, index, UnsafeRawPointer(start).assumingMemoryBound(to: CChar.self), Int32(bytes.count), nil)
                 }
             case .blob(let v): v.withUnsafeBytes { sqlite3_bind_blob(statement, index, $0.baseAddress, Int32($0.count), SQLITE_TRANSIENT) }
             }
             guard rc == SQLITE_OK else { throw database.error(rc, sql: sql) }
         }
     }
-}
-
-/// A text parameter's bytes as SQLite takes them. An empty string may have no storage, and a
-/// NULL pointer would bind NULL rather than ''.
-func cText(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafePointer<CChar> {
-    UnsafeRawPointer(bytes.baseAddress ?? StaticString("").utf8Start).assumingMemoryBound(to: CChar.self)
 }
 
 /// SQLITE_TRANSIENT: SQLite copies the bytes before the bind returns.

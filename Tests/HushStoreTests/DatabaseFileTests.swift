@@ -62,6 +62,27 @@ private func temporaryDirectory() throws -> URL {
     #expect(read == values)
 }
 
+@Test func textParameters_KeepTheirBytes_WhenALaterUseOutgrowsTheBuffer_AndOnesNotGivenAreNull() throws {
+    let db = try Database(path: try makeStorePath(), mode: .readWrite)
+    try db.exec("CREATE TABLE t (a TEXT, b TEXT, c TEXT)")
+    let insert = try db.prepare("INSERT INTO t (a, b, c) VALUES (?1, ?2, ?3)")
+    // A select holds its parameters while it steps: each row it hands over was matched against
+    // the bytes bound for this use, not the last one's.
+    let long = String(repeating: "x", count: 5_000), longer = String(repeating: "y", count: 70_000)
+    let rows: [[String]] = [["a", "b", "c"], [long, "", longer], ["d", "e", "f"], [longer, long, "g"]]
+    for row in rows { try insert.run(row.map { .text($0) }) }
+    try insert.run([.text("only a")])
+    var read: [[String?]] = []
+    try db.prepare("SELECT a, b, c FROM t ORDER BY rowid").query([]) { row in read.append([row.text(0), row.text(1), row.text(2)]) }
+    #expect(read == rows.map { $0.map(Optional.some) } + [["only a", nil, nil]])
+    let select = try db.prepare("SELECT count(*) FROM t WHERE a = ?1 AND b = ?2")
+    for (a, b, count) in [(long, "", 1), ("a", "b", 1), (longer, long, 1), ("a", "", 0)] as [(String, String, Int64)] {
+        var found: Int64 = -1
+        try select.query([.text(a), .text(b)]) { found = $0.integer(0) ?? -1 }
+        #expect(found == count)
+    }
+}
+
 @Test func migrate_BringsANewFileToTheLatestVersion_AndRefusesOneFromANewerHush() throws {
     let path = try temporaryDirectory().appendingPathComponent("hush.db").path
     let first = try DatabaseFile.migrate(path: path)
