@@ -11,7 +11,7 @@
 # env:   SIZES="1000000 10000000" (add 50000000 where the disk has room: its file is 40 GB),
 #        RUNS=3 DUR=10 CONNS=64 DB_DIR=.build-bench/scale OUT=<dir> HUSH_CPU=0 LOAD_CPU=1
 # Generating the databases (once; kept) took, on a 2-vCPU machine: 1,000,000 customers 47 s,
-# 10,000,000 17 minutes, 50,000,000 2 hours 12 minutes.
+# 10,000,000 17 minutes, 50,000,000 2 hours 12 minutes (these two side by side).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
