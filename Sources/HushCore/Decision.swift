@@ -36,16 +36,18 @@ public struct Reason: Sendable, Equatable {
     public var until: Date?
     public var detail: Detail
 
-    /// What the rule found.
+    /// What the rule found. The records are boxed (`indirect`): a reason is copied several
+    /// times on its way to an answer and a log line, and a box is one reference to count where
+    /// a `Hold` or a `Suppression` inline is a dozen.
     public enum Detail: Sendable, Equatable {
         case erasedCustomer
         case erasedAddress
-        case suppression(Suppression)
-        case openCase(ServiceCase)
-        case caseCooloff(ServiceCase, closedAt: Date)
-        case hold(Hold)
-        case quietHours(channel: Channel, window: QuietHours, zone: TimeZone)
-        case frequencyCap(FrequencyCap, count: Int)
+        indirect case suppression(Suppression)
+        indirect case openCase(ServiceCase)
+        indirect case caseCooloff(ServiceCase, closedAt: Date)
+        indirect case hold(Hold)
+        indirect case quietHours(channel: Channel, window: QuietHours, zone: TimeZone)
+        indirect case frequencyCap(FrequencyCap, count: Int)
         case lowWillingness(score: Int, window: TimeInterval, threshold: Int)
         /// Anything else, in words.
         case text(message: String, ref: String?)
