@@ -67,10 +67,12 @@ public final class ServiceLog: Sendable {
     public func message(_ level: Level, _ event: StaticString, _ text: String, ordered: Bool = false) {
         guard enabled(level) else { return }
         if ordered { lines.flush() }
-        var line = Self.line(level, event, text)
-        if lines.append(loop: others, ms: 0, customer: 0, address: 0, line: UnsafeRawBufferPointer(start: line, count: line.count - 1)) == .recorded {
-            return
+        let line = Self.line(level, event, text)
+        let appended = line.withUnsafeBytes { bytes in
+            // The log adds the newline itself.
+            lines.append(loop: others, ms: 0, customer: 0, address: 0, line: UnsafeRawBufferPointer(rebasing: bytes.dropLast()))
         }
+        if appended == .recorded { return }
         // The writer has stopped (shutdown) or its buffer is full: straight out, whole.
         _ = line.withUnsafeBytes { write(output, $0.baseAddress, $0.count) }
     }

@@ -30,6 +30,40 @@ public enum Timestamp {
         }
     }
 
+    /// Writes RFC 3339 times, remembering the last day's `YYYY-MM-DD`: the times of one answer
+    /// or one log line, and of the next, mostly fall on one day, and working a day out is a
+    /// dozen divisions. A writer keeps one; it is a value, never shared.
+    public struct Writer: Sendable {
+        @usableFromInline var day: Int64 = .min
+        @usableFromInline var date: (UInt64, UInt16) = (0, 0)
+
+        public init() {}
+
+        /// Writes the 20 bytes of `2026-11-24T10:00:00Z` for `date` at `at` and returns 20, or
+        /// returns 0 and writes nothing for a year outside 0...9999 (`withBytes` writes those).
+        @inlinable
+        public mutating func write(_ date: Date, at: UnsafeMutablePointer<UInt8>) -> Int {
+            let seconds = Int64(date.timeIntervalSince1970.rounded(.down))
+            let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+            if days != day {
+                let (y, m, d) = civil(fromDays: days)
+                guard (0...9999).contains(y) else { return 0 }
+                withUnsafeMutableBytes(of: &self.date) { raw in
+                    let b = raw.baseAddress!.assumingMemoryBound(to: UInt8.self)
+                    twoDigits(y / 100, b); twoDigits(y % 100, b + 2); b[4] = 0x2D; twoDigits(m, b + 5); b[7] = 0x2D; twoDigits(d, b + 8)
+                }
+                day = days
+            }
+            withUnsafeBytes(of: self.date) { raw in
+                UnsafeMutableRawPointer(at).copyMemory(from: raw.baseAddress!, byteCount: 10)
+            }
+            let secondOfDay = Int(seconds - days * 86_400)
+            at[10] = 0x54; twoDigits(secondOfDay / 3600, at + 11); at[13] = 0x3A; twoDigits(secondOfDay / 60 % 60, at + 14)
+            at[16] = 0x3A; twoDigits(secondOfDay % 60, at + 17); at[19] = 0x5A
+            return 20
+        }
+    }
+
     @inlinable
     static func twoDigits(_ value: Int, _ at: UnsafeMutablePointer<UInt8>) {
         at[0] = UInt8(truncatingIfNeeded: value / 10) &+ 0x30

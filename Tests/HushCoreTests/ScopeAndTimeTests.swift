@@ -272,6 +272,31 @@ import Testing
         }
     }
 
+    /// One writer reused, as a JSON writer reuses it: times on the same day (its remembered
+    /// date), the day after, before 1970 and back, each as `format` writes it; a year past 9999
+    /// writes nothing and leaves the remembered day as it was.
+    @Test func timestampWriter_RemembersTheDay_AndWritesWhatFormatWrites() {
+        var writer = Timestamp.Writer()
+        var generator = SystemRandomNumberGenerator()
+        var seconds: [Int64] = [0, -1, 86_399, 86_400, 1_795_000_000, 1_795_000_001, 1_795_046_399, 1_795_046_400, -62_135_596_800, 253_402_300_799]
+        for _ in 0..<2_000 {
+            let base = Int64.random(in: -11_676_096_000...253_402_300_000, using: &generator)
+            seconds += [base, base + Int64.random(in: 0...200_000, using: &generator)]
+        }
+        let out = UnsafeMutablePointer<UInt8>.allocate(capacity: 20)
+        defer { out.deallocate() }
+        for s in seconds {
+            let date = Date(timeIntervalSince1970: TimeInterval(s) + 0.75)
+            #expect(writer.write(date, at: out) == 20)
+            #expect(String(decoding: UnsafeBufferPointer(start: out, count: 20), as: UTF8.self) == Timestamp.format(date))
+        }
+        out.initialize(repeating: 0x2E, count: 20)
+        #expect(writer.write(Date(timeIntervalSince1970: 253_402_300_800), at: out) == 0)
+        #expect(Array(UnsafeBufferPointer(start: out, count: 20)) == Array(repeating: 0x2E, count: 20))
+        _ = writer.write(Date(timeIntervalSince1970: 1_795_000_000), at: out)
+        #expect(String(decoding: UnsafeBufferPointer(start: out, count: 20), as: UTF8.self) == "2026-11-18T11:06:40Z")
+    }
+
     @Test func localTimes_ParseStrictly() throws {
         #expect(try LocalTime(parsing: "21:00", field: "f").secondsOfDay == 21 * 3600)
         for bad in ["24:00", "9:00", "21:60", "21", "ab:cd", "21:00:00"] {

@@ -12,6 +12,7 @@ public struct JSONWriter: ~Copyable {
     private var capacity: Int
     /// Whether the next member or element needs a comma before it.
     private var needsComma = false
+    private var times = Timestamp.Writer()
 
     public init(capacity: Int = 512) {
         self.capacity = max(16, capacity)
@@ -138,8 +139,15 @@ public struct JSONWriter: ~Copyable {
     public mutating func time(_ date: Date?) {
         guard let date else { null(); return }
         separate()
-        put(UInt8(ascii: "\""))
-        Timestamp.withBytes(date) { put($0) }
+        reserve(22)
+        base[count] = UInt8(ascii: "\"")
+        let written = times.write(date, at: base + count + 1)
+        if written == 0 {
+            count += 1
+            Timestamp.withBytes(date) { put($0) }
+        } else {
+            count += 1 + written
+        }
         put(UInt8(ascii: "\""))
         needsComma = true
     }
@@ -153,8 +161,15 @@ public struct JSONWriter: ~Copyable {
     /// An RFC 3339 time in UTC to the millisecond (`2026-12-02T16:27:42.123Z`).
     mutating func timeMillis(_ date: Date) {
         separate()
-        put(UInt8(ascii: "\""))
-        Timestamp.withBytes(date) { whole in put(UnsafeBufferPointer(rebasing: whole.dropLast())) }
+        reserve(26)
+        base[count] = UInt8(ascii: "\"")
+        let written = times.write(date, at: base + count + 1)
+        if written == 0 {
+            count += 1
+            Timestamp.withBytes(date) { whole in put(UnsafeBufferPointer(rebasing: whole.dropLast())) }
+        } else {
+            count += written   // the quote, and the time but its Z
+        }
         let seconds = date.timeIntervalSince1970
         let millis = min(999, max(0, Int(((seconds - seconds.rounded(.down)) * 1000).rounded(.down))))
         put(UInt8(ascii: "."))
