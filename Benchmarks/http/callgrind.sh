@@ -7,6 +7,8 @@
 #
 # usage: Benchmarks/http/callgrind.sh [hush binary ...]   (default: this checkout, release)
 #        Several binaries are measured on the same database, in turn: before and after a change.
+#        Compare binaries within one invocation: the answers depend on the time of day (quiet
+#        hours start and end), and with them the reasons rendered.
 # env:   N1=2000 N2=6000 CUSTOMERS=20000 PORT=23300 DB_DIR=.build-bench/callgrind OUT=<dir>
 #        BATCH=1 (more: N1 and N2 calls of the batch endpoint with BATCH decisions each; the
 #        figure is still per decision)
