@@ -100,7 +100,7 @@ func jsonParser_RefusesInvalidDocuments_SayingWhy(text: String, reason: String) 
 /// string of any length is still escaped, and the text still round-trips.
 @Test func jsonWriter_EscapesABytePlacedAnywhereInALongString() throws {
     let plain = Array("abcdefghijklmnopqrstuvwxyz0123456789-é".utf8)
-    for length in [0, 1, 7, 8, 9, 15, 16, 17, 31, 33] {
+    for length in [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 16, 17, 23, 24, 25, 31, 33] {
         let base = String(decoding: plain[0..<min(length, plain.count - 2)], as: UTF8.self)
         var cases = [base]
         for special in ["\"", "\\", "\n", "\u{01}", "\u{1F}"] where !base.isEmpty {

@@ -243,21 +243,47 @@ public struct JSONWriter: ~Copyable {
     }
 
     /// `utf8` with the escapes of RFC 8259 §7: quote, backslash and control characters.
+    /// Most strings need none, and most are short (a channel, a purpose, a reason's code): a
+    /// string of up to eight bytes is checked as one word and stored as one; a longer one
+    /// eight bytes at a time, its tail as the last eight bytes (overlapping what was checked).
     private mutating func escaped(_ utf8: UnsafeBufferPointer<UInt8>) {
-        // Most strings need no escape: find the first eight bytes that might (a control byte,
-        // quote or backslash; a false alarm only costs the byte loop), copying what precedes.
-        var clean = 0
-        if let base = utf8.baseAddress {
-            let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
-            while clean + 8 <= utf8.count {
-                let w = UInt64(littleEndian: UnsafeRawPointer(base + clean).loadUnaligned(as: UInt64.self))
-                let quote = w ^ (ones &* 0x22), backslash = w ^ (ones &* 0x5C)
-                let hits = ((w &- ones &* 0x20) & ~w) | ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash)
-                if hits & highs != 0 { break }
-                clean += 8
+        guard let source = utf8.baseAddress, !utf8.isEmpty else { return }
+        let n = utf8.count
+        if n <= 8 {
+            var word: UInt64 = 0x4141_4141_4141_4141   // padded with "A", which needs no escape
+            withUnsafeMutableBytes(of: &word) { $0.baseAddress!.copyMemory(from: source, byteCount: n) }
+            if !Self.mayNeedEscape(word) {
+                reserve(8)
+                UnsafeMutableRawPointer(base + count).storeBytes(of: word, as: UInt64.self)
+                count += n
+                return
             }
-            if clean == utf8.count { put(utf8); return }
+            escaped(utf8, from: 0)
+            return
         }
+        var clean = 0
+        while clean + 8 <= n {
+            if Self.mayNeedEscape(UnsafeRawPointer(source + clean).loadUnaligned(as: UInt64.self)) { break }
+            clean += 8
+        }
+        if clean + 8 > n, clean == n || !Self.mayNeedEscape(UnsafeRawPointer(source + n - 8).loadUnaligned(as: UInt64.self)) {
+            put(utf8)
+            return
+        }
+        escaped(utf8, from: clean)
+    }
+
+    /// Whether any of the eight bytes of `word` may be a control byte, a quote or a backslash
+    /// (a false alarm only costs the byte loop; a miss cannot happen).
+    @inline(__always) private static func mayNeedEscape(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let quote = word ^ (ones &* 0x22), backslash = word ^ (ones &* 0x5C)
+        let hits = ((word &- ones &* 0x20) & ~word) | ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash)
+        return hits & 0x8080_8080_8080_8080 != 0
+    }
+
+    /// `utf8` escaped byte by byte from `clean`, the bytes before it copied as they are.
+    private mutating func escaped(_ utf8: UnsafeBufferPointer<UInt8>, from clean: Int) {
         var start = 0
         for i in clean..<utf8.count {
             let b = utf8[i]
