@@ -85,79 +85,74 @@ public struct Reason: Sendable, Equatable {
     /// `message`, handed to `part` piece by piece (UTF-8): an answer takes the words without a
     /// String being built for them.
     public func writeMessage(_ part: (UnsafeBufferPointer<UInt8>) -> Void) {
-        withoutActuallyEscaping(part) { writeMessage(to: TextPieces(part: $0)) }
-    }
-
-    private func writeMessage(to out: TextPieces) {
+        let out = TextPieces.self
         switch detail {
         case .erasedCustomer:
-            out.put("the customer's data was erased at their request")
+            out.put("the customer's data was erased at their request", to: part)
         case .erasedAddress:
-            out.put("the address belongs to a customer whose data was erased")
+            out.put("the address belongs to a customer whose data was erased", to: part)
         case .suppression(let suppression):
-            out.put(suppression.kind.rawValue); out.put(" for ")
+            out.put(suppression.kind.rawValue, to: part); out.put(" for ", to: part)
             switch suppression.subject {
-            case .customer: out.put("the customer")
-            case .address(let address): out.put(address.value)
+            case .customer: out.put("the customer", to: part)
+            case .address(let address): out.put(address.value, to: part)
             }
-            if let source = suppression.source { out.put(" (source: "); out.put(source); out.put(")") }
-            if !suppression.confirmed { out.put(", not yet confirmed") }
+            if let source = suppression.source { out.put(" (source: ", to: part); out.put(source, to: part); out.put(")", to: part) }
+            if !suppression.confirmed { out.put(", not yet confirmed", to: part) }
         case .openCase(let serviceCase):
-            out.put("service case "); out.put(serviceCase.id); out.put(" ("); out.put(serviceCase.severity.rawValue); out.put(") ")
-            out.put(serviceCase.status.rawValue); out.put(" since "); out.put(time: serviceCase.openedAt)
+            out.put("service case ", to: part); out.put(serviceCase.id, to: part); out.put(" (", to: part); out.put(serviceCase.severity.rawValue, to: part); out.put(") ", to: part)
+            out.put(serviceCase.status.rawValue, to: part); out.put(" since ", to: part); out.put(time: serviceCase.openedAt, to: part)
         case .caseCooloff(let serviceCase, let closedAt):
-            out.put("service case "); out.put(serviceCase.id); out.put(" ("); out.put(serviceCase.severity.rawValue)
-            out.put(") closed at "); out.put(time: closedAt); out.put("; cooling off")
+            out.put("service case ", to: part); out.put(serviceCase.id, to: part); out.put(" (", to: part); out.put(serviceCase.severity.rawValue, to: part)
+            out.put(") closed at ", to: part); out.put(time: closedAt, to: part); out.put("; cooling off", to: part)
         case .hold(let hold):
-            out.put(hold.title)
-            if !hold.reason.isEmpty { out.put(": "); out.put(hold.reason) }
+            out.put(hold.title, to: part)
+            if !hold.reason.isEmpty { out.put(": ", to: part); out.put(hold.reason, to: part) }
         case .quietHours(let channel, let window, let zone):
-            out.put("quiet hours for "); out.put(channel.rawValue); out.put(" are "); out.put(window.start); out.put("–")
-            out.put(window.end); out.put(" in "); out.put(zone.name)
+            out.put("quiet hours for ", to: part); out.put(channel.rawValue, to: part); out.put(" are ", to: part); out.put(window.start, to: part); out.put("–", to: part)
+            out.put(window.end, to: part); out.put(" in ", to: part); out.put(zone.name, to: part)
         case .frequencyCap(let cap, let count):
-            out.put(count); out.put(" "); out.put(cap.purpose.rawValue); out.put(" contacts on ")
-            if let channel = cap.channel { out.put(channel.rawValue) } else { out.put("all channels") }
-            out.put(" in the last "); out.put(days: cap.window); out.put(" (cap "); out.put(cap.max); out.put(")")
+            out.put(count, to: part); out.put(" ", to: part); out.put(cap.purpose.rawValue, to: part); out.put(" contacts on ", to: part)
+            if let channel = cap.channel { out.put(channel.rawValue, to: part) } else { out.put("all channels", to: part) }
+            out.put(" in the last ", to: part); out.put(days: cap.window, to: part); out.put(" (cap ", to: part); out.put(cap.max, to: part); out.put(")", to: part)
         case .lowWillingness(let score, let window, let threshold):
-            out.put("willingness score "); out.put(score); out.put(" over the last "); out.put(days: window)
-            out.put(" is below "); out.put(threshold)
+            out.put("willingness score ", to: part); out.put(score, to: part); out.put(" over the last ", to: part); out.put(days: window, to: part)
+            out.put(" is below ", to: part); out.put(threshold, to: part)
         case .text(let message, _):
-            out.put(message)
+            out.put(message, to: part)
         }
     }
 
     /// `ref` piece by piece, as `writeMessage`; nothing when there is none.
     public func writeRef(_ part: (UnsafeBufferPointer<UInt8>) -> Void) {
-        withoutActuallyEscaping(part) { writeRef(to: TextPieces(part: $0)) }
-    }
-
-    private func writeRef(to out: TextPieces) {
+        let out = TextPieces.self
         switch detail {
-        case .erasedCustomer, .erasedAddress: out.put("erasure")
-        case .suppression(let suppression): out.put("suppression:"); out.put(suppression.id)
-        case .openCase(let serviceCase), .caseCooloff(let serviceCase, _): out.put("case:"); out.put(serviceCase.id)
-        case .hold(let hold): out.put("hold:"); out.put(hold.id)
-        case .quietHours(let channel, _, _): out.put("policy:quiet_hours:"); out.put(channel.rawValue)
+        case .erasedCustomer, .erasedAddress: out.put("erasure", to: part)
+        case .suppression(let suppression): out.put("suppression:", to: part); out.put(suppression.id, to: part)
+        case .openCase(let serviceCase), .caseCooloff(let serviceCase, _): out.put("case:", to: part); out.put(serviceCase.id, to: part)
+        case .hold(let hold): out.put("hold:", to: part); out.put(hold.id, to: part)
+        case .quietHours(let channel, _, _): out.put("policy:quiet_hours:", to: part); out.put(channel.rawValue, to: part)
         case .frequencyCap(let cap, _):
-            out.put("policy:frequency_cap:"); out.put(cap.purpose.rawValue); out.put(":")
-            if let channel = cap.channel { out.put(channel.rawValue) } else { out.put("*") }
-        case .lowWillingness: out.put("policy:willingness")
-        case .text(_, let ref): if let ref { out.put(ref) }
+            out.put("policy:frequency_cap:", to: part); out.put(cap.purpose.rawValue, to: part); out.put(":", to: part)
+            if let channel = cap.channel { out.put(channel.rawValue, to: part) } else { out.put("*", to: part) }
+        case .lowWillingness: out.put("policy:willingness", to: part)
+        case .text(_, let ref): if let ref { out.put(ref, to: part) }
         }
     }
 }
 
 /// Text written in pieces to a closure: static words, strings, integers, times of day,
-/// RFC 3339 times and window lengths, each without building a String.
-/// Lives only inside `writeMessage` and `writeRef`, whose closure it holds.
-private struct TextPieces {
-    let part: (UnsafeBufferPointer<UInt8>) -> Void
+/// RFC 3339 times and window lengths, each without building a String. Functions, not a value
+/// holding the closure: a closure kept in a value escapes, and making it one costs an
+/// allocation a message.
+private enum TextPieces {
+    typealias Part = (UnsafeBufferPointer<UInt8>) -> Void
 
-    func put(_ text: StaticString) { part(UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount)) }
-    func put(_ text: String) { var text = text; text.withUTF8(part) }
-    func put(time: Date) { Timestamp.withBytes(time, part) }
+    static func put(_ text: StaticString, to part: Part) { part(UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount)) }
+    static func put(_ text: String, to part: Part) { var text = text; text.withUTF8(part) }
+    static func put(time: Date, to part: Part) { Timestamp.withBytes(time, part) }
 
-    func put(_ value: Int) {
+    static func put(_ value: Int, to part: Part) {
         var buffer: (UInt64, UInt64, UInt64) = (0, 0, 0)
         withUnsafeMutableBytes(of: &buffer) { raw in
             let b = raw.bindMemory(to: UInt8.self)
@@ -169,7 +164,7 @@ private struct TextPieces {
     }
 
     /// `21:00`.
-    func put(_ time: LocalTime) {
+    static func put(_ time: LocalTime, to part: Part) {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 5) { b in
             Timestamp.twoDigits(time.secondsOfDay / 3600, b.baseAddress!)
             b[2] = UInt8(ascii: ":")
@@ -179,12 +174,12 @@ private struct TextPieces {
     }
 
     /// `day`, `7 days`, or `36 hours` when the window is not whole days.
-    func put(days interval: TimeInterval) {
+    static func put(days interval: TimeInterval, to part: Part) {
         let days = interval / 86_400
         if days == days.rounded() {
-            if Int(days) == 1 { put("day") } else { put(Int(days)); put(" days") }
+            if Int(days) == 1 { put("day", to: part) } else { put(Int(days), to: part); put(" days", to: part) }
         } else {
-            put(Int(interval / 3600)); put(" hours")
+            put(Int(interval / 3600), to: part); put(" hours", to: part)
         }
     }
 }
