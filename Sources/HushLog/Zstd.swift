@@ -14,6 +14,11 @@ enum Zstd {
     /// Back-references reach 128 KiB: a block is 64 KiB of lines, so nothing is lost, and a reader
     /// needs no bigger window than that.
     static let windowLog: Int32 = 17
+    /// Level 1's search, tuned to the lines: a bigger hash table (32,768 entries, 128 KiB) and
+    /// matches of seven bytes or more. On a log's lines (`zstd -b1 -B65536`) that compressed
+    /// 16 to 22 % faster than level 1's own choice (13 and 5), to a file no bigger.
+    static let hashLog: Int32 = 15
+    static let minMatch: Int32 = 7
 
     /// A compression context that writes frames a piece at a time, reused from frame to frame
     /// (creating one costs more than a block).
@@ -26,7 +31,8 @@ enum Zstd {
             guard let context = ZSTD_createCCtx() else { throw Failure(message: "zstd could not start compressing") }
             self.context = context
             scratch = .allocate(byteCount: scratchBytes, alignment: 64)
-            for (parameter, value) in [(ZSTD_c_compressionLevel, Zstd.level), (ZSTD_c_checksumFlag, 1), (ZSTD_c_windowLog, Zstd.windowLog)] {
+            for (parameter, value) in [(ZSTD_c_compressionLevel, Zstd.level), (ZSTD_c_checksumFlag, 1), (ZSTD_c_windowLog, Zstd.windowLog),
+                                     (ZSTD_c_hashLog, Zstd.hashLog), (ZSTD_c_minMatch, Zstd.minMatch)] {
                 let code = ZSTD_CCtx_setParameter(context, parameter, value)
                 guard ZSTD_isError(code) == 0 else {
                     ZSTD_freeCCtx(context)
