@@ -95,6 +95,7 @@ public final class SQLiteTransaction: StoreTransaction {
             selectSuppression: try database.prepare("SELECT \(suppressionColumns) FROM suppressions WHERE id = ?1"),
             insertSuppression: try database.prepare("""
                 INSERT INTO suppressions (\(suppressionColumns), created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                ON CONFLICT DO NOTHING
                 """),
             deleteSuppression: try database.prepare("DELETE FROM suppressions WHERE id = ?1"),
             selectHold: try database.prepare("SELECT \(holdColumns) FROM holds WHERE id = ?1"),
@@ -214,16 +215,23 @@ public final class SQLiteTransaction: StoreTransaction {
         }
         let channels = Codec.list(suppression.channels?.map(\.rawValue)), purposes = Codec.list(suppression.purposes?.map(\.rawValue))
         func text(_ v: SQLValue, _ fallback: String) -> SQLValue { if case .null = v { .text(fallback) } else { v } }
-        var existing: Suppression?
-        try sql.selectSuppressionByIdentity.query([.text(customer ?? ""), .text(address ?? ""), .text(suppression.kind.rawValue),
-                                                  text(channels, "*"), text(purposes, "*")]) { row throws(StoreError) in existing = try StoreRows.suppression(row) }
-        if let existing { return (existing, false) }
         var stored = suppression
         stored.id = StoreRows.newID()
-        try sql.insertSuppression.run([.text(stored.id), .optional(customer), .optional(address), .optional(addressKind),
-                                     .text(stored.kind.rawValue), channels, purposes, .optional(stored.source),
-                                     .integer(stored.confirmed ? 1 : 0), .optional(stored.expiresAt.map(Codec.millis)),
-                                     .integer(Codec.millis(now))])
+        // Inserted unless one with the same identity is stored (the insert does nothing then, and
+        // that one is read): a new suppression, as an import's mostly are, costs no lookup first.
+        // The conflict names no index: a snapshot load drops them while statements are prepared.
+        // A new id equal to a stored one (80 random bits) would be found by no identity: an error.
+        let inserted = try sql.insertSuppression.run([.text(stored.id), .optional(customer), .optional(address), .optional(addressKind),
+                                                      .text(stored.kind.rawValue), channels, purposes, .optional(stored.source),
+                                                      .integer(stored.confirmed ? 1 : 0), .optional(stored.expiresAt.map(Codec.millis)),
+                                                      .integer(Codec.millis(now))])
+        if inserted == 0 {
+            var existing: Suppression?
+            try sql.selectSuppressionByIdentity.query([.text(customer ?? ""), .text(address ?? ""), .text(suppression.kind.rawValue),
+                                                      text(channels, "*"), text(purposes, "*")]) { row throws(StoreError) in existing = try StoreRows.suppression(row) }
+            guard let existing else { throw StoreError(kind: .internalError, message: "a suppression was neither inserted nor found by its identity") }
+            return (existing, false)
+        }
         try touch(stored.subject)
         try recordChange(before: nil, after: .suppression(stored))
         return (stored, true)

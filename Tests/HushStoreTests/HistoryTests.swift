@@ -21,6 +21,11 @@ import HushCore
         let added = try store.writeAndWait(as: ops) { w throws(StoreError) in
             try w.addSuppression(Suppression(id: "", subject: .customer("c-1"), kind: .optOut, channels: ["sms"]), now: now).suppression
         }
+        // The same identity again is the stored suppression, unchanged, with nothing in its history.
+        let again = try store.writeAndWait(as: ops) { w throws(StoreError) in
+            try w.addSuppression(Suppression(id: "", subject: .customer("c-1"), kind: .optOut, channels: ["sms"], source: "another"), now: now)
+        }
+        #expect(!again.created && again.suppression == added)
         var changed = added
         changed.confirmed = false
         #expect(try store.writeAndWait(as: Actor(name: "crm-sync", via: .import)) { w throws(StoreError) in try w.updateSuppression(changed) })
