@@ -179,8 +179,15 @@ extension SQLiteTransaction {
         let result = try body { customerID, record throws(StoreError) in
             try insert.run([.integer(reader.recordKey(customerID)), .text(customerID), .blob(record)])
         }
-        try database.prepare("SELECT customer_id, record FROM temp.import_records ORDER BY key, customer_id").query([]) { row throws(StoreError) in
-            try putRecord(row.blob(1), of: row.text(0) ?? "")
+        try database.prepare("SELECT key, customer_id, record FROM temp.import_records ORDER BY key, customer_id").query([]) { row throws(StoreError) in
+            let customerID = row.text(1) ?? "", record = row.blob(2)
+            // A key no stored row has (most, in an import of new customers) takes the record as
+            // its row, without a lookup first; one that has a row shares it.
+            guard let key = row.integer(0), let entries = RecordRow.replacing(nil, customerID: customerID, record: record),
+                  try sql.insertRecord.run([.integer(key), .blob(entries)]) == 1 else {
+                try putRecord(record, of: customerID)
+                return
+            }
         }
         try database.exec("DELETE FROM temp.import_records")
         return result

@@ -48,7 +48,7 @@ public final class SQLiteTransaction: StoreTransaction {
         let profileAddresses, deleteProfile, deleteCases, deleteCustomerSuppressions, deleteAddressSuppressions: Statement
         let deleteContacts, deleteInteractions, pruneContacts, pruneInteractions: Statement
         let updateSuppression, updateHold: Statement
-        let selectRecord, upsertRecord, deleteRecord, profilesByAddress: Statement
+        let selectRecord, upsertRecord, insertRecord, deleteRecord, profilesByAddress: Statement
         let insertHistory, deleteCustomerHistory, deleteAddressHistory, deleteRecordHistory, customerRecordIDs: Statement
     }
 
@@ -126,6 +126,7 @@ public final class SQLiteTransaction: StoreTransaction {
             upsertRecord: try database.prepare("""
                 INSERT INTO customer_records (key, entries) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET entries = ?2
                 """),
+            insertRecord: try database.prepare("INSERT INTO customer_records (key, entries) VALUES (?1, ?2) ON CONFLICT DO NOTHING"),
             deleteRecord: try database.prepare("DELETE FROM customer_records WHERE key = ?1"),
             profilesByAddress: try database.prepare("""
                 SELECT customer_id FROM profiles WHERE email = ?1 UNION SELECT customer_id FROM profiles WHERE phone = ?1

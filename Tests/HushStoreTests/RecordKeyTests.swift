@@ -102,6 +102,27 @@ import HushCore
         }
     }
 
+    /// An import of new customers, with two bits of key: their records join rows that stored
+    /// customers hold, and one another's, and nobody's record is lost.
+    @Test func anImport_JoinsTheRowsOthersHold() throws {
+        let store = try SQLiteStore(path: try makeStorePath(), lookback: 7 * 86_400, clock: testClock, maxQueuedWrites: 100,
+                                    tombstoneHash: fakeHash, recordKeyBits: 2, renderHistory: describeRecord)
+        defer { store.close() }
+        try store.writeAndWait(as: .test) { w throws(StoreError) in
+            for i in 0..<8 { try w.upsertProfile(Profile(customerID: "c-\(i)", region: "US-CA"), now: now) }
+        }
+        let imported = (8..<40).map { Suppression(id: "", subject: .customer("c-\($0)"), kind: .optOut, channels: ["email"]) }
+        let counts = try store.writeAndWait(as: .test) { w throws(StoreError) in try w.importSuppressions(imported, now: now) }
+        #expect(counts.imported == 32)
+        let reader = try store.makeSQLiteReader()
+        for i in 0..<40 {
+            let f = try reader.facts(customerID: "c-\(i)", address: nil, channel: "email", at: now, lookback: 7 * 86_400, holds: [], tombstoneHash: fakeHash)
+            #expect(f.profile?.region == (i < 8 ? "US-CA" : nil), "c-\(i)")
+            #expect(f.suppressions.map(\.subject) == (i < 8 ? [] : [.customer("c-\(i)")]), "c-\(i)")
+        }
+        #expect(try reader.pointLookup(customerID: "c-39"))
+    }
+
     /// A database made before `customer_records` is migrated and its records built from the
     /// tables at the first start.
     @Test func aVersion2Database_GetsItsRecordsRebuiltUnderAKey() throws {
