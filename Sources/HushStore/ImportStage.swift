@@ -17,7 +17,8 @@ public protocol StagedRow: Sendable {
 /// (`<database>.import-<random>`) as
 /// they stream in, so that an import of any size holds only a page cache's worth of them in
 /// memory. The writer reads them back in key order (`ORDER BY key, seq`: SQLite's external
-/// merge sort, which spills its runs to temporary files), rows with equal keys in file order.
+/// merge sort, which spills its runs to temporary files), rows with equal keys in file order;
+/// rows that came in key order are read back as they came.
 ///
 /// One thread appends (the event loop the upload arrives on), then `close()`; then one thread
 /// reads (the writer). The file is removed when the stage is released, or at the next start if
@@ -29,6 +30,11 @@ public final class ImportStage<Element: StagedRow>: @unchecked Sendable {
     private var pending: [Element] = []
     /// Rows staged so far.
     public private(set) var count = 0
+    /// Whether the rows came in key order (byte order, as SQLite compares text), as a list
+    /// exported sorted by its ids does: then they are read back in the order they were staged,
+    /// without a sort.
+    public private(set) var inKeyOrder = true
+    private var lastKey = ""
     /// Rows written to the file in one transaction of the stage.
     static var batchRows: Int { 4096 }
     /// A new, empty stage beside the database at `database`.
@@ -53,6 +59,10 @@ public final class ImportStage<Element: StagedRow>: @unchecked Sendable {
 
     /// Stages one row (written with the next batch).
     public func append(_ row: Element) throws(StoreError) {
+        if inKeyOrder {
+            let key = row.stageKey
+            if key.utf8.lexicographicallyPrecedes(lastKey.utf8) { inKeyOrder = false } else { lastKey = key }
+        }
         pending.append(row)
         count += 1
         if pending.count >= Self.batchRows { try flush() }
@@ -90,7 +100,8 @@ public final class ImportStage<Element: StagedRow>: @unchecked Sendable {
         // Larger sorted runs for the sort, and its spill files, not memory, past that.
         try reader.exec("PRAGMA cache_size=-65536")
         try reader.exec("PRAGMA temp_store=FILE")
-        let select = try reader.prepare("SELECT \(Element.stageColumns.joined(separator: ", ")) FROM staged ORDER BY key, seq")
+        let order = inKeyOrder ? "seq" : "key, seq"
+        let select = try reader.prepare("SELECT \(Element.stageColumns.joined(separator: ", ")) FROM staged ORDER BY \(order)")
         var zones = ZoneTable()
         try select.query([]) { row throws(StoreError) in try body(try Element.unstage(row, zone: { zones.zone($0) })) }
     }

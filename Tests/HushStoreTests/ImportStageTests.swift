@@ -42,6 +42,44 @@ import HushCore
         #expect(try stageFiles(beside: database).isEmpty)
     }
 
+    /// Rows already in key order are read back as staged, without a sort; one row out of order
+    /// anywhere sorts them all. Order is SQLite's, by bytes: "e" and a combining accent come
+    /// before a precomposed "é" (Swift's String comparison calls the two equal).
+    @Test func rowsStagedInKeyOrder_AreReadAsStaged_AndOneOutOfOrderSortsThemAll() throws {
+        let database = try makeStorePath()
+        func row(_ id: String, _ source: String) -> Suppression {
+            Suppression(id: "", subject: .customer(id), kind: .optOut, channels: ["email"], source: source)
+        }
+        let ordered = (0..<5_000).map { row(String(format: "c-%05d", $0 / 2), $0 % 2 == 0 ? "first" : "second") }
+        let inOrder = try ImportStage<Suppression>(beside: database)
+        for r in ordered { try inOrder.append(r) }
+        try inOrder.close()
+        #expect(inOrder.inKeyOrder)
+        var read: [Suppression] = []
+        try ImportRows.stage(inOrder).forEach { read.append($0) }
+        #expect(read == ordered)
+        inOrder.remove()
+
+        for late in [[row("c-e\u{301}", "x"), row("c-\u{E9}", "y")], [row("c-\u{E9}", "y"), row("c-e\u{301}", "x")]] {
+            let stage = try ImportStage<Suppression>(beside: database)
+            for r in ordered + late { try stage.append(r) }
+            try stage.close()
+            #expect(stage.inKeyOrder == (late[0].source == "x"))
+            read = []
+            try ImportRows.stage(stage).forEach { read.append($0) }
+            #expect(read == ordered + [row("c-e\u{301}", "x"), row("c-\u{E9}", "y")])
+            stage.remove()
+        }
+        let shuffled = try ImportStage<Suppression>(beside: database)
+        for r in [ordered[4], ordered[0], ordered[1]] { try shuffled.append(r) }
+        try shuffled.close()
+        #expect(!shuffled.inKeyOrder)
+        read = []
+        try ImportRows.stage(shuffled).forEach { read.append($0) }
+        #expect(read == [ordered[0], ordered[1], ordered[4]])
+        shuffled.remove()
+    }
+
     @Test func casesAndProfiles_SurviveTheStage() throws {
         let database = try makeStorePath()
         let cases = try ImportStage<ServiceCase>(beside: database)
