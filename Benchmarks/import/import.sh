@@ -162,23 +162,26 @@ hush_pg_import() { # run file content-type
     result "$1" "hush-pg-$2" "$(python3 -c "print(f'{$t1 - $t0:.3f}')")"
 }
 
+# Each measurement starts once what the one before left to write has reached the disk: the
+# first hush import, after PostgreSQL's COPY, took 22.4 s instead of about 18.5 s without it.
+settle() { sync; sleep 1; }
 for run in $(seq "$RUNS"); do
     for rows in customers phones; do
-        shell_import "$run" "$rows"
-        shell_import "$run" "$rows" full
-        if [[ -n "$PG" ]]; then pg_copy "$run" "$rows"; fi
+        settle; shell_import "$run" "$rows"
+        settle; shell_import "$run" "$rows" full
+        if [[ -n "$PG" ]]; then settle; pg_copy "$run" "$rows"; fi
     done
     [[ $run == 1 ]] && bad_last_line "$run"
-    hush_import "$run" customers.csv text/csv
-    hush_import "$run" customers.ndjson application/x-ndjson
-    hush_import "$run" phones.csv text/csv
-    hush_import "$run" phones.ndjson application/x-ndjson
+    settle; hush_import "$run" customers.csv text/csv
+    settle; hush_import "$run" customers.ndjson application/x-ndjson
+    settle; hush_import "$run" phones.csv text/csv
+    settle; hush_import "$run" phones.ndjson application/x-ndjson
     if [[ -n "$PG" ]]; then
-        hush_pg_import "$run" customers.csv text/csv
-        hush_pg_import "$run" phones.csv text/csv
+        settle; hush_pg_import "$run" customers.csv text/csv
+        settle; hush_pg_import "$run" phones.csv text/csv
     fi
-    hush_import "$run" profiles.csv text/csv customers
-    hush_import "$run" profiles.ndjson application/x-ndjson customers
+    settle; hush_import "$run" profiles.csv text/csv customers
+    settle; hush_import "$run" profiles.ndjson application/x-ndjson customers
 done
 
 python3 - "$OUT" "$ROWS" <<'PY' | tee "$OUT/summary.txt"
