@@ -4,7 +4,7 @@ import Testing
 @testable import HushStore
 
 private func temporaryDirectory() throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("hush-store-\(UUID().uuidString)")
+    let url = URL(fileURLWithPath: storeTestsDirectory).appendingPathComponent(UUID().uuidString)
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     return url
 }

@@ -5,10 +5,18 @@ import HushCore
 @testable import HushStore
 
 func makeStorePath() throws -> String {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hush-store-\(UUID().uuidString)")
+    let directory = URL(fileURLWithPath: storeTestsDirectory).appendingPathComponent(UUID().uuidString)
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     return directory.appendingPathComponent("hush.db").path
 }
+
+/// Where this process's tests make their stores: one directory, removed when the process
+/// exits, so that test runs do not pile databases up in the temporary directory.
+let storeTestsDirectory: String = {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("hush-store-tests-\(getpid())").path
+    atexit { try? FileManager.default.removeItem(atPath: storeTestsDirectory) }
+    return path
+}()
 
 /// A stand-in for the API's JSON: the record's description.
 @Sendable func describeRecord(_ record: HistoryRecord) -> String { String(describing: record) }
