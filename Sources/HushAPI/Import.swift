@@ -68,48 +68,55 @@ struct RecordSplitter {
 
 enum CSV {
     /// The fields of one record (RFC 4180): quoted fields may hold commas, line breaks and `""`.
+    /// An unquoted field, most of them, becomes its String straight from the record's bytes.
     static func fields(_ record: [UInt8]) throws(ValidationError) -> [String] {
         var fields: [String] = []
-        var field: [UInt8] = []
-        var i = 0
-        var quoted = false, wasQuoted = false
-        func text(_ bytes: [UInt8]) throws(ValidationError) -> String {
+        let quote = UInt8(ascii: "\""), comma = UInt8(ascii: ",")
+        func text(_ bytes: UnsafeBufferPointer<UInt8>) throws(ValidationError) -> String {
             guard let value = String(validating: bytes, as: UTF8.self) else {
                 throw ValidationError(field: "", message: "the line holds bytes that are not UTF-8")
             }
             return value
         }
-        while i < record.count {
-            let b = record[i]
-            if quoted {
-                if b == UInt8(ascii: "\"") {
-                    if i + 1 < record.count, record[i + 1] == UInt8(ascii: "\"") {
-                        field.append(b)
+        try record.withUnsafeBufferPointer { (bytes: UnsafeBufferPointer<UInt8>) throws(ValidationError) in
+            let n = bytes.count
+            var i = 0
+            while true {
+                if i < n, bytes[i] == quote {
+                    var field: [UInt8] = []
+                    var closed = false
+                    i += 1
+                    while i < n {
+                        if bytes[i] == quote {
+                            if i + 1 < n, bytes[i + 1] == quote {
+                                field.append(quote)
+                                i += 2
+                                continue
+                            }
+                            closed = true
+                            i += 1
+                            break
+                        }
+                        field.append(bytes[i])
                         i += 1
-                    } else {
-                        quoted = false
                     }
+                    guard closed else { throw ValidationError(field: "", message: "a quoted field is not closed") }
+                    guard i == n || bytes[i] == comma else { throw ValidationError(field: "", message: "text after a closing quote") }
+                    fields.append(try field.withUnsafeBufferPointer { (f: UnsafeBufferPointer<UInt8>) throws(ValidationError) in try text(f) })
                 } else {
-                    field.append(b)
+                    let start = i
+                    while i < n, bytes[i] != comma {
+                        guard bytes[i] != quote else {
+                            throw ValidationError(field: "", message: "a quote inside an unquoted field (quote the whole field and double the quote)")
+                        }
+                        i += 1
+                    }
+                    fields.append(try text(UnsafeBufferPointer(rebasing: bytes[start..<i])))
                 }
-            } else if b == UInt8(ascii: ",") {
-                fields.append(try text(field))
-                field.removeAll(keepingCapacity: true)
-                wasQuoted = false
-            } else if b == UInt8(ascii: "\"") {
-                guard field.isEmpty, !wasQuoted else {
-                    throw ValidationError(field: "", message: "a quote inside an unquoted field (quote the whole field and double the quote)")
-                }
-                quoted = true
-                wasQuoted = true
-            } else {
-                if wasQuoted { throw ValidationError(field: "", message: "text after a closing quote") }
-                field.append(b)
+                guard i < n else { break }
+                i += 1   // the comma; after a last one, an empty field
             }
-            i += 1
         }
-        if quoted { throw ValidationError(field: "", message: "a quoted field is not closed") }
-        fields.append(try text(field))
         return fields
     }
 }

@@ -155,3 +155,25 @@ func jsonParser_RefusesInvalidDocuments_SayingWhy(text: String, reason: String) 
         return e?.field == "at" && e?.message.contains("more than 7 days ago") == true
     }
 }
+
+/// A CSV record's fields (RFC 4180): empty fields, a last comma, quoted commas, line breaks and
+/// doubled quotes, UTF-8; and each malformed record refused with what is wrong.
+@Test func csvFields_SplitAsRFC4180Says_AndRefuseWhatIsMalformed() throws {
+    func fields(_ line: String) throws -> [String] { try CSV.fields(Array(line.utf8)) }
+    #expect(try fields("") == [""])
+    #expect(try fields("a") == ["a"])
+    #expect(try fields("C00000001,opt_out,email;sms,registry") == ["C00000001", "opt_out", "email;sms", "registry"])
+    #expect(try fields(",a,,b,") == ["", "a", "", "b", ""])
+    #expect(try fields(#""x, y",z"#) == ["x, y", "z"])
+    #expect(try fields("\"two\nlines\",\"\"") == ["two\nlines", ""])
+    #expect(try fields(#""say ""hi""",é 😀"#) == [#"say "hi""#, "é 😀"])
+    #expect(try fields(#"a,"""""#) == ["a", #"""#])
+    for (line, message) in [(#""open"#, "not closed"), (#""a"b,c"#, "after a closing quote"), (#""a" ,c"#, "after a closing quote"),
+                            (#"a"b"#, "quote inside an unquoted field"), (#"a,b""#, "quote inside an unquoted field")] {
+        #expect(throws: ValidationError.self, "\(line)") { try fields(line) }
+        #expect { try fields(line) } throws: { ($0 as? ValidationError)?.message.contains(message) == true }
+    }
+    for bytes: [UInt8] in [[0x61, 0x2C, 0xFF], [0x22, 0xC3, 0x22]] {
+        #expect { try CSV.fields(bytes) } throws: { ($0 as? ValidationError)?.message.contains("not UTF-8") == true }
+    }
+}
