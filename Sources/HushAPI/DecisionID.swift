@@ -1,4 +1,5 @@
 import Foundation
+import HushCore
 
 /// A decision's id: a UUIDv7 (RFC 9562 §5.7). Its first 48 bits are the Unix time in
 /// milliseconds, so ids sort by when they were made and say where a log keeps them; the other
@@ -57,22 +58,19 @@ struct DecisionID: Equatable, Hashable, Sendable {
 
     /// Writes the 36 characters of the canonical form at `out`: 8-4-4-4-12 hex digits.
     static func write(high: UInt64, low: UInt64, into out: UnsafeMutablePointer<UInt8>) {
-        let digits: StaticString = "0123456789abcdef"
-        /// `count` hex digits of `word`, from its `first` (0 is the most significant), at `at`.
-        func put(_ word: UInt64, first: Int, count: Int, at: Int) {
-            for n in 0..<count {
-                out[at + n] = digits.utf8Start[Int(word >> UInt64(60 - 4 * (first + n)) & 0xF)]
-            }
-        }
-        put(high, first: 0, count: 8, at: 0)
+        // 8-4-4-4-12 digits: each word of eight digits stored whole, or in its two halves.
+        let (h1, h2) = Hex.digits(high), (l1, l2) = Hex.digits(low)
+        let raw = UnsafeMutableRawPointer(out)
+        raw.storeBytes(of: h1, as: UInt64.self)
         out[8] = UInt8(ascii: "-")
-        put(high, first: 8, count: 4, at: 9)
+        raw.storeBytes(of: UInt32(truncatingIfNeeded: UInt64(littleEndian: h2)).littleEndian, toByteOffset: 9, as: UInt32.self)
         out[13] = UInt8(ascii: "-")
-        put(high, first: 12, count: 4, at: 14)
+        raw.storeBytes(of: UInt32(truncatingIfNeeded: UInt64(littleEndian: h2) >> 32).littleEndian, toByteOffset: 14, as: UInt32.self)
         out[18] = UInt8(ascii: "-")
-        put(low, first: 0, count: 4, at: 19)
+        raw.storeBytes(of: UInt32(truncatingIfNeeded: UInt64(littleEndian: l1)).littleEndian, toByteOffset: 19, as: UInt32.self)
         out[23] = UInt8(ascii: "-")
-        put(low, first: 4, count: 12, at: 24)
+        raw.storeBytes(of: UInt32(truncatingIfNeeded: UInt64(littleEndian: l1) >> 32).littleEndian, toByteOffset: 24, as: UInt32.self)
+        raw.storeBytes(of: l2, toByteOffset: 28, as: UInt64.self)
     }
 }
 

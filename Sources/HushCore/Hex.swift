@@ -25,6 +25,30 @@ public enum Hex {
         }
     }
 
+    /// The 16 lower-case hex digits of `value`, most significant first, as the bytes of two
+    /// words in memory order (`first` holds digits 0 to 7): a handful of shifts and masks, where
+    /// a digit at a time is a table lookup and a store each.
+    @inlinable
+    public static func digits(_ value: UInt64) -> (first: UInt64, second: UInt64) {
+        (ascii(UInt32(truncatingIfNeeded: value >> 32)), ascii(UInt32(truncatingIfNeeded: value)))
+    }
+
+    /// The 8 hex digits of `value`, most significant first, as the bytes of a word in memory
+    /// order (on a little-endian machine, the first digit in the low byte).
+    @inlinable
+    static func ascii(_ value: UInt32) -> UInt64 {
+        // Each nibble into a byte of its own, the least significant nibble in the high byte.
+        var x = UInt64(value)
+        x = (x | x << 16) & 0x0000_FFFF_0000_FFFF
+        x = (x | x << 8) & 0x00FF_00FF_00FF_00FF
+        x = (x | x << 4) & 0x0F0F_0F0F_0F0F_0F0F
+        // Now the least significant nibble is in the low byte: turn the bytes round.
+        x = x.byteSwapped
+        // "0" + n, and 39 more ("a" - "0" - 10) where n is 10 or more.
+        let letters = ((x &+ 0x0606_0606_0606_0606) >> 4) & 0x0101_0101_0101_0101
+        return UInt64(littleEndian: x &+ 0x3030_3030_3030_3030 &+ letters &* 39)
+    }
+
     /// `"0aFF"` → `[0x0a, 0xff]`; nil unless an even number of hex digits (either case).
     public static func decode(_ text: String) -> [UInt8]? {
         let digits = Array(text.utf8)

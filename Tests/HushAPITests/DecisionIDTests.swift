@@ -22,6 +22,26 @@ import HushCore
     #expect(String(decoding: writer.bytes, as: UTF8.self) == "\"\(text)\"")
 }
 
+/// The canonical text, and the JSON writer's 128-bit hex, against the digits of the bytes.
+@Test func decisionIDText_AndHashHex_AreTheDigitsOfTheirBytes() {
+    var generator = SystemRandomNumberGenerator()
+    var pairs: [(UInt64, UInt64)] = [(0, 0), (.max, .max), (0x0123_4567_89ab_cdef, 0xfedc_ba98_7654_3210)]
+    pairs += (0..<500).map { _ in (UInt64.random(in: 0...UInt64.max, using: &generator), UInt64.random(in: 0...UInt64.max, using: &generator)) }
+    for (high, low) in pairs {
+        let digits = Hex.encode((0..<16).map { UInt8(truncatingIfNeeded: ($0 < 8 ? high : low) >> (56 - 8 * ($0 % 8))) })
+        let bytes = Array(digits.utf8)
+        let expected = [0..<8, 8..<12, 12..<16, 16..<20, 20..<32].map { String(decoding: bytes[$0], as: UTF8.self) }.joined(separator: "-")
+        let text = [UInt8](unsafeUninitializedCapacity: 36) { buffer, count in
+            DecisionID.write(high: high, low: low, into: buffer.baseAddress!)
+            count = 36
+        }
+        #expect(String(decoding: text, as: UTF8.self) == expected)
+        var writer = JSONWriter()
+        writer.hex(high: high, low: low)
+        #expect(String(decoding: writer.bytes, as: UTF8.self) == "\"\(digits)\"")
+    }
+}
+
 @Test(arguments: ["", "not-a-uuid", "018f3a1c-7b2e-4d41-9c3e-5a6b7c8d9e0f", "018f3a1c-7b2e-7d41-1c3e-5a6b7c8d9e0f",
                   "018f3a1c7b2e7d419c3e5a6b7c8d9e0f0000", "018f3a1c-7b2e-7d41-9c3e-5a6b7c8d9e0g", "018f3a1c-7b2e-7d41-9c3e_5a6b7c8d9e0f"])
 func decisionIDs_OtherTextIsRefused(text: String) {

@@ -368,6 +368,21 @@ func rfc3339_TruncatesFractionsOf1To12Nines(digits: Int) throws {
     #expect(Timestamp.parse("2026-01-15T08:00:59.0009Z") == Timestamp.parse("2026-01-15T08:00:59Z"), "under a millisecond: truncated")
 }
 
+/// A word's 16 digits at once are the digits of its bytes, most significant first: every
+/// nibble value in every place, the ends of the range and random words.
+@Test func hexDigitsOfAWord_AreTheDigitsOfItsBytes() {
+    var generator = SystemRandomNumberGenerator()
+    var words: [UInt64] = [0, .max, 0x0123_4567_89ab_cdef, 0xfedc_ba98_7654_3210, 0x9a9a_9a9a_a9a9_a9a9, 1 << 63, 1]
+    words += (0..<16).map { UInt64($0) &* 0x1111_1111_1111_1111 }
+    words += (0..<2_000).map { _ in UInt64.random(in: 0...UInt64.max, using: &generator) }
+    for word in words {
+        let (first, second) = Hex.digits(word)
+        let text = withUnsafeBytes(of: (first, second)) { String(decoding: $0, as: UTF8.self) }
+        let bigEndian = (0..<8).map { UInt8(truncatingIfNeeded: word >> (56 - 8 * $0)) }
+        #expect(text == Hex.encode(bigEndian), "\(word)")
+    }
+}
+
 @Test func hex_RoundTripsBytes_AndRefusesWhatIsNotHex() {
     let bytes: [UInt8] = [0x00, 0x0a, 0x7f, 0x80, 0xff]
     #expect(Hex.encode(bytes) == "000a7f80ff")

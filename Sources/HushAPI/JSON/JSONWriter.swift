@@ -199,12 +199,12 @@ public struct JSONWriter: ~Copyable {
         separate()
         reserve(34)
         base[count] = UInt8(ascii: "\"")
-        let digits: StaticString = "0123456789abcdef"
-        for i in 0..<16 {
-            let shift = UInt64(60 - 4 * i)
-            base[count + 1 + i] = digits.utf8Start[Int(high >> shift & 0xF)]
-            base[count + 17 + i] = digits.utf8Start[Int(low >> shift & 0xF)]
-        }
+        let out = UnsafeMutableRawPointer(base + count + 1)
+        let (h1, h2) = Hex.digits(high), (l1, l2) = Hex.digits(low)
+        out.storeBytes(of: h1, as: UInt64.self)
+        out.storeBytes(of: h2, toByteOffset: 8, as: UInt64.self)
+        out.storeBytes(of: l1, toByteOffset: 16, as: UInt64.self)
+        out.storeBytes(of: l2, toByteOffset: 24, as: UInt64.self)
         base[count + 33] = UInt8(ascii: "\"")
         count += 34
         needsComma = true
