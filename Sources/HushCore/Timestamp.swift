@@ -15,19 +15,37 @@ public enum Timestamp {
     /// with as many digits as they need.
     @inlinable
     public static func withBytes<R>(_ date: Date, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
-        let seconds = Int64(date.timeIntervalSince1970.rounded(.down))
-        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
-        let secondOfDay = Int(seconds - days * 86_400)
+        let (days, secondOfDay) = split(date)
         let (y, m, d) = civil(fromDays: days)
         guard (0...9999).contains(y) else { return wide(y, m, d, secondOfDay, body) }
         var buffer: (UInt64, UInt64, UInt64) = (0, 0, 0)
         return withUnsafeMutableBytes(of: &buffer) { raw in
             let b = raw.baseAddress!.assumingMemoryBound(to: UInt8.self)
-            twoDigits(y / 100, b); twoDigits(y % 100, b + 2); b[4] = 0x2D; twoDigits(m, b + 5); b[7] = 0x2D; twoDigits(d, b + 8)
-            b[10] = 0x54; twoDigits(secondOfDay / 3600, b + 11); b[13] = 0x3A; twoDigits(secondOfDay / 60 % 60, b + 14)
-            b[16] = 0x3A; twoDigits(secondOfDay % 60, b + 17); b[19] = 0x5A
+            writeDate(y, m, d, at: b)
+            writeTimeOfDay(secondOfDay, at: b + 10)
             return body(UnsafeBufferPointer(start: b, count: 20))
         }
+    }
+
+    /// Days since 1970-01-01 and the second of that day (UTC), fractions truncated.
+    @inlinable
+    static func split(_ date: Date) -> (days: Int64, secondOfDay: Int) {
+        let seconds = Int64(date.timeIntervalSince1970.rounded(.down))
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        return (days, Int(seconds - days * 86_400))
+    }
+
+    /// `2026-11-24`: 10 bytes at `b`, for a year in 0...9999.
+    @inlinable
+    static func writeDate(_ y: Int, _ m: Int, _ d: Int, at b: UnsafeMutablePointer<UInt8>) {
+        twoDigits(y / 100, b); twoDigits(y % 100, b + 2); b[4] = 0x2D; twoDigits(m, b + 5); b[7] = 0x2D; twoDigits(d, b + 8)
+    }
+
+    /// `T10:00:00Z`: 10 bytes at `b`.
+    @inlinable
+    static func writeTimeOfDay(_ secondOfDay: Int, at b: UnsafeMutablePointer<UInt8>) {
+        b[0] = 0x54; twoDigits(secondOfDay / 3600, b + 1); b[3] = 0x3A; twoDigits(secondOfDay / 60 % 60, b + 4)
+        b[6] = 0x3A; twoDigits(secondOfDay % 60, b + 7); b[9] = 0x5A
     }
 
     /// Writes RFC 3339 times, remembering the last day's `YYYY-MM-DD`: the times of one answer
@@ -43,23 +61,15 @@ public enum Timestamp {
         /// returns 0 and writes nothing for a year outside 0...9999 (`withBytes` writes those).
         @inlinable
         public mutating func write(_ date: Date, at: UnsafeMutablePointer<UInt8>) -> Int {
-            let seconds = Int64(date.timeIntervalSince1970.rounded(.down))
-            let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+            let (days, secondOfDay) = split(date)
             if days != day {
                 let (y, m, d) = civil(fromDays: days)
                 guard (0...9999).contains(y) else { return 0 }
-                withUnsafeMutableBytes(of: &self.date) { raw in
-                    let b = raw.baseAddress!.assumingMemoryBound(to: UInt8.self)
-                    twoDigits(y / 100, b); twoDigits(y % 100, b + 2); b[4] = 0x2D; twoDigits(m, b + 5); b[7] = 0x2D; twoDigits(d, b + 8)
-                }
+                withUnsafeMutableBytes(of: &self.date) { writeDate(y, m, d, at: $0.baseAddress!.assumingMemoryBound(to: UInt8.self)) }
                 day = days
             }
-            withUnsafeBytes(of: self.date) { raw in
-                UnsafeMutableRawPointer(at).copyMemory(from: raw.baseAddress!, byteCount: 10)
-            }
-            let secondOfDay = Int(seconds - days * 86_400)
-            at[10] = 0x54; twoDigits(secondOfDay / 3600, at + 11); at[13] = 0x3A; twoDigits(secondOfDay / 60 % 60, at + 14)
-            at[16] = 0x3A; twoDigits(secondOfDay % 60, at + 17); at[19] = 0x5A
+            withUnsafeBytes(of: self.date) { UnsafeMutableRawPointer(at).copyMemory(from: $0.baseAddress!, byteCount: 10) }
+            writeTimeOfDay(secondOfDay, at: at + 10)
             return 20
         }
     }

@@ -139,17 +139,19 @@ public struct JSONWriter: ~Copyable {
     public mutating func time(_ date: Date?) {
         guard let date else { null(); return }
         separate()
-        reserve(22)
-        base[count] = UInt8(ascii: "\"")
-        let written = times.write(date, at: base + count + 1)
-        if written == 0 {
-            count += 1
-            Timestamp.withBytes(date) { put($0) }
-        } else {
-            count += 1 + written
-        }
+        openTime(date)
         put(UInt8(ascii: "\""))
         needsComma = true
+    }
+
+    /// A quote and the RFC 3339 text of `date`, its `Z` last: the day from `times` when it is
+    /// the last one written, years outside 0...9999 as `Timestamp.withBytes` writes them.
+    private mutating func openTime(_ date: Date) {
+        reserve(21)
+        base[count] = UInt8(ascii: "\"")
+        count += 1
+        let written = times.write(date, at: base + count)
+        if written == 0 { Timestamp.withBytes(date) { put($0) } } else { count += written }
     }
 
     /// Empties the buffer, keeping its memory, for the next value.
@@ -161,15 +163,8 @@ public struct JSONWriter: ~Copyable {
     /// An RFC 3339 time in UTC to the millisecond (`2026-12-02T16:27:42.123Z`).
     mutating func timeMillis(_ date: Date) {
         separate()
-        reserve(26)
-        base[count] = UInt8(ascii: "\"")
-        let written = times.write(date, at: base + count + 1)
-        if written == 0 {
-            count += 1
-            Timestamp.withBytes(date) { whole in put(UnsafeBufferPointer(rebasing: whole.dropLast())) }
-        } else {
-            count += written   // the quote, and the time but its Z
-        }
+        openTime(date)
+        count -= 1   // the Z, written after the milliseconds
         let seconds = date.timeIntervalSince1970
         let millis = min(999, max(0, Int(((seconds - seconds.rounded(.down)) * 1000).rounded(.down))))
         put(UInt8(ascii: "."))
