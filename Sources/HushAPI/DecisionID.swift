@@ -58,19 +58,18 @@ struct DecisionID: Equatable, Hashable, Sendable {
 
     /// Writes the 36 characters of the canonical form at `out`: 8-4-4-4-12 hex digits.
     static func write(high: UInt64, low: UInt64, into out: UnsafeMutablePointer<UInt8>) {
-        // 8-4-4-4-12 digits: each word of eight digits stored whole, or in its two halves.
-        let (h1, h2) = Hex.digits(high), (l1, l2) = Hex.digits(low)
+        // The 32 digits, eight to a word (`Hex.digits`), then placed around the four dashes.
+        let digits = (Hex.digits(high), Hex.digits(low))
         let raw = UnsafeMutableRawPointer(out)
-        raw.storeBytes(of: h1, as: UInt64.self)
-        out[8] = UInt8(ascii: "-")
-        raw.storeBytes(of: UInt32(truncatingIfNeeded: UInt64(littleEndian: h2)).littleEndian, toByteOffset: 9, as: UInt32.self)
-        out[13] = UInt8(ascii: "-")
-        raw.storeBytes(of: UInt32(truncatingIfNeeded: UInt64(littleEndian: h2) >> 32).littleEndian, toByteOffset: 14, as: UInt32.self)
-        out[18] = UInt8(ascii: "-")
-        raw.storeBytes(of: UInt32(truncatingIfNeeded: UInt64(littleEndian: l1)).littleEndian, toByteOffset: 19, as: UInt32.self)
-        out[23] = UInt8(ascii: "-")
-        raw.storeBytes(of: UInt32(truncatingIfNeeded: UInt64(littleEndian: l1) >> 32).littleEndian, toByteOffset: 24, as: UInt32.self)
-        raw.storeBytes(of: l2, toByteOffset: 28, as: UInt64.self)
+        withUnsafeBytes(of: digits) { d in
+            let d = d.baseAddress!
+            raw.copyMemory(from: d, byteCount: 8)
+            (raw + 9).copyMemory(from: d + 8, byteCount: 4)
+            (raw + 14).copyMemory(from: d + 12, byteCount: 4)
+            (raw + 19).copyMemory(from: d + 16, byteCount: 4)
+            (raw + 24).copyMemory(from: d + 20, byteCount: 12)
+        }
+        out[8] = UInt8(ascii: "-"); out[13] = UInt8(ascii: "-"); out[18] = UInt8(ascii: "-"); out[23] = UInt8(ascii: "-")
     }
 }
 
