@@ -72,7 +72,7 @@ enum CSV {
     static func fields(_ record: [UInt8]) throws(ValidationError) -> [String] {
         var fields: [String] = []
         let quote = UInt8(ascii: "\""), comma = UInt8(ascii: ",")
-        func text(_ bytes: UnsafeBufferPointer<UInt8>) throws(ValidationError) -> String {
+        func text(_ bytes: some Collection<UInt8>) throws(ValidationError) -> String {
             guard let value = String(validating: bytes, as: UTF8.self) else {
                 throw ValidationError(field: "", message: "the line holds bytes that are not UTF-8")
             }
@@ -102,7 +102,7 @@ enum CSV {
                     }
                     guard closed else { throw ValidationError(field: "", message: "a quoted field is not closed") }
                     guard i == n || bytes[i] == comma else { throw ValidationError(field: "", message: "text after a closing quote") }
-                    fields.append(try field.withUnsafeBufferPointer { (f: UnsafeBufferPointer<UInt8>) throws(ValidationError) in try text(f) })
+                    fields.append(try text(field))
                 } else {
                     let start = i
                     while i < n, bytes[i] != comma {

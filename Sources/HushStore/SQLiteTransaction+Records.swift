@@ -183,11 +183,11 @@ extension SQLiteTransaction {
             let customerID = row.text(1) ?? "", record = row.blob(2)
             // A key no stored row has (most, in an import of new customers) takes the record as
             // its row, without a lookup first; one that has a row shares it.
-            guard let key = row.integer(0), let entries = RecordRow.replacing(nil, customerID: customerID, record: record),
-                  try sql.insertRecord.run([.integer(key), .blob(entries)]) == 1 else {
-                try putRecord(record, of: customerID)
+            if let key = row.integer(0), let entries = RecordRow.replacing(nil, customerID: customerID, record: record),
+               try sql.insertRecord.run([.integer(key), .blob(entries)]) == 1 {
                 return
             }
+            try putRecord(record, of: customerID)
         }
         try database.exec("DELETE FROM temp.import_records")
         return result
