@@ -21,12 +21,13 @@ public protocol StagedRow: Sendable {
 /// rows that came in key order are read back as they came.
 ///
 /// One thread appends (the event loop the upload arrives on), then `close()`; then one thread
-/// reads (the writer). The file is removed when the stage is released, or at the next start if
+/// reads (the writer). Each has a helper thread, so that the file's work runs beside theirs. The file is removed when the stage is released, or at the next start if
 /// the process died first (`removeLeftovers`).
 public final class ImportStage<Element: StagedRow>: @unchecked Sendable {
     public let path: String
-    private var database: Database?
-    private var insert: Statement?
+    /// Hands full batches to the thread that writes them to the file (a batch behind the
+    /// appends, on another core); nil once closed or removed.
+    private var writing: Handoff<[Element]>?
     private var pending: [Element] = []
     /// Rows staged so far.
     public private(set) var count = 0
@@ -41,75 +42,135 @@ public final class ImportStage<Element: StagedRow>: @unchecked Sendable {
     public init(beside database: String) throws(StoreError) {
         var random = [UInt8](repeating: 0, count: 8)
         random.withUnsafeMutableBytes { arc4random_buf($0.baseAddress!, 8) }
-        path = database + ImportStageFiles.infix + Hex.encode(random)
-        let database = try Database(path: path, mode: .scratch)
-        self.database = database
+        let path = database + ImportStageFiles.infix + Hex.encode(random)
+        self.path = path
+        let columns = Element.stageColumns.joined(separator: ", ")
+        // The file and its table are made here, so that a directory that cannot be written
+        // refuses the import at its first row.
         do {
-            let columns = Element.stageColumns.joined(separator: ", ")
-            try database.exec("CREATE TABLE staged (seq INTEGER PRIMARY KEY, key TEXT NOT NULL, \(columns))")
-            let marks = (1...(Element.stageColumns.count + 1)).map { "?\($0)" }.joined(separator: ", ")
-            insert = try database.prepare("INSERT INTO staged (key, \(columns)) VALUES (\(marks))")
+            try Database(path: path, mode: .scratch).exec("CREATE TABLE staged (seq INTEGER PRIMARY KEY, key TEXT NOT NULL, \(columns))")
         } catch {
-            remove()
+            unlink(path)
             throw error
+        }
+        let handoff = Handoff<[Element]>(capacity: 2)
+        writing = handoff
+        Handoff<[Element]>.startThread(named: "hush-import-wr") {
+            do throws(StoreError) {
+                let database = try Database(path: path, mode: .scratch)
+                let marks = (1...(Element.stageColumns.count + 1)).map { "?\($0)" }.joined(separator: ", ")
+                let insert = try database.prepare("INSERT INTO staged (key, \(columns)) VALUES (\(marks))")
+                while let batch = try handoff.take() {
+                    try database.exec("BEGIN")
+                    do throws(StoreError) {
+                        for row in batch { try insert.run([.text(row.stageKey)] + row.stageValues.map { SQLValue.optional($0) }) }
+                        try database.exec("COMMIT")
+                    } catch {
+                        try? database.exec("ROLLBACK")
+                        throw error
+                    }
+                }
+                handoff.end(nil)
+            } catch {
+                handoff.end(error)
+            }
         }
     }
 
     deinit { remove() }
 
-    /// Stages one row (written with the next batch).
+    /// Stages one row (written with the next batch). Throws what stopped the writing of an
+    /// earlier batch (the disk is full), if anything did.
     public func append(_ row: Element) throws(StoreError) {
+        guard writing != nil else { throw Self.closed }
         if inKeyOrder {
             let key = row.stageKey
             if key.utf8.lexicographicallyPrecedes(lastKey.utf8) { inKeyOrder = false } else { lastKey = key }
         }
         pending.append(row)
         count += 1
-        if pending.count >= Self.batchRows { try flush() }
+        if pending.count >= Self.batchRows { try handOver() }
     }
 
-    /// Writes the rows still in memory, and closes the appending connection.
+    /// Writes the rows still in memory and waits until every row is in the file.
     public func close() throws(StoreError) {
-        try flush()
-        insert = nil
-        database = nil
+        guard let writing else { return }
+        let handed = pending.isEmpty || writing.put(pending)
+        pending = []
+        writing.finish(nil)
+        self.writing = nil
+        if let error = writing.waitForConsumer() { throw error }
+        guard handed else { throw Self.closed }
     }
 
-    private func flush() throws(StoreError) {
-        guard !pending.isEmpty, let database, let insert else { return }
-        try database.exec("BEGIN")
-        do {
-            for row in pending { try insert.run([.text(row.stageKey)] + row.stageValues.map { SQLValue.optional($0) }) }
-            try database.exec("COMMIT")
-        } catch {
-            try? database.exec("ROLLBACK")
-            throw error
-        }
-        pending.removeAll(keepingCapacity: true)
+    private func handOver() throws(StoreError) {
+        guard let writing else { throw Self.closed }
+        guard writing.put(pending) else { throw writing.consumerFailure ?? Self.closed }
+        pending = []
+        pending.reserveCapacity(Self.batchRows)
     }
 
-    /// Every staged row in key order, equal keys in the order they were staged; on the calling
-    /// thread, through a connection of its own. Call after `close()`, as often as needed (a
+    private static var closed: StoreError { StoreError(kind: .internalError, message: "rows were staged after the stage was closed or removed") }
+
+    /// Every staged row in key order, equal keys in the order they were staged; `body` runs on
+    /// the calling thread, while a thread of the stage's own reads the rows through a connection
+    /// of its own and decodes them, a batch ahead. Call after `close()`, as often as needed (a
     /// write job that is run again reads them again).
     public func forEachInKeyOrder(_ body: (Element) throws(StoreError) -> Void) throws(StoreError) {
         // Opening a removed stage would make an empty one, and the import would write nothing.
         guard FileManager.default.fileExists(atPath: path) else {
             throw StoreError(kind: .internalError, message: "the import's staged rows at \(path) are gone")
         }
-        let reader = try Database(path: path, mode: .scratch)
-        // Larger sorted runs for the sort, and its spill files, not memory, past that.
-        try reader.exec("PRAGMA cache_size=-65536")
-        try reader.exec("PRAGMA temp_store=FILE")
-        let order = inKeyOrder ? "seq" : "key, seq"
-        let select = try reader.prepare("SELECT \(Element.stageColumns.joined(separator: ", ")) FROM staged ORDER BY \(order)")
-        var zones = ZoneTable()
-        try select.query([]) { row throws(StoreError) in try body(try Element.unstage(row, zone: { zones.zone($0) })) }
+        let handoff = Handoff<[Element]>(capacity: 4)
+        let path = self.path, order = inKeyOrder ? "seq" : "key, seq"
+        Handoff<[Element]>.startThread(named: "hush-import-rd") {
+            do throws(StoreError) {
+                let reader = try Database(path: path, mode: .scratch)
+                // Larger sorted runs for the sort, and its spill files, not memory, past that.
+                try reader.exec("PRAGMA cache_size=-65536")
+                try reader.exec("PRAGMA temp_store=FILE")
+                let select = try reader.prepare("SELECT \(Element.stageColumns.joined(separator: ", ")) FROM staged ORDER BY \(order)")
+                var zones = ZoneTable()
+                var batch: [Element] = []
+                batch.reserveCapacity(Self.readBatchRows)
+                try select.query([]) { row throws(StoreError) in
+                    batch.append(try Element.unstage(row, zone: { zones.zone($0) }))
+                    if batch.count == Self.readBatchRows {
+                        guard handoff.put(batch) else { throw Self.stopped }
+                        batch.removeAll(keepingCapacity: true)
+                    }
+                }
+                if !batch.isEmpty, !handoff.put(batch) { throw Self.stopped }
+                handoff.finish(nil)
+            } catch {
+                handoff.finish(error)
+            }
+        }
+        do {
+            while let batch = try handoff.take() {
+                for row in batch { try body(row) }
+            }
+        } catch {
+            handoff.end(error)
+            _ = handoff.waitForProducer()
+            throw error
+        }
+        handoff.end(nil)
+        if let error = handoff.waitForProducer() { throw error }
     }
 
-    /// Removes the file (idempotent).
+    /// Rows the reading thread decodes before handing them to the writer.
+    static var readBatchRows: Int { 1024 }
+    /// What the reading thread stops on when the writer has stopped taking rows.
+    private static var stopped: StoreError { StoreError(kind: .internalError, message: "the import's rows were no longer read") }
+
+    /// Removes the file (idempotent), after the thread writing to it has stopped.
     public func remove() {
-        insert = nil
-        database = nil
+        if let writing {
+            writing.finish(nil, dropQueued: true)
+            _ = writing.waitForConsumer()
+            self.writing = nil
+        }
         pending = []
         unlink(path)
     }

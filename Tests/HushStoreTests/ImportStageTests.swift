@@ -152,6 +152,71 @@ import HushCore
         #expect(!FileManager.default.fileExists(atPath: stage.path), "reading a removed stage does not make an empty one")
     }
 
+    /// A writer that stops part way (its body throws) gets its own error back, the thread
+    /// reading ahead stops, and the stage can be read again whole: nothing waits forever.
+    @Test func aReaderThatStopsPartWay_GetsItsError_AndTheStageReadsWholeAgain() throws {
+        let database = try makeStorePath()
+        let stage = try ImportStage<Suppression>(beside: database)
+        let count = 6 * ImportStage<Suppression>.readBatchRows + 7
+        for i in 0..<count { try stage.append(Suppression(id: "", subject: .customer(String(format: "c-%06d", i)), kind: .optOut, source: "list")) }
+        try stage.close()
+        for stopAt in [0, 1_500, count - 1] {
+            var seen = 0
+            #expect { try ImportRows.stage(stage).forEach { row throws(StoreError) in
+                guard seen < stopAt else { throw StoreError(kind: .conflict, message: "stopped at \(seen)") }
+                #expect(row.subject == .customer(String(format: "c-%06d", seen)))
+                seen += 1
+            } } throws: { ($0 as? StoreError)?.message == "stopped at \(stopAt)" }
+            #expect(seen == stopAt)
+        }
+        var read = 0
+        try ImportRows.stage(stage).forEach { _ in read += 1 }
+        #expect(read == count)
+        stage.remove()
+    }
+
+    /// A row the stage's writing thread cannot write (here: more values than the stage has
+    /// columns) fails the stage: a later append or the close throws SQLite's error, and the
+    /// stage can still be removed.
+    @Test func aBatchThatCannotBeWritten_FailsALaterAppendOrTheClose() throws {
+        struct Uneven: StagedRow, Equatable {
+            var key: String
+            var extra: Bool
+            static var stageColumns: [String] { ["value"] }
+            var stageKey: String { key }
+            var stageValues: [String?] { extra ? [key, "one too many"] : [key] }
+            static func unstage<R: ColumnRow>(_ row: R, zone: (String) -> TimeZone?) throws(StoreError) -> Uneven {
+                Uneven(key: row.text(0) ?? "", extra: false)
+            }
+        }
+        let database = try makeStorePath()
+        let stage = try ImportStage<Uneven>(beside: database)
+        var failure: StoreError?
+        do {
+            for i in 0..<(3 * ImportStage<Uneven>.batchRows) { try stage.append(Uneven(key: "k\(i)", extra: i == 10)) }
+            try stage.close()
+        } catch {
+            failure = error as? StoreError
+        }
+        #expect(failure?.message.contains("column index out of range") == true, "\(String(describing: failure))")
+        stage.remove()
+        #expect(try stageFiles(beside: database).isEmpty)
+    }
+
+    /// A stage removed while batches wait to be written stops its writing thread first.
+    @Test func aStageRemovedWithBatchesWaiting_LeavesNoFile() throws {
+        let database = try makeStorePath()
+        for _ in 0..<3 {
+            let stage = try ImportStage<Suppression>(beside: database)
+            for i in 0..<(3 * ImportStage<Suppression>.batchRows + 1) {
+                try stage.append(Suppression(id: "", subject: .customer("c-\(i)"), kind: .optOut, source: "list"))
+            }
+            stage.remove()
+            #expect(try stageFiles(beside: database).isEmpty)
+            #expect { try stage.append(Suppression(id: "", subject: .customer("late"), kind: .optOut)) } throws: { _ in true }
+        }
+    }
+
     @Test func anImportOfMoreCustomersThanTheTouchedBound_RebuildsEveryRecord() throws {
         let store = try SQLiteStore(path: try makeStorePath(), clock: testClock, tombstoneHash: fakeHash, renderHistory: describeRecord)
         defer { store.close() }
