@@ -24,11 +24,8 @@ public protocol StagedRow: Sendable {
 /// reads (the writer). Each has a helper thread, so that the file's work runs beside theirs. The file is removed when the stage is released, or at the next start if
 /// the process died first (`removeLeftovers`).
 public final class ImportStage<Element: StagedRow>: @unchecked Sendable {
-    public let path: String
-    /// Hands full batches to the thread that writes them to the file (a batch behind the
-    /// appends, on another core); nil once closed or removed.
-    private var writing: Handoff<[Element]>?
-    private var pending: [Element] = []
+    public var path: String { table.path }
+    private let table: ScratchTable<Element>
     /// Rows staged so far.
     public private(set) var count = 0
     /// Whether the rows came in key order (byte order, as SQLite compares text), as a list
@@ -37,33 +34,82 @@ public final class ImportStage<Element: StagedRow>: @unchecked Sendable {
     public private(set) var inKeyOrder = true
     private var lastKey = ""
     /// Rows written to the file in one transaction of the stage.
-    static var batchRows: Int { 4096 }
+    static var batchRows: Int { ScratchTable<Element>.batchRows }
+    /// Rows the reading thread decodes before handing them to the writer.
+    static var readBatchRows: Int { ScratchTable<Element>.readBatchRows }
+
     /// A new, empty stage beside the database at `database`.
     public init(beside database: String) throws(StoreError) {
-        var random = [UInt8](repeating: 0, count: 8)
-        random.withUnsafeMutableBytes { arc4random_buf($0.baseAddress!, 8) }
-        let path = database + ImportStageFiles.infix + Hex.encode(random)
-        self.path = path
         let columns = Element.stageColumns.joined(separator: ", ")
-        // The file and its table are made here, so that a directory that cannot be written
-        // refuses the import at its first row.
+        let marks = (1...(Element.stageColumns.count + 1)).map { "?\($0)" }.joined(separator: ", ")
+        table = try ScratchTable(path: ImportStageFiles.newPath(beside: database),
+                                 create: "CREATE TABLE staged (seq INTEGER PRIMARY KEY, key TEXT NOT NULL, \(columns))",
+                                 insert: "INSERT INTO staged (key, \(columns)) VALUES (\(marks))",
+                                 values: { [.text($0.stageKey)] + $0.stageValues.map { SQLValue.optional($0) } })
+    }
+
+    /// Stages one row (written with the next batch). Throws what stopped the writing of an
+    /// earlier batch (the disk is full), if anything did.
+    public func append(_ row: Element) throws(StoreError) {
+        if inKeyOrder {
+            let key = row.stageKey
+            if key.utf8.lexicographicallyPrecedes(lastKey.utf8) { inKeyOrder = false } else { lastKey = key }
+        }
+        try table.append(row)
+        count += 1
+    }
+
+    /// Writes the rows still in memory and waits until every row is in the file.
+    public func close() throws(StoreError) { try table.close() }
+
+    /// Every staged row in key order, equal keys in the order they were staged; `body` runs on
+    /// the calling thread, while a thread of the stage's own reads the rows through a connection
+    /// of its own and decodes them, a batch ahead. Call after `close()`, as often as needed (a
+    /// write job that is run again reads them again).
+    public func forEachInKeyOrder(_ body: (Element) throws(StoreError) -> Void) throws(StoreError) {
+        let select = "SELECT \(Element.stageColumns.joined(separator: ", ")) FROM staged ORDER BY \(inKeyOrder ? "seq" : "key, seq")"
+        var zones = ZoneTable()
+        try table.forEach(select, decode: { row throws(StoreError) in try Element.unstage(row, zone: { zones.zone($0) }) }, body)
+    }
+
+    /// Removes the file (idempotent), after the thread writing to it has stopped.
+    public func remove() { table.remove() }
+}
+
+/// Rows of passing data in a scratch SQLite file, written by a thread of the table's own a
+/// batch behind `append` and read back by another a batch ahead of `forEach`'s body: the file's
+/// work runs on another core beside the caller's. One thread appends, then `close()`; then one
+/// thread reads, as often as needed. The file goes with `remove()` or the table.
+final class ScratchTable<Element: Sendable>: @unchecked Sendable {
+    let path: String
+    /// Hands full batches to the thread that writes them to the file; nil once closed or removed.
+    private var writing: Handoff<[Element]>?
+    private var pending: [Element] = []
+    /// Rows written to the file in one transaction.
+    static var batchRows: Int { 4096 }
+    /// Rows the reading thread decodes before handing them over.
+    static var readBatchRows: Int { 1024 }
+
+    /// Makes the file at `path` and its table (`create`), here, so that a directory that cannot
+    /// be written fails at once; rows are written by `insert` with the values `values` gives.
+    init(path: String, create: String, insert: String, values: @escaping @Sendable (Element) -> [SQLValue]) throws(StoreError) {
+        self.path = path
         do {
-            try Database(path: path, mode: .scratch).exec("CREATE TABLE staged (seq INTEGER PRIMARY KEY, key TEXT NOT NULL, \(columns))")
+            try Database(path: path, mode: .scratch).exec(create)
         } catch {
             unlink(path)
             throw error
         }
         let handoff = Handoff<[Element]>(capacity: 2)
         writing = handoff
-        Handoff<[Element]>.startThread(named: "hush-import-wr") {
+        Handoff<[Element]>.startThread(named: "hush-scratch-wr") {
             do throws(StoreError) {
                 let database = try Database(path: path, mode: .scratch)
-                let marks = (1...(Element.stageColumns.count + 1)).map { "?\($0)" }.joined(separator: ", ")
-                let insert = try database.prepare("INSERT INTO staged (key, \(columns)) VALUES (\(marks))")
+                let statement = try database.prepare(insert)
                 while let batch = try handoff.take() {
                     try database.exec("BEGIN")
                     do throws(StoreError) {
-                        for row in batch { try insert.run([.text(row.stageKey)] + row.stageValues.map { SQLValue.optional($0) }) }
+                        for row in batch { try statement.run(values(row)) }
                         try database.exec("COMMIT")
                     } catch {
                         try? database.exec("ROLLBACK")
@@ -79,21 +125,20 @@ public final class ImportStage<Element: StagedRow>: @unchecked Sendable {
 
     deinit { remove() }
 
-    /// Stages one row (written with the next batch). Throws what stopped the writing of an
+    /// Adds one row (written with the next batch). Throws what stopped the writing of an
     /// earlier batch (the disk is full), if anything did.
-    public func append(_ row: Element) throws(StoreError) {
-        guard writing != nil else { throw Self.closed }
-        if inKeyOrder {
-            let key = row.stageKey
-            if key.utf8.lexicographicallyPrecedes(lastKey.utf8) { inKeyOrder = false } else { lastKey = key }
-        }
+    func append(_ row: Element) throws(StoreError) {
+        guard let writing else { throw Self.closed }
         pending.append(row)
-        count += 1
-        if pending.count >= Self.batchRows { try handOver() }
+        if pending.count >= Self.batchRows {
+            guard writing.put(pending) else { throw writing.consumerFailure ?? Self.closed }
+            pending = []
+            pending.reserveCapacity(Self.batchRows)
+        }
     }
 
     /// Writes the rows still in memory and waits until every row is in the file.
-    public func close() throws(StoreError) {
+    func close() throws(StoreError) {
         guard let writing else { return }
         let handed = pending.isEmpty || writing.put(pending)
         pending = []
@@ -103,38 +148,30 @@ public final class ImportStage<Element: StagedRow>: @unchecked Sendable {
         guard handed else { throw Self.closed }
     }
 
-    private func handOver() throws(StoreError) {
-        guard let writing else { throw Self.closed }
-        guard writing.put(pending) else { throw writing.consumerFailure ?? Self.closed }
-        pending = []
-        pending.reserveCapacity(Self.batchRows)
-    }
+    private static var closed: StoreError { StoreError(kind: .internalError, message: "rows were added to \(Self.self) after it was closed or removed") }
 
-    private static var closed: StoreError { StoreError(kind: .internalError, message: "rows were staged after the stage was closed or removed") }
-
-    /// Every staged row in key order, equal keys in the order they were staged; `body` runs on
-    /// the calling thread, while a thread of the stage's own reads the rows through a connection
-    /// of its own and decodes them, a batch ahead. Call after `close()`, as often as needed (a
-    /// write job that is run again reads them again).
-    public func forEachInKeyOrder(_ body: (Element) throws(StoreError) -> Void) throws(StoreError) {
-        // Opening a removed stage would make an empty one, and the import would write nothing.
+    /// Every row `select` reads, decoded by `decode` on the reading thread, handed to `body` on
+    /// the calling thread. Call after `close()`.
+    func forEach(_ select: String, decode: @escaping (Row) throws(StoreError) -> Element,
+                 _ body: (Element) throws(StoreError) -> Void) throws(StoreError) {
+        // Opening a removed file would make an empty one, and the reader would read nothing.
         guard FileManager.default.fileExists(atPath: path) else {
             throw StoreError(kind: .internalError, message: "the import's staged rows at \(path) are gone")
         }
         let handoff = Handoff<[Element]>(capacity: 4)
-        let path = self.path, order = inKeyOrder ? "seq" : "key, seq"
-        Handoff<[Element]>.startThread(named: "hush-import-rd") {
+        let path = self.path
+        // The decoder runs on the reading thread only, and is done with when `forEach` returns.
+        nonisolated(unsafe) let decode = decode
+        Handoff<[Element]>.startThread(named: "hush-scratch-rd") {
             do throws(StoreError) {
                 let reader = try Database(path: path, mode: .scratch)
                 // Larger sorted runs for the sort, and its spill files, not memory, past that.
                 try reader.exec("PRAGMA cache_size=-65536")
                 try reader.exec("PRAGMA temp_store=FILE")
-                let select = try reader.prepare("SELECT \(Element.stageColumns.joined(separator: ", ")) FROM staged ORDER BY \(order)")
-                var zones = ZoneTable()
                 var batch: [Element] = []
                 batch.reserveCapacity(Self.readBatchRows)
-                try select.query([]) { row throws(StoreError) in
-                    batch.append(try Element.unstage(row, zone: { zones.zone($0) }))
+                try reader.prepare(select).query([]) { row throws(StoreError) in
+                    batch.append(try decode(row))
                     if batch.count == Self.readBatchRows {
                         guard handoff.put(batch) else { throw Self.stopped }
                         batch.removeAll(keepingCapacity: true)
@@ -159,13 +196,11 @@ public final class ImportStage<Element: StagedRow>: @unchecked Sendable {
         if let error = handoff.waitForProducer() { throw error }
     }
 
-    /// Rows the reading thread decodes before handing them to the writer.
-    static var readBatchRows: Int { 1024 }
-    /// What the reading thread stops on when the writer has stopped taking rows.
-    private static var stopped: StoreError { StoreError(kind: .internalError, message: "the import's rows were no longer read") }
+    /// What the reading thread stops on when the caller has stopped taking rows.
+    private static var stopped: StoreError { StoreError(kind: .internalError, message: "the rows of \(Self.self) were no longer read") }
 
     /// Removes the file (idempotent), after the thread writing to it has stopped.
-    public func remove() {
+    func remove() {
         if let writing {
             writing.finish(nil, dropQueued: true)
             _ = writing.waitForConsumer()
@@ -180,6 +215,13 @@ public final class ImportStage<Element: StagedRow>: @unchecked Sendable {
 public enum ImportStageFiles {
     /// What a stage file's name adds to the database's.
     static let infix = ".import-"
+
+    /// A new file name beside the database at `database`, for an import's passing rows.
+    static func newPath(beside database: String) -> String {
+        var random = [UInt8](repeating: 0, count: 8)
+        random.withUnsafeMutableBytes { arc4random_buf($0.baseAddress!, 8) }
+        return database + infix + Hex.encode(random)
+    }
 
     /// Removes the stage files of the database at `database` that a process stopped mid-import
     /// left. Call with the database's write lock held: no other process stages beside it then.

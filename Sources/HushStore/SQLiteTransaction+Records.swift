@@ -168,28 +168,31 @@ extension SQLiteTransaction {
 
     // MARK: Imports
 
-    /// Runs `body`, an import, with a way to keep the records it makes: in a temporary table,
-    /// written when `body` ends in the order of their keys, each page of `customer_records` once
-    /// (in customer order, or batch by batch, they would land all over its B-tree, which past
-    /// the page cache rereads and rewrites pages).
+    /// Runs `body`, an import, with a way to keep the records it makes: in a scratch file beside
+    /// the database (written and read back by threads of its own, beside the writer's work),
+    /// written when `body` ends in the order of their keys, each page of `customer_records`
+    /// once (in customer order, or batch by batch, they would land all over its B-tree, which
+    /// past the page cache rereads and rewrites pages).
     func makingRecords<T>(_ body: (_ keep: (String, [UInt8]) throws(StoreError) -> Void) throws(StoreError) -> T) throws(StoreError) -> T {
-        try database.exec("CREATE TEMP TABLE IF NOT EXISTS import_records (key INTEGER NOT NULL, customer_id TEXT NOT NULL, record BLOB NOT NULL)")
-        try database.exec("DELETE FROM temp.import_records")
-        let insert = try database.prepare("INSERT INTO temp.import_records (key, customer_id, record) VALUES (?1, ?2, ?3)")
+        let kept = try ScratchTable<KeptRecord>(path: ImportStageFiles.newPath(beside: database.path),
+                                                create: "CREATE TABLE kept (key INTEGER NOT NULL, customer_id TEXT NOT NULL, record BLOB NOT NULL)",
+                                                insert: "INSERT INTO kept (key, customer_id, record) VALUES (?1, ?2, ?3)",
+                                                values: { [.integer($0.key), .text($0.customerID), .blob($0.record)] })
+        defer { kept.remove() }
         let result = try body { customerID, record throws(StoreError) in
-            try insert.run([.integer(reader.recordKey(customerID)), .text(customerID), .blob(record)])
+            try kept.append(KeptRecord(key: reader.recordKey(customerID), customerID: customerID, record: record))
         }
-        try database.prepare("SELECT key, customer_id, record FROM temp.import_records ORDER BY key, customer_id").query([]) { row throws(StoreError) in
-            let customerID = row.text(1) ?? "", record = row.blob(2)
+        try kept.close()
+        try kept.forEach("SELECT key, customer_id, record FROM kept ORDER BY key, customer_id",
+                         decode: { row in KeptRecord(key: row.integer(0) ?? 0, customerID: row.text(1) ?? "", record: row.blob(2)) }) { kept throws(StoreError) in
             // A key no stored row has (most, in an import of new customers) takes the record as
             // its row, without a lookup first; one that has a row shares it.
-            if let key = row.integer(0), let entries = RecordRow.replacing(nil, customerID: customerID, record: record),
-               try sql.insertRecord.run([.integer(key), .blob(entries)]) == 1 {
+            if let entries = RecordRow.replacing(nil, customerID: kept.customerID, record: kept.record),
+               try sql.insertRecord.run([.integer(kept.key), .blob(entries)]) == 1 {
                 return
             }
-            try putRecord(record, of: customerID)
+            try putRecord(kept.record, of: kept.customerID)
         }
-        try database.exec("DELETE FROM temp.import_records")
         return result
     }
 
@@ -342,6 +345,13 @@ extension SQLiteTransaction {
         }
     }
 
+}
+
+/// A record an import made, kept until the import's rows end (`makingRecords`).
+struct KeptRecord: Sendable {
+    var key: Int64
+    var customerID: String
+    var record: [UInt8]
 }
 
 extension ServiceCase {

@@ -117,7 +117,7 @@ import HushCore
         let leftover = database + ".import-0123456789abcdef"
         let otherDatabase = (directory as NSString).appendingPathComponent("other.db.import-0123456789abcdef")
         let notAStage = database + ".import-notes.txt"
-        for path in [leftover, otherDatabase, notAStage] { FileManager.default.createFile(atPath: path, contents: Data("x".utf8)) }
+        for path in [leftover, otherDatabase, notAStage] { _ = FileManager.default.createFile(atPath: path, contents: Data("x".utf8)) }
         ImportStageFiles.removeLeftovers(beside: database)
         #expect(!FileManager.default.fileExists(atPath: leftover))
         #expect(FileManager.default.fileExists(atPath: otherDatabase))
@@ -196,7 +196,7 @@ import HushCore
             for i in 0..<(3 * ImportStage<Uneven>.batchRows) { try stage.append(Uneven(key: "k\(i)", extra: i == 10)) }
             try stage.close()
         } catch {
-            failure = error as? StoreError
+            failure = error
         }
         #expect(failure?.message.contains("column index out of range") == true, "\(String(describing: failure))")
         stage.remove()
@@ -218,7 +218,8 @@ import HushCore
     }
 
     @Test func anImportOfMoreCustomersThanTheTouchedBound_RebuildsEveryRecord() throws {
-        let store = try SQLiteStore(path: try makeStorePath(), clock: testClock, tombstoneHash: fakeHash, renderHistory: describeRecord)
+        let path = try makeStorePath()
+        let store = try SQLiteStore(path: path, clock: testClock, tombstoneHash: fakeHash, renderHistory: describeRecord)
         defer { store.close() }
         let rows = (0..<250).map { Suppression(id: "", subject: .customer("c-\($0)"), kind: .optOut, channels: ["email"], source: "list") }
         let (counts, waiting) = try store.writeSQLiteAndWait(as: .test) { w throws(StoreError) in
@@ -228,6 +229,8 @@ import HushCore
         #expect(counts == (imported: 250, unchanged: 0))
         // Settled as the rows went: fewer than the bound were left for the end of the job.
         #expect(waiting < 16)
+        // The records the import made were kept beside the database until written: not after.
+        #expect(try stageFiles(beside: path).isEmpty)
         let reader = try store.makeSQLiteReader()
         for i in 0..<250 {
             let facts = try reader.facts(customerID: "c-\(i)", address: nil, channel: "email", at: now, lookback: 60, holds: [], tombstoneHash: fakeHash)
