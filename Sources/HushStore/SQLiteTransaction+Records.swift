@@ -222,7 +222,8 @@ extension SQLiteTransaction {
                 } else {
                     try endGroup()
                 }
-                let (stored, created) = try addSuppression(row, now: now)
+                // A customer whose record is made here is not touched (to be rebuilt from the tables).
+                let (stored, created) = try addSuppression(row, now: now, touching: group?.fresh != true)
                 var kept = stored
                 if created {
                     imported += 1

@@ -208,6 +208,11 @@ public final class SQLiteTransaction: StoreTransaction {
     /// Adds a suppression (its `id` is assigned here), or returns the existing one with the same
     /// subject, kind, channels and purposes. `created` says which.
     public func addSuppression(_ suppression: Suppression, now: Date) throws(StoreError) -> (suppression: Suppression, created: Bool) {
+        try addSuppression(suppression, now: now, touching: true)
+    }
+
+    /// `touching` false leaves the customer's record to the caller (an import that makes it).
+    func addSuppression(_ suppression: Suppression, now: Date, touching: Bool) throws(StoreError) -> (suppression: Suppression, created: Bool) {
         try suppression.validateForStore()
         let (customer, address, addressKind): (String?, String?, String?) = switch suppression.subject {
         case .customer(let id): (id, nil, nil)
@@ -233,7 +238,7 @@ public final class SQLiteTransaction: StoreTransaction {
             guard let existing else { throw StoreError(kind: .internalError, message: "a suppression was neither inserted nor found by its identity") }
             return (existing, false)
         }
-        try touch(stored.subject)
+        if touching { try touch(stored.subject) }
         try recordChange(before: nil, after: .suppression(stored))
         return (stored, true)
     }

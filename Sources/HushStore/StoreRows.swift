@@ -88,14 +88,18 @@ public enum StoreRows {
     /// so that records made together (an import's) sit together in the B-trees their ids key
     /// rather than all over them, and the other 20 random (80 bits, from `IDRandomness`).
     public static func newID(now: Date = Date()) -> String {
-        var bytes = [UInt8](repeating: 0, count: 16)
         let ms = UInt64(max(0, (now.timeIntervalSince1970 * 1000).rounded(.down)))
-        for i in 0..<6 { bytes[i] = UInt8(truncatingIfNeeded: ms >> (40 - 8 * UInt64(i))) }
         let (high, low) = IDRandomness.next80()
-        for i in 0..<8 { bytes[6 + i] = UInt8(truncatingIfNeeded: high >> (8 * UInt64(i))) }
-        bytes[14] = UInt8(truncatingIfNeeded: low)
-        bytes[15] = UInt8(truncatingIfNeeded: low >> 8)
-        return Hex.encode(bytes)
+        // 12 digits of milliseconds (48 bits, to the year 10889) and 4 random, then 16 random.
+        let (a, b) = Hex.digits(ms << 16 | UInt64(low)), (c, d) = Hex.digits(high)
+        return String(unsafeUninitializedCapacity: 32) { buffer in
+            let raw = UnsafeMutableRawBufferPointer(buffer)
+            raw.storeBytes(of: a, toByteOffset: 0, as: UInt64.self)
+            raw.storeBytes(of: b, toByteOffset: 8, as: UInt64.self)
+            raw.storeBytes(of: c, toByteOffset: 16, as: UInt64.self)
+            raw.storeBytes(of: d, toByteOffset: 24, as: UInt64.self)
+            return 32
+        }
     }
 }
 
