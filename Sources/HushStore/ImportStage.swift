@@ -69,7 +69,7 @@ public final class ImportStage<Element: StagedRow>: @unchecked Sendable {
     public func forEachInKeyOrder(_ body: (Element) throws(StoreError) -> Void) throws(StoreError) {
         let select = "SELECT \(Element.stageColumns.joined(separator: ", ")) FROM staged ORDER BY \(inKeyOrder ? "seq" : "key, seq")"
         var zones = ZoneTable()
-        try table.forEach(select, decode: { row throws(StoreError) in try Element.unstage(row, zone: { zones.zone($0) }) }, body)
+        try table.forEach(select, sortCacheKiB: inKeyOrder ? nil : 65_536, decode: { row throws(StoreError) in try Element.unstage(row, zone: { zones.zone($0) }) }, body)
     }
 
     /// Removes the file (idempotent), after the thread writing to it has stopped.
@@ -151,8 +151,9 @@ final class ScratchTable<Element: Sendable>: @unchecked Sendable {
     private static var closed: StoreError { StoreError(kind: .internalError, message: "rows were added to \(Self.self) after it was closed or removed") }
 
     /// Every row `select` reads, decoded by `decode` on the reading thread, handed to `body` on
-    /// the calling thread. Call after `close()`.
-    func forEach(_ select: String, decode: @escaping (Row) throws(StoreError) -> Element,
+    /// the calling thread; with `sortCacheKiB`, the reading connection's page cache (which bounds
+    /// the sort's runs in memory; SQLite's default is 2,000 KiB). Call after `close()`.
+    func forEach(_ select: String, sortCacheKiB: Int? = nil, decode: @escaping (Row) throws(StoreError) -> Element,
                  _ body: (Element) throws(StoreError) -> Void) throws(StoreError) {
         // Opening a removed file would make an empty one, and the reader would read nothing.
         guard FileManager.default.fileExists(atPath: path) else {
@@ -165,8 +166,8 @@ final class ScratchTable<Element: Sendable>: @unchecked Sendable {
         Handoff<[Element]>.startThread(named: "hush-scratch-rd") {
             do throws(StoreError) {
                 let reader = try Database(path: path, mode: .scratch)
-                // Larger sorted runs for the sort, and its spill files, not memory, past that.
-                try reader.exec("PRAGMA cache_size=-65536")
+                // Larger sorted runs for the sort, if asked for, and its spill files, not memory, past that.
+                if let sortCacheKiB { try reader.exec("PRAGMA cache_size=-\(sortCacheKiB)") }
                 try reader.exec("PRAGMA temp_store=FILE")
                 var batch: [Element] = []
                 batch.reserveCapacity(Self.readBatchRows)
