@@ -13,6 +13,14 @@ public final class ImageApplier {
     /// Per relation id: the table, and for each of its columns the position in the stream's rows.
     private var relations: [UInt32: (table: ReplicatedTable, positions: [Int])] = [:]
     private var pending: [(ReplicatedTable, [String?]?, String)] = []
+    /// The running transaction's rows once there were more than `spillRows` of them: in a
+    /// scratch file beside the image, not in memory (an import of millions of rows is one
+    /// transaction on the primary).
+    private var pendingSpill: ReplicatedSpill?
+    /// Rows of one transaction held in memory before they go to a spill file.
+    private let spillRows: Int
+    /// The default `spillRows`: about 10 MB of rows.
+    public static let spillRows = 20_000
     private var inTransaction = false
     /// `log_erasures`, which the image does not keep: its rows go to `onLogErasure` instead.
     private var logErasures: (relation: UInt32, subjects: Int)?
@@ -25,9 +33,10 @@ public final class ImageApplier {
 
     /// `onLogErasure` gets the decision-log subjects each erasure named, once its transaction
     /// was applied.
-    public init(store: SQLiteStore, onLogErasure: (@Sendable ([String]) -> Void)? = nil) {
+    public init(store: SQLiteStore, onLogErasure: (@Sendable ([String]) -> Void)? = nil, spillRows: Int = ImageApplier.spillRows) {
         self.store = store
         self.onLogErasure = onLogErasure
+        self.spillRows = max(1, spillRows)
     }
 
     /// The subjects of a `log_erasures` row: 32 hex digits each, comma-separated; refused otherwise.
@@ -48,7 +57,7 @@ public final class ImageApplier {
     }
 
     /// Transactions committed on the primary and not yet written to the image, in order.
-    private var batch: [(rows: [(ReplicatedTable, [String?]?, String)], applied: Applied, logSubjects: [String])] = []
+    private var batch: [(spill: ReplicatedSpill?, rows: [(ReplicatedTable, [String?]?, String)], applied: Applied, logSubjects: [String])] = []
 
     /// Transactions staged by `take` and not yet written by `flush`.
     public var staged: Int { batch.count }
@@ -68,9 +77,16 @@ public final class ImageApplier {
         guard let last = batch.last?.applied else { return [] }
         let transactions = batch
         batch.removeAll()
+        defer { for transaction in transactions { transaction.spill?.remove() } }
         do {
             try store.writeSQLiteAndWait { (w: SQLiteTransaction) throws(StoreError) in
                 for transaction in transactions {
+                    // A spilled transaction's rows are all in its file; the customers they touch
+                    // are rebuilt as they go past the bound, not all at the end.
+                    try transaction.spill?.forEach { table, values, key throws(StoreError) in
+                        try w.applyReplicated(table, values: values, key: key)
+                        try w.settleTouched()
+                    }
                     for (table, values, key) in transaction.rows { try w.applyReplicated(table, values: values, key: key) }
                 }
                 try w.setReplicatedPosition(last.end.value)
@@ -90,8 +106,7 @@ public final class ImageApplier {
             inTransaction = true
             self.xid = xid
             committedAt = commitTime
-            pending.removeAll()
-            pendingLogErasures.removeAll()
+            dropPending()
         case .relation(let id, "public", "log_erasures", let columns):
             guard let at = columns.firstIndex(where: { $0.name == "subjects" }) else { throw PGError("the stream's log_erasures has no column subjects") }
             logErasures = (id, at)
@@ -115,17 +130,21 @@ public final class ImageApplier {
         case .update(let relation, let old, let new):
             if let old, let (table, positions) = relations[relation], let oldKey = old[safe: positions[0]]?.text,
                let newKey = new[safe: positions[0]]?.text, oldKey != newKey {
-                pending.append((table, nil, oldKey))
+                try keep(table, nil, oldKey)
             }
             try stageRow(relation, row: new)
         case .delete(let relation, let old):
             guard let (table, positions) = relations[relation] else { throw PGError("a delete for relation \(relation) before its description") }
             guard let key = old[safe: positions[0]]?.text else { throw PGError("a delete from \(table.rawValue) without its key") }
-            pending.append((table, nil, key))
+            try keep(table, nil, key)
         case .commit(_, let end, _):
             guard inTransaction else { throw PGError("a commit without its begin") }
             inTransaction = false
-            batch.append((pending, Applied(xid: xid, end: end, committedAt: committedAt), pendingLogErasures))
+            if let pendingSpill {
+                do throws(StoreError) { try pendingSpill.close() } catch { throw Self.spillError(error) }
+            }
+            batch.append((pendingSpill, pending, Applied(xid: xid, end: end, committedAt: committedAt), pendingLogErasures))
+            pendingSpill = nil
             pending.removeAll()
             pendingLogErasures.removeAll()
             return true
@@ -149,14 +168,45 @@ public final class ImageApplier {
             }
         }
         guard let key = values[0] else { throw PGError("a \(table.rawValue) row without its key") }
-        pending.append((table, values, key))
+        try keep(table, values, key)
+    }
+
+    /// Keeps a row of the running transaction: in memory, or past `spillRows` in its spill file.
+    private func keep(_ table: ReplicatedTable, _ values: [String?]?, _ key: String) throws(PGError) {
+        do throws(StoreError) {
+            if let pendingSpill {
+                try pendingSpill.append(table, values: values, key: key)
+                return
+            }
+            pending.append((table, values, key))
+            guard pending.count >= spillRows else { return }
+            let spill = try ReplicatedSpill(beside: store.path)
+            pendingSpill = spill
+            for (table, values, key) in pending { try spill.append(table, values: values, key: key) }
+            pending.removeAll()
+        } catch {
+            throw Self.spillError(error)
+        }
+    }
+
+    private static func spillError(_ error: StoreError) -> PGError {
+        PGError("the image could not keep a large transaction's rows: \(error.message)")
+    }
+
+    /// Forgets the running transaction's rows (and removes its spill file).
+    private func dropPending() {
+        pending.removeAll()
+        pendingSpill?.remove()
+        pendingSpill = nil
+        pendingLogErasures.removeAll()
     }
 
     /// Empties the image of everything the stream brings, and forgets its position, in one
     /// transaction: before a new snapshot, when the slot it followed is gone (a failover).
     public func clear() throws(PGError) {
         relations.removeAll()
-        pending.removeAll()
+        dropPending()
+        for transaction in batch { transaction.spill?.remove() }
         batch.removeAll()
         inTransaction = false
         do {

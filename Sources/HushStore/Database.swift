@@ -256,6 +256,8 @@ enum SQLValue {
 struct Row {
     let statement: OpaquePointer
 
+    func isNull(_ column: Int32) -> Bool { sqlite3_column_type(statement, column) == SQLITE_NULL }
+
     func text(_ column: Int32) -> String? {
         guard sqlite3_column_type(statement, column) != SQLITE_NULL, let bytes = sqlite3_column_text(statement, column) else { return nil }
         return String(cString: bytes)

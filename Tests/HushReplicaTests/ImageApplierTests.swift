@@ -93,6 +93,68 @@ struct ImageApplierTests {
         #expect { try applier.apply(.truncate(relations: [3], cascade: false, restartIdentity: false)) } throws: { _ in true }
     }
 
+    /// A transaction of more rows than the applier holds in memory goes to a file beside the
+    /// image as it streams in, and is applied as one held in memory is: inserts, an update that
+    /// changes a row's key, a delete, in order. The file goes once the transaction is applied,
+    /// when the stream begins again without its commit, and when the image is cleared.
+    @Test func aLargeTransaction_IsKeptInAFileBesideTheImage_AndAppliedAsOneInMemory() throws {
+        let (spilling, spillingPath) = try Self.image()
+        let (held, _) = try Self.image()
+        defer { spilling.close(); held.close() }
+        let appliers = [ImageApplier(store: spilling, spillRows: 3), ImageApplier(store: held)]
+        func spillFiles() throws -> [String] {
+            let url = URL(fileURLWithPath: spillingPath)
+            return try FileManager.default.contentsOfDirectory(atPath: url.deletingLastPathComponent().path)
+                .filter { $0.hasPrefix(url.lastPathComponent + ".import-") }
+        }
+        let columns = ReplicatedTable.profiles.sourceColumns.map { LogicalMessage.Column(name: $0, typeOID: 25, isKey: $0 == "customer_id") }
+        func profile(_ id: String, _ region: String?, email: String? = nil) -> [LogicalMessage.Value] {
+            [.text(id), region.map { .text($0) } ?? .null, .null, email.map { .text($0) } ?? .null, .null, .text("1700000000000")]
+        }
+        var messages: [LogicalMessage] = [.relation(id: 7, namespace: "public", name: "profiles", columns: columns),
+                                          .begin(finalLSN: LSN(100), commitTime: Date(), xid: 9)]
+        messages += (0..<10).map { LogicalMessage.insert(relation: 7, new: profile("c-\($0)", "R\($0)", email: "c\($0)@example.com")) }
+        messages += [.update(relation: 7, old: profile("c-4", "R4"), new: profile("c-40", "R40")),
+                     .update(relation: 7, old: nil, new: profile("c-5", nil)),
+                     .delete(relation: 7, old: profile("c-3", nil))]
+        for applier in appliers {
+            for message in messages { #expect(try applier.take(message) == false) }
+        }
+        #expect(try spillFiles().count == 1, "the rows past the third are in a file")
+        for applier in appliers {
+            #expect(try applier.take(.commit(commitLSN: LSN(100), endLSN: LSN(101), commitTime: Date())))
+            #expect(try applier.flush().map(\.end) == [LSN(101)])
+        }
+        #expect(try spillFiles().isEmpty)
+        func profiles(_ store: SQLiteStore) throws -> [String] {
+            try store.writeSQLiteAndWait { w throws(StoreError) in
+                var all: [String] = []
+                try w.database.prepare("SELECT customer_id, ifnull(region, '-'), ifnull(email, '-') FROM profiles ORDER BY customer_id").query([]) { row in
+                    all.append("\(row.text(0) ?? "") \(row.text(1) ?? "") \(row.text(2) ?? "")")
+                }
+                return all
+            }
+        }
+        let expected = ["c-0 R0 c0@example.com", "c-1 R1 c1@example.com", "c-2 R2 c2@example.com", "c-40 R40 -", "c-5 - -",
+                        "c-6 R6 c6@example.com", "c-7 R7 c7@example.com", "c-8 R8 c8@example.com", "c-9 R9 c9@example.com"]
+        #expect(try profiles(spilling) == expected)
+        #expect(try profiles(held) == expected)
+        #expect(appliers[0].position == LSN(101))
+
+        // A transaction whose commit never comes: its file goes when the stream begins again,
+        // and when the image is cleared.
+        let spiller = appliers[0]
+        _ = try spiller.take(.begin(finalLSN: LSN(200), commitTime: Date(), xid: 10))
+        for i in 0..<5 { _ = try spiller.take(.insert(relation: 7, new: profile("d-\(i)", "R"))) }
+        #expect(try spillFiles().count == 1)
+        _ = try spiller.take(.begin(finalLSN: LSN(200), commitTime: Date(), xid: 10))
+        #expect(try spillFiles().isEmpty)
+        for i in 0..<5 { _ = try spiller.take(.insert(relation: 7, new: profile("d-\(i)", "R"))) }
+        #expect(try spillFiles().count == 1)
+        try spiller.clear()
+        #expect(try spillFiles().isEmpty)
+    }
+
     @Test func aNewNode_LoadsTheSlotsSnapshotInBatches_ThenTheStreamBringsWhatCameAfter_EachRowOnce() throws {
         let cluster = try PostgresCluster(settings: ["wal_level": "logical"])
         let db = try PGConnection(cluster.url())

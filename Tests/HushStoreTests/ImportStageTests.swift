@@ -329,3 +329,31 @@ import HushCore
         #expect(again == (imported: 0, unchanged: 304))
     }
 }
+
+@Suite struct ReplicatedSpillTests {
+    /// A replicated row's values survive the spill file (NULL, empty, UTF-8, long), in the
+    /// order appended; bytes the encoding could not have made are refused, not misread.
+    @Test func valuesComeBackAsAppended_AndBytesThatAreNotAnEncodingAreRefused() throws {
+        let database = try makeStorePath()
+        let spill = try ReplicatedSpill(beside: database)
+        let rows: [(ReplicatedTable, [String?]?, String)] = (0..<(ScratchTable<Int>.batchRows + 5)).map { i in
+            i % 7 == 0 ? (.suppressions, nil, "s-\(i)")
+                       : (.profiles, ["c-\(i)", nil, "", "Zoë \u{1F600}", String(repeating: "x", count: i % 300), "\(i)"], "c-\(i)")
+        }
+        for (table, values, key) in rows { try spill.append(table, values: values, key: key) }
+        #expect(spill.count == rows.count)
+        try spill.close()
+        var read: [(ReplicatedTable, [String?]?, String)] = []
+        try spill.forEach { read.append(($0, $1, $2)) }
+        #expect(read.count == rows.count)
+        #expect(zip(read, rows).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 && $0.2 == $1.2 })
+        spill.remove()
+        #expect(!FileManager.default.fileExists(atPath: spill.path))
+
+        let good = ReplicatedSpill.encode(["ab", nil, ""])
+        #expect(good.withUnsafeBytes { ReplicatedSpill.decode($0) } == ["ab", nil, ""])
+        for bad: [UInt8] in [[2], [1, 3, 0, 0], [1, 3, 0, 0, 0, 0x61], [1, 1, 0, 0, 0, 0xFF], Array(good.dropLast())] {
+            #expect(bad.withUnsafeBytes { ReplicatedSpill.decode($0) } == nil, "\(bad)")
+        }
+    }
+}
