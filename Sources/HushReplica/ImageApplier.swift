@@ -21,6 +21,9 @@ public final class ImageApplier {
     private let spillRows: Int
     /// The default `spillRows`: about 10 MB of rows.
     public static let spillRows = 20_000
+    /// The image writer's page cache while it applies a spilled transaction (then SQLite's
+    /// default again): `SQLiteTransaction.withPageCache`.
+    static let largeTransactionCacheKiB = 65_536
     private var inTransaction = false
     /// `log_erasures`, which the image does not keep: its rows go to `onLogErasure` instead.
     private var logErasures: (relation: UInt32, subjects: Int)?
@@ -80,16 +83,23 @@ public final class ImageApplier {
         defer { for transaction in transactions { transaction.spill?.remove() } }
         do {
             try store.writeSQLiteAndWait { (w: SQLiteTransaction) throws(StoreError) in
-                for transaction in transactions {
-                    // A spilled transaction's rows are all in its file; the customers they touch
-                    // are rebuilt as they go past the bound, not all at the end.
-                    try transaction.spill?.forEach { table, values, key throws(StoreError) in
-                        try w.applyReplicated(table, values: values, key: key)
-                        try w.settleTouched()
+                func apply() throws(StoreError) {
+                    for transaction in transactions {
+                        // A spilled transaction's rows are all in its file; the customers they
+                        // touch are rebuilt as they go past the bound, not all at the end.
+                        try transaction.spill?.forEach { table, values, key throws(StoreError) in
+                            try w.applyReplicated(table, values: values, key: key)
+                            try w.settleTouched()
+                        }
+                        for (table, values, key) in transaction.rows { try w.applyReplicated(table, values: values, key: key) }
                     }
-                    for (table, values, key) in transaction.rows { try w.applyReplicated(table, values: values, key: key) }
+                    try w.setReplicatedPosition(last.end.value)
                 }
-                try w.setReplicatedPosition(last.end.value)
+                if transactions.contains(where: { $0.spill != nil }) {
+                    try w.withPageCache(kib: Self.largeTransactionCacheKiB, apply)
+                } else {
+                    try apply()
+                }
             }
         } catch {
             throw PGError("the image could not apply a transaction: \(error.message)")

@@ -143,6 +143,18 @@ extension SQLiteTransaction {
 extension SQLiteTransaction {
     static let replicatedPositionKey = "replicated_lsn"
 
+    /// Runs `body` with this connection's page cache at `kib` KiB, then at what it was. A large
+    /// replicated transaction writes pages all over the image's records; past a small cache they
+    /// are written to the WAL and read back from it again and again (an import of 1,000,000
+    /// suppressions over PostgreSQL: 88 s with SQLite's default 2,000 KiB, 74 s with 64 MiB).
+    public func withPageCache<T>(kib: Int, _ body: () throws(StoreError) -> T) throws(StoreError) -> T {
+        var was: Int64 = -2000
+        try database.prepare("PRAGMA cache_size").query([]) { row in was = row.integer(0) ?? was }
+        try database.exec("PRAGMA cache_size=-\(max(16, kib))")
+        defer { try? database.exec("PRAGMA cache_size=\(was)") }
+        return try body()
+    }
+
     /// Records, with the rows of the same transaction, how far the image has applied the stream.
     public func setReplicatedPosition(_ position: UInt64) throws(StoreError) {
         try database.prepare("INSERT INTO meta (key, value) VALUES ('\(Self.replicatedPositionKey)', ?1) ON CONFLICT (key) DO UPDATE SET value = ?1")

@@ -357,3 +357,30 @@ import HushCore
         }
     }
 }
+
+@Suite struct PageCacheTests {
+    /// A larger page cache for one piece of work, and the connection's own again after it,
+    /// whether the work succeeds or throws.
+    @Test func thePageCacheIsLargerForTheWork_AndAsItWasAfter() throws {
+        let store = try SQLiteStore(path: try makeStorePath(), clock: testClock, tombstoneHash: fakeHash, renderHistory: describeRecord)
+        defer { store.close() }
+        let sizes = try store.writeSQLiteAndWait { w throws(StoreError) in
+            func size() throws(StoreError) -> Int64 {
+                var size: Int64 = 0
+                try w.database.prepare("PRAGMA cache_size").query([]) { size = $0.integer(0) ?? 0 }
+                return size
+            }
+            let before = try size()
+            let during = try w.withPageCache(kib: 65_536) { () throws(StoreError) in try size() }
+            let afterFailure: Int64
+            do {
+                try w.withPageCache(kib: 4_096) { () throws(StoreError) in throw StoreError(kind: .conflict, message: "no") }
+                afterFailure = 0
+            } catch {
+                afterFailure = try size()
+            }
+            return [before, during, try size(), afterFailure]
+        }
+        #expect(sizes == [-2000, -65_536, -2000, -2000])
+    }
+}
