@@ -153,6 +153,7 @@ hush_pg_import() { # run file content-type
     answer=$(curl -s --max-time 3600 -H "Content-Type: $3" --data-binary "@$OUT/files/$2" "http://127.0.0.1:$PORT/v1/import/suppressions")
     t1=$(seconds)
     grep -q "\"imported\":$ROWS[,}]" <<<"$answer" || { echo "import of $2 over PostgreSQL answered: ${answer:0:300}" >&2; exit 1; }
+    grep VmHWM "/proc/$PID/status" | awk -v f="$2" '{print "peak RSS of a node importing " f " over PostgreSQL (its image applying the rows): " $2 " kB"}' | tee -a "$OUT/rss.txt" >&2
     kill -TERM "$PID"; wait "$PID" 2>/dev/null || true; PID=""
     # The node's slot, once its walsender has gone (it goes with the node).
     for _ in $(seq 50); do
