@@ -21,8 +21,9 @@ public protocol StagedRow: Sendable {
 /// rows that came in key order are read back as they came.
 ///
 /// One thread appends (the event loop the upload arrives on), then `close()`; then one thread
-/// reads (the writer). Each has a helper thread, so that the file's work runs beside theirs. The file is removed when the stage is released, or at the next start if
-/// the process died first (`removeLeftovers`).
+/// reads (the writer). Each has a helper thread (`ScratchTable`), so that the file's work runs
+/// beside theirs. The file is removed when the stage is released, or at the next start if the
+/// process died first (`removeLeftovers`).
 public final class ImportStage<Element: StagedRow>: @unchecked Sendable {
     public var path: String { table.path }
     private let table: ScratchTable<Element>
