@@ -23,6 +23,21 @@ struct PGConnectionTests {
         #expect(try db.query("UPDATE t SET v = 'x' WHERE id < $1", ["3"]).changed == 3)
     }
 
+    @Test func copiedRows_ComeBackAsTheirExactText_EscapesNullsAndEmptyAlike() throws {
+        let cluster = try PostgresCluster()
+        let db = try PGConnection(cluster.url())
+        try db.execute("CREATE TABLE c (id integer PRIMARY KEY, v text, w text)")
+        let values: [String?] = ["", nil, "plain", "\\", "a\tb", "line\nnext", "cr\rlf\r\n", "\\N", "\\\\t\t\\",
+                                 "zoë \t 日本", "\t", "ends with a backslash \\", String(repeating: "x\n", count: 70_000)]
+        let copied = try db.copyIn("COPY c (id, v, w) FROM STDIN") { writer in
+            for (i, value) in values.enumerated() { try writer.row([String(i), value, value.map { "[" + $0 + "]" }]) }
+        }
+        #expect(copied == values.count)
+        let read = try db.query("SELECT v, w FROM c ORDER BY id")
+        #expect(read.rows.map { $0[0] } == values)
+        #expect(read.rows.map { $0[1] } == values.map { $0.map { "[" + $0 + "]" } })
+    }
+
     @Test func serverErrors_CarryTheirSQLState_AndTheConnectionGoesOn() throws {
         let cluster = try PostgresCluster()
         let db = try PGConnection(cluster.url())
