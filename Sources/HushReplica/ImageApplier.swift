@@ -12,7 +12,15 @@ public final class ImageApplier {
     private let store: SQLiteStore
     /// Per relation id: the table, and for each of its columns the position in the stream's rows.
     private var relations: [UInt32: (table: ReplicatedTable, positions: [Int])] = [:]
-    private var pending: [(ReplicatedTable, [String?]?, String)] = []
+    /// One row of a transaction: its table, its values (nil for a delete), its key, and whether
+    /// the stream brought it as an insert.
+    private struct Row {
+        var table: ReplicatedTable
+        var values: [String?]?
+        var key: String
+        var inserted: Bool
+    }
+    private var pending: [Row] = []
     /// The running transaction's rows once there were more than `spillRows` of them: in a
     /// scratch file beside the image, not in memory (an import of millions of rows is one
     /// transaction on the primary).
@@ -60,7 +68,7 @@ public final class ImageApplier {
     }
 
     /// Transactions committed on the primary and not yet written to the image, in order.
-    private var batch: [(spill: ReplicatedSpill?, rows: [(ReplicatedTable, [String?]?, String)], applied: Applied, logSubjects: [String])] = []
+    private var batch: [(spill: ReplicatedSpill?, rows: [Row], applied: Applied, logSubjects: [String])] = []
 
     /// Transactions staged by `take` and not yet written by `flush`.
     public var staged: Int { batch.count }
@@ -87,11 +95,13 @@ public final class ImageApplier {
                     for transaction in transactions {
                         // A spilled transaction's rows are all in its file; the customers they
                         // touch are rebuilt as they go past the bound, not all at the end.
-                        try transaction.spill?.forEach { table, values, key throws(StoreError) in
-                            try w.applyReplicated(table, values: values, key: key)
+                        try transaction.spill?.forEach { table, values, key, inserted throws(StoreError) in
+                            try w.applyReplicated(table, values: values, key: key, inserted: inserted)
                             try w.settleTouched()
                         }
-                        for (table, values, key) in transaction.rows { try w.applyReplicated(table, values: values, key: key) }
+                        for row in transaction.rows {
+                            try w.applyReplicated(row.table, values: row.values, key: row.key, inserted: row.inserted)
+                        }
                     }
                     try w.setReplicatedPosition(last.end.value)
                 }
@@ -136,13 +146,13 @@ public final class ImageApplier {
             }
             relations[id] = (table, positions)
         case .insert(let relation, let new):
-            try stageRow(relation, row: new)
+            try stageRow(relation, row: new, inserted: true)
         case .update(let relation, let old, let new):
             if let old, let (table, positions) = relations[relation], let oldKey = old[safe: positions[0]]?.text,
                let newKey = new[safe: positions[0]]?.text, oldKey != newKey {
                 try keep(table, nil, oldKey)
             }
-            try stageRow(relation, row: new)
+            try stageRow(relation, row: new, inserted: false)
         case .delete(let relation, let old):
             guard let (table, positions) = relations[relation] else { throw PGError("a delete for relation \(relation) before its description") }
             guard let key = old[safe: positions[0]]?.text else { throw PGError("a delete from \(table.rawValue) without its key") }
@@ -166,7 +176,7 @@ public final class ImageApplier {
         return false
     }
 
-    private func stageRow(_ relation: UInt32, row: [LogicalMessage.Value]) throws(PGError) {
+    private func stageRow(_ relation: UInt32, row: [LogicalMessage.Value], inserted: Bool) throws(PGError) {
         guard let (table, positions) = relations[relation] else { throw PGError("a row for relation \(relation) before its description") }
         var values: [String?] = []
         for at in positions {
@@ -178,21 +188,21 @@ public final class ImageApplier {
             }
         }
         guard let key = values[0] else { throw PGError("a \(table.rawValue) row without its key") }
-        try keep(table, values, key)
+        try keep(table, values, key, inserted: inserted)
     }
 
     /// Keeps a row of the running transaction: in memory, or past `spillRows` in its spill file.
-    private func keep(_ table: ReplicatedTable, _ values: [String?]?, _ key: String) throws(PGError) {
+    private func keep(_ table: ReplicatedTable, _ values: [String?]?, _ key: String, inserted: Bool = false) throws(PGError) {
         do throws(StoreError) {
             if let pendingSpill {
-                try pendingSpill.append(table, values: values, key: key)
+                try pendingSpill.append(table, values: values, key: key, inserted: inserted)
                 return
             }
-            pending.append((table, values, key))
+            pending.append(Row(table: table, values: values, key: key, inserted: inserted))
             guard pending.count >= spillRows else { return }
             let spill = try ReplicatedSpill(beside: store.path)
             pendingSpill = spill
-            for (table, values, key) in pending { try spill.append(table, values: values, key: key) }
+            for row in pending { try spill.append(row.table, values: row.values, key: row.key, inserted: row.inserted) }
             pending.removeAll()
         } catch {
             throw Self.spillError(error)

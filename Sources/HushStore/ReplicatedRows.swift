@@ -62,12 +62,15 @@ extension SQLiteTransaction {
     /// `values` nil, deletes the row whose key is `key`; marks the customers whose records it
     /// changes, and the holds or tombstones it changes, as the API's writes do. `loading`: the
     /// image is being filled from a snapshot, so the row cannot replace one about another
-    /// customer, and the records are rebuilt once at the end (`touchEveryCustomer`).
-    public func applyReplicated(_ table: ReplicatedTable, values: [String?]?, key: String, loading: Bool = false) throws(StoreError) {
+    /// customer, and the records are rebuilt once at the end (`touchEveryCustomer`). `inserted`:
+    /// the row is new on the primary (the stream's insert), so no earlier version of it names a
+    /// customer whose record must change.
+    public func applyReplicated(_ table: ReplicatedTable, values: [String?]?, key: String, loading: Bool = false,
+                                inserted: Bool = false) throws(StoreError) {
         let columns = table.columns
         let keyColumn = columns[0]
         // Who the row is about, before it changes: a delete names only its key.
-        if !loading { try touchReplicated(table, key: key) }
+        if !loading, !inserted { try touchReplicated(table, key: key) }
         guard let values else {
             try statement("DELETE FROM \(table.rawValue) WHERE \(keyColumn.name) = ?1").run([try Self.bind(key, keyColumn.kind, keyColumn.name)])
             if table == .holds { holdsChanged = true }
@@ -88,7 +91,7 @@ extension SQLiteTransaction {
             replicatedInserts[table] = insert
         }
         try insert.run(bound)
-        if !loading { try touchReplicated(table, key: key) }
+        if !loading { try touchReplicated(table, values: values, key: key) }
         switch table {
         case .holds: holdsChanged = true
         case .tombstones:
@@ -116,6 +119,25 @@ extension SQLiteTransaction {
                 }
             }
             if let subject { try touch(subject) }
+        case .holds, .tombstones, .history: break
+        }
+    }
+
+    /// Marks whom a row is about from the row's own values, as `touchReplicated(_:key:)` would
+    /// find them once it is written, without reading it back.
+    private func touchReplicated(_ table: ReplicatedTable, values: [String?], key: String) throws(StoreError) {
+        switch table {
+        case .profiles: touched.insert(key)
+        case .cases, .contacts, .interactions:
+            // customer_id is each of these tables' second column.
+            if let id = values[1] { touched.insert(id) }
+        case .suppressions:
+            // id, customer_id, address, address_kind.
+            if let id = values[1] {
+                try touch(.customer(id))
+            } else if let address = values[2] {
+                try touch(.address(values[3] == "phone" ? .phone(address) : .email(address)))
+            }
         case .holds, .tombstones, .history: break
         }
     }

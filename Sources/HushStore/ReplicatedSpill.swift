@@ -8,11 +8,13 @@ import Foundation
 ///
 /// One thread appends, then `close()`; then one thread reads (the image's writer), as often as needed.
 public final class ReplicatedSpill: @unchecked Sendable {
-    /// One row as the stream brought it: its table, its values (nil for a delete) and its key.
+    /// One row as the stream brought it: its table, its values (nil for a delete), its key, and
+    /// whether it was an insert.
     struct Spilled: Sendable {
         var table: ReplicatedTable
         var values: [String?]?
         var key: String
+        var inserted = false
     }
 
     private let table: ScratchTable<Spilled>
@@ -22,16 +24,17 @@ public final class ReplicatedSpill: @unchecked Sendable {
     /// A new, empty spill beside the database at `database`.
     public init(beside database: String) throws(StoreError) {
         table = try ScratchTable(path: ImportStageFiles.newPath(beside: database),
-                                 create: "CREATE TABLE spilled (seq INTEGER PRIMARY KEY, tbl TEXT NOT NULL, key TEXT NOT NULL, vals BLOB)",
-                                 insert: "INSERT INTO spilled (tbl, key, vals) VALUES (?1, ?2, ?3)",
-                                 values: { [.text($0.table.rawValue), .text($0.key), $0.values.map { .blob(Self.encode($0)) } ?? .null] })
+                                 create: "CREATE TABLE spilled (seq INTEGER PRIMARY KEY, tbl TEXT NOT NULL, key TEXT NOT NULL, vals BLOB, ins INTEGER NOT NULL)",
+                                 insert: "INSERT INTO spilled (tbl, key, vals, ins) VALUES (?1, ?2, ?3, ?4)",
+                                 values: { [.text($0.table.rawValue), .text($0.key), $0.values.map { .blob(Self.encode($0)) } ?? .null,
+                                            .integer($0.inserted ? 1 : 0)] })
     }
 
     public var path: String { table.path }
 
     /// Adds one row (written to the file by a thread of the spill's own, a batch behind).
-    public func append(_ table: ReplicatedTable, values: [String?]?, key: String) throws(StoreError) {
-        try self.table.append(Spilled(table: table, values: values, key: key))
+    public func append(_ table: ReplicatedTable, values: [String?]?, key: String, inserted: Bool = false) throws(StoreError) {
+        try self.table.append(Spilled(table: table, values: values, key: key, inserted: inserted))
         count += 1
     }
 
@@ -39,17 +42,18 @@ public final class ReplicatedSpill: @unchecked Sendable {
     public func close() throws(StoreError) { try table.close() }
 
     /// Every row, in the order appended. Call after `close()`.
-    public func forEach(_ body: (ReplicatedTable, [String?]?, String) throws(StoreError) -> Void) throws(StoreError) {
-        try table.forEach("SELECT tbl, key, vals FROM spilled ORDER BY seq", decode: { row throws(StoreError) in
+    public func forEach(_ body: (ReplicatedTable, [String?]?, String, Bool) throws(StoreError) -> Void) throws(StoreError) {
+        try table.forEach("SELECT tbl, key, vals, ins FROM spilled ORDER BY seq", decode: { row throws(StoreError) in
             guard let table = row.text(0).flatMap(ReplicatedTable.init(rawValue:)), let key = row.text(1) else {
                 throw StoreError(kind: .internalError, message: "a spilled replicated row names no table or key")
             }
-            if row.isNull(2) { return Spilled(table: table, values: nil, key: key) }
+            let inserted = row.integer(3) == 1
+            if row.isNull(2) { return Spilled(table: table, values: nil, key: key, inserted: inserted) }
             guard let values = row.withBlob(2, Self.decode) else {
                 throw StoreError(kind: .internalError, message: "a spilled replicated row's values do not decode")
             }
-            return Spilled(table: table, values: values, key: key)
-        }) { row throws(StoreError) in try body(row.table, row.values, row.key) }
+            return Spilled(table: table, values: values, key: key, inserted: inserted)
+        }) { row throws(StoreError) in try body(row.table, row.values, row.key, row.inserted) }
     }
 
     /// Removes the file (idempotent).

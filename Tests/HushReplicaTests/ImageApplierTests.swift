@@ -155,6 +155,49 @@ struct ImageApplierTests {
         #expect(try spillFiles().isEmpty)
     }
 
+    /// An insert's record is made from the row's own values; an update first rebuilds the
+    /// record of whom the row was about before it changed. Both when the rows are held and
+    /// when they pass through a spill file.
+    @Test func records_FollowSuppressions_InsertedByIDOrAddress_AndMovedFromOneCustomerToAnother() throws {
+        for spillRows in [1, 20_000] {
+            let (store, _) = try Self.image()
+            defer { store.close() }
+            let applier = ImageApplier(store: store, spillRows: spillRows)
+            let profileColumns = ReplicatedTable.profiles.sourceColumns.map { LogicalMessage.Column(name: $0, typeOID: 25, isKey: $0 == "customer_id") }
+            let suppressionColumns = ReplicatedTable.suppressions.sourceColumns.map { LogicalMessage.Column(name: $0, typeOID: 25, isKey: $0 == "id") }
+            func text(_ value: String?) -> LogicalMessage.Value { value.map { .text($0) } ?? .null }
+            func suppression(_ id: String, customer: String?, email: String?) -> [LogicalMessage.Value] {
+                [.text(id), text(customer), text(email), text(email == nil ? nil : "email"), .text("opt_out"), .text("sms"), .null,
+                 .null, .text("t"), .null, .text("1700000000000")]
+            }
+            func commit(_ lsn: UInt64, _ rows: [LogicalMessage]) throws {
+                for message in [.begin(finalLSN: LSN(lsn), commitTime: Date(), xid: UInt32(lsn))] + rows { _ = try applier.take(message) }
+                #expect(try applier.take(.commit(commitLSN: LSN(lsn), endLSN: LSN(lsn + 1), commitTime: Date())))
+                #expect(try applier.flush().map(\.end) == [LSN(lsn + 1)])
+            }
+            func suppressionIDs(_ customer: String) throws -> [String] {
+                try store.makeSQLiteReader().withFacts(customerID: customer, address: nil, channel: .sms, at: Date(), lookback: 86_400,
+                                                       holds: [], tombstoneHash: { _ in [] }) { $0.suppressions.map(\.id).sorted() }
+            }
+            try commit(100, [
+                .relation(id: 1, namespace: "public", name: "profiles", columns: profileColumns),
+                .relation(id: 2, namespace: "public", name: "suppressions", columns: suppressionColumns),
+                .insert(relation: 1, new: [.text("c-1"), .null, .null, .null, .null, .text("1700000000000")]),
+                .insert(relation: 1, new: [.text("c-2"), .null, .null, .text("two@example.com"), .null, .text("1700000000000")]),
+                .insert(relation: 1, new: [.text("c-3"), .null, .null, .null, .null, .text("1700000000000")]),
+                .insert(relation: 2, new: suppression("s-1", customer: "c-1", email: nil)),
+                .insert(relation: 2, new: suppression("s-2", customer: nil, email: "two@example.com")),
+            ])
+            #expect(try suppressionIDs("c-1") == ["s-1"], "spillRows \(spillRows)")
+            #expect(try suppressionIDs("c-2") == ["s-2"], "found through the profile's address; spillRows \(spillRows)")
+            #expect(try suppressionIDs("c-3") == [])
+
+            try commit(200, [.update(relation: 2, old: nil, new: suppression("s-1", customer: "c-3", email: nil))])
+            #expect(try suppressionIDs("c-1") == [], "the record of whom s-1 was about is rebuilt; spillRows \(spillRows)")
+            #expect(try suppressionIDs("c-3") == ["s-1"], "spillRows \(spillRows)")
+        }
+    }
+
     @Test func aNewNode_LoadsTheSlotsSnapshotInBatches_ThenTheStreamBringsWhatCameAfter_EachRowOnce() throws {
         let cluster = try PostgresCluster(settings: ["wal_level": "logical"])
         let db = try PGConnection(cluster.url())

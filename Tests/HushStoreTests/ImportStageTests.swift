@@ -340,13 +340,15 @@ import HushCore
             i % 7 == 0 ? (.suppressions, nil, "s-\(i)")
                        : (.profiles, ["c-\(i)", nil, "", "Zoë \u{1F600}", String(repeating: "x", count: i % 300), "\(i)"], "c-\(i)")
         }
-        for (table, values, key) in rows { try spill.append(table, values: values, key: key) }
+        // Every third row an insert: the flag comes back with its row.
+        for (i, (table, values, key)) in rows.enumerated() { try spill.append(table, values: values, key: key, inserted: i % 3 == 0) }
         #expect(spill.count == rows.count)
         try spill.close()
-        var read: [(ReplicatedTable, [String?]?, String)] = []
-        try spill.forEach { read.append(($0, $1, $2)) }
+        var read: [(ReplicatedTable, [String?]?, String, Bool)] = []
+        try spill.forEach { read.append(($0, $1, $2, $3)) }
         #expect(read.count == rows.count)
         #expect(zip(read, rows).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 && $0.2 == $1.2 })
+        #expect(read.enumerated().allSatisfy { i, row in row.3 == (i % 3 == 0) })
         spill.remove()
         #expect(!FileManager.default.fileExists(atPath: spill.path))
 
