@@ -51,6 +51,12 @@ public final class ImageApplier {
     }
 
     /// The subjects of a `log_erasures` row: 32 hex digits each, comma-separated; refused otherwise.
+    /// What `take` throws when the stream truncates a table. hush never does; an operator may.
+    /// The rows removed are not in the stream, so the image cannot follow it: the follower loads
+    /// a new image from a new snapshot.
+    public static let truncated = PGError("the stream truncated a table, which names none of the rows it removed: the image is loaded again from a new snapshot",
+                                          sqlState: "hush-truncate")
+
     static func logSubjects(_ text: String?) throws(PGError) -> [String] {
         let subjects = (text ?? "").split(separator: ",").map(String.init)
         guard !subjects.isEmpty, subjects.allSatisfy({ $0.utf8.count == 32 && $0.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) } }) else {
@@ -169,7 +175,9 @@ public final class ImageApplier {
             pendingLogErasures.removeAll()
             return true
         case .truncate:
-            throw PGError("the stream truncates a table; hush never does: the image must be rebuilt from a snapshot")
+            dropPending()
+            inTransaction = false
+            throw Self.truncated
         case .other, .logical:
             break
         }

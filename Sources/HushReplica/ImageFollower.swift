@@ -156,6 +156,27 @@ public final class ImageFollower: @unchecked Sendable {
 
     /// One connection's worth of following; returns when stopping, throws when the stream fails.
     private func follow(_ applier: ImageApplier) throws(PGError) {
+        do {
+            try stream(applier)
+        } catch where error == ImageApplier.truncated {
+            // The stream's connection is closed by now: the slot can be dropped and made again.
+            report?(error.description)
+            try forgetImage(applier)
+            try follow(applier)
+        }
+    }
+
+    /// Empties the image and what was known of its position: it is to be loaded from scratch.
+    private func forgetImage(_ applier: ImageApplier) throws(PGError) {
+        try applier.clear()
+        waiters.forget()
+        state.withLock { $0.applied = nil }
+        currentAsOfMillis.store(0, ordering: .releasing)
+    }
+
+    /// One stream's worth of following: resumes the slot from the image's position, or makes a
+    /// new slot and loads its snapshot; returns when stopping, throws when the stream fails.
+    private func stream(_ applier: ImageApplier) throws(PGError) {
         let stream = try PGReplicationStream(conninfo)
         var position = applier.position
         if let resume = position {
@@ -164,12 +185,9 @@ public final class ImageFollower: @unchecked Sendable {
             } catch where error.sqlState == "42704" {
                 // The slot is gone: a failover, or an operator dropped it. What the image holds
                 // may be ahead of or behind the new primary: it is loaded again from scratch.
-                try applier.clear()
-                waiters.forget()
-                state.withLock { $0.applied = nil }
-                currentAsOfMillis.store(0, ordering: .releasing)
+                try forgetImage(applier)
                 position = nil
-                return try follow(applier)
+                return try self.stream(applier)
             }
         } else {
             // A new image (or one whose load a crash cut short): a fresh slot and its snapshot.

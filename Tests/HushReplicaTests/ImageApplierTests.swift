@@ -290,4 +290,46 @@ struct ImageApplierTests {
         resumed.stop()
         #expect(try profiles() == 4)
     }
+
+    /// hush never truncates a table, but an operator may: the stream then names none of the rows
+    /// removed, so the node loads a new image from a new snapshot rather than stop following.
+    @Test func aTruncatedTable_MakesTheNodeLoadANewImage_ThenFollowAsBefore() throws {
+        let cluster = try PostgresCluster(settings: ["wal_level": "logical"])
+        let db = try PGConnection(cluster.url())
+        _ = try PGMigrations.apply(to: db)
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let (store, path) = try Self.image()
+        defer { store.close() }
+        func imageRows() throws -> [String] {
+            var rows: [String] = []
+            let image = try Database(path: path, mode: .readOnly)
+            try image.prepare("SELECT customer_id FROM profiles UNION ALL SELECT id FROM suppressions ORDER BY 1").query([]) { rows.append($0.text(0) ?? "") }
+            return rows
+        }
+        func waitFor(_ rows: [String]) throws -> Bool {
+            for _ in 0..<300 {
+                if try imageRows() == rows { return true }
+                usleep(50_000)
+            }
+            return false
+        }
+        let follower = try ImageFollower(store: store, conninfo: cluster.url(), slot: "node_t")
+        follower.start()
+        defer { follower.stop() }
+        try db.query("INSERT INTO profiles VALUES ('c-1', 'US-CA', NULL, NULL, NULL, $1)", [String(now)])
+        try db.query("INSERT INTO suppressions (id, customer_id, kind, channels, confirmed, created_at) VALUES ('s-1', 'c-1', 'opt_out', 'sms', true, $1)", [String(now)])
+        #expect(try waitFor(["c-1", "s-1"]))
+        #expect(follower.status.snapshots == 1)
+
+        try db.execute("TRUNCATE suppressions")
+        try db.query("INSERT INTO suppressions (id, customer_id, kind, channels, confirmed, created_at) VALUES ('s-2', 'c-1', 'opt_out', 'email', true, $1)", [String(now)])
+        #expect(try waitFor(["c-1", "s-2"]), "s-1 is gone from the image, s-2 is in it")
+        #expect(follower.status.snapshots == 2, "a second snapshot")
+        // And the node follows the stream again.
+        try db.query("INSERT INTO profiles VALUES ('c-2', 'US-OR', NULL, NULL, NULL, $1)", [String(now)])
+        #expect(try waitFor(["c-1", "c-2", "s-2"]))
+        let facts = try store.makeSQLiteReader().withFacts(customerID: "c-1", address: nil, channel: .email, at: Date(), lookback: 86_400,
+                                                           holds: [], tombstoneHash: { _ in [] }) { $0 }
+        #expect(facts.suppressions.map(\.id) == ["s-2"], "the record decisions read was rebuilt too")
+    }
 }
