@@ -90,13 +90,16 @@ public final class ImageApplier {
     /// Writes every staged transaction into the image in one SQLite transaction (one sync to
     /// disk for all of them), with the position after the last, and passes on the decision-log
     /// erasures they named; returns them in order. Nothing is written if any fails.
-    public func flush() throws(PGError) -> [Applied] {
+    /// While the image writes, `waiting` is called every `interval` seconds on the calling thread
+    /// (the follower tells the primary it is alive: past `wal_sender_timeout` without a word, a
+    /// walsender drops the connection).
+    public func flush(every interval: TimeInterval = .infinity, whileWaiting waiting: () -> Void = {}) throws(PGError) -> [Applied] {
         guard let last = batch.last?.applied else { return [] }
         let transactions = batch
         batch.removeAll()
         defer { for transaction in transactions { transaction.spill?.remove() } }
         do {
-            try store.writeSQLiteAndWait { (w: SQLiteTransaction) throws(StoreError) in
+            try store.writeSQLiteAndWait(every: interval, waiting) { (w: SQLiteTransaction) throws(StoreError) in
                 func apply() throws(StoreError) {
                     for transaction in transactions {
                         // A spilled transaction's rows are all in its file; the customers they

@@ -51,6 +51,10 @@ public final class ImageFollower: @unchecked Sendable {
     static let batchLimit = 500
     /// How long a staged group waits for the next transaction before it is written.
     static let groupWait = 0.001
+    /// How often a node tells the primary it is alive while its image applies a large
+    /// transaction: well within `wal_sender_timeout` (60 s by default, and a few seconds where
+    /// operators want dead nodes noticed fast); one small message a second costs nothing.
+    static let statusInterval = 1.0
 
     /// The prefix of the ping messages in the WAL.
     public static let pingPrefix = "hush-ping"
@@ -212,7 +216,13 @@ public final class ImageFollower: @unchecked Sendable {
         /// Writes what was staged, in one SQLite transaction, and tells the stream and the waiters.
         func flush() throws(PGError) {
             stagedSince = nil
-            let done = try applier.flush()
+            // A large transaction may take the image minutes: meanwhile the primary hears every
+            // few seconds that this node is alive, at the position it had applied.
+            var silent: PGError?
+            let done = try applier.flush(every: Self.statusInterval) {
+                guard silent == nil, let applied = status.applied else { return }
+                do throws(PGError) { try stream.acknowledge(applied) } catch { silent = error }
+            }
             guard let last = done.last else { return }
             try stream.acknowledge(last.end)
             let now = Date()

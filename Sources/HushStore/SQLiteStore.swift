@@ -127,6 +127,15 @@ public final class SQLiteStore: FactStore {
         try writer.perform(Self.acting(actor, work))
     }
 
+    /// `writeSQLiteAndWait` that calls `waiting` on the calling thread every `interval` seconds
+    /// while the work runs: a node applying a large transaction keeps its replication
+    /// connection alive meanwhile.
+    @discardableResult
+    public func writeSQLiteAndWait<T>(every interval: TimeInterval, _ waiting: () -> Void,
+                                      _ work: @escaping (SQLiteTransaction) throws(StoreError) -> T) throws(StoreError) -> T {
+        try writer.perform(Self.acting(nil, work), every: interval, waiting)
+    }
+
     /// `work`, run with the transaction's actor set to `actor` for its duration.
     private static func acting<T>(_ actor: Actor?, _ work: @escaping (SQLiteTransaction) throws(StoreError) -> T)
         -> (SQLiteTransaction) throws(StoreError) -> T {

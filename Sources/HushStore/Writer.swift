@@ -89,13 +89,24 @@ final class Writer: @unchecked Sendable {
 
     /// Runs `work` and waits for its commit. For tools and tests; the server uses `submit`.
     func perform<T>(_ work: @escaping (SQLiteTransaction) throws(StoreError) -> T) throws(StoreError) -> T {
+        try perform(work, every: .infinity) {}
+    }
+
+    /// `perform`, calling `waiting` on the calling thread every `interval` seconds until the
+    /// work is done.
+    func perform<T>(_ work: @escaping (SQLiteTransaction) throws(StoreError) -> T, every interval: TimeInterval,
+                    _ waiting: () -> Void) throws(StoreError) -> T {
         let finished = DispatchSemaphore(value: 0)
         nonisolated(unsafe) var outcome: Result<T, StoreError>?
         submit(work) { result in
             outcome = result
             finished.signal()
         }
-        finished.wait()
+        if interval.isFinite {
+            while finished.wait(timeout: .now() + interval) == .timedOut { waiting() }
+        } else {
+            finished.wait()
+        }
         return try outcome!.get()
     }
 

@@ -132,6 +132,29 @@ func allText(in path: String) throws -> [String] {
         #expect(decision.reasons.map(\.code) == [.optedOut, .openCase, .environmentalHold])
     }
 
+    /// A long write, waited for with a call every interval meanwhile (a node keeps its
+    /// replication connection alive so): the calls come on the waiting thread while the work
+    /// runs, the result comes back, and an error thrown by the work reaches the caller.
+    @Test func aLongWrite_CallsTheWaiterMeanwhile_AndReturnsItsResultOrError() throws {
+        let store = try SQLiteStore(path: try makeStorePath(), clock: testClock, tombstoneHash: fakeHash, renderHistory: describeRecord)
+        defer { store.close() }
+        let caller = Thread.current
+        var calls = 0, onCaller = true
+        let result = try store.writeSQLiteAndWait(every: 0.02, { calls += 1; onCaller = onCaller && Thread.current == caller }) { _ throws(StoreError) in
+            usleep(300_000)
+            return 42
+        }
+        #expect(result == 42)
+        #expect(calls >= 1)
+        #expect(onCaller)
+        #expect(throws: StoreError.self) {
+            try store.writeSQLiteAndWait(every: 0.02, {}) { _ throws(StoreError) -> Int in
+                usleep(50_000)
+                throw StoreError(kind: .internalError, message: "refused")
+            }
+        }
+    }
+
     @Test func caseUpdates_OlderThanTheStoredOne_AreRefusedWithTheCurrentCase() throws {
         let store = try SQLiteStore(path: try makeStorePath(), clock: testClock, tombstoneHash: fakeHash, renderHistory: describeRecord)
         defer { store.close() }
