@@ -18,6 +18,15 @@ struct ImageApplierTests {
         return (store, path)
     }
 
+    /// Whether `condition` holds within `seconds`, asked every 50 ms.
+    static func eventually(seconds: Double = 10, _ condition: () throws -> Bool) rethrows -> Bool {
+        for _ in 0..<Int(seconds * 20) {
+            if try condition() { return true }
+            usleep(50_000)
+        }
+        return false
+    }
+
     @Test func theImage_FollowsThePrimary_CommitByCommit_AndDecisionsReadIt() throws {
         let cluster = try PostgresCluster(settings: ["wal_level": "logical"])
         let db = try PGConnection(cluster.url())
@@ -260,13 +269,7 @@ struct ImageApplierTests {
             try image.prepare("SELECT count(*) FROM profiles").query([]) { n = $0.integer(0) ?? -1 }
             return n
         }
-        func waitForProfiles(_ count: Int64) throws -> Bool {
-            for _ in 0..<200 {
-                if try profiles() == count { return true }
-                usleep(50_000)
-            }
-            return false
-        }
+        func waitForProfiles(_ count: Int64) throws -> Bool { try Self.eventually { try profiles() == count } }
 
         let follower = try ImageFollower(store: store, conninfo: cluster.url(), slot: "node_c")
         follower.start()
@@ -306,13 +309,7 @@ struct ImageApplierTests {
             try image.prepare("SELECT customer_id FROM profiles UNION ALL SELECT id FROM suppressions ORDER BY 1").query([]) { rows.append($0.text(0) ?? "") }
             return rows
         }
-        func waitFor(_ rows: [String]) throws -> Bool {
-            for _ in 0..<300 {
-                if try imageRows() == rows { return true }
-                usleep(50_000)
-            }
-            return false
-        }
+        func waitFor(_ rows: [String]) throws -> Bool { try Self.eventually(seconds: 15) { try imageRows() == rows } }
         let follower = try ImageFollower(store: store, conninfo: cluster.url(), slot: "node_t")
         follower.start()
         defer { follower.stop() }
