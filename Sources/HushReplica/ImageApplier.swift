@@ -50,13 +50,14 @@ public final class ImageApplier {
         self.spillRows = max(1, spillRows)
     }
 
-    /// The subjects of a `log_erasures` row: 32 hex digits each, comma-separated; refused otherwise.
     /// What `take` throws when the stream truncates a table. hush never does; an operator may.
     /// The rows removed are not in the stream, so the image cannot follow it: the follower loads
-    /// a new image from a new snapshot.
+    /// a new image from a new snapshot. (Its SQLSTATE is none PostgreSQL sends: it only tells
+    /// this error from the others.)
     public static let truncated = PGError("the stream truncated a table, which names none of the rows it removed: the image is loaded again from a new snapshot",
                                           sqlState: "hush-truncate")
 
+    /// The subjects of a `log_erasures` row: 32 hex digits each, comma-separated; refused otherwise.
     static func logSubjects(_ text: String?) throws(PGError) -> [String] {
         let subjects = (text ?? "").split(separator: ",").map(String.init)
         guard !subjects.isEmpty, subjects.allSatisfy({ $0.utf8.count == 32 && $0.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) } }) else {
@@ -99,7 +100,7 @@ public final class ImageApplier {
         batch.removeAll()
         defer { for transaction in transactions { transaction.spill?.remove() } }
         do {
-            try store.writeSQLiteAndWait(every: interval, waiting) { (w: SQLiteTransaction) throws(StoreError) in
+            try store.writeSQLiteAndWait(every: interval, whileWaiting: waiting) { (w: SQLiteTransaction) throws(StoreError) in
                 func apply() throws(StoreError) {
                     for transaction in transactions {
                         // A spilled transaction's rows are all in its file; the customers they

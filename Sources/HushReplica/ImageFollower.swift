@@ -164,7 +164,7 @@ public final class ImageFollower: @unchecked Sendable {
             try stream(applier)
         } catch where error == ImageApplier.truncated {
             // The stream's connection is closed by now: the slot can be dropped and made again.
-            report?(error.description)
+            report?(error.message)
             try forgetImage(applier)
             try follow(applier)
         }

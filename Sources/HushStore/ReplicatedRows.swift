@@ -42,6 +42,13 @@ public enum ReplicatedTable: String, CaseIterable, Sendable {
         }
     }
 
+    /// Where `name` is among `columns`, for the tables that have it: read once per table.
+    func position(of name: String) -> Int? { Self.positions[self]![name] }
+
+    private static let positions = Dictionary(uniqueKeysWithValues: allCases.map { table in
+        (table, Dictionary(uniqueKeysWithValues: table.columns.enumerated().map { ($1.name, $0) }))
+    })
+
     /// Whether the key column is text (the others' keys are integers).
     public var keyIsText: Bool { columns[0].kind == .text }
 
@@ -123,20 +130,24 @@ extension SQLiteTransaction {
         }
     }
 
+    private static let customerColumn = Dictionary(uniqueKeysWithValues: ReplicatedTable.allCases.compactMap { table in
+        table.position(of: "customer_id").map { (table, $0) }
+    })
+    private static let addressColumn = ReplicatedTable.suppressions.position(of: "address")!
+    private static let addressKindColumn = ReplicatedTable.suppressions.position(of: "address_kind")!
+
     /// Marks whom a row is about from the row's own values, as `touchReplicated(_:key:)` would
     /// find them once it is written, without reading it back.
     private func touchReplicated(_ table: ReplicatedTable, values: [String?], key: String) throws(StoreError) {
         switch table {
         case .profiles: touched.insert(key)
         case .cases, .contacts, .interactions:
-            // customer_id is each of these tables' second column.
-            if let id = values[1] { touched.insert(id) }
+            if let id = values[Self.customerColumn[table]!] { touched.insert(id) }
         case .suppressions:
-            // id, customer_id, address, address_kind.
-            if let id = values[1] {
+            if let id = values[Self.customerColumn[table]!] {
                 try touch(.customer(id))
-            } else if let address = values[2] {
-                try touch(.address(values[3] == "phone" ? .phone(address) : .email(address)))
+            } else if let address = values[Self.addressColumn] {
+                try touch(.address(values[Self.addressKindColumn] == "phone" ? .phone(address) : .email(address)))
             }
         case .holds, .tombstones, .history: break
         }

@@ -122,18 +122,12 @@ public final class SQLiteStore: FactStore {
 
     /// `writeAndWait` with the SQLite transaction itself, for what only this store has
     /// (pruning, a node's image). Without an actor, a change that the history keeps is refused.
+    /// `waiting` is called on the calling thread every `interval` seconds while the work runs: a
+    /// node applying a large transaction keeps its replication connection alive meanwhile.
     @discardableResult
-    public func writeSQLiteAndWait<T>(as actor: Actor? = nil, _ work: @escaping (SQLiteTransaction) throws(StoreError) -> T) throws(StoreError) -> T {
-        try writer.perform(Self.acting(actor, work))
-    }
-
-    /// `writeSQLiteAndWait` that calls `waiting` on the calling thread every `interval` seconds
-    /// while the work runs: a node applying a large transaction keeps its replication
-    /// connection alive meanwhile.
-    @discardableResult
-    public func writeSQLiteAndWait<T>(every interval: TimeInterval, _ waiting: () -> Void,
+    public func writeSQLiteAndWait<T>(as actor: Actor? = nil, every interval: TimeInterval = .infinity, whileWaiting waiting: () -> Void = {},
                                       _ work: @escaping (SQLiteTransaction) throws(StoreError) -> T) throws(StoreError) -> T {
-        try writer.perform(Self.acting(nil, work), every: interval, waiting)
+        try writer.perform(Self.acting(actor, work), every: interval, waiting)
     }
 
     /// `work`, run with the transaction's actor set to `actor` for its duration.

@@ -140,7 +140,7 @@ func allText(in path: String) throws -> [String] {
         defer { store.close() }
         let caller = Thread.current
         var calls = 0, onCaller = true
-        let result = try store.writeSQLiteAndWait(every: 0.02, { calls += 1; onCaller = onCaller && Thread.current == caller }) { _ throws(StoreError) in
+        let result = try store.writeSQLiteAndWait(every: 0.02, whileWaiting: { calls += 1; onCaller = onCaller && Thread.current == caller }) { _ throws(StoreError) in
             usleep(300_000)
             return 42
         }
@@ -148,7 +148,7 @@ func allText(in path: String) throws -> [String] {
         #expect(calls >= 1)
         #expect(onCaller)
         #expect(throws: StoreError.self) {
-            try store.writeSQLiteAndWait(every: 0.02, {}) { _ throws(StoreError) -> Int in
+            try store.writeSQLiteAndWait(every: 0.02) { _ throws(StoreError) -> Int in
                 usleep(50_000)
                 throw StoreError(kind: .internalError, message: "refused")
             }
