@@ -79,7 +79,7 @@ extension API {
             request.at = now
             var decision = decide(request, facts: facts, policy: policy, now: now)
             let decisionID = decisionID(context, at: now)
-            if !record(decision, request, id: decisionID, made: now, reserved: nil, caller: caller, context: context) {
+            if !record(decision, request, id: decisionID, reserved: nil, caller: caller, context: context) {
                 decision = Decision.unavailable(at: now, detail: Self.unrecordedDetail)
                 recorded = false
             }

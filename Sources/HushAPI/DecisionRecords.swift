@@ -33,8 +33,9 @@ extension API {
 
     /// Records one decision on `context`'s loop. False when it could not be recorded (the log
     /// holds decisions back and has no room, or cannot write): the caller answers 503
-    /// `unavailable` instead, so that no answer goes unrecorded.
-    func record(_ decision: borrowing Decision, _ request: borrowing DecisionRequest, id: DecisionID, made: Date, reserved: Bool?,
+    /// `unavailable` instead, so that no answer goes unrecorded. `made_at` is the millisecond
+    /// the id was made at (a decision's id is made when it is).
+    func record(_ decision: borrowing Decision, _ request: borrowing DecisionRequest, id: DecisionID, reserved: Bool?,
                 caller: Actor, context: LoopContext) -> Bool {
         guard decisionLog.options.sink != .off else { return true }
         var erasedCustomer = false, erasedAddress = false
@@ -47,7 +48,7 @@ extension API {
             w.reset()
             w.objectStart()
             w.key("decision_id"); w.string(id)
-            w.key("made_at"); w.timeMillis(made)
+            w.key("made_at"); w.timeMillis(milliseconds: Int64(id.milliseconds))
             w.key("at"); w.time(decision.evaluatedAt)
             w.key("policy_version"); w.string(policyVersion)
             w.key("customer")

@@ -48,12 +48,24 @@ public enum Timestamp {
         b[6] = 0x3A; twoDigits(secondOfDay % 60, b + 7); b[9] = 0x5A
     }
 
-    /// Writes RFC 3339 times, remembering the last day's `YYYY-MM-DD`: the times of one answer
-    /// or one log line, and of the next, mostly fall on one day, and working a day out is a
-    /// dozen divisions. A writer keeps one; it is a value, never shared.
+    /// Writes RFC 3339 times, remembering the last day's `YYYY-MM-DD` and the whole text of the
+    /// last two seconds written: the times of one answer or one log line, and of the next, mostly
+    /// fall on one day, and working a day out is a dozen divisions; a log line writes the second
+    /// it was made twice, and a reason's `until` and the `retry_after` are often one other
+    /// second, the same for the next line. A writer keeps one; it is a value, never shared.
     public struct Writer: Sendable {
         @usableFromInline var day: Int64 = .min
         @usableFromInline var date: (UInt64, UInt16) = (0, 0)
+        @usableFromInline var recent: (Recent, Recent) = (Recent(), Recent())
+        /// Which of `recent` the next second written replaces.
+        @usableFromInline var replaceFirst = true
+
+        /// A second since 1970 and its 20 bytes (`Int64.min`: none yet).
+        @usableFromInline struct Recent: Sendable {
+            @usableFromInline var seconds: Int64 = .min
+            @usableFromInline var text: (UInt64, UInt64, UInt32) = (0, 0, 0)
+            @usableFromInline init() {}
+        }
 
         public init() {}
 
@@ -61,7 +73,15 @@ public enum Timestamp {
         /// returns 0 and writes nothing for a year outside 0...9999 (`withBytes` writes those).
         @inlinable
         public mutating func write(_ date: Date, at: UnsafeMutablePointer<UInt8>) -> Int {
-            let (days, secondOfDay) = split(date)
+            write(seconds: Int64(date.timeIntervalSince1970.rounded(.down)), at: at)
+        }
+
+        /// As `write(_:at:)`, for a whole second since 1970.
+        @inlinable
+        public mutating func write(seconds: Int64, at: UnsafeMutablePointer<UInt8>) -> Int {
+            if seconds == recent.0.seconds { Self.copy(recent.0.text, to: at); return 20 }
+            if seconds == recent.1.seconds { Self.copy(recent.1.text, to: at); return 20 }
+            let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
             if days != day {
                 let (y, m, d) = civil(fromDays: days)
                 guard (0...9999).contains(y) else { return 0 }
@@ -69,8 +89,18 @@ public enum Timestamp {
                 day = days
             }
             withUnsafeBytes(of: self.date) { UnsafeMutableRawPointer(at).copyMemory(from: $0.baseAddress!, byteCount: 10) }
-            writeTimeOfDay(secondOfDay, at: at + 10)
+            writeTimeOfDay(Int(seconds - days * 86_400), at: at + 10)
+            var written = Recent()
+            written.seconds = seconds
+            withUnsafeMutableBytes(of: &written.text) { $0.baseAddress!.copyMemory(from: at, byteCount: 20) }
+            if replaceFirst { recent.0 = written } else { recent.1 = written }
+            replaceFirst.toggle()
             return 20
+        }
+
+        @inlinable
+        static func copy(_ text: (UInt64, UInt64, UInt32), to at: UnsafeMutablePointer<UInt8>) {
+            withUnsafeBytes(of: text) { UnsafeMutableRawPointer(at).copyMemory(from: $0.baseAddress!, byteCount: 20) }
         }
     }
 

@@ -70,6 +70,10 @@ public final class DecisionLog: @unchecked Sendable {
 
     public let options: Options
     let buffers: [LoopBuffer]
+    /// The same buffers, unretained, for `append`: `buffers` keeps them alive as long as the
+    /// log, and taking one out of an array would retain and release it, two atomic operations
+    /// on every decision.
+    private let appendBuffers: [Unmanaged<LoopBuffer>]
     private let writerWake = NSCondition()
     private var wakeRequested = false
     private var stopping = false
@@ -135,6 +139,7 @@ public final class DecisionLog: @unchecked Sendable {
     public init(options: Options) throws(LogError) {
         self.options = options
         buffers = (0..<max(1, options.loops)).map { _ in LoopBuffer(capacity: options.bufferBytes) }
+        appendBuffers = buffers.map { Unmanaged.passUnretained($0) }
         if options.readOnly {
             maintenance = nil
             try loadReadOnly()
@@ -206,7 +211,12 @@ public final class DecisionLog: @unchecked Sendable {
             if hold { count { $0.refused += 1 }; return .refused }
             if options.sink == .file { count { $0.dropped += 1 }; return .dropped }
         }
-        let buffer = buffers[loop % buffers.count]
+        return appendBuffers[loop % appendBuffers.count]._withUnsafeGuaranteedRef { buffer in
+            append(to: buffer, hold: hold, ms: ms, customer: customer, address: address, line: line)
+        }
+    }
+
+    private func append(to buffer: LoopBuffer, hold: Bool, ms: UInt64, customer: UInt64, address: UInt64, line: UnsafeRawBufferPointer) -> Append {
         buffer.lock()
         if !buffer.fits(line.count) {
             guard hold else {

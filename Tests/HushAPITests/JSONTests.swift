@@ -57,14 +57,15 @@ func jsonParser_RefusesInvalidDocuments_SayingWhy(text: String, reason: String) 
     w.key("times"); w.arrayStart()
     w.time(Date(timeIntervalSince1970: 253_402_300_800)); w.time(Date(timeIntervalSince1970: 1_795_046_400)); w.time(nil)
     w.timeMillis(Date(timeIntervalSince1970: 1_795_046_400.25)); w.timeMillis(Date(timeIntervalSince1970: 253_402_300_800.5))
+    w.timeMillis(milliseconds: -1); w.timeMillis(milliseconds: 0); w.timeMillis(milliseconds: 1_795_046_400_999)
     w.arrayEnd()
     w.objectEnd()
     let text = String(decoding: w.bytes, as: UTF8.self)
     #expect(text.contains(#"bell \u0007 é 😀","#))
     #expect(text.contains(#"[0,-42,-9223372036854775808,9223372036854775807,2.5,3]"#))
     #expect(text.contains(#""time":"2026-11-18T11:06:40Z""#), "fractions truncated")
-    #expect(text.contains(#""times":["10000-01-01T00:00:00Z","2026-11-19T00:00:00Z",null,"2026-11-19T00:00:00.250Z","10000-01-01T00:00:00.500Z"]"#),
-            "a year past 9999, then the next day, each with and without milliseconds")
+    #expect(text.contains(#""times":["10000-01-01T00:00:00Z","2026-11-19T00:00:00Z",null,"2026-11-19T00:00:00.250Z","10000-01-01T00:00:00.500Z","1969-12-31T23:59:59.999Z","1970-01-01T00:00:00.000Z","2026-11-19T00:00:00.999Z"]"#),
+            "a year past 9999, then the next day, each with and without milliseconds; milliseconds before, at and after 1970")
     let parsed = try JSONParser.parse(w.bytes)
     guard case .object(let members) = parsed else { Issue.record("not an object"); return }
     #expect(members.first?.value == .string("quote \" backslash \\ newline \n tab \t bell \u{07} é 😀"))

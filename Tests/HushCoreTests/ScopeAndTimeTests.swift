@@ -297,6 +297,26 @@ import Testing
         #expect(String(decoding: UnsafeBufferPointer(start: out, count: 20), as: UTF8.self) == "2026-11-18T11:06:40Z")
     }
 
+    /// The writer remembers the last two seconds it wrote: seconds drawn over and over from a
+    /// pool of three (two on one day, one on another), in every order, each written as
+    /// `format` writes it, so a remembered text is never another second's.
+    @Test func timestampWriter_RepeatedAndAlternatingSeconds_AreEachWrittenAsFormatWrites() {
+        var writer = Timestamp.Writer()
+        var generator = SystemRandomNumberGenerator()
+        let pool: [Int64] = [1_795_046_399, 1_795_046_398, 1_795_046_400]
+        let out = UnsafeMutablePointer<UInt8>.allocate(capacity: 20)
+        defer { out.deallocate() }
+        for _ in 0..<3_000 {
+            let s = pool[Int.random(in: 0..<pool.count, using: &generator)]
+            #expect(writer.write(seconds: s, at: out) == 20)
+            #expect(String(decoding: UnsafeBufferPointer(start: out, count: 20), as: UTF8.self)
+                    == Timestamp.format(Date(timeIntervalSince1970: TimeInterval(s))))
+        }
+        // A year it cannot write is not remembered either.
+        #expect(writer.write(seconds: 253_402_300_800, at: out) == 0)
+        #expect(writer.write(seconds: 253_402_300_800, at: out) == 0)
+    }
+
     @Test func localTimes_ParseStrictly() throws {
         #expect(try LocalTime(parsing: "21:00", field: "f").secondsOfDay == 21 * 3600)
         for bad in ["24:00", "9:00", "21:60", "21", "ab:cd", "21:00:00"] {

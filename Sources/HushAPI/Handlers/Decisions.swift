@@ -31,7 +31,7 @@ extension API {
     /// recorded is answered `unavailable` instead (503).
     func decideAndRecord(_ input: borrowing DecisionInput, id: DecisionID, caller: Actor, context: LoopContext, now: Date) -> (Decision, failed: Bool) {
         let (decision, failed) = decideNow(input, context: context, now: now)
-        if record(decision, input.request, id: id, made: now, reserved: nil, caller: caller, context: context) {
+        if record(decision, input.request, id: id, reserved: nil, caller: caller, context: context) {
             return (decision, failed)
         }
         return (Decision.unavailable(at: input.request.at ?? now, detail: Self.unrecordedDetail), true)
@@ -134,7 +134,7 @@ extension API {
                 case .success(let reserved):
                     // Rendered on the loop that read the request: its context records the line.
                     guard let context = try? self.context(request.loop),
-                          record(reserved.decision, input.request, id: id, made: now, reserved: reserved.reserved, caller: caller, context: context) else {
+                          record(reserved.decision, input.request, id: id, reserved: reserved.reserved, caller: caller, context: context) else {
                         // Reserved but not on record: answered unavailable, so that nothing is sent; the
                         // recorded contact counts against the caps, the safe side.
                         let decision = Decision.unavailable(at: input.request.at ?? now, detail: Self.unrecordedDetail)

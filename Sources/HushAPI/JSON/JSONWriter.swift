@@ -162,15 +162,32 @@ public struct JSONWriter: ~Copyable {
 
     /// An RFC 3339 time in UTC to the millisecond (`2026-12-02T16:27:42.123Z`).
     mutating func timeMillis(_ date: Date) {
+        timeMillis(milliseconds: Int64((date.timeIntervalSince1970 * 1000).rounded(.down)))
+    }
+
+    /// As `timeMillis(_:)`, for milliseconds since 1970: whole numbers, no floating point.
+    mutating func timeMillis(milliseconds: Int64) {
         separate()
-        openTime(date)
-        count -= 1   // the Z, written after the milliseconds
-        let seconds = date.timeIntervalSince1970
-        let millis = min(999, max(0, Int(((seconds - seconds.rounded(.down)) * 1000).rounded(.down))))
-        put(UInt8(ascii: "."))
-        put(UInt8(48 + millis / 100)); put(UInt8(48 + millis / 10 % 10)); put(UInt8(48 + millis % 10))
-        put(UInt8(ascii: "Z"))
-        put(UInt8(ascii: "\""))
+        let seconds = milliseconds >= 0 ? milliseconds / 1000 : (milliseconds - 999) / 1000
+        let millis = Int(milliseconds - seconds * 1000)
+        reserve(26)
+        base[count] = UInt8(ascii: "\"")
+        count += 1
+        let written = times.write(seconds: seconds, at: base + count)
+        if written == 0 {
+            Timestamp.withBytes(Date(timeIntervalSince1970: Double(seconds))) { put($0) }
+        } else {
+            count += written
+        }
+        reserve(6)
+        // Over the Z, which comes after the milliseconds.
+        base[count - 1] = UInt8(ascii: ".")
+        base[count] = UInt8(48 + millis / 100)
+        base[count + 1] = UInt8(48 + millis / 10 % 10)
+        base[count + 2] = UInt8(48 + millis % 10)
+        base[count + 3] = UInt8(ascii: "Z")
+        base[count + 4] = UInt8(ascii: "\"")
+        count += 5
         needsComma = true
     }
 
