@@ -143,8 +143,20 @@ public final class Service: Sendable {
     static func defaultSlot(port: Int) -> String {
         var name = [CChar](repeating: 0, count: 256)
         gethostname(&name, name.count - 1)
-        let host = String(cString: name).lowercased().map { ($0.isLetter && $0.isASCII) || $0.isNumber ? $0 : "_" }
-        return String(("hush_" + String(host) + "_" + String(port)).prefix(63))
+        return defaultSlot(host: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, port: port)
+    }
+
+    /// The slot name for the host name's bytes and the port: ASCII letters (lower-cased) and
+    /// digits kept, anything else `_`, at most PostgreSQL's 63 bytes.
+    static func defaultSlot(host: [UInt8], port: Int) -> String {
+        let kept = host.map { byte -> UInt8 in
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"): byte
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"): byte + 32
+            default: UInt8(ascii: "_")
+            }
+        }
+        return String(("hush_" + String(decoding: kept, as: UTF8.self) + "_" + String(port)).prefix(63))
     }
 
     /// How the history of changes renders records: as the API shows them.

@@ -188,3 +188,15 @@ func badPolicy_IsRefusedNamingTheKey(json: String, message: String) {
     let defaults = Dictionary(uniqueKeysWithValues: Limits.keys.map { ($0.name, $0.get(Limits())) })
     #expect(listed == defaults)
 }
+
+/// A node's default replication slot keeps ASCII letters, lower-cased, and digits of the host's
+/// name, writes `_` for every other byte (a slot name takes only `a-z`, `0-9` and `_`), and
+/// stops at PostgreSQL's 63 bytes.
+@Test func defaultSlot_TakesOnlyWhatASlotNameMayHold() {
+    #expect(Service.defaultSlot(host: Array("Node-1.Example".utf8), port: 8080) == "hush_node_1_example_8080")
+    #expect(Service.defaultSlot(host: Array("n\u{00F6}de\u{0663}".utf8), port: 8080) == "hush_n__de___8080",
+            "a letter and a digit outside ASCII are bytes a slot name cannot hold")
+    let long = Service.defaultSlot(host: Array(repeating: UInt8(ascii: "a"), count: 255), port: 8080)
+    #expect(long.utf8.count == 63)
+    #expect(long.utf8.allSatisfy { $0 == UInt8(ascii: "_") || (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) })
+}
