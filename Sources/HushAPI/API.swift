@@ -18,6 +18,8 @@ final class API: Sendable {
     /// The first 12 hex digits of the SHA-256 of the policy's canonical text: which policy a
     /// decision was made under, in every answer (and later in the decision log).
     let policyVersion: String
+    /// `policyVersion` as a JSON string, quotes and all, written once: every log line copies it.
+    let policyVersionJSON: [UInt8]
     let auth: Authenticator
     let erasureKey: [UInt8]
     /// Where every decision is recorded (`DecisionRecords.swift`).
@@ -79,6 +81,9 @@ final class API: Sendable {
         lookback = config.policy.longestWindow
         limits = config.limits.api
         policyVersion = Self.policyVersion(config.policy)
+        var versionJSON = JSONWriter(capacity: 32)
+        versionJSON.string(policyVersion)
+        policyVersionJSON = versionJSON.bytes
         auth = Authenticator(keys: config.auth.keys)
         protectMetrics = config.auth.protectMetrics
         tokenWait = Double(config.store.tokenWaitMilliseconds) / 1000

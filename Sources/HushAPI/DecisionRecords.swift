@@ -50,7 +50,7 @@ extension API {
             w.key("decision_id"); w.string(id)
             w.key("made_at"); w.timeMillis(milliseconds: Int64(id.milliseconds))
             w.key("at"); w.time(decision.evaluatedAt)
-            w.key("policy_version"); w.string(policyVersion)
+            w.key("policy_version"); w.raw(policyVersionJSON)
             w.key("customer")
             if let customer { w.hex(high: customer.high, low: customer.low) } else { w.null() }
             if let address { w.key("address"); w.hex(high: address.high, low: address.low) }
@@ -58,7 +58,7 @@ extension API {
             w.key("purpose"); w.string(request.purpose.rawValue)
             w.key("categories"); w.strings(request.categories)
             w.key("region"); w.string(request.region)
-            w.key("decision"); w.string(decision.allowed ? "allow" : "suppress")
+            w.key("decision"); if decision.allowed { w.raw(static: "\"allow\"") } else { w.raw(static: "\"suppress\"") }
             w.key("reasons")
             w.arrayStart()
             for reason in decision.reasons {

@@ -72,7 +72,9 @@ import HushTestSupport
         #expect((first["reasons"] as? [[String: Any]])?.compactMap { $0["code"] as? String } == single.codes && single.codes.contains("opted_out"), "the log holds the reasons answered, whatever the hour in Los Angeles")
         #expect(first["categories"] as? [String] == ["grill"] && first["region"] as? String == "US-CA")
         #expect(first["policy_version"] as? String == single["policy_version"] as? String)
-        #expect(try auditor.get("/v1/decisions/\(ids.last!)")["reserved"] as? Bool == true)
+        let lastLogged = try auditor.get("/v1/decisions/\(ids.last!)")
+        #expect(lastLogged["reserved"] as? Bool == true)
+        #expect(lastLogged["decision"] as? String == "allow" && reserved["decision"] as? String == "allow", "a reserved send is logged as allowed")
 
         let unknown = try auditor.get("/v1/decisions/01000000-0000-7000-8000-000000000000")
         #expect(unknown.status == 404)

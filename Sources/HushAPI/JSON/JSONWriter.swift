@@ -332,6 +332,13 @@ public struct JSONWriter: ~Copyable {
         needsComma = true
     }
 
+    /// A value known when the code was written, already JSON (`"\"allow\""`).
+    mutating func raw(static json: StaticString) {
+        separate()
+        put(json)
+        needsComma = true
+    }
+
     public mutating func value(_ value: JSONValue) {
         switch value {
         case .null: null()
