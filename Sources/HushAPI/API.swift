@@ -192,8 +192,7 @@ extension API {
 
     /// The media type of a Content-Type value, lower-cased, without parameters.
     static func mediaType(_ value: String) -> String {
-        var value = value
-        return value.withUTF8 { bytes in
+        value.withUTF8Bytes { bytes in
             String(decoding: bytes[mediaRange(bytes)].map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }, as: UTF8.self)
         }
     }
@@ -201,8 +200,7 @@ extension API {
     /// `application/json` or any `+json` type, with any parameters: compared as bytes, since
     /// it is checked on every request with a body.
     static func isJSON(_ value: String) -> Bool {
-        var value = value
-        return value.withUTF8 { isJSON($0) }
+        value.withUTF8Bytes { isJSON($0) }
     }
 
     static func isJSON(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {

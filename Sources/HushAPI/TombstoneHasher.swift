@@ -76,8 +76,7 @@ public final class TombstoneHasher {
     }
 
     private func mac(prefix: StaticString, _ text: String, into out: UnsafeMutablePointer<UInt8>) {
-        var text = text
-        text.withUTF8 { bytes in
+        text.withUTF8Bytes { bytes in
             mac(UnsafeRawBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount), UnsafeRawBufferPointer(bytes), into: out)
         }
     }

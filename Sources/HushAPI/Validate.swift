@@ -8,8 +8,7 @@ enum Validate {
     /// An identifier: 1 to 128 printable characters (no control characters, no spaces at the ends).
     static func identifier(_ text: String, field: @autoclosure () -> String) throws(ValidationError) -> String {
         // Printable ASCII, the common case, is checked on the bytes.
-        var copy = text
-        let ascii = copy.withUTF8 { bytes in
+        let ascii = text.withUTF8Bytes { bytes in
             bytes.count <= maxIdentifierLength && !bytes.isEmpty && bytes.allSatisfy { $0 >= 0x20 && $0 < 0x7F }
                 && bytes.first != 0x20 && bytes.last != 0x20
         }

@@ -149,7 +149,7 @@ private enum TextPieces {
     typealias Part = (UnsafeBufferPointer<UInt8>) -> Void
 
     static func put(_ text: StaticString, to part: Part) { part(UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount)) }
-    static func put(_ text: String, to part: Part) { var text = text; text.withUTF8(part) }
+    static func put(_ text: String, to part: Part) { text.withUTF8Bytes(part) }
     static func put(time: Date, to part: Part) { Timestamp.withBytes(time, part) }
 
     static func put(_ value: Int, to part: Part) {

@@ -120,8 +120,7 @@ public enum Timestamp {
 
     /// The time `text` names, or nil when it is not RFC 3339 (or longer than 64 bytes).
     public static func parse(_ text: String) -> Date? {
-        var text = text
-        return text.withUTF8 { parse(bytes: $0) }
+        text.withUTF8Bytes { parse(bytes: $0) }
     }
 
     public static func parse(bytes b: UnsafeBufferPointer<UInt8>) -> Date? {

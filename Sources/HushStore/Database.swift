@@ -1,6 +1,7 @@
 import CHushVFS
 import CSQLite
 import Foundation
+import HushCore
 
 /// One SQLite connection, used by one thread only (not Sendable). Opening sets the pragmas hush
 /// relies on; statements are prepared once and kept.
@@ -222,10 +223,10 @@ final class Statement {
             let rc: Int32 = switch value {
             case .null: sqlite3_bind_null(statement, index)
             case .integer(let v): sqlite3_bind_int64(statement, index, v)
-            case .text(var v):
+            case .text(let v):
                 // From the string's UTF-8 storage with its length (passing a String where C wants a
                 // pointer would build a NUL-terminated copy first), into the statement's buffer.
-                v.withUTF8 { bytes in
+                v.withUTF8Bytes { bytes in
                     let start = texts + offset
                     if let base = bytes.baseAddress { start.update(from: base, count: bytes.count) }
                     offset += bytes.count

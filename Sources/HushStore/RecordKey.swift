@@ -1,3 +1,5 @@
+import HushCore
+
 /// Where a customer's record lives in `customer_records`: SipHash-2-4 of the customer id under
 /// the database's own random 128-bit key (made by the migration that made the table), cut to a
 /// non-negative rowid. An integer key keeps the table's inner pages small (a handful for a
@@ -24,8 +26,7 @@ struct RecordKey: Sendable {
     }
 
     func callAsFunction(_ customerID: String) -> Int64 {
-        var id = customerID
-        let hash = id.withUTF8 { SipHash.hash24(UnsafeRawBufferPointer($0), k0: k0, k1: k1) }
+        let hash = customerID.withUTF8Bytes { SipHash.hash24(UnsafeRawBufferPointer($0), k0: k0, k1: k1) }
         return Int64(bitPattern: hash >> UInt64(64 - bits))
     }
 }
@@ -69,8 +70,7 @@ enum RecordRow {
 
     /// The record of `customerID` in `row` (found: bytes of `row`, valid as long as it is).
     static func find(_ row: UnsafeRawBufferPointer, customerID: String) -> Lookup {
-        var id = customerID
-        return id.withUTF8 { find(row, customerID: UnsafeRawBufferPointer($0)) }
+        customerID.withUTF8Bytes { find(row, customerID: UnsafeRawBufferPointer($0)) }
     }
 
     static func find(_ row: UnsafeRawBufferPointer, customerID: UnsafeRawBufferPointer) -> Lookup {

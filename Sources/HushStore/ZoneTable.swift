@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import HushCore
 
 /// Time zones by IANA name, found by the name's bytes. A customer's record names its zone, and
 /// building a String from it and hashing that for a dictionary costs more per decision than
@@ -60,7 +61,6 @@ struct ZoneTable {
 
     /// `zone(_:)` for a name held as a String.
     mutating func zone(_ name: String) -> TimeZone? {
-        var name = name
-        return name.withUTF8 { zone(UnsafeRawBufferPointer($0)) }
+        name.withUTF8Bytes { zone(UnsafeRawBufferPointer($0)) }
     }
 }

@@ -417,3 +417,16 @@ func rfc3339_TruncatesFractionsOf1To12Nines(digits: Int) throws {
     let all = (0...255).map(UInt8.init)
     #expect(Hex.decode(Hex.encode(all)) == all && Hex.encode(all).utf8.count == 512)
 }
+
+/// `withUTF8Bytes` lends a string's bytes without copying the string: the bytes must be the
+/// string's UTF-8, whatever the string's form (small, on the heap, a slice's copy, a literal).
+@Suite struct UTF8BytesTests {
+    @Test(arguments: ["", "email", "exactly15bytes!", "a string long enough to live on the heap", "Zoë → 東京 🚀",
+                      String("prefix/America/Los_Angeles/suffix".dropFirst(7).dropLast(7)),
+                      String(repeating: "ab", count: 3_000)])
+    func withUTF8Bytes_LendsTheStringsOwnUTF8(_ text: String) {
+        let lent = text.withUTF8Bytes { Array($0) }
+        #expect(lent == Array(text.utf8))
+        #expect(String(decoding: lent, as: UTF8.self) == text)
+    }
+}

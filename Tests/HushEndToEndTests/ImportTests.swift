@@ -180,7 +180,7 @@ import HushTestSupport
         let directory = hush.directory
         let leftover = directory.appendingPathComponent("hush.db.import-00112233445566ff")
         let unrelated = directory.appendingPathComponent("notes.import-00112233445566ff")
-        for file in [leftover, unrelated] { FileManager.default.createFile(atPath: file.path, contents: Data("staged rows".utf8)) }
+        for file in [leftover, unrelated] { #expect(FileManager.default.createFile(atPath: file.path, contents: Data("staged rows".utf8))) }
         _ = hush.stop()
         let again = try HushProcess([], environment: ["HUSH_ERASURE_KEY": String(repeating: "i", count: 32)], directory: directory)
         defer { _ = again.stop() }

@@ -237,10 +237,10 @@ public struct JSONWriter: ~Copyable {
     }
 
     public mutating func string(_ value: String?) {
-        guard var text = value else { null(); return }
+        guard let text = value else { null(); return }
         separate()
         put(UInt8(ascii: "\""))
-        text.withUTF8 { escaped($0) }
+        text.withUTF8Bytes { escaped($0) }
         put(UInt8(ascii: "\""))
         needsComma = true
     }
