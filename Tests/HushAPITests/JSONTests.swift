@@ -119,6 +119,37 @@ func jsonParser_RefusesInvalidDocuments_SayingWhy(text: String, reason: String) 
     }
 }
 
+/// Every member reserves its room once, comma and quotes included: written from the smallest
+/// buffer, which grows at nearly every step, and in arrays (a comma before each element), the
+/// text must still be exactly the values written.
+@Test func jsonWriter_GrowsFromTheSmallestBuffer_WritingEveryMemberWhole() throws {
+    let id = DecisionID(milliseconds: 1_795_514_400_123, randA: 0x0abc, randB: 0x0123_4567_89ab_cdef)
+    let strings = (0...40).map { String(repeating: "x", count: $0) } + ["a\"b", "tab\tend-of-a-long-string", "é😀", ""]
+    var w = JSONWriter(capacity: 16)
+    w.objectStart()
+    w.key("strings"); w.strings(strings)
+    w.key("id"); w.string(id)
+    w.key("ids"); w.arrayStart(); w.string(id); w.string(id); w.arrayEnd()
+    w.key("hex"); w.arrayStart(); w.hex(high: 1, low: 2); w.hex(high: .max, low: 0); w.arrayEnd()
+    w.key("times"); w.arrayStart(); w.time(Date(timeIntervalSince1970: 0)); w.timeMillis(milliseconds: 1_500); w.time(nil); w.arrayEnd()
+    w.key("raw"); w.arrayStart(); w.raw(static: "\"allow\""); w.raw(static: "\"suppress\""); w.null(); w.arrayEnd()
+    w.key("nested"); w.arrayStart(); w.objectStart(); w.key("a"); w.string(nil); w.objectEnd(); w.arrayStart(); w.arrayEnd(); w.arrayEnd()
+    w.key("pieces"); w.string { part in for piece in ["x\"", "", "y"] { piece.withUTF8Bytes(part) } }
+    w.objectEnd()
+    let expected: JSONValue = .object([
+        ("strings", .array(strings.map { .string($0) })),
+        ("id", .string(id.text)),
+        ("ids", .array([.string(id.text), .string(id.text)])),
+        ("hex", .array([.string("00000000000000010000000000000002"), .string("ffffffffffffffff0000000000000000")])),
+        ("times", .array([.string("1970-01-01T00:00:00Z"), .string("1970-01-01T00:00:01.500Z"), .null])),
+        ("raw", .array([.string("allow"), .string("suppress"), .null])),
+        ("nested", .array([.object([("a", .null)]), .array([])])),
+        ("pieces", .string("x\"y")),
+    ])
+    #expect(try JSONParser.parse(w.bytes) == expected)
+    #expect(String(decoding: w.bytes, as: UTF8.self).hasPrefix(#"{"strings":["","x","xx","xxx""#))
+}
+
 /// A string given in pieces is one JSON string, each piece escaped (a quote split from its
 /// neighbours, a piece that is all escapes, an empty piece).
 @Test func jsonWriter_AStringInPieces_IsOneEscapedString() throws {
