@@ -221,11 +221,14 @@ public struct Decision: Sendable, Equatable {
     public init(reasons: [Reason], evaluatedAt: Date) {
         self.reasons = reasons.count < 2 ? reasons : reasons.sorted { $0.code < $1.code }
         self.evaluatedAt = evaluatedAt
-        if reasons.isEmpty || reasons.contains(where: { $0.until == nil }) {
-            retryAfter = nil
-        } else {
-            retryAfter = reasons.compactMap(\.until).max()
+        // The latest `until`, or nil when a reason has none (or there is no reason): found in
+        // one pass, without an array of the times.
+        var latest: Date?
+        for reason in reasons {
+            guard let until = reason.until else { latest = nil; break }
+            if latest.map({ until > $0 }) ?? true { latest = until }
         }
+        retryAfter = latest
     }
 
     /// The answer when the store cannot be read: suppress, fail closed.
