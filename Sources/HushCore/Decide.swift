@@ -32,18 +32,31 @@ public func decide(_ request: DecisionRequest, facts: Facts, policy: Policy, now
 extension DecisionRequest {
     /// The addresses this send would go to: the request's own (on whatever channel it names),
     /// and the profile's for the channel.
-    func addresses(with profile: Profile?) -> [Address] {
-        var addresses: [Address] = []
-        if let address { addresses.append(address) }
-        if let own = profile?.address(for: channel), !addresses.contains(own) { addresses.append(own) }
-        return addresses
+    func addresses(with profile: Profile?) -> SendAddresses {
+        let own = profile?.address(for: channel)
+        return SendAddresses(first: address, second: own == address ? nil : own)
+    }
+}
+
+/// The addresses of one send: at most two, held inline (an array of them was an allocation
+/// for every decision whose customer has an address for the channel).
+struct SendAddresses {
+    let first: Address?
+    let second: Address?
+
+    func contains(_ address: Address) -> Bool { first == address || second == address }
+
+    func contains(where matches: (Address) -> Bool) -> Bool {
+        if let first, matches(first) { return true }
+        if let second, matches(second) { return true }
+        return false
     }
 }
 
 extension Facts {
     /// An erasure tombstone covers every purpose, for the customer id and for any address it
     /// names, on the channels that use that address.
-    func erasure(of request: DecisionRequest, addresses: [Address]) -> Reason? {
+    func erasure(of request: DecisionRequest, addresses: SendAddresses) -> Reason? {
         if customerErased, request.customerID != nil { return Reason(code: .erased, detail: .erasedCustomer) }
         if !erasedAddresses.isEmpty, addresses.contains(where: { erasedAddresses.contains($0) && $0.channels.contains(request.channel) }) {
             return Reason(code: .erased, detail: .erasedAddress)
@@ -55,7 +68,7 @@ extension Facts {
 extension Suppression {
     /// DESIGN.md "What a record covers": subject, expiry, channels, purposes, and (`broadly`)
     /// the broad reading of an unconfirmed single-channel opt-out.
-    func covers(_ request: DecisionRequest, at: Date, addresses: [Address], broadly: Bool) -> Bool {
+    func covers(_ request: DecisionRequest, at: Date, addresses: SendAddresses, broadly: Bool) -> Bool {
         if let expiresAt, at >= expiresAt { return false }
         // Whether the broad reading below may reach the request's channel: every channel of a
         // customer, and of an address the channels that use it.
@@ -71,11 +84,12 @@ extension Suppression {
             // (an e-mail address named on a push still meets its suppressions).
             if !broadReaches, address != request.address { return false }
         }
-        let purposes = self.purposes ?? kind.defaultPurposes
+        // The purposes named, or the kind's default (asked without building its set).
+        func covers(_ purpose: Purpose) -> Bool { purposes?.contains(purpose) ?? kind.coversByDefault(purpose) }
         // transactional only where named, only by a do_not_contact, and only once confirmed.
         let purposeCovered = request.purpose == .transactional
-            ? purposes.contains(.transactional) && kind == .doNotContact && confirmed
-            : purposes.contains(request.purpose)
+            ? covers(.transactional) && kind == .doNotContact && confirmed
+            : covers(request.purpose)
         if purposeCovered, channels?.contains(request.channel) ?? true { return true }
         // Read broadly until confirmed: every channel of the subject, for marketing.
         let broad = broadly && !confirmed && kind == .optOut && channels != nil

@@ -31,9 +31,11 @@ public struct ServiceCase: Sendable, Equatable {
 public enum SuppressionKind: String, Sendable, CaseIterable {
     case doNotContact = "do_not_contact", optOut = "opt_out", objection
 
-    /// The purposes a record of this kind covers when it names none (DESIGN.md, "What a record covers").
-    public var defaultPurposes: Set<Purpose> {
-        self == .doNotContact ? [.marketing, .service] : [.marketing]
+    /// Whether a record of this kind that names no purposes covers `purpose` (DESIGN.md, "What
+    /// a record covers": a do-not-contact marketing and service, the others marketing). A test
+    /// rather than a set: it is asked for every suppression of every decision.
+    public func coversByDefault(_ purpose: Purpose) -> Bool {
+        purpose == .marketing || (self == .doNotContact && purpose == .service)
     }
 }
 

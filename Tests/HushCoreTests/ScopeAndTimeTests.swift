@@ -16,6 +16,16 @@ import Testing
         #expect(decision(customer(purpose: .service), Facts(suppressions: [optOut]), at: at).allowed)
         #expect(decision(customer(purpose: .service), Facts(suppressions: [objection]), at: at).allowed)
         #expect(decision(customer(), Facts(suppressions: [objection]), at: at).codes == [.objected])
+        // Transactional is never a default, even of a confirmed do-not-contact; nor is a purpose
+        // the policy adds.
+        var confirmedDNC = dnc
+        confirmedDNC.confirmed = true
+        #expect(decision(customer(purpose: .transactional), Facts(suppressions: [confirmedDNC]), at: at).allowed)
+        #expect(decision(customer(purpose: "sales"), Facts(suppressions: [confirmedDNC, optOut, objection]), at: at).allowed)
+        for kind in SuppressionKind.allCases {
+            #expect(kind.coversByDefault(.marketing) && !kind.coversByDefault(.transactional) && !kind.coversByDefault("sales"))
+            #expect(kind.coversByDefault(.service) == (kind == .doNotContact))
+        }
     }
 
     @Test func emptyScopeLists_AreRefused_NamingTheField() {
