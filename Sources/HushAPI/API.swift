@@ -36,7 +36,7 @@ final class API: Sendable {
     /// Whether the store's writes answer consistency tokens that reads may wait for (a replicated
     /// store): only then do routes look for one; the embedded store's routes are as they were.
     let tokens: Bool
-    let metrics = Metrics()
+    let metrics: Metrics
     /// Where problems no client sees are reported (the server's log).
     let log: @Sendable (String) -> Void
     /// The server, once it runs (`/metrics` reads its connection count).
@@ -90,6 +90,7 @@ final class API: Sendable {
         tokens = store.replicaReport != nil
         self.erasureKey = erasureKey
         self.loops = (0..<max(1, loops)).map { _ in LoopSlot() }
+        metrics = Metrics(loops: max(1, loops))
     }
 
     /// State owned by one event loop: touched only on that loop's thread.

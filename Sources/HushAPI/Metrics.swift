@@ -4,8 +4,10 @@ import HushStore
 import Synchronization
 
 /// Counters for `GET /metrics` (Prometheus text format 0.0.4). Every counter is an atomic in
-/// a table sized at start, so that recording takes no lock and allocates nothing; the loops
-/// and the writer add to them, `/metrics` reads them.
+/// a table sized at start, so that recording takes no lock and allocates nothing. Each event
+/// loop counts its requests and decisions in a tally of its own (another for every other
+/// thread), so that loops on different cores never write the same cache line; `/metrics` adds
+/// the tallies up.
 final class Metrics: Sendable {
     /// The statuses counted by name; any other is counted as `other`.
     static let statuses = [200, 201, 400, 401, 403, 404, 405, 408, 409, 413, 414, 415, 431, 500, 501, 503, 505]
@@ -15,12 +17,8 @@ final class Metrics: Sendable {
     static let maxRoutes = 64
     /// Route names by index, set once the router is built.
     private let routes = Mutex<[String]>([])
-    /// [route (the last is "no route")][status index (the last is "other")]
-    private let requests: [[Counter]]
-    private let durationBuckets: [Counter]
-    private let durationCount = Counter(), durationSumNanos = Counter()
-    private let allowed = Counter(), suppressed = Counter()
-    private let reasons: [Counter]
+    /// One for each loop, then one for every other thread.
+    private let tallies: [Tally]
     let storeErrors = Counter()
 
     final class Counter: Sendable {
@@ -29,10 +27,24 @@ final class Metrics: Sendable {
         var current: UInt64 { value.load(ordering: .relaxed) }
     }
 
-    init() {
-        requests = (0...Self.maxRoutes).map { _ in (0...Self.statuses.count).map { _ in Counter() } }
-        durationBuckets = Self.buckets.map { _ in Counter() }
-        reasons = ReasonCode.allCases.map { _ in Counter() }
+    /// What one loop counts.
+    final class Tally: Sendable {
+        /// [route (the last is "no route")][status index (the last is "other")]
+        let requests: [[Counter]]
+        let durationBuckets: [Counter]
+        let durationCount = Counter(), durationSumNanos = Counter()
+        let allowed = Counter(), suppressed = Counter()
+        let reasons: [Counter]
+
+        init() {
+            requests = (0...Metrics.maxRoutes).map { _ in (0...Metrics.statuses.count).map { _ in Counter() } }
+            durationBuckets = Metrics.buckets.map { _ in Counter() }
+            reasons = ReasonCode.allCases.map { _ in Counter() }
+        }
+    }
+
+    init(loops: Int = 1) {
+        tallies = (0...max(1, loops)).map { _ in Tally() }
     }
 
     func name(routes: [String]) { self.routes.withLock { $0 = routes } }
@@ -41,26 +53,37 @@ final class Metrics: Sendable {
     private let bucketNanos = Metrics.buckets.map { UInt64($0 * 1e9) }
     private let statusColumn: [Int] = (0..<600).map { Metrics.statuses.firstIndex(of: $0) ?? Metrics.statuses.count }
 
-    func request(route: Int?, status: Int, nanoseconds: UInt64) {
+    /// The tally of `loop`; nil (or a loop past those counted) is any other thread's.
+    private func tally(_ loop: Int?) -> Tally {
+        guard let loop, loop >= 0, loop < tallies.count - 1 else { return tallies[tallies.count - 1] }
+        return tallies[loop]
+    }
+
+    func request(loop: Int?, route: Int?, status: Int, nanoseconds: UInt64) {
+        let tally = tally(loop)
         let row = route.map { min($0, Self.maxRoutes) } ?? Self.maxRoutes
         let column = status >= 0 && status < statusColumn.count ? statusColumn[status] : Self.statuses.count
-        requests[row][column].add()
-        durationCount.add()
-        durationSumNanos.add(nanoseconds)
+        tally.requests[row][column].add()
+        tally.durationCount.add()
+        tally.durationSumNanos.add(nanoseconds)
         for (bucket, bound) in bucketNanos.enumerated() where nanoseconds <= bound {
-            durationBuckets[bucket].add()
+            tally.durationBuckets[bucket].add()
             return
         }
     }
 
-    func decision(_ decision: Decision) {
+    func decision(_ decision: Decision, loop: Int?) {
+        let tally = tally(loop)
         if decision.allowed {
-            allowed.add()
+            tally.allowed.add()
             return
         }
-        suppressed.add()
-        for reason in decision.reasons { reasons[reason.code.rank].add() }
+        tally.suppressed.add()
+        for reason in decision.reasons { tally.reasons[reason.code.rank].add() }
     }
+
+    /// A counter's total over every tally.
+    private func total(_ counter: (Tally) -> Counter) -> UInt64 { tallies.reduce(0) { $0 + counter($1).current } }
 
     /// The exposition text. `openConnections` and `writerQueueDepth` are gauges read now.
     func render(openConnections: Int, writerQueueDepth: Int, log: DecisionLog.Stats, process: ProcessGauges = ProcessGauges()) -> String {
@@ -109,22 +132,24 @@ final class Metrics: Sendable {
             one("hush_replica_streaming", "gauge", "1 while the image follows the primary's stream, 0 while it cannot.", "\(replica.failure == nil ? 1 : 0)")
         }
         family("hush_http_requests_total", "counter", "HTTP answers by route and status.")
-        for (r, row) in requests.enumerated() {
+        for r in 0...Self.maxRoutes {
             let route = r < routes.count ? routes[r] : r < Self.maxRoutes ? "route \(r)" : "none"
-            for (s, counter) in row.enumerated() where counter.current > 0 {
+            for s in 0...Self.statuses.count {
+                let count = total { $0.requests[r][s] }
+                guard count > 0 else { continue }
                 let status = s < Self.statuses.count ? String(Self.statuses[s]) : "other"
-                out += "hush_http_requests_total{route=\"\(route)\",status=\"\(status)\"} \(counter.current)\n"
+                out += "hush_http_requests_total{route=\"\(route)\",status=\"\(status)\"} \(count)\n"
             }
         }
         histogram("hush_http_request_duration_seconds", "Time from a request's head to its answer.",
-                  Self.buckets, Self.buckets.indices.map { durationBuckets[$0].current },
-                  total: durationCount.current, sum: Double(durationSumNanos.current) / 1e9)
+                  Self.buckets, Self.buckets.indices.map { b in total { $0.durationBuckets[b] } },
+                  total: total(\.durationCount), sum: Double(total(\.durationSumNanos)) / 1e9)
         family("hush_decisions_total", "counter", "Decisions by outcome.")
-        out += "hush_decisions_total{decision=\"allow\"} \(allowed.current)\n"
-        out += "hush_decisions_total{decision=\"suppress\"} \(suppressed.current)\n"
+        out += "hush_decisions_total{decision=\"allow\"} \(total(\.allowed))\n"
+        out += "hush_decisions_total{decision=\"suppress\"} \(total(\.suppressed))\n"
         family("hush_decision_reasons_total", "counter", "Reasons given in suppress decisions.")
         for code in ReasonCode.allCases {
-            out += "hush_decision_reasons_total{reason=\"\(code.rawValue)\"} \(reasons[code.rank].current)\n"
+            out += "hush_decision_reasons_total{reason=\"\(code.rawValue)\"} \(total { $0.reasons[code.rank] })\n"
         }
         one("hush_open_connections", "gauge", "Connections open now.", "\(openConnections)")
         one("hush_store_errors_total", "counter", "Store failures (unavailable or internal).", "\(storeErrors.current)")

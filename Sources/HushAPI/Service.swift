@@ -119,7 +119,7 @@ public final class Service: Sendable {
         options.turnEnded = { api.turnEnded($0) }
         let metrics = api.metrics
         options.observe = { answer in
-            metrics.request(route: answer.route, status: answer.status, nanoseconds: answer.nanoseconds)
+            metrics.request(loop: answer.loop, route: answer.route, status: answer.status, nanoseconds: answer.nanoseconds)
             serviceLog.answered(answer)
         }
         options.failureResponse = { failure in api.errorResponse(.http(failure), pretty: false) }

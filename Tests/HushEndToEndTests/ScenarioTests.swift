@@ -352,16 +352,23 @@ import HushTestSupport
     @Test func metrics_CountAnswersAndDecisions() throws {
         try customer("c-14", region: "GB-LND", timezone: "Europe/London")
         for _ in 0..<3 { _ = try decide("customer_id=c-14&channel=sms", at: "2026-11-24T03:00:00Z") }
+        // Each loop counts its own: decisions through fresh connections (spread over both loops)
+        // are added to the same totals.
+        for _ in 0..<4 {
+            let fresh = try APIClient(port: hush.port)
+            #expect(try fresh.get("/v1/decisions?customer_id=c-14&channel=sms&at=2026-11-24T03:00:00Z").status == 200)
+        }
         _ = try api.get("/v1/nowhere")
         let metrics = try api.get("/metrics")
         #expect(metrics.status == 200)
         #expect(metrics.response.header("Content-Type")?.hasPrefix("text/plain; version=0.0.4") == true)
         let text = metrics.response.bodyText
-        #expect(text.contains(#"hush_http_requests_total{route="GET /v1/decisions",status="200"} 3"#))
+        #expect(text.contains(#"hush_http_requests_total{route="GET /v1/decisions",status="200"} 7"#))
         #expect(text.contains(#"hush_http_requests_total{route="PUT /v1/customers/{id}",status="201"} 1"#))
         #expect(text.contains(#"hush_http_requests_total{route="none",status="404"} 1"#))
-        #expect(text.contains(#"hush_decision_reasons_total{reason="quiet_hours"} 3"#))
-        #expect(text.contains("hush_http_request_duration_seconds_count 5"))
+        #expect(text.contains(#"hush_decision_reasons_total{reason="quiet_hours"} 7"#))
+        #expect(text.contains(#"hush_decisions_total{decision="suppress"} 7"#))
+        #expect(text.contains("hush_http_request_duration_seconds_count 9"))
         #expect(text.contains("hush_writer_queue_depth 0"))
     }
 }

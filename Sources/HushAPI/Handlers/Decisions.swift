@@ -120,7 +120,7 @@ extension API {
         // A log that cannot record refuses before anything is reserved.
         if decisionLog.options.whenFull == .hold, decisionLog.failure != nil {
             let decision = Decision.unavailable(at: input.request.at ?? now, detail: Self.unrecordedDetail)
-            metrics.decision(decision)
+            metrics.decision(decision, loop: request.loop)
             return sendJSON(request, responder, .serviceUnavailable) { writeDecision(&$0, decision, input.request, id: id, reserved: false) }
         }
         let policy = self.policy, hasher = writerHasher, lookback = self.lookback
@@ -138,16 +138,16 @@ extension API {
                         // Reserved but not on record: answered unavailable, so that nothing is sent; the
                         // recorded contact counts against the caps, the safe side.
                         let decision = Decision.unavailable(at: input.request.at ?? now, detail: Self.unrecordedDetail)
-                        metrics.decision(decision)
+                        metrics.decision(decision, loop: request.loop)
                         return json(request, .serviceUnavailable) { writeDecision(&$0, decision, input.request, id: id, reserved: false) }
                     }
-                    metrics.decision(reserved.decision)
+                    metrics.decision(reserved.decision, loop: request.loop)
                     return API.carrying(token, json(request) { writeDecision(&$0, reserved.decision, input.request, id: id, reserved: reserved.reserved) })
                 case .failure(let error):
                     log("reserve failed: \(error.message)")
                     metrics.storeErrors.add()
                     let decision = Decision.unavailable(at: input.request.at ?? now)
-                    metrics.decision(decision)
+                    metrics.decision(decision, loop: request.loop)
                     return json(request, .serviceUnavailable) { writeDecision(&$0, decision, input.request, id: id, reserved: false) }
                 }
             })
@@ -161,7 +161,7 @@ extension API {
         if let stale = store.staleness(now: now) {
             metrics.storeErrors.add()
             let decision = Decision.unavailable(at: input.request.at ?? now, detail: stale)
-            metrics.decision(decision)
+            metrics.decision(decision, loop: context.index)
             return (decision, true)
         }
         do {
@@ -170,13 +170,13 @@ extension API {
                                                         holds: store.holds, tombstoneHash: context.hasher.hash) { facts in
                 decide(input.request, facts: facts, policy: policy, now: now)
             }
-            metrics.decision(decision)
+            metrics.decision(decision, loop: context.index)
             return (decision, false)
         } catch {
             log("decision read failed: \(error.message)")
             metrics.storeErrors.add()
             let decision = Decision.unavailable(at: input.request.at ?? now)
-            metrics.decision(decision)
+            metrics.decision(decision, loop: context.index)
             return (decision, true)
         }
     }
