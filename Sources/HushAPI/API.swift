@@ -106,6 +106,21 @@ final class API: Sendable {
         var lastLogSubject: Subject?
         var lastLogHash: (high: UInt64, low: UInt64) = (0, 0)
         var ids = DecisionIDSource()
+        /// The store's holds as this loop last read them, in an array of its own (a shared one
+        /// would have every decision on every core count references on the same memory), and
+        /// the generation they were read at.
+        private var holds: [Hold] = []
+        private var holdsGeneration = UInt64.max
+
+        /// The store's current holds: read again only when they changed.
+        func holds(of store: any FactStore) -> [Hold] {
+            let generation = store.holdsGeneration
+            if generation != holdsGeneration {
+                holds = store.holds.map { $0 }
+                holdsGeneration = generation
+            }
+            return holds
+        }
 
         init(index: Int, reader: any StoreReader, hasher: TombstoneHasher, logHasher: TombstoneHasher) {
             self.index = index

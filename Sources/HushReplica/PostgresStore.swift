@@ -113,6 +113,8 @@ public final class PostgresStore: FactStore, @unchecked Sendable {
 
     public var holds: [Hold] { image.holds }
 
+    public var holdsGeneration: UInt64 { image.holdsGeneration }
+
     public var writerQueueDepth: Int { queue.depth }
 
     /// What this node's retention removed from the primary since it started.

@@ -40,6 +40,9 @@ public protocol FactStore: AnyObject, Sendable {
     /// The environmental holds, as of the last committed write: few, and checked by every decision.
     var holds: [Hold] { get }
 
+    /// Changes whenever `holds` does: a loop keeps its own copy of the holds while it is the same.
+    var holdsGeneration: UInt64 { get }
+
     /// Jobs waiting for the writer.
     var writerQueueDepth: Int { get }
 

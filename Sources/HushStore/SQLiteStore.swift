@@ -101,6 +101,8 @@ public final class SQLiteStore: FactStore {
     /// The environmental holds, as of the last committed write.
     public var holds: [Hold] { holdCache.current }
 
+    public var holdsGeneration: UInt64 { holdCache.generation }
+
     /// Queues a write by `actor`; `completion` runs on the writer thread once it committed (or failed).
     public func write<T>(as actor: Actor, _ work: @escaping (any StoreTransaction) throws(StoreError) -> T,
                          completion: @escaping (Result<T, StoreError>) -> Void) {
@@ -163,8 +165,15 @@ final class CommitCounter: Sendable {
 }
 
 /// The holds, shared by every reader; replaced by the writer after a commit that touched them.
+/// `generation` counts the replacements, each after the holds it announces: a reader that saw a
+/// generation and then read the holds has holds at least that new.
 final class HoldCache: Sendable {
     private let holds = Mutex<[Hold]>([])
+    private let replaced = Atomic<UInt64>(0)
     var current: [Hold] { holds.withLock { $0 } }
-    func replace(_ new: [Hold]) { holds.withLock { $0 = new } }
+    var generation: UInt64 { replaced.load(ordering: .acquiring) }
+    func replace(_ new: [Hold]) {
+        holds.withLock { $0 = new }
+        replaced.add(1, ordering: .releasing)
+    }
 }

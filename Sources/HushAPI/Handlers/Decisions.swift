@@ -167,7 +167,7 @@ extension API {
         do {
             let decision = try context.reader.withFacts(customerID: input.request.customerID, address: input.request.address,
                                                         channel: input.request.channel, at: input.request.at ?? now, lookback: lookback,
-                                                        holds: store.holds, tombstoneHash: context.hasher.hash) { facts in
+                                                        holds: context.holds(of: store), tombstoneHash: context.hasher.hash) { facts in
                 decide(input.request, facts: facts, policy: policy, now: now)
             }
             metrics.decision(decision, loop: context.index)
