@@ -111,6 +111,8 @@ final class API: Sendable {
         /// the generation they were read at.
         private var holds: [Hold] = []
         private var holdsGeneration = UInt64.max
+        /// Time zones' offsets, remembered for this loop's decisions.
+        let zoneOffsets = ZoneOffsets()
 
         /// The store's current holds: read again only when they changed.
         func holds(of store: any FactStore) -> [Hold] {

@@ -4,12 +4,12 @@ import Foundation
 extension Policy {
     /// `quiet_hours`: a send on `channel` inside its quiet window, local time in `zone`, waits
     /// until the window ends.
-    func quietHours(on channel: Channel, at: Date, in zone: TimeZone) -> Reason? {
+    func quietHours(on channel: Channel, at: Date, in zone: TimeZone, offsets: ZoneOffsets? = nil) -> Reason? {
         // A walk over the handful of channels that have quiet hours costs less than hashing
         // the channel's name for a dictionary lookup.
         var found: QuietHours?
         for (quietChannel, window) in quietHours where quietChannel == channel { found = window; break }
-        guard let window = found, let ends = QuietClock.end(of: window, at: at, in: zone) else { return nil }
+        guard let window = found, let ends = QuietClock.end(of: window, at: at, in: zone, offsets: offsets) else { return nil }
         return Reason(code: .quietHours, detail: .quietHours(channel: channel, window: window, zone: zone), until: Timestamp.ceilingSecond(ends))
     }
 
@@ -59,28 +59,28 @@ extension Policy {
 enum QuietClock {
     /// When the window that `at` falls in ends (the first instant at which local time reaches
     /// `window.end` again), or nil when `at` is outside the window.
-    static func end(of window: QuietHours, at: Date, in zone: TimeZone) -> Date? {
+    static func end(of window: QuietHours, at: Date, in zone: TimeZone, offsets: ZoneOffsets? = nil) -> Date? {
         let start = window.start.secondsOfDay, end = window.end.secondsOfDay
         guard start != end else { return nil }
-        let offset = zone.secondsFromGMT(for: at)
+        let offset = zone.secondsFromGMT(for: at, remembered: offsets)
         let local = Int64(floor(at.timeIntervalSince1970)) + Int64(offset)
         let day = local >= 0 ? local / 86_400 : (local - 86_399) / 86_400
         let secondOfDay = Int(local - day * 86_400)
         let inside = start < end ? (secondOfDay >= start && secondOfDay < end) : (secondOfDay >= start || secondOfDay < end)
         guard inside else { return nil }
         let endDay = secondOfDay < end ? day : day + 1
-        return instant(ofLocal: endDay * 86_400 + Int64(end), in: zone, offsetAfter: offset)
+        return instant(ofLocal: endDay * 86_400 + Int64(end), in: zone, offsetAfter: offset, offsets: offsets)
     }
 
     /// The first instant whose local time is `local` (seconds since the local epoch) or, when that
     /// local time does not exist (clocks jumped over it), the instant of the jump. `first` is the
     /// zone's offset at the instant the search starts from (already known to the caller).
-    static func instant(ofLocal local: Int64, in zone: TimeZone, offsetAfter first: Int) -> Date {
+    static func instant(ofLocal local: Int64, in zone: TimeZone, offsetAfter first: Int, offsets: ZoneOffsets? = nil) -> Date {
         var guess = Date(timeIntervalSince1970: TimeInterval(local - Int64(first)))
-        let second = zone.secondsFromGMT(for: guess)
+        let second = zone.secondsFromGMT(for: guess, remembered: offsets)
         if second != first {
             guess = Date(timeIntervalSince1970: TimeInterval(local - Int64(second)))
-            if zone.secondsFromGMT(for: guess) != second {
+            if zone.secondsFromGMT(for: guess, remembered: offsets) != second {
                 // In a spring-forward gap: the local time is skipped, so the window ends at the jump.
                 let earlier = Date(timeIntervalSince1970: TimeInterval(local - Int64(max(first, second))))
                 return zone.nextDaylightSavingTimeTransition(after: earlier.addingTimeInterval(-1)) ?? guess

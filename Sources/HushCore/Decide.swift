@@ -3,7 +3,8 @@ import Foundation
 /// Decides whether `request` may be sent, given the customer's `facts` and the `policy`, at
 /// `request.at` or else `now`. Pure: no I/O, no clock. Every reason that applies is listed, in
 /// DESIGN.md's order: erasure, suppressions, cases, holds, then the policy's own rules.
-public func decide(_ request: DecisionRequest, facts: Facts, policy: Policy, now: Date) -> Decision {
+/// `offsets`: the calling thread's remembered zone offsets, if it keeps any.
+public func decide(_ request: DecisionRequest, facts: Facts, policy: Policy, now: Date, offsets: ZoneOffsets? = nil) -> Decision {
     let at = request.at ?? now
     let rules = policy.rules(for: request.purpose)
     let addresses = request.addresses(with: facts.profile)
@@ -22,7 +23,7 @@ public func decide(_ request: DecisionRequest, facts: Facts, policy: Policy, now
     }
     if rules.contains(.quietHours) {
         let zone = request.timeZone ?? facts.profile?.timeZone ?? policy.defaultTimeZone
-        if let reason = policy.quietHours(on: request.channel, at: at, in: zone) { reasons.append(reason) }
+        if let reason = policy.quietHours(on: request.channel, at: at, in: zone, offsets: offsets) { reasons.append(reason) }
     }
     if rules.contains(.frequencyCap) { policy.frequencyCaps(request, contacts: facts.contacts, at: at, into: &reasons) }
     if rules.contains(.lowWillingness), let reason = policy.willingness(facts.interactions, at: at) { reasons.append(reason) }

@@ -440,3 +440,52 @@ func rfc3339_TruncatesFractionsOf1To12Nines(digits: Int) throws {
         #expect(String(decoding: lent, as: UTF8.self) == text)
     }
 }
+
+/// A loop's remembered zone offsets must give what the zone itself gives, for any instant in
+/// any order: across daylight-saving changes both ways, half-hour and 45-minute offsets, a zone
+/// that dropped its daylight saving, one that skipped a day, and fixed offsets.
+@Suite struct ZoneOffsetsTests {
+    static let zones = ["America/Los_Angeles", "Europe/London", "Australia/Sydney", "Australia/Lord_Howe", "Asia/Kathmandu",
+                        "Africa/Casablanca", "America/Sao_Paulo", "Pacific/Apia", "UTC", "Etc/GMT-5"]
+
+    @Test func rememberedOffsets_AreTheZonesOwn_ForwardBackwardAndAtEveryTransition() throws {
+        var generator = SystemRandomNumberGenerator()
+        let offsets = ZoneOffsets()
+        let first = Date(timeIntervalSince1970: 1_262_304_000)   // 2010-01-01
+        let last = Date(timeIntervalSince1970: 1_956_528_000)    // 2032-01-01
+        for name in Self.zones {
+            let zone = try #require(TimeZone(identifier: name))
+            // A walk forward in steps of a minute to twenty days, jumping back now and then.
+            var date = first, steps = 0
+            while date < last, steps < 3_000 {
+                #expect(offsets.secondsFromGMT(zone, for: date) == zone.secondsFromGMT(for: date), "\(name) at \(date)")
+                let back = UInt8.random(in: 0..<10, using: &generator) == 0
+                let step = TimeInterval(Int.random(in: 60...(20 * 86_400), using: &generator))
+                date = date.addingTimeInterval(back ? -step * 20 : step)
+                steps += 1
+            }
+            // Each transition, a second before it, at it and a second after it, in that order.
+            var transition = zone.nextDaylightSavingTimeTransition(after: first)
+            while let at = transition, at < last {
+                for instant in [at.addingTimeInterval(-1), at, at.addingTimeInterval(1)] {
+                    #expect(offsets.secondsFromGMT(zone, for: instant) == zone.secondsFromGMT(for: instant), "\(name) at \(instant)")
+                }
+                transition = zone.nextDaylightSavingTimeTransition(after: at)
+            }
+        }
+    }
+
+    /// Quiet hours through the remembered offsets end when they end without them.
+    @Test func decisions_WithRememberedOffsets_AreTheSameAsWithout() throws {
+        var generator = SystemRandomNumberGenerator()
+        let offsets = ZoneOffsets()
+        for _ in 0..<2_000 {
+            let zone = try #require(TimeZone(identifier: Self.zones.randomElement(using: &generator)!))
+            let now = Date(timeIntervalSince1970: TimeInterval(Int.random(in: 1_700_000_000...1_900_000_000, using: &generator)))
+            let request = customer(channel: "sms", timeZone: zone)
+            let plain = decide(request, facts: Facts(), policy: .standard, now: now)
+            let remembered = decide(request, facts: Facts(), policy: .standard, now: now, offsets: offsets)
+            #expect(plain.codes == remembered.codes && plain.retryAfter == remembered.retryAfter, "\(zone.identifier) at \(now)")
+        }
+    }
+}

@@ -168,7 +168,7 @@ extension API {
             let decision = try context.reader.withFacts(customerID: input.request.customerID, address: input.request.address,
                                                         channel: input.request.channel, at: input.request.at ?? now, lookback: lookback,
                                                         holds: context.holds(of: store), tombstoneHash: context.hasher.hash) { facts in
-                decide(input.request, facts: facts, policy: policy, now: now)
+                decide(input.request, facts: facts, policy: policy, now: now, offsets: context.zoneOffsets)
             }
             metrics.decision(decision, loop: context.index)
             return (decision, false)
