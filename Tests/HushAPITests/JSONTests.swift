@@ -85,6 +85,19 @@ func jsonParser_RefusesInvalidDocuments_SayingWhy(text: String, reason: String) 
     #expect { try FieldReader(.array([])) } throws: { ($0 as? ValidationError)?.message == "the body must be a JSON object, not an array" }
 }
 
+/// Members are marked read by position, the first 64 as bits and any past them apart: an
+/// unread member is named wherever it stands, and an object read whole passes.
+@Test func fieldReader_NamesTheUnreadMember_BeforeAndPastTheSixtyFourth() throws {
+    let object = "{" + (0..<100).map { #""f\#($0)": \#($0)"# }.joined(separator: ",") + "}"
+    for unread in [0, 1, 62, 63, 64, 65, 80, 99] {
+        var reader = try FieldReader(try JSONParser.parse(Array(object.utf8)), prefix: "x.")
+        for i in 0..<100 where i != unread { _ = try reader.integer("f\(i)", in: 0...1_000) }
+        #expect { try reader.finish() } throws: { ($0 as? ValidationError)?.field == "x.f\(unread)" }
+        _ = try reader.integer("f\(unread)", in: 0...1_000)
+        try reader.finish()
+    }
+}
+
 @Test func validate_Identifiers_Regions_AndZones() throws {
     #expect(try Validate.identifier("c-1042", field: "customer_id") == "c-1042")
     #expect(throws: ValidationError.self) { try Validate.identifier("", field: "id") }

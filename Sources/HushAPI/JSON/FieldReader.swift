@@ -7,8 +7,11 @@ import HushCore
 struct FieldReader {
     private let members: [(key: String, value: JSONValue)]
     let prefix: String
-    /// Which members were asked for, by position (a body has a handful; no hashing).
-    private var read: [Bool]
+    /// Which members were asked for, by position (a body has a handful; no hashing): the
+    /// first 64 as bits, any past them in an array, made only for such an object (a batch reads
+    /// a hundred objects, and an array for each was an allocation).
+    private var readBits: UInt64 = 0
+    private var readPast64: [Bool]
 
     init(_ value: JSONValue, prefix: String = "", what: String = "the body") throws(ValidationError) {
         guard case .object(let members) = value else {
@@ -16,7 +19,15 @@ struct FieldReader {
         }
         self.members = members
         self.prefix = prefix
-        read = Array(repeating: false, count: members.count)
+        readPast64 = members.count > 64 ? Array(repeating: false, count: members.count - 64) : []
+    }
+
+    private mutating func markRead(_ index: Int) {
+        if index < 64 { readBits |= 1 << UInt64(index) } else { readPast64[index - 64] = true }
+    }
+
+    private func wasRead(_ index: Int) -> Bool {
+        index < 64 ? readBits & (1 << UInt64(index)) != 0 : readPast64[index - 64]
     }
 
     func path(_ name: String) -> String { prefix + name }
@@ -26,7 +37,7 @@ struct FieldReader {
     /// The member's value; nil when absent. A JSON null counts as absent too.
     mutating func raw(_ name: String) -> JSONValue? {
         guard let index = members.firstIndex(where: { $0.key == name }) else { return nil }
-        read[index] = true
+        markRead(index)
         let value = members[index].value
         if case .null = value { return nil }
         return value
@@ -83,7 +94,7 @@ struct FieldReader {
 
     /// Refuses members no one asked for.
     func finish() throws(ValidationError) {
-        for (index, member) in members.enumerated() where !read[index] {
+        for (index, member) in members.enumerated() where !wasRead(index) {
             throw fail(member.key, "is not a known field")
         }
     }
