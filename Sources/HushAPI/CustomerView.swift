@@ -77,7 +77,7 @@ extension API {
         for channel in policy.channels {
             var request = DecisionRequest(customerID: id, channel: channel)
             request.at = now
-            var decision = decide(request, facts: facts, policy: policy, now: now)
+            var decision = decide(request, facts: facts, policy: policy, now: now, offsets: context.zoneOffsets)
             let decisionID = decisionID(context, at: now)
             if !record(decision, request, id: decisionID, reserved: nil, caller: caller, context: context) {
                 decision = Decision.unavailable(at: now, detail: Self.unrecordedDetail)

@@ -43,7 +43,7 @@ final class Metrics: Sendable {
         }
     }
 
-    init(loops: Int = 1) {
+    init(loops: Int) {
         tallies = (0...max(1, loops)).map { _ in Tally() }
     }
 

@@ -30,7 +30,12 @@ public enum Timestamp {
     /// Days since 1970-01-01 and the second of that day (UTC), fractions truncated.
     @inlinable
     static func split(_ date: Date) -> (days: Int64, secondOfDay: Int) {
-        let seconds = Int64(date.timeIntervalSince1970.rounded(.down))
+        split(seconds: Int64(date.timeIntervalSince1970.rounded(.down)))
+    }
+
+    /// As `split(_:)`, for a whole second since 1970.
+    @inlinable
+    static func split(seconds: Int64) -> (days: Int64, secondOfDay: Int) {
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         return (days, Int(seconds - days * 86_400))
     }
@@ -81,7 +86,7 @@ public enum Timestamp {
         public mutating func write(seconds: Int64, at: UnsafeMutablePointer<UInt8>) -> Int {
             if seconds == recent.0.seconds { Self.copy(recent.0.text, to: at); return 20 }
             if seconds == recent.1.seconds { Self.copy(recent.1.text, to: at); return 20 }
-            let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+            let (days, secondOfDay) = Timestamp.split(seconds: seconds)
             if days != day {
                 let (y, m, d) = civil(fromDays: days)
                 guard (0...9999).contains(y) else { return 0 }
@@ -89,7 +94,7 @@ public enum Timestamp {
                 day = days
             }
             withUnsafeBytes(of: self.date) { UnsafeMutableRawPointer(at).copyMemory(from: $0.baseAddress!, byteCount: 10) }
-            writeTimeOfDay(Int(seconds - days * 86_400), at: at + 10)
+            writeTimeOfDay(secondOfDay, at: at + 10)
             var written = Recent()
             written.seconds = seconds
             withUnsafeMutableBytes(of: &written.text) { $0.baseAddress!.copyMemory(from: at, byteCount: 20) }

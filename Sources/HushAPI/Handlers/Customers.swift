@@ -25,7 +25,7 @@ extension API {
         var erasure: HistoryEntry?
         do throws(StoreError) {
             facts = try context.reader.facts(customerID: id, address: nil, channel: policy.channels[0], at: now,
-                                             lookback: policy.longestWindow, holds: store.holds, tombstoneHash: context.hasher.hash)
+                                             lookback: policy.longestWindow, holds: context.holds(of: store), tombstoneHash: context.hasher.hash)
             let addresses = [facts.profile?.email, facts.profile?.phone].compactMap { $0 }
             history = facts.isKnown ? try context.reader.history(ofCustomer: id, addresses: addresses, limit: Self.customerViewHistory) : []
             if facts.customerErased { erasure = try context.reader.erasure(tombstone: context.hasher.hash(.customer(id))) }
