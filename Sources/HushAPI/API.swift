@@ -186,9 +186,16 @@ extension API {
     /// `json(…)` sent through `responder`: when the handler answers before it returns, the
     /// body goes from the writer straight into the connection's output.
     func sendJSON(_ request: Request, _ responder: Responder, _ status: HTTPStatus = .ok, _ write: (inout JSONWriter) -> Void) {
-        if Self.wantsPretty(request) { return responder.send(json(request, status, write)) }
         var writer = JSONWriter()
         write(&writer)
+        send(writer, request, responder, status)
+    }
+
+    /// What `writer` holds, sent through `responder` (pretty when the request asks).
+    func send(_ writer: borrowing JSONWriter, _ request: Request, _ responder: Responder, _ status: HTTPStatus) {
+        if Self.wantsPretty(request) {
+            return responder.send(Response(status: status, fixedFields: Self.jsonFields, body: JSONPretty.format(writer.bytes)))
+        }
         writer.withBytes { responder.send(status, fixedFields: Self.jsonFields, body: $0) }
     }
 

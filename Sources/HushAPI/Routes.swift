@@ -111,8 +111,8 @@ extension API {
         APIRoute(.get, "/v1/decisions", .key(.decide), query: API.decisionQuery, .read { api, request, caller throws(APIError) in
             try api.getDecision(request, caller)
         }),
-        APIRoute(.post, "/v1/decisions/batch", .key(.decide), body: .batch, .read { api, request, caller throws(APIError) in
-            try api.decideBatch(request, caller)
+        APIRoute(.post, "/v1/decisions/batch", .key(.decide), body: .batch, .respond { api, request, caller, responder throws(APIError) in
+            try api.decideBatch(request, caller, responder)
         }),
         APIRoute(.get, "/v1/decisions/{decision_id}", .key(.read), .read { api, request, _ throws(APIError) in
             try api.loggedDecision(request)

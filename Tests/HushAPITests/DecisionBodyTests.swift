@@ -80,4 +80,66 @@ import HushStore
         #expect(DecisionBody.parse(repeated, maxCategories: 5) != nil)
         #expect(DecisionBody.parse(repeated, maxCategories: 4) == nil)
     }
+
+    /// Batch bodies: plain ones, and each way one can stop being plain.
+    static let batches: [String] = [
+        #"{"requests": [{"customer_id": "c-1", "channel": "email"}, {"customer_id": "c-2", "channel": "sms", "categories": ["grilling"]}]}"#,
+        #" { "min_token" : "0/16B3748", "requests" : [ {"channel": "push", "address": "Jo.Doe@Example.com"} , {} ] } "#,
+        #"{"requests": [], "min_token": null}"#,
+        #"{"requests": [{"customer_id": "c", "channel": "fax"}, {"channel": "email"}, {"customer_id": "c", "channel": "email", "at": "soon"}]}"#,
+        #"{"requests": [{"customer_id": "c", "channel": "email", "categories": ["a", "b c"]}]}"#,
+        #"{"requests": [{"customer_id": "c", "channel": "email", "reserve": true}]}"#,
+        #"{"requests": [{"customer_id": "c", "channel": "email", "reserve": null}]}"#,
+        #"{"requests": [{"customer_id": "c", "channel": "email", "category": "grilling"}]}"#,
+        #"{"requests": [{"customer_id": "c", "channel": "email", "colour": 1}]}"#,
+        #"{"requests": [{"customer_id": "c", "channel": "email"}], "requests": []}"#,
+        #"{"requests": [{"customer_id": "c", "channel": "email"}], "extra": true}"#,
+        #"{"requests": [{"customer_id": "c", "channel": "email"}],}"#,
+        #"{"requests": [{"customer_id": "c", "channel": "email"},]}"#,
+        #"{"requests": [{"customer_id": "c", "channel": "email"}]} x"#,
+        #"{"requests": {"customer_id": "c", "channel": "email"}}"#,
+        #"{"requests": ["c"]}"#,
+        #"{"min_token": "0/1"}"#,
+        #"{"min_token": 7, "requests": []}"#,
+        #"{"requests": [{"customer_id": "c\u002d1", "channel": "email"}]}"#,
+        #"{}"#,
+        #"[]"#,
+    ]
+
+    @Test func theBatchFastPath_AgreesWithTheGeneralOne_ItemByItem_OrStandsAside() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hush-batch-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let key = [UInt8](repeating: 1, count: 32)
+        let hasher = try SharedTombstoneHasher(key: key)
+        let store = try SQLiteStore(path: directory.appendingPathComponent("hush.db").path, tombstoneHash: hasher.hash,
+                                    renderHistory: JSONWriter.render)
+        defer { store.close() }
+        let api = try API(store: store, config: Config(), erasureKey: key, writerHasher: hasher, loops: 1, decisionLog: .off())
+        var taken: [String] = []
+        for body in Self.batches {
+            let bytes = Array(body.utf8)
+            guard let batch = DecisionBatchBody.parse(bytes, maxCategories: 100, maxItems: 10) else { continue }
+            taken.append(body)
+            // What the general path reads: a JSON object with a list of requests and no other member.
+            let value = try JSONParser.parse(bytes)
+            var reader = try FieldReader(value)
+            let token = try reader.string("min_token")
+            guard case .array(let items)? = reader.raw("requests") else { Issue.record("no list of requests: \(body)"); continue }
+            try reader.finish()
+            #expect(token == DecisionBody.text(batch.minToken, in: bytes), "\(body)")
+            #expect(items.count == batch.items.count, "\(body)")
+            for i in 0..<min(items.count, batch.items.count) {
+                let general = Result { () throws(ValidationError) in try api.decisionInput(items[i], prefix: "requests[\(i)].", allowReserve: false) }
+                let fast = Result { () throws(ValidationError) in try api.decisionInput(item: i, of: batch, in: bytes) }
+                #expect(describe(general) == describe(fast), "\(body) item \(i)")
+            }
+        }
+        #expect(taken == Array(Self.batches.prefix(5)), "exactly the plain batches take the fast path")
+        // More items than the limit, or more categories, go to the general path, which refuses them.
+        let two = Array(Self.batches[0].utf8)
+        #expect(DecisionBatchBody.parse(two, maxCategories: 100, maxItems: 2)?.items.count == 2)
+        #expect(DecisionBatchBody.parse(two, maxCategories: 100, maxItems: 1) == nil)
+        #expect(DecisionBatchBody.parse(two, maxCategories: 0, maxItems: 2) == nil)
+    }
 }

@@ -251,6 +251,37 @@ import HushTestSupport
         #expect(try api.post("/v1/decisions/batch", many).errorField == "requests")
     }
 
+    @Test func theBatch_AnswersAPlainBodyAsItAnswersTheSameThroughTheJSONTree() throws {
+        try customer("c-13")
+        try api.put("/v1/cases/k-13", #"{"customer_id": "c-13", "severity": "high", "status": "open", "opened_at": "\#(TestTime.iso(days: -1))"}"#)
+        let at = TestTime.iso()
+        let items = [#"{"customer_id": "c-13", "channel": "email", "at": "\#(at)"}"#, #"{"customer_id": "c-13", "channel": "fax"}"#,
+                     #"{"channel": "email"}"#, #"{"customer_id": "c-14", "channel": "sms", "categories": ["grilling"], "at": "\#(at)"}"#,
+                     #"{"address": "Jo.Doe@Example.com", "channel": "email", "purpose": "service", "at": "\#(at)"}"#]
+        let list = "[" + items.joined(separator: ", ") + "]"
+        // Plain: read straight from the bytes. An escaped key sends the same batch through the
+        // JSON tree; ?pretty answers it indented.
+        let plain = try api.post("/v1/decisions/batch", "{\"requests\": \(list)}")
+        let general = try api.post("/v1/decisions/batch?pretty", "{\"requests\": \(list), \"min_\\u0074oken\": null}")
+        #expect(plain.status == 200 && general.status == 200)
+        #expect(general.response.bodyText.contains("\n  "), "pretty")
+        func results(_ answer: APIClient.Answer) throws -> [String] {
+            try #require(answer["results"] as? [[String: Any]]).map { result in
+                var result = result
+                #expect(result["decision_id"] != nil || result["error"] != nil)
+                result["decision_id"] = nil
+                return String(decoding: try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys]), as: UTF8.self)
+            }
+        }
+        let answers = try results(plain)
+        #expect(answers.count == 5)
+        #expect(answers == (try results(general)))
+        #expect(answers[0].contains(#""decision":"suppress""#) && answers[0].contains("open_case"))
+        #expect(answers[1].contains(#""field":"requests[1].channel""#))
+        #expect(answers[2].contains(#""field":"requests[2].customer_id""#))
+        #expect(answers[3].contains(#""decision":"#) && answers[4].contains(#""decision":"#))
+    }
+
     @Test func perCustomerDecisions_ListEveryConfiguredChannelInOrder() throws {
         try customer("c-12", region: "GB-LND", timezone: "Europe/London")
         let answer = try api.get("/v1/customers/c-12/decisions?at=2026-11-24T23:30:00Z")

@@ -58,13 +58,22 @@ struct DecisionBody {
 
     private static func parse(_ bytes: UnsafeBufferPointer<UInt8>, maxCategories: Int) -> DecisionBody? {
         var cursor = Cursor(bytes: bytes)
+        guard let out = object(&cursor, maxCategories: maxCategories, allowReserve: true) else { return nil }
+        cursor.skipSpace()
+        return cursor.atEnd ? out : nil
+    }
+
+    /// One object at the cursor, the cursor left just past it. Without `allowReserve`, an
+    /// object that names `reserve` at all (even as null) gives nil: the general path refuses it
+    /// in a batch.
+    fileprivate static func object(_ cursor: inout Cursor, maxCategories: Int, allowReserve: Bool) -> DecisionBody? {
         var out = DecisionBody()
-        var seen: UInt16 = 0
+        var seen: UInt16 = allowReserve ? 0 : Key.reserve.rawValue
         guard cursor.take(UInt8(ascii: "{")) else { return nil }
         if !cursor.take(UInt8(ascii: "}")) {
             repeat {
                 cursor.skipSpace()
-                guard let name = cursor.string(), let key = Key(UnsafeBufferPointer(rebasing: bytes[name])), seen & key.rawValue == 0,
+                guard let name = cursor.string(), let key = Key(UnsafeBufferPointer(rebasing: cursor.bytes[name])), seen & key.rawValue == 0,
                       cursor.take(UInt8(ascii: ":")) else { return nil }
                 seen |= key.rawValue
                 cursor.skipSpace()
@@ -72,8 +81,7 @@ struct DecisionBody {
             } while cursor.take(UInt8(ascii: ","))
             guard cursor.take(UInt8(ascii: "}")) else { return nil }
         }
-        cursor.skipSpace()
-        return cursor.atEnd ? out : nil
+        return out
     }
 
     /// Reads the value of `key` at the cursor; false when it is not one this path takes.
@@ -100,6 +108,53 @@ struct DecisionBody {
             }
         }
         return true
+    }
+}
+
+/// A decision batch's body read straight from its bytes, for the common case:
+/// `{"requests": [...]}`, perhaps with `min_token` as a plain string, whose items are each a
+/// plain `DecisionBody` that does not name `reserve`. Anything else (another member, a
+/// repeated one, an item the fast path would not take, more items than `maxItems`, bad
+/// syntax) gives nil, and the general path takes the whole batch, with its precise errors.
+/// It spares each item a JSON tree: the members' array, a String for every key and value, and
+/// reading them back by name.
+struct DecisionBatchBody {
+    var minToken: Range<Int>?
+    var items: [DecisionBody] = []
+
+    static func parse(_ body: [UInt8], maxCategories: Int, maxItems: Int) -> DecisionBatchBody? {
+        body.withUnsafeBufferPointer { bytes in
+            var cursor = Cursor(bytes: bytes)
+            var out = DecisionBatchBody()
+            var sawRequests = false, sawToken = false
+            guard cursor.take(UInt8(ascii: "{")), !cursor.take(UInt8(ascii: "}")) else { return nil }
+            repeat {
+                cursor.skipSpace()
+                guard let name = cursor.string(), cursor.take(UInt8(ascii: ":")) else { return nil }
+                cursor.skipSpace()
+                if !sawRequests, cursor.name(name, is: "requests") {
+                    sawRequests = true
+                    guard cursor.take(UInt8(ascii: "[")) else { return nil }
+                    if cursor.take(UInt8(ascii: "]")) { continue }
+                    repeat {
+                        guard out.items.count < maxItems,
+                              let item = DecisionBody.object(&cursor, maxCategories: maxCategories, allowReserve: false) else { return nil }
+                        out.items.append(item)
+                    } while cursor.take(UInt8(ascii: ","))
+                    guard cursor.take(UInt8(ascii: "]")) else { return nil }
+                } else if !sawToken, cursor.name(name, is: "min_token") {
+                    sawToken = true
+                    if cursor.literal("null") { continue }
+                    guard let token = cursor.string() else { return nil }
+                    out.minToken = token
+                } else {
+                    return nil
+                }
+            } while cursor.take(UInt8(ascii: ","))
+            guard sawRequests, cursor.take(UInt8(ascii: "}")) else { return nil }
+            cursor.skipSpace()
+            return cursor.atEnd ? out : nil
+        }
     }
 }
 
@@ -137,6 +192,11 @@ private struct Cursor {
             i += 1
         }
         return nil
+    }
+
+    /// Whether the string at `range` is `name`.
+    func name(_ range: Range<Int>, is name: StaticString) -> Bool {
+        range.count == name.utf8CodeUnitCount && memcmp(bytes.baseAddress! + range.lowerBound, name.utf8Start, range.count) == 0
     }
 
     mutating func literal(_ word: StaticString) -> Bool {
