@@ -27,24 +27,51 @@ final class Metrics: Sendable {
         var current: UInt64 { value.load(ordering: .relaxed) }
     }
 
-    /// What one loop counts.
-    final class Tally: Sendable {
-        /// [route (the last is "no route")][status index (the last is "other")]
-        let requests: [[Counter]]
-        let durationBuckets: [Counter]
-        let durationCount = Counter(), durationSumNanos = Counter()
-        let allowed = Counter(), suppressed = Counter()
-        let reasons: [Counter]
+    /// What one loop counts: every counter in one block of atomics, at the slots `Metrics`
+    /// lays out, so that counting a request retains nothing but the tally.
+    final class Tally: @unchecked Sendable {
+        // Unchecked: the block is only read and written through its atomics, and freed with the tally.
+        private let block: UnsafeMutablePointer<Atomic<UInt64>>
+        private let count: Int
 
-        init() {
-            requests = (0...Metrics.maxRoutes).map { _ in (0...Metrics.statuses.count).map { _ in Counter() } }
-            durationBuckets = Metrics.buckets.map { _ in Counter() }
-            reasons = ReasonCode.allCases.map { _ in Counter() }
+        init(slots: Int) {
+            count = slots
+            block = .allocate(capacity: slots)
+            for i in 0..<slots { (block + i).initialize(to: Atomic(0)) }
+        }
+
+        deinit {
+            block.deinitialize(count: count)
+            block.deallocate()
+        }
+
+        @inline(__always) func add(_ slot: Int, _ n: UInt64 = 1) {
+            precondition(slot >= 0 && slot < count, "no such counter")
+            block[slot].add(n, ordering: .relaxed)
+        }
+
+        func current(_ slot: Int) -> UInt64 {
+            precondition(slot >= 0 && slot < count, "no such counter")
+            return block[slot].load(ordering: .relaxed)
         }
     }
 
+    /// A tally's slots: requests by route (the last is "no route") and status (the last is
+    /// "other"), then the duration buckets, the count and sum of durations, the allowed and
+    /// suppressed decisions, and the reasons by rank.
+    private let columns: Int
+    private let bucketSlot, durationCountSlot, durationSumSlot, allowedSlot, suppressedSlot, reasonSlot: Int
+
     init(loops: Int) {
-        tallies = (0...max(1, loops)).map { _ in Tally() }
+        columns = Self.statuses.count + 1
+        bucketSlot = (Self.maxRoutes + 1) * columns
+        durationCountSlot = bucketSlot + Self.buckets.count
+        durationSumSlot = durationCountSlot + 1
+        allowedSlot = durationSumSlot + 1
+        suppressedSlot = allowedSlot + 1
+        reasonSlot = suppressedSlot + 1
+        let slots = reasonSlot + ReasonCode.allCases.count
+        tallies = (0...max(1, loops)).map { _ in Tally(slots: slots) }
     }
 
     func name(routes: [String]) { self.routes.withLock { $0 = routes } }
@@ -63,11 +90,11 @@ final class Metrics: Sendable {
         let tally = tally(loop)
         let row = route.map { min($0, Self.maxRoutes) } ?? Self.maxRoutes
         let column = status >= 0 && status < statusColumn.count ? statusColumn[status] : Self.statuses.count
-        tally.requests[row][column].add()
-        tally.durationCount.add()
-        tally.durationSumNanos.add(nanoseconds)
+        tally.add(row * columns + column)
+        tally.add(durationCountSlot)
+        tally.add(durationSumSlot, nanoseconds)
         for (bucket, bound) in bucketNanos.enumerated() where nanoseconds <= bound {
-            tally.durationBuckets[bucket].add()
+            tally.add(bucketSlot + bucket)
             return
         }
     }
@@ -75,15 +102,16 @@ final class Metrics: Sendable {
     func decision(_ decision: Decision, loop: Int?) {
         let tally = tally(loop)
         if decision.allowed {
-            tally.allowed.add()
+            tally.add(allowedSlot)
             return
         }
-        tally.suppressed.add()
-        for reason in decision.reasons { tally.reasons[reason.code.rank].add() }
+        tally.add(suppressedSlot)
+        let reasons = reasonSlot
+        for reason in decision.reasons { tally.add(reasons + reason.code.rank) }
     }
 
     /// A counter's total over every tally.
-    private func total(_ counter: (Tally) -> Counter) -> UInt64 { tallies.reduce(0) { $0 + counter($1).current } }
+    private func total(_ slot: Int) -> UInt64 { tallies.reduce(0) { $0 + $1.current(slot) } }
 
     /// The exposition text. `openConnections` and `writerQueueDepth` are gauges read now.
     func render(openConnections: Int, writerQueueDepth: Int, log: DecisionLog.Stats, process: ProcessGauges = ProcessGauges()) -> String {
@@ -135,21 +163,21 @@ final class Metrics: Sendable {
         for r in 0...Self.maxRoutes {
             let route = r < routes.count ? routes[r] : r < Self.maxRoutes ? "route \(r)" : "none"
             for s in 0...Self.statuses.count {
-                let count = total { $0.requests[r][s] }
+                let count = total(r * columns + s)
                 guard count > 0 else { continue }
                 let status = s < Self.statuses.count ? String(Self.statuses[s]) : "other"
                 out += "hush_http_requests_total{route=\"\(route)\",status=\"\(status)\"} \(count)\n"
             }
         }
         histogram("hush_http_request_duration_seconds", "Time from a request's head to its answer.",
-                  Self.buckets, Self.buckets.indices.map { b in total { $0.durationBuckets[b] } },
-                  total: total(\.durationCount), sum: Double(total(\.durationSumNanos)) / 1e9)
+                  Self.buckets, Self.buckets.indices.map { b in total(bucketSlot + b) },
+                  total: total(durationCountSlot), sum: Double(total(durationSumSlot)) / 1e9)
         family("hush_decisions_total", "counter", "Decisions by outcome.")
-        out += "hush_decisions_total{decision=\"allow\"} \(total(\.allowed))\n"
-        out += "hush_decisions_total{decision=\"suppress\"} \(total(\.suppressed))\n"
+        out += "hush_decisions_total{decision=\"allow\"} \(total(allowedSlot))\n"
+        out += "hush_decisions_total{decision=\"suppress\"} \(total(suppressedSlot))\n"
         family("hush_decision_reasons_total", "counter", "Reasons given in suppress decisions.")
         for code in ReasonCode.allCases {
-            out += "hush_decision_reasons_total{reason=\"\(code.rawValue)\"} \(total { $0.reasons[code.rank] })\n"
+            out += "hush_decision_reasons_total{reason=\"\(code.rawValue)\"} \(total(reasonSlot + code.rank))\n"
         }
         one("hush_open_connections", "gauge", "Connections open now.", "\(openConnections)")
         one("hush_store_errors_total", "counter", "Store failures (unavailable or internal).", "\(storeErrors.current)")

@@ -389,17 +389,26 @@ import HushTestSupport
             let fresh = try APIClient(port: hush.port)
             #expect(try fresh.get("/v1/decisions?customer_id=c-14&channel=sms&at=2026-11-24T03:00:00Z").status == 200)
         }
+        #expect(try decide("customer_id=c-14&channel=email", at: "2026-11-24T12:00:00Z").decision == "allow")
         _ = try api.get("/v1/nowhere")
         let metrics = try api.get("/metrics")
         #expect(metrics.status == 200)
         #expect(metrics.response.header("Content-Type")?.hasPrefix("text/plain; version=0.0.4") == true)
         let text = metrics.response.bodyText
-        #expect(text.contains(#"hush_http_requests_total{route="GET /v1/decisions",status="200"} 7"#))
+        #expect(text.contains(#"hush_http_requests_total{route="GET /v1/decisions",status="200"} 8"#))
         #expect(text.contains(#"hush_http_requests_total{route="PUT /v1/customers/{id}",status="201"} 1"#))
         #expect(text.contains(#"hush_http_requests_total{route="none",status="404"} 1"#))
         #expect(text.contains(#"hush_decision_reasons_total{reason="quiet_hours"} 7"#))
+        #expect(text.contains(#"hush_decision_reasons_total{reason="opted_out"} 0"#))
         #expect(text.contains(#"hush_decisions_total{decision="suppress"} 7"#))
-        #expect(text.contains("hush_http_request_duration_seconds_count 9"))
+        #expect(text.contains(#"hush_decisions_total{decision="allow"} 1"#))
+        #expect(text.contains("hush_http_request_duration_seconds_count 10"))
+        // Every answer took less than the largest bound, and some time: the buckets add up to
+        // the count, and the sum is above zero.
+        #expect(text.contains(#"hush_http_request_duration_seconds_bucket{le="2.5"} 10"#))
+        #expect(text.contains(#"hush_http_request_duration_seconds_bucket{le="+Inf"} 10"#))
+        let sum = text.split(separator: "\n").first { $0.hasPrefix("hush_http_request_duration_seconds_sum ") }
+        #expect(sum.flatMap { Double($0.split(separator: " ")[1]) }.map { $0 > 0 } == true)
         #expect(text.contains("hush_writer_queue_depth 0"))
     }
 }
