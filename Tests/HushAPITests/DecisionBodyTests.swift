@@ -44,7 +44,8 @@ import HushStore
         }
     }
 
-    @Test func theFastPath_AgreesWithTheGeneralOne_OrStandsAside() throws {
+    /// An API over a fresh store in a directory of its own, removed after `body`.
+    func withAPI(_ body: (API) throws -> Void) throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hush-body-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -54,31 +55,37 @@ import HushStore
                                     renderHistory: JSONWriter.render)
         defer { store.close() }
         let api = try API(store: store, config: Config(), erasureKey: key, writerHasher: hasher, loops: 1, decisionLog: .off())
-        var taken = 0
-        for body in Self.bodies {
-            let bytes = Array(body.utf8)
-            let general: Result<DecisionInput, ValidationError>? = (try? JSONParser.parse(bytes)).map { value in
-                Result { () throws(ValidationError) in try api.decisionInput(value) }
+        try body(api)
+    }
+
+    @Test func theFastPath_AgreesWithTheGeneralOne_OrStandsAside() throws {
+        try withAPI { api in
+            var taken = 0
+            for body in Self.bodies {
+                let bytes = Array(body.utf8)
+                let general: Result<DecisionInput, ValidationError>? = (try? JSONParser.parse(bytes)).map { value in
+                    Result { () throws(ValidationError) in try api.decisionInput(value) }
+                }
+                guard let fields = DecisionBody.parse(bytes) else { continue }
+                let fast = Result { () throws(ValidationError) in try api.decisionInput(fast: fields, in: bytes) }
+                taken += 1
+                #expect(general.map(describe) == describe(fast), "\(body)")
             }
-            guard let fields = DecisionBody.parse(bytes) else { continue }
-            let fast = Result { () throws(ValidationError) in try api.decisionInput(fast: fields, in: bytes) }
-            taken += 1
-            #expect(general.map(describe) == describe(fast), "\(body)")
+            #expect(taken >= 7, "the plain bodies take the fast path")
+            // Categories are kept once each, in the order first given, on both paths.
+            let repeated = Array(#"{"customer_id": "c", "channel": "email", "categories": ["b", "a", "b", "a", "c"]}"#.utf8)
+            let fields = try #require(DecisionBody.parse(repeated))
+            #expect(try api.decisionInput(fast: fields, in: repeated).request.categories == ["b", "a", "c"])
+            #expect(try api.decisionInput(JSONParser.parse(repeated)).request.categories == ["b", "a", "c"])
+            // The bodies the fast path must leave alone.
+            for body in [#"{"customer_id": "c\u002d1", "channel": "email"}"#, #"{"customer_id": "c", "channel": "email", "colour": "red"}"#,
+                         #"{"customer_id": "c", "channel": "email", "channel": "sms"}"#, #"{"customer_id": 7, "channel": "email"}"#] {
+                #expect(DecisionBody.parse(Array(body.utf8)) == nil, "\(body)")
+            }
+            // More categories than the configured limit go to the general path, which refuses them.
+            #expect(DecisionBody.parse(repeated, maxCategories: 5) != nil)
+            #expect(DecisionBody.parse(repeated, maxCategories: 4) == nil)
         }
-        #expect(taken >= 7, "the plain bodies take the fast path")
-        // Categories are kept once each, in the order first given, on both paths.
-        let repeated = Array(#"{"customer_id": "c", "channel": "email", "categories": ["b", "a", "b", "a", "c"]}"#.utf8)
-        let fields = try #require(DecisionBody.parse(repeated))
-        #expect(try api.decisionInput(fast: fields, in: repeated).request.categories == ["b", "a", "c"])
-        #expect(try api.decisionInput(JSONParser.parse(repeated)).request.categories == ["b", "a", "c"])
-        // The bodies the fast path must leave alone.
-        for body in [#"{"customer_id": "c\u002d1", "channel": "email"}"#, #"{"customer_id": "c", "channel": "email", "colour": "red"}"#,
-                     #"{"customer_id": "c", "channel": "email", "channel": "sms"}"#, #"{"customer_id": 7, "channel": "email"}"#] {
-            #expect(DecisionBody.parse(Array(body.utf8)) == nil, "\(body)")
-        }
-        // More categories than the configured limit go to the general path, which refuses them.
-        #expect(DecisionBody.parse(repeated, maxCategories: 5) != nil)
-        #expect(DecisionBody.parse(repeated, maxCategories: 4) == nil)
     }
 
     /// Batch bodies: plain ones, and each way one can stop being plain.
@@ -107,39 +114,32 @@ import HushStore
     ]
 
     @Test func theBatchFastPath_AgreesWithTheGeneralOne_ItemByItem_OrStandsAside() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hush-batch-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let key = [UInt8](repeating: 1, count: 32)
-        let hasher = try SharedTombstoneHasher(key: key)
-        let store = try SQLiteStore(path: directory.appendingPathComponent("hush.db").path, tombstoneHash: hasher.hash,
-                                    renderHistory: JSONWriter.render)
-        defer { store.close() }
-        let api = try API(store: store, config: Config(), erasureKey: key, writerHasher: hasher, loops: 1, decisionLog: .off())
-        var taken: [String] = []
-        for body in Self.batches {
-            let bytes = Array(body.utf8)
-            guard let batch = DecisionBatchBody.parse(bytes, maxCategories: 100, maxItems: 10) else { continue }
-            taken.append(body)
-            // What the general path reads: a JSON object with a list of requests and no other member.
-            let value = try JSONParser.parse(bytes)
-            var reader = try FieldReader(value)
-            let token = try reader.string("min_token")
-            guard case .array(let items)? = reader.raw("requests") else { Issue.record("no list of requests: \(body)"); continue }
-            try reader.finish()
-            #expect(token == DecisionBody.text(batch.minToken, in: bytes), "\(body)")
-            #expect(items.count == batch.items.count, "\(body)")
-            for i in 0..<min(items.count, batch.items.count) {
-                let general = Result { () throws(ValidationError) in try api.decisionInput(items[i], prefix: "requests[\(i)].", allowReserve: false) }
-                let fast = Result { () throws(ValidationError) in try api.decisionInput(item: i, of: batch, in: bytes) }
-                #expect(describe(general) == describe(fast), "\(body) item \(i)")
+        try withAPI { api in
+            var taken: [String] = []
+            for body in Self.batches {
+                let bytes = Array(body.utf8)
+                guard let batch = DecisionBatchBody.parse(bytes, maxCategories: 100, maxItems: 10) else { continue }
+                taken.append(body)
+                // What the general path reads: a JSON object with a list of requests and no other member.
+                let value = try JSONParser.parse(bytes)
+                var reader = try FieldReader(value)
+                let token = try reader.string("min_token")
+                guard case .array(let items)? = reader.raw("requests") else { Issue.record("no list of requests: \(body)"); continue }
+                try reader.finish()
+                #expect(token == DecisionBody.text(batch.minToken, in: bytes), "\(body)")
+                #expect(items.count == batch.items.count, "\(body)")
+                for i in 0..<min(items.count, batch.items.count) {
+                    let general = Result { () throws(ValidationError) in try api.decisionInput(items[i], prefix: "requests[\(i)].", allowReserve: false) }
+                    let fast = Result { () throws(ValidationError) in try api.decisionInput(item: i, of: batch, in: bytes) }
+                    #expect(describe(general) == describe(fast), "\(body) item \(i)")
+                }
             }
+            #expect(taken == Array(Self.batches.prefix(5)), "exactly the plain batches take the fast path")
+            // More items than the limit, or more categories, go to the general path, which refuses them.
+            let two = Array(Self.batches[0].utf8)
+            #expect(DecisionBatchBody.parse(two, maxCategories: 100, maxItems: 2)?.items.count == 2)
+            #expect(DecisionBatchBody.parse(two, maxCategories: 100, maxItems: 1) == nil)
+            #expect(DecisionBatchBody.parse(two, maxCategories: 0, maxItems: 2) == nil)
         }
-        #expect(taken == Array(Self.batches.prefix(5)), "exactly the plain batches take the fast path")
-        // More items than the limit, or more categories, go to the general path, which refuses them.
-        let two = Array(Self.batches[0].utf8)
-        #expect(DecisionBatchBody.parse(two, maxCategories: 100, maxItems: 2)?.items.count == 2)
-        #expect(DecisionBatchBody.parse(two, maxCategories: 100, maxItems: 1) == nil)
-        #expect(DecisionBatchBody.parse(two, maxCategories: 0, maxItems: 2) == nil)
     }
 }
