@@ -77,7 +77,6 @@ import HushStore
         ("GET", "/v1/suppressions?limit=10&cursor=", nil, 400, "invalid_field"),
         ("GET", "/v1/suppressions?colour=red", nil, 400, "invalid_field"),
         ("GET", "/v1/decisions?customer_id=c&channel=email", nil, 403, "forbidden"),
-        ("POST", "/v1/decisions/batch", #"{"requests": []}"#, 403, "forbidden"),
         ("GET", "/v1/nowhere", nil, 404, "not_found"),
         ("DELETE", "/v1/decisions", nil, 405, "method_not_allowed"),
         ("GET", "/v1/cases/%zz", nil, 400, "malformed_request"),

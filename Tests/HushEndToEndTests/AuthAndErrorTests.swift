@@ -39,6 +39,9 @@ import HushTestSupport
         #expect(try writer.put("/v1/customers/c", #"{"region": "US"}"#).status == 201)
         #expect(try writer.call("DELETE", "/v1/customers/c").status == 403, "erasure needs admin")
         #expect(try writer.get("/v1/decisions?customer_id=c&channel=email").status == 403)
+        let batch = try writer.post("/v1/decisions/batch", #"{"requests": []}"#)
+        #expect(batch.status == 403 && batch.errorCode == "forbidden", "the batch needs decide")
+        #expect(try decider.post("/v1/decisions/batch", #"{"requests": []}"#).status == 200)
 
         let reader = try APIClient(port: hush.port, key: keys["reader"])
         #expect(try reader.get("/v1/holds").status == 200)
