@@ -316,7 +316,8 @@ struct ImageApplierTests {
         try db.query("INSERT INTO profiles VALUES ('c-1', 'US-CA', NULL, NULL, NULL, $1)", [String(now)])
         try db.query("INSERT INTO suppressions (id, customer_id, kind, channels, confirmed, created_at) VALUES ('s-1', 'c-1', 'opt_out', 'sms', true, $1)", [String(now)])
         #expect(try waitFor(["c-1", "s-1"]))
-        #expect(follower.status.snapshots == 1)
+        // The snapshot is counted just after its rows are committed to the image.
+        #expect(try Self.eventually(seconds: 15) { follower.status.snapshots == 1 }, "the first snapshot")
 
         try db.execute("TRUNCATE suppressions")
         try db.query("INSERT INTO suppressions (id, customer_id, kind, channels, confirmed, created_at) VALUES ('s-2', 'c-1', 'opt_out', 'email', true, $1)", [String(now)])
