@@ -81,7 +81,7 @@ extension API {
     /// `{"results": [...]}` for `count` items, written into a buffer sized for them and sent from it.
     private func sendBatch(_ request: Request, _ responder: Responder, count: Int, caller: Actor, context: LoopContext,
                            _ input: (Int) throws(ValidationError) -> DecisionInput) {
-        var w = JSONWriter(capacity: 64 + Self.batchAnswerBytes * count)
+        var w = JSONWriter(capacity: 64 + Self.batchAnswerBytes * min(count, Self.batchAnswersSized))
         w.objectStart()
         w.key("results")
         let failed = writeDecisions(&w, count: count, caller: caller, context: context, input)
@@ -90,8 +90,9 @@ extension API {
     }
 
     /// About what one answer in a batch takes (an answer with two reasons is about 600 bytes,
-    /// one with none about 250): the buffer is sized once instead of doubled as it fills.
-    static let batchAnswerBytes = 512
+    /// one with none about 250): the buffer is sized once instead of doubled as it fills, for
+    /// up to `batchAnswersSized` answers (1 MiB); a larger batch's buffer grows from there.
+    static let batchAnswerBytes = 512, batchAnswersSized = 2_048
 
     /// The customer's decision on every configured channel, in the configuration's order.
     func customerDecisions(_ request: Request, _ caller: Actor) throws(APIError) -> Response {
