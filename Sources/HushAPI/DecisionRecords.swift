@@ -44,37 +44,9 @@ extension API {
         }
         let customer = erasedCustomer ? nil : request.customerID.map { logHash(.customer($0), context) }
         let address = erasedAddress ? nil : request.address.map { logHash(.address($0), context) }
-        let outcome = context.logLine.render { w in
-            w.reset()
-            w.objectStart()
-            w.key("decision_id"); w.string(id)
-            w.key("made_at"); w.timeMillis(milliseconds: Int64(id.milliseconds))
-            w.key("at"); w.time(decision.evaluatedAt)
-            w.key("policy_version"); w.raw(policyVersionJSON)
-            w.key("customer")
-            if let customer { w.hex(high: customer.high, low: customer.low) } else { w.null() }
-            if let address { w.key("address"); w.hex(high: address.high, low: address.low) }
-            w.key("channel"); w.string(request.channel.rawValue)
-            w.key("purpose"); w.string(request.purpose.rawValue)
-            w.key("categories"); w.strings(request.categories)
-            w.key("region"); w.string(request.region)
-            w.key("decision"); if decision.allowed { w.raw(static: "\"allow\"") } else { w.raw(static: "\"suppress\"") }
-            w.key("reasons")
-            w.arrayStart()
-            for reason in decision.reasons {
-                w.objectStart()
-                w.key("code"); w.string(reason.code.rawValue)
-                w.key("ref")
-                if reason.hasRef { w.string { reason.writeRef($0) } } else { w.null() }
-                w.key("until"); w.time(reason.until)
-                w.objectEnd()
-            }
-            w.arrayEnd()
-            w.key("retry_after"); w.time(decision.retryAfter)
-            w.key("reserved")
-            if let reserved { w.bool(reserved) } else { w.null() }
-            w.key("key"); w.string(caller.name)
-            w.objectEnd()
+        let outcome = context.logLine.render { w, runs in
+            Self.writeLogLine(&w, &runs, decision, request, id: id, reserved: reserved, customer: customer, address: address,
+                              key: caller.name, policyVersion: policyVersionJSON)
             return w.withBytes { line in
                 decisionLog.append(loop: context.index, ms: id.milliseconds, customer: customer?.high ?? 0, address: address?.high ?? 0, line: line)
             }
@@ -84,6 +56,38 @@ extension API {
         case .dropped: return true
         case .refused: return false
         }
+    }
+
+    /// One decision's log line, from the start: `customer` and `address` are the subjects' hashes
+    /// (nil for none, or an erased one). The runs that repeat from one line to the next come from
+    /// `runs` when they were written for the same values.
+    static func writeLogLine(_ w: inout JSONWriter, _ runs: inout LogLineRuns, _ decision: borrowing Decision,
+                             _ request: borrowing DecisionRequest, id: DecisionID, reserved: Bool?,
+                             customer: (high: UInt64, low: UInt64)?, address: (high: UInt64, low: UInt64)?,
+                             key: String, policyVersion: [UInt8]) {
+        w.reset()
+        w.objectStart()
+        w.key("decision_id"); w.string(id)
+        runs.times(&w, ms: id.milliseconds, at: decision.evaluatedAt, policyVersion: policyVersion)
+        if let customer { w.hex(high: customer.high, low: customer.low) } else { w.null() }
+        if let address { w.key("address"); w.hex(high: address.high, low: address.low) }
+        runs.attributes(&w, request)
+        if decision.allowed { w.raw(static: "\"allow\"") } else { w.raw(static: "\"suppress\"") }
+        w.key("reasons")
+        w.arrayStart()
+        for reason in decision.reasons {
+            w.objectStart()
+            w.key("code"); w.string(reason.code.rawValue)
+            w.key("ref")
+            if reason.hasRef { w.string { reason.writeRef($0) } } else { w.null() }
+            w.key("until"); w.time(reason.until)
+            w.objectEnd()
+        }
+        w.arrayEnd()
+        w.key("retry_after"); w.time(decision.retryAfter)
+        w.key("reserved")
+        if let reserved { w.bool(reserved) } else { w.null() }
+        runs.end(&w, key: key)
     }
 
     /// A subject's hash in the log (its first 128 bits), remembered for the next decision: the
@@ -114,10 +118,87 @@ extension API {
     }
 }
 
-/// A `JSONWriter` a loop keeps for its log lines, reused from one decision to the next.
+/// A `JSONWriter` a loop keeps for its log lines, reused from one decision to the next, and the
+/// runs of a line that repeat from one decision to the next, kept as written and written again
+/// as they are: the times and the policy version (the same for a millisecond's decisions, a
+/// batch's items), the request's attributes (the last few kinds of request), and the key's name.
+/// Each is kept with what it was written from, and written afresh when that differs.
 final class LogLineBuffer {
     private var value = JSONWriter(capacity: 1024)
+    private var runs = LogLineRuns()
 
-    /// Lends the writer to `body`: one access for the whole line.
-    func render<R>(_ body: (inout JSONWriter) -> R) -> R { body(&value) }
+    /// Lends the writer and the runs to `body`: one access to each for the whole line.
+    func render<R>(_ body: (inout JSONWriter, inout LogLineRuns) -> R) -> R { body(&value, &runs) }
+}
+
+/// The runs of a log line that repeat from one decision to the next (see `LogLineBuffer`).
+struct LogLineRuns {
+    /// `,"made_at":…,"at":…,"policy_version":…,"customer":`
+    private var timesRun: [UInt8] = []
+    private var timesMs = UInt64.max, timesAt = Date.distantPast, timesVersion: [UInt8] = []
+
+    /// `,"channel":…,"purpose":…,"categories":[…],"region":…,"decision":`
+    private struct Attributes {
+        var channel: Channel, purpose: Purpose, categories: [String], region: String?
+        var run: [UInt8]
+    }
+    private var attributeRuns: [Attributes] = []
+    private var nextAttributes = 0
+    static let attributeRunsKept = 4
+
+    /// `,"key":…}`
+    private var keyName: String?
+    private var keyRun: [UInt8] = []
+
+    /// `made_at`, `at`, `policy_version` and the key `customer`, after the decision id.
+    mutating func times(_ w: inout JSONWriter, ms: UInt64, at: Date, policyVersion: [UInt8]) {
+        if ms == timesMs, at == timesAt, policyVersion == timesVersion {
+            w.splice(timesRun, endsWithValue: false)
+            return
+        }
+        let start = w.position
+        w.key("made_at"); w.timeMillis(milliseconds: Int64(ms))
+        w.key("at"); w.time(at)
+        w.key("policy_version"); w.raw(policyVersion)
+        w.key("customer")
+        timesRun = w.bytes(from: start)
+        (timesMs, timesAt, timesVersion) = (ms, at, policyVersion)
+    }
+
+    /// `channel`, `purpose`, `categories`, `region` and the key `decision`, after the subjects.
+    mutating func attributes(_ w: inout JSONWriter, _ request: borrowing DecisionRequest) {
+        for i in attributeRuns.indices
+        where attributeRuns[i].channel == request.channel && attributeRuns[i].purpose == request.purpose
+            && attributeRuns[i].region == request.region && attributeRuns[i].categories == request.categories {
+            w.splice(attributeRuns[i].run, endsWithValue: false)
+            return
+        }
+        let start = w.position
+        w.key("channel"); w.string(request.channel.rawValue)
+        w.key("purpose"); w.string(request.purpose.rawValue)
+        w.key("categories"); w.strings(request.categories)
+        w.key("region"); w.string(request.region)
+        w.key("decision")
+        let kept = Attributes(channel: request.channel, purpose: request.purpose, categories: request.categories, region: request.region,
+                              run: w.bytes(from: start))
+        if attributeRuns.count < Self.attributeRunsKept {
+            attributeRuns.append(kept)
+        } else {
+            attributeRuns[nextAttributes] = kept
+            nextAttributes = (nextAttributes + 1) % Self.attributeRunsKept
+        }
+    }
+
+    /// The member `key` and the line's closing brace.
+    mutating func end(_ w: inout JSONWriter, key name: String) {
+        if name == keyName {
+            w.splice(keyRun, endsWithValue: true)
+            return
+        }
+        let start = w.position
+        w.key("key"); w.string(name)
+        w.objectEnd()
+        keyRun = w.bytes(from: start)
+        keyName = name
+    }
 }

@@ -154,6 +154,19 @@ public struct JSONWriter: ~Copyable {
         if written == 0 { Timestamp.withBytes(date) { put($0) } } else { count += written }
     }
 
+    /// Where the next byte goes: with `bytes(from:)`, a run of output to keep and `splice` again.
+    var position: Int { count }
+
+    /// The bytes written since `start`.
+    func bytes(from start: Int) -> [UInt8] { Array(UnsafeBufferPointer(start: base + start, count: count - start)) }
+
+    /// Bytes kept from an earlier `bytes(from:)`, written again as they are: `endsWithValue`
+    /// says whether they ended after a value (the next member needs a comma) or after a key.
+    mutating func splice(_ run: [UInt8], endsWithValue: Bool) {
+        run.withUnsafeBufferPointer { put($0) }
+        needsComma = endsWithValue
+    }
+
     /// Empties the buffer, keeping its memory, for the next value.
     mutating func reset() {
         count = 0
