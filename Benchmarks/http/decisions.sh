@@ -10,8 +10,9 @@
 # when full) and the access log as it comes (a line for every answer but successful decisions,
 # and 1% of those, on standard error, here a file); a second hush with the decision log off is
 # measured in the same runs, single and batch, and a third with the access log at `all`, single,
-# for each log's cost as a ratio. At the end the log's segments are
-# closed and their bytes per decision reported.
+# for each log's cost as a ratio; in the batch, each thread's CPU time is read too, for the
+# log's cost a decision on the event loops and on its own threads. At the end the log's
+# segments are closed and their bytes per decision reported.
 #
 # usage: Benchmarks/http/decisions.sh      (needs: apt-get install wrk nginx-light; the peer
 #        is built by ../shared/bench/anchors/build.sh, its fixture by gen_fixture.py)
@@ -154,7 +155,9 @@ tail -n 20 "$OUT/hush-accessall.log" > "$OUT/hush-accessall.log.tail"; rm -f "$O
 # ---- the batch on both cores: hush with two loops, wrk on LOAD_CPU; log on and off in turn ----
 # Both servers run throughout (the one not measured is idle), and each run measures one, then
 # the other: a machine that slows down during the runs slows both alike.
-printf 'run\tlog\trps\tdecisions_per_s\tp99_us\n' > "$OUT/batch.tsv"
+# Each run also reads the CPU time of hush's threads by kind (thread_ticks): what the log costs a
+# decision on the event loops and on its own threads, steadier than the throughput's ratio.
+printf 'run\tlog\trps\tdecisions_per_s\tp99_us\tloops_ns\twriters_ns\tlog_threads_ns\trest_ns\n' > "$OUT/batch.tsv"
 "$HUSH" --config "$OUT/hush-log.json" --port "$P_HUSH" --threads 2 --database "$OUT/bench-log.db" > "$OUT/hush-batch-on.log" 2>&1 &
 PIDS+=($!); BATCH_ON_PID=$!
 "$HUSH" --config "$OUT/hush-nolog.json" --port "$P_NOLOG" --threads 2 --database "$OUT/bench-nolog.db" > "$OUT/hush-batch-off.log" 2>&1 &
@@ -168,8 +171,11 @@ done
 for run in $(seq "$RUNS"); do
     for log in on off; do
         pid=$BATCH_ON_PID; port=$P_HUSH; [[ $log == off ]] && { pid=$BATCH_OFF_PID; port=$P_NOLOG; }
+        read -r l0 w0 g0 r0 <<<"$(thread_ticks "$pid")"
         read -r rps _ p99 _ <<<"$(measure hush-batch "$pid" 8 "$LOAD_CPU" "http://127.0.0.1:$port" "$HERE/decisions.lua" "$CUSTOMERS" 42 "$BATCH")"
-        printf '%s\t%s\t%s\t%s\t%s\n' "$run" "$log" "$rps" "$((rps * BATCH))" "$p99" | tee -a "$OUT/batch.tsv" >&2
+        read -r l1 w1 g1 r1 <<<"$(thread_ticks "$pid")"
+        ns=$(python3 -c "d = max(1, $rps * $BATCH * $DUR); print('\t'.join(f'{t / $HZ * 1e9 / d:.0f}' for t in ($l1 - $l0, $w1 - $w0, $g1 - $g0, $r1 - $r0)))")
+        printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$run" "$log" "$rps" "$((rps * BATCH))" "$p99" "$ns" | tee -a "$OUT/batch.tsv" >&2
     done
 done
 stop "$BATCH_ON_PID"; stop "$BATCH_OFF_PID"
@@ -221,6 +227,14 @@ per_run = [float(x["decisions_per_s"]) / float(y["decisions_per_s"]) for x, y in
            zip([x for x in b if x["log"] == "on"], [x for x in b if x["log"] == "off"])]
 print(f"decision log on / off, batch: {dm['on'] / dm['off']:.2f} (per run: {', '.join(f'{r:.2f}' for r in per_run)}, "
       f"median {statistics.median(per_run):.2f}); goal 0.85")
+kinds = ("loops_ns", "writers_ns", "log_threads_ns", "rest_ns")
+cpu = {log: {k: statistics.median(float(x[k]) for x in b if x["log"] == log) for k in kinds} for log in ("on", "off")}
+total = {log: sum(cpu[log].values()) for log in cpu}
+print(f"batch, hush's CPU a decision (medians, ns; on / off): event loops {cpu['on']['loops_ns']:.0f} / {cpu['off']['loops_ns']:.0f}, "
+      f"log writers {cpu['on']['writers_ns']:.0f} / {cpu['off']['writers_ns']:.0f}, the log's sync and maintenance "
+      f"{cpu['on']['log_threads_ns']:.0f} / {cpu['off']['log_threads_ns']:.0f}, other threads {cpu['on']['rest_ns']:.0f} / "
+      f"{cpu['off']['rest_ns']:.0f}; in all {total['on']:.0f} / {total['off']:.0f}: the log {total['on'] - total['off']:.0f} ns a decision, "
+      f"off / on {total['off'] / total['on']:.2f}")
 import glob, os, subprocess
 zst = glob.glob(f"{out}/decisions/*.ndjson.zst"); idx = glob.glob(f"{out}/decisions/*.idx")
 lines = raw = 0

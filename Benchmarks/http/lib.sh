@@ -12,6 +12,25 @@ wait_ready() { # url: up to 20 s
 
 HZ=$(getconf CLK_TCK)
 cpu_ticks() { local sum=0 p; for p in $1 $(ps -o pid= --ppid "$1" 2>/dev/null); do sum=$((sum + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo "$sum"; }
+# thread_ticks PID -> "loops writers log_threads rest": the CPU ticks (user and system) of a hush
+# process's threads by kind: its event loops, the log writers' threads (the decision log's and
+# the access log's, both named hush-log-writer), the decision log's other threads (sync and
+# maintenance), and the rest.
+thread_ticks() {
+    local loops=0 writers=0 log=0 rest=0 t name ticks
+    for t in /proc/"$1"/task/*; do
+        name=$(cat "$t/comm" 2>/dev/null) || continue
+        ticks=$(awk '{print $14 + $15}' "$t/stat" 2>/dev/null) || continue
+        [[ -n "$ticks" ]] || continue
+        case $name in
+            hush-loop-*) loops=$((loops + ticks)) ;;
+            hush-log-writer) writers=$((writers + ticks)) ;;
+            hush-log-*) log=$((log + ticks)) ;;
+            *) rest=$((rest + ticks)) ;;
+        esac
+    done
+    echo "$loops $writers $log $rest"
+}
 # measure NAME PID CONNS CPU_SET URL SCRIPT ARGS... -> "rps p50 p99 cpu_us_per_request"
 measure() {
     local name=$1 pid=$2 conns=$3 cpus=$4 url=$5 script=$6; shift 6
