@@ -293,11 +293,16 @@ struct SegmentBuilder {
     /// Adds lines, each followed by its newline, described in order by `meta`; `flush` makes the
     /// output decompress up to the last of them.
     mutating func add(_ bytes: [UInt8], _ meta: [LineMeta], flush: Bool) throws(LogError) {
-        let failure = bytes.withUnsafeBytes { bytes in add(bytes, meta, flush: flush) }
+        let failure = bytes.withUnsafeBytes { bytes in meta.withUnsafeBufferPointer { meta in add(bytes, meta, flush: flush) } }
         if let failure { throw failure }
     }
 
-    private mutating func add(_ bytes: UnsafeRawBufferPointer, _ meta: [LineMeta], flush: Bool) -> LogError? {
+    /// As `add(_:_:flush:)`, for lines where they lie (a loop's buffer, taken by the writer).
+    mutating func add(lines bytes: UnsafeRawBufferPointer, _ meta: UnsafeBufferPointer<LineMeta>, flush: Bool) throws(LogError) {
+        if let failure = add(bytes, meta, flush: flush) { throw failure }
+    }
+
+    private mutating func add(_ bytes: UnsafeRawBufferPointer, _ meta: UnsafeBufferPointer<LineMeta>, flush: Bool) -> LogError? {
         var start = 0, at = 0
         do {
             for line in meta {

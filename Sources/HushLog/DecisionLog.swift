@@ -304,6 +304,8 @@ public final class DecisionLog: @unchecked Sendable {
     /// The lines of this turn, each with its newline, and what the index needs of each.
     private var unwritten: [UInt8] = []
     private var unwrittenLines: [LineMeta] = []
+    /// The lines taken from the loops' buffers this turn, where they lie.
+    private var taken: [LoopBuffer.Lines] = []
     private var lastSync = ContinuousClock.now
     private var lastRetry = ContinuousClock.now
     private var dirty = false
@@ -324,7 +326,6 @@ public final class DecisionLog: @unchecked Sendable {
     }
 
     private func runWriter() {
-        var drained: [UInt8] = [], drainedMeta: [LineMeta] = []
         while true {
             writerWake.lock()
             if !wakeRequested && !stopping {
@@ -337,22 +338,20 @@ public final class DecisionLog: @unchecked Sendable {
             rotateFor = []
             writerWake.unlock()
 
-            // Lines of customers erased while they may have waited are left out; otherwise
-            // the buffers are copied straight into the batch.
+            // Each loop's lines are taken where they lie (the loop writes on into its other
+            // half) and compressed from there; lines of customers erased while they may have
+            // waited are left out, through a copy.
             let erased = recentlyErased.withLock { $0 }
+            taken.removeAll(keepingCapacity: true)
             for buffer in buffers {
                 buffer.lock()
-                if erased.isEmpty {
-                    buffer.drain(into: &unwritten, &unwrittenLines)
-                } else {
-                    buffer.drain(into: &drained, &drainedMeta)
-                }
+                let lines = buffer.take()
                 buffer.broadcast()
                 buffer.unlock()
                 if !erased.isEmpty {
-                    stage(drained, drainedMeta, leavingOut: erased)
-                    drained.removeAll(keepingCapacity: true)
-                    drainedMeta.removeAll(keepingCapacity: true)
+                    stage(lines, leavingOut: erased)
+                } else if !lines.meta.isEmpty {
+                    taken.append(lines)
                 }
             }
             finishBatch()
@@ -375,21 +374,46 @@ public final class DecisionLog: @unchecked Sendable {
         writerDone.signal()
     }
 
-    /// Adds a drained buffer's lines to the batch this turn writes, but for those naming a
+    /// Adds a taken buffer's lines to the batch this turn writes, but for those naming a
     /// customer or address in `erased`.
-    private func stage(_ lines: [UInt8], _ meta: [LineMeta], leavingOut erased: [UInt64: UInt64]) {
+    private func stage(_ lines: LoopBuffer.Lines, leavingOut erased: [UInt64: UInt64]) {
         var offset = 0
-        lines.withUnsafeBytes { all in
-            for line in meta {
-                let length = Int(line.length) + 1
-                defer { offset += length }
-                if (line.customer != 0 && erased[line.customer] != nil) || (line.address != 0 && erased[line.address] != nil) {
-                    count { $0.erasedUnwritten += 1 }
-                    continue
-                }
-                unwritten.append(contentsOf: UnsafeRawBufferPointer(rebasing: all[offset..<offset + length]))
-                unwrittenLines.append(line)
+        for line in lines.meta {
+            let length = Int(line.length) + 1
+            defer { offset += length }
+            if (line.customer != 0 && erased[line.customer] != nil) || (line.address != 0 && erased[line.address] != nil) {
+                count { $0.erasedUnwritten += 1 }
+                continue
             }
+            unwritten.append(contentsOf: UnsafeRawBufferPointer(rebasing: lines.bytes[offset..<offset + length]))
+            unwrittenLines.append(line)
+        }
+    }
+
+    /// Adds taken lines to the batch as they are: when they cannot be compressed where they lie.
+    private func stage(_ lines: LoopBuffer.Lines) {
+        unwritten.append(contentsOf: lines.bytes)
+        unwrittenLines.append(contentsOf: lines.meta)
+    }
+
+    /// Compresses the lines taken this turn where they lie, into the open segment's frame,
+    /// flushed after the last. Only when nothing waits before them (unwritten lines, or output
+    /// a failed write left): otherwise they join the batch. Those a failure leaves uncompressed
+    /// join the batch too, for the next try.
+    private func compressTaken(into segment: OpenSegment) throws(LogError) {
+        var done = 0
+        defer {
+            for lines in taken[done...] { stage(lines) }
+            taken.removeAll(keepingCapacity: true)
+        }
+        for (i, lines) in taken.enumerated() {
+            do {
+                try segment.builder.add(lines: lines.bytes, lines.meta, flush: i == taken.count - 1)
+            } catch {
+                throw LogError("cannot compress \(options.directory)/\(segment.name.compressed): \(error.message)")
+            }
+            compressedLines += lines.meta.count
+            done = i + 1
         }
     }
 
@@ -397,6 +421,10 @@ public final class DecisionLog: @unchecked Sendable {
     /// by size), all or nothing: a failed write is cut back off the file and tried again.
     private func finishBatch() {
         let now = ContinuousClock.now
+        if options.sink == .stdout || !unwritten.isEmpty || compressedLines > 0 || failing.load(ordering: .relaxed) {
+            for lines in taken { stage(lines) }
+            taken.removeAll(keepingCapacity: true)
+        }
         if failing.load(ordering: .relaxed), now - lastRetry < .seconds(1), !stopping { return }
         lastRetry = now
         if options.sink == .stdout {
@@ -413,7 +441,25 @@ public final class DecisionLog: @unchecked Sendable {
             unwrittenLines.removeAll(keepingCapacity: true)
             return
         }
-        if !unwritten.isEmpty || compressedLines > 0 {
+        if !taken.isEmpty {
+            do throws(LogError) {
+                let segment: OpenSegment
+                do {
+                    segment = try openSegment(hour: Int64(options.clock() / 3_600_000))
+                } catch {
+                    for lines in taken { stage(lines) }
+                    taken.removeAll(keepingCapacity: true)
+                    throw error
+                }
+                try compressTaken(into: segment)
+                try write(segment)
+                dirty = true
+                recovered(lines: compressedLines)
+                compressedLines = 0
+            } catch {
+                fail(error.message)
+            }
+        } else if !unwritten.isEmpty || compressedLines > 0 {
             do throws(LogError) {
                 let segment = try openSegment(hour: Int64(options.clock() / 3_600_000))
                 if compressedLines == 0 {
@@ -667,19 +713,31 @@ final class LoopBuffer: @unchecked Sendable {
     let capacity: Int
     /// Lines the buffer can describe: a line, with its decision id alone, is longer than 64 bytes.
     let maxLines: Int
-    private let bytes: UnsafeMutableRawPointer
-    private let meta: UnsafeMutablePointer<LineMeta>
+    /// Two halves, each of `capacity` bytes and `maxLines` lines: the loop appends to one while
+    /// the writer compresses what it took from the other.
+    private let halves: (bytes: UnsafeMutableRawPointer, meta: UnsafeMutablePointer<LineMeta>,
+                         otherBytes: UnsafeMutableRawPointer, otherMeta: UnsafeMutablePointer<LineMeta>)
+    private var bytes: UnsafeMutableRawPointer
+    private var meta: UnsafeMutablePointer<LineMeta>
     /// The mutex at 0, the condition at 64, the bytes used at 128 and the lines held at 136.
     private let control: UnsafeMutableRawPointer
     private let padding: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) =
         (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
     private static let controlBytes = 256, cacheLine = 128
 
+    /// Lines taken by the writer (`take`), where they lie: valid until the next `take`.
+    struct Lines {
+        let bytes: UnsafeRawBufferPointer
+        let meta: UnsafeBufferPointer<LineMeta>
+    }
+
     init(capacity: Int) {
         self.capacity = max(capacity, 64 * 1024)
         maxLines = self.capacity / 64
-        bytes = .allocate(byteCount: self.capacity, alignment: Self.cacheLine)
-        meta = .allocate(capacity: maxLines)
+        halves = (.allocate(byteCount: self.capacity, alignment: Self.cacheLine), .allocate(capacity: maxLines),
+                  .allocate(byteCount: self.capacity, alignment: Self.cacheLine), .allocate(capacity: maxLines))
+        bytes = halves.bytes
+        meta = halves.meta
         control = .allocate(byteCount: Self.controlBytes, alignment: Self.cacheLine)
         control.initializeMemory(as: UInt8.self, repeating: 0, count: Self.controlBytes)
         pthread_mutex_init(mutex, nil)
@@ -693,8 +751,10 @@ final class LoopBuffer: @unchecked Sendable {
     deinit {
         pthread_cond_destroy(condition)
         pthread_mutex_destroy(mutex)
-        bytes.deallocate()
-        meta.deallocate()
+        halves.bytes.deallocate()
+        halves.meta.deallocate()
+        halves.otherBytes.deallocate()
+        halves.otherMeta.deallocate()
         control.deallocate()
     }
 
@@ -740,12 +800,17 @@ final class LoopBuffer: @unchecked Sendable {
         used[1] += 1
     }
 
-    /// Copies what the buffer holds to the end of `lines` and `lineMeta` and empties it; the
-    /// caller holds the lock.
-    func drain(into lines: inout [UInt8], _ lineMeta: inout [LineMeta]) {
-        lines.append(contentsOf: UnsafeRawBufferPointer(start: bytes, count: used[0]))
-        lineMeta.append(contentsOf: UnsafeBufferPointer(start: meta, count: used[1]))
+    /// Hands the writer what the buffer holds, where it lies, and empties it: appends go on into
+    /// the other half. The caller holds the lock; what it took is valid until its next `take`.
+    func take() -> Lines {
+        let lines = Lines(bytes: UnsafeRawBufferPointer(start: bytes, count: used[0]), meta: UnsafeBufferPointer(start: meta, count: used[1]))
+        if bytes == halves.bytes {
+            (bytes, meta) = (halves.otherBytes, halves.otherMeta)
+        } else {
+            (bytes, meta) = (halves.bytes, halves.meta)
+        }
         used[0] = 0
         used[1] = 0
+        return lines
     }
 }

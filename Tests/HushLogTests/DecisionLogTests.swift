@@ -341,6 +341,11 @@ func decompressed(_ bytes: [UInt8]) -> String {
         #expect(rename(moved, h.directory) == 0)
         #expect(waitFor { h.log.flush(); return h.log.failure == nil })
         #expect(line.withUnsafeBytes { h.log.append(loop: 1, ms: h.clock.current, customer: 0, address: 0, line: $0) } == .recorded)
+        h.log.flush()
+        // Every line taken is written once: the first, the one that waited, the last.
+        #expect(h.log.stats.written == 3)
+        let text = String(decoding: line, as: UTF8.self)
+        #expect(try h.allContent().components(separatedBy: "\n").filter { $0 == text }.count == 2)
     }
 
     @Test func theDropPolicy_CountsWhatItDrops_AndTheStdoutSinkWritesLines() throws {
