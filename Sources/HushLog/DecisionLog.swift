@@ -441,7 +441,7 @@ public final class DecisionLog: @unchecked Sendable {
             unwrittenLines.removeAll(keepingCapacity: true)
             return
         }
-        if !taken.isEmpty {
+        if !taken.isEmpty || !unwritten.isEmpty || compressedLines > 0 {
             do throws(LogError) {
                 let segment: OpenSegment
                 do {
@@ -451,18 +451,10 @@ public final class DecisionLog: @unchecked Sendable {
                     taken.removeAll(keepingCapacity: true)
                     throw error
                 }
-                try compressTaken(into: segment)
-                try write(segment)
-                dirty = true
-                recovered(lines: compressedLines)
-                compressedLines = 0
-            } catch {
-                fail(error.message)
-            }
-        } else if !unwritten.isEmpty || compressedLines > 0 {
-            do throws(LogError) {
-                let segment = try openSegment(hour: Int64(options.clock() / 3_600_000))
-                if compressedLines == 0 {
+                if !taken.isEmpty {
+                    // Nothing waits before them (see above): compressed where they lie, flushed.
+                    try compressTaken(into: segment)
+                } else if compressedLines == 0 {
                     // The turn's lines into the open frame, flushed: on disk they decompress.
                     do {
                         try segment.builder.add(unwritten, unwrittenLines, flush: true)
