@@ -161,7 +161,7 @@ struct LogLineRuns {
         w.key("at"); w.time(at)
         w.key("policy_version"); w.raw(policyVersion)
         w.key("customer")
-        timesRun = w.bytes(from: start)
+        w.copy(from: start, into: &timesRun)
         (timesMs, timesAt, timesVersion) = (ms, at, policyVersion)
     }
 
@@ -179,14 +179,19 @@ struct LogLineRuns {
         w.key("categories"); w.strings(request.categories)
         w.key("region"); w.string(request.region)
         w.key("decision")
-        let kept = Attributes(channel: request.channel, purpose: request.purpose, categories: request.categories, region: request.region,
-                              run: w.bytes(from: start))
+        // Into a free entry, or over the oldest, reusing its run's memory.
+        let slot: Int
         if attributeRuns.count < Self.attributeRunsKept {
-            attributeRuns.append(kept)
+            attributeRuns.append(Attributes(channel: request.channel, purpose: request.purpose, categories: request.categories,
+                                            region: request.region, run: []))
+            slot = attributeRuns.count - 1
         } else {
-            attributeRuns[nextAttributes] = kept
+            slot = nextAttributes
             nextAttributes = (nextAttributes + 1) % Self.attributeRunsKept
+            (attributeRuns[slot].channel, attributeRuns[slot].purpose) = (request.channel, request.purpose)
+            (attributeRuns[slot].categories, attributeRuns[slot].region) = (request.categories, request.region)
         }
+        w.copy(from: start, into: &attributeRuns[slot].run)
     }
 
     /// The member `key` and the line's closing brace.
@@ -198,7 +203,7 @@ struct LogLineRuns {
         let start = w.position
         w.key("key"); w.string(name)
         w.objectEnd()
-        keyRun = w.bytes(from: start)
+        w.copy(from: start, into: &keyRun)
         keyName = name
     }
 }

@@ -154,13 +154,16 @@ public struct JSONWriter: ~Copyable {
         if written == 0 { Timestamp.withBytes(date) { put($0) } } else { count += written }
     }
 
-    /// Where the next byte goes: with `bytes(from:)`, a run of output to keep and `splice` again.
+    /// Where the next byte goes: with `copy(from:into:)`, a run of output to keep and `splice` again.
     var position: Int { count }
 
-    /// The bytes written since `start`.
-    func bytes(from start: Int) -> [UInt8] { Array(UnsafeBufferPointer(start: base + start, count: count - start)) }
+    /// The bytes written since `start`, into `run` in place of what it held (its memory kept).
+    func copy(from start: Int, into run: inout [UInt8]) {
+        run.removeAll(keepingCapacity: true)
+        run.append(contentsOf: UnsafeBufferPointer(start: base + start, count: count - start))
+    }
 
-    /// Bytes kept from an earlier `bytes(from:)`, written again as they are: `endsWithValue`
+    /// Bytes kept from an earlier `copy(from:into:)`, written again as they are: `endsWithValue`
     /// says whether they ended after a value (the next member needs a comma) or after a key.
     mutating func splice(_ run: [UInt8], endsWithValue: Bool) {
         run.withUnsafeBufferPointer { put($0) }
