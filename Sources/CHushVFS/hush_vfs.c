@@ -164,6 +164,11 @@ static int hushFileControl(sqlite3_file *f, int op, void *arg) {
 // Whether the wrapped file has xFetch and xUnfetch (version 3): ours always claims them.
 static int realFetches(sqlite3_file *f) { return REAL(f)->pMethods->iVersion >= 3; }
 
+// One prefetch per 64-byte line of `bytes`, for reading, into every level of the cache.
+static inline void prefetchPage(const unsigned char *bytes, int amount) {
+    for (int at = 0; at < amount; at += 64) __builtin_prefetch(bytes + at, 0, 3);
+}
+
 static int hushFetch(sqlite3_file *f, sqlite3_int64 offset, int amount, void **out) {
     HushFile *p = (HushFile *)f;
     if (p->fd < 0) {
@@ -177,6 +182,13 @@ static int hushFetch(sqlite3_file *f, sqlite3_int64 offset, int amount, void **o
     if (p->map && offset + amount <= p->validBytes) {
         *out = p->map + offset;
         p->fetchesOut++;
+        // The whole page is asked into the core's first-level cache before the pager has it.
+        // A lookup's leaf page is cold (requests spread over millions of customers), and
+        // SQLite's search of it is a chain of dependent loads: the header, the cell pointers,
+        // then a cell at each step of a binary search, each a miss waiting for the one before.
+        // Asked for at once, the misses overlap. A page already cached costs a few cycles.
+        // (Into L1: prefetching into the outer caches only was no faster than not at all.)
+        prefetchPage(p->map + offset, amount);
     }
     return SQLITE_OK;
 }
