@@ -102,15 +102,16 @@ final class API: Sendable {
         /// HMAC-SHA256 under the decision log's key, for the subjects of logged decisions.
         let logHasher: TombstoneHasher
         let logLine = LogLineBuffer()
-        /// The last subject hashed for the log, and its hash.
-        var lastLogSubject: Subject?
-        var lastLogHash: (high: UInt64, low: UInt64) = (0, 0)
-        var ids = DecisionIDSource()
+        /// The last subject hashed for the log, and its hash. Like everything a loop owns, used
+        /// on its thread only: no per-access exclusivity check.
+        @exclusivity(unchecked) var lastLogSubject: Subject?
+        @exclusivity(unchecked) var lastLogHash: (high: UInt64, low: UInt64) = (0, 0)
+        @exclusivity(unchecked) var ids = DecisionIDSource()
         /// The store's holds as this loop last read them, in an array of its own (a shared one
         /// would have every decision on every core count references on the same memory), and
         /// the generation they were read at.
-        private var holds: [Hold] = []
-        private var holdsGeneration = UInt64.max
+        @exclusivity(unchecked) private var holds: [Hold] = []
+        @exclusivity(unchecked) private var holdsGeneration = UInt64.max
         /// Time zones' offsets, remembered for this loop's decisions.
         let zoneOffsets = ZoneOffsets()
 

@@ -124,8 +124,9 @@ extension API {
 /// batch's items), the request's attributes (the last few kinds of request), and the key's name.
 /// Each is kept with what it was written from, and written afresh when that differs.
 final class LogLineBuffer {
-    private var value = JSONWriter(capacity: 1024)
-    private var runs = LogLineRuns()
+    /// A loop's own, used on its thread only: no per-access exclusivity check.
+    @exclusivity(unchecked) private var value = JSONWriter(capacity: 1024)
+    @exclusivity(unchecked) private var runs = LogLineRuns()
 
     /// Lends the writer and the runs to `body`: one access to each for the whole line.
     func render<R>(_ body: (inout JSONWriter, inout LogLineRuns) -> R) -> R { body(&value, &runs) }

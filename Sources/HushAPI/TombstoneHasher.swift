@@ -9,7 +9,7 @@ import Synchronization
 /// several times the hashing on every call). Not thread-safe: one per thread (each event
 /// loop, the writer).
 public final class TombstoneHasher {
-    private var inner = SHA256_CTX(), outer = SHA256_CTX()
+    private let inner: SHA256_CTX, outer: SHA256_CTX
 
     /// Throws when `key` is shorter than 32 bytes (RFC 2104 §3: at least the output length).
     public init(key: [UInt8]) throws(ValidationError) {
@@ -20,10 +20,13 @@ public final class TombstoneHasher {
         var block = key.count > 64 ? Self.sha256(key) : key
         block += [UInt8](repeating: 0, count: 64 - block.count)
         let ipad = block.map { $0 ^ 0x36 }, opad = block.map { $0 ^ 0x5c }
+        var inner = SHA256_CTX(), outer = SHA256_CTX()
         guard SHA256_Init(&inner) == 1, SHA256_Init(&outer) == 1,
               SHA256_Update(&inner, ipad, 64) == 1, SHA256_Update(&outer, opad, 64) == 1 else {
             throw ValidationError(field: "erasure_key", message: "OpenSSL could not set up SHA-256")
         }
+        // Set once: a hash copies them without an exclusivity check.
+        (self.inner, self.outer) = (inner, outer)
     }
 
     private static func sha256(_ bytes: [UInt8]) -> [UInt8] {

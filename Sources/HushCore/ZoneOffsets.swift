@@ -16,7 +16,8 @@ public final class ZoneOffsets {
 
     /// Zones remembered at most; past that, a zone not remembered is asked every time.
     public static let limit = 64
-    private var spans: [Span] = []
+    /// Used on one thread only: no per-access exclusivity check.
+    @exclusivity(unchecked) private var spans: [Span] = []
 
     public init() {}
 
