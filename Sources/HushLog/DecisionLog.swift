@@ -390,10 +390,14 @@ public final class DecisionLog: @unchecked Sendable {
         }
     }
 
-    /// Adds taken lines to the batch as they are: when they cannot be compressed where they lie.
-    private func stage(_ lines: LoopBuffer.Lines) {
-        unwritten.append(contentsOf: lines.bytes)
-        unwrittenLines.append(contentsOf: lines.meta)
+    /// Adds the lines taken this turn, from the `from`th loop's on, to the batch as they are
+    /// (when they cannot be compressed where they lie), and forgets them.
+    private func stageTaken(from first: Int = 0) {
+        for lines in taken[first...] {
+            unwritten.append(contentsOf: lines.bytes)
+            unwrittenLines.append(contentsOf: lines.meta)
+        }
+        taken.removeAll(keepingCapacity: true)
     }
 
     /// Compresses the lines taken this turn where they lie, into the open segment's frame,
@@ -402,10 +406,7 @@ public final class DecisionLog: @unchecked Sendable {
     /// join the batch too, for the next try.
     private func compressTaken(into segment: OpenSegment) throws(LogError) {
         var done = 0
-        defer {
-            for lines in taken[done...] { stage(lines) }
-            taken.removeAll(keepingCapacity: true)
-        }
+        defer { stageTaken(from: done) }
         for (i, lines) in taken.enumerated() {
             do {
                 try segment.builder.add(lines: lines.bytes, lines.meta, flush: i == taken.count - 1)
@@ -422,8 +423,7 @@ public final class DecisionLog: @unchecked Sendable {
     private func finishBatch() {
         let now = ContinuousClock.now
         if options.sink == .stdout || !unwritten.isEmpty || compressedLines > 0 || failing.load(ordering: .relaxed) {
-            for lines in taken { stage(lines) }
-            taken.removeAll(keepingCapacity: true)
+            stageTaken()
         }
         if failing.load(ordering: .relaxed), now - lastRetry < .seconds(1), !stopping { return }
         lastRetry = now
@@ -447,8 +447,7 @@ public final class DecisionLog: @unchecked Sendable {
                 do {
                     segment = try openSegment(hour: Int64(options.clock() / 3_600_000))
                 } catch {
-                    for lines in taken { stage(lines) }
-                    taken.removeAll(keepingCapacity: true)
+                    stageTaken()
                     throw error
                 }
                 if !taken.isEmpty {
