@@ -20,6 +20,8 @@ final class API: Sendable {
     let policyVersion: String
     /// `policyVersion` as a JSON string, quotes and all, written once: every log line copies it.
     let policyVersionJSON: [UInt8]
+    /// `GET /openapi.json`, made once: the document with this policy's channels and purposes.
+    let openAPIResponse: Response
     let auth: Authenticator
     let erasureKey: [UInt8]
     /// Where every decision is recorded (`DecisionRecords.swift`).
@@ -84,6 +86,7 @@ final class API: Sendable {
         var versionJSON = JSONWriter(capacity: 32)
         versionJSON.string(policyVersion)
         policyVersionJSON = versionJSON.bytes
+        openAPIResponse = Self.openAPIResponse(policy: config.policy)
         auth = Authenticator(keys: config.auth.keys)
         protectMetrics = config.auth.protectMetrics
         tokenWait = Double(config.store.tokenWaitMilliseconds) / 1000

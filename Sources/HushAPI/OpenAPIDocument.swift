@@ -6,4 +6,23 @@
 enum OpenAPIDocument {
     static let json: String = String(decoding: PackageResources.openapi_json, as: UTF8.self)
         .replacingOccurrences(of: "\"@HUSH_VERSION@\"", with: "\"\(Hush.version)\"")
+
+    /// The document a server serves: each schema marked `"x-hush-vocabulary": "channel"` (or
+    /// `"purpose"`) also lists the names its policy configures as the schema's `enum`, so that a
+    /// client generated from it, or a tool checking requests against it, knows the values this
+    /// server accepts and not only their shape.
+    static func served(channels: [String], purposes: [String]) -> String {
+        func names(_ list: [String]) -> String {
+            var w = JSONWriter(capacity: 256)
+            w.arrayStart()
+            for name in list { w.string(name) }
+            w.arrayEnd()
+            return String(decoding: w.bytes, as: UTF8.self)
+        }
+        return json
+            .replacingOccurrences(of: "\"x-hush-vocabulary\": \"channel\"",
+                                  with: "\"x-hush-vocabulary\": \"channel\", \"enum\": \(names(channels))")
+            .replacingOccurrences(of: "\"x-hush-vocabulary\": \"purpose\"",
+                                  with: "\"x-hush-vocabulary\": \"purpose\", \"enum\": \(names(purposes))")
+    }
 }

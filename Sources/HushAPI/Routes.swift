@@ -103,7 +103,7 @@ extension API {
         APIRoute(.get, "/healthz", .open, query: nil, .read { api, request, _ in api.health(request) }),
         APIRoute(.get, "/readyz", .open, query: nil, .read { api, request, _ in api.readiness(request) }),
         APIRoute(.get, "/metrics", .keyIfMetricsProtected(.read), query: nil, .read { api, _, _ in api.metricsText() }),
-        APIRoute(.get, "/openapi.json", .open, .read { _, _, _ in API.openAPIResponse }),
+        APIRoute(.get, "/openapi.json", .open, .read { api, _, _ in api.openAPIResponse }),
         // Decisions (Handlers/Decisions.swift; read back from the log in Handlers/DecisionLookup.swift)
         APIRoute(.post, "/v1/decisions", .key(.decide), .respond { api, request, caller, responder throws(APIError) in
             try api.postDecision(request, caller, responder)

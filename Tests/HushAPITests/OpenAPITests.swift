@@ -62,3 +62,89 @@ import OpenAPIKit
     try document.validate()
     #expect(document.allOperationIds.count == document.routes.reduce(0) { $0 + $1.pathItem.endpoints.count })
 }
+
+/// The schemas of every configured name (`x-hush-vocabulary`) in the document a server serves:
+/// each lists that server's channels or purposes as its `enum`, and the document is still valid.
+@Test func theServedDocument_ListsThePolicysChannelsAndPurposes_InEveryVocabularySchema() throws {
+    let text = OpenAPIDocument.served(channels: ["email", "carrier_pigeon"], purposes: ["marketing", "care"])
+    var channels = 0, purposes = 0
+    func walk(_ value: JSONValue) {
+        switch value {
+        case .object(let members):
+            if let vocabulary = members.first(where: { $0.key == "x-hush-vocabulary" })?.value {
+                let names = members.first { $0.key == "enum" }?.value
+                switch vocabulary {
+                case .string("channel"):
+                    channels += 1
+                    #expect(names == .array([.string("email"), .string("carrier_pigeon")]))
+                case .string("purpose"):
+                    purposes += 1
+                    #expect(names == .array([.string("marketing"), .string("care")]))
+                default: Issue.record("unknown vocabulary \(vocabulary)")
+                }
+            }
+            for (_, member) in members { walk(member) }
+        case .array(let items): items.forEach(walk)
+        default: break
+        }
+    }
+    walk(try JSONParser.parse(Array(text.utf8)))
+    // Every channel and purpose a request names: the decision's, the batch item's, a
+    // suppression's and a hold's lists, a contact's, and the query parameters.
+    #expect(channels == 8)
+    #expect(purposes == 9)
+    #expect(!OpenAPIDocument.json.contains("\"enum\": [\"email\""))
+    let document = try JSONDecoder().decode(OpenAPI.Document.self, from: Data(text.utf8))
+    try document.validate()
+}
+
+/// The pattern the document gives identifiers accepts what `Validate.identifier` accepts and
+/// refuses what it refuses, at the ends and in the middle, in ASCII and beyond.
+@Test func theDocumentsIdentifierPattern_AgreesWithTheServersCheck() throws {
+    guard case .object(let top) = try JSONParser.parse(Array(OpenAPIDocument.json.utf8)),
+          case .object(let components)? = top.first(where: { $0.key == "components" })?.value,
+          case .object(let schemas)? = components.first(where: { $0.key == "schemas" })?.value,
+          case .object(let contact)? = schemas.first(where: { $0.key == "ContactBody" })?.value,
+          case .object(let properties)? = contact.first(where: { $0.key == "properties" })?.value,
+          case .object(let customer)? = properties.first(where: { $0.key == "customer_id" })?.value,
+          case .string(let pattern)? = customer.first(where: { $0.key == "pattern" })?.value else {
+        Issue.record("ContactBody.customer_id has no pattern")
+        return
+    }
+    let regex = try NSRegularExpression(pattern: pattern)
+    let samples = ["c-1042", "a", "C0001234", "client 42", " c", "c ", "c\t", "\tc", "a\u{0}b", "a\u{7F}b", "a\u{85}b",
+                   "a\u{9F}b", "\u{A0}c", "c\u{A0}", "c\u{3000}", "\u{2003}c", "é", "客户-1", "a\u{A0}b", "😀", "x😀y",
+                   "\u{1}", "a\nb", String(repeating: "x", count: 128)]
+    for sample in samples {
+        let accepted = (try? Validate.identifier(sample, field: "customer_id")) != nil
+        let matched = regex.firstMatch(in: sample, range: NSRange(sample.startIndex..., in: sample)) != nil
+        #expect(accepted == matched, "\(sample.unicodeScalars.map { String($0.value, radix: 16) }): server \(accepted), pattern \(matched)")
+    }
+    // The samples hold both kinds.
+    #expect(samples.contains { (try? Validate.identifier($0, field: "x")) != nil })
+    #expect(samples.contains { (try? Validate.identifier($0, field: "x")) == nil })
+}
+
+/// The pattern the document gives a region accepts what `Validate.region` accepts, and only that.
+@Test func theDocumentsRegionPattern_AgreesWithTheServersCheck() throws {
+    guard case .object(let top) = try JSONParser.parse(Array(OpenAPIDocument.json.utf8)),
+          case .object(let components)? = top.first(where: { $0.key == "components" })?.value,
+          case .object(let schemas)? = components.first(where: { $0.key == "schemas" })?.value,
+          case .object(let request)? = schemas.first(where: { $0.key == "DecisionRequest" })?.value,
+          case .object(let properties)? = request.first(where: { $0.key == "properties" })?.value,
+          case .object(let region)? = properties.first(where: { $0.key == "region" })?.value,
+          case .string(let pattern)? = region.first(where: { $0.key == "pattern" })?.value else {
+        Issue.record("DecisionRequest.region has no pattern")
+        return
+    }
+    let regex = try NSRegularExpression(pattern: pattern)
+    let samples = ["US", "us", "US-CA", "GB-ENG", "FR-75", "DE-BY1", "U", "USA", "US-", "US-CAXX", "US_CA", "U1", "12", "",
+                   "US-C", "ÜS", "US-ÇA", "US CA", "US-CA "]
+    for sample in samples {
+        let accepted = (try? Validate.region(sample, field: "region")) != nil
+        let matched = regex.firstMatch(in: sample, range: NSRange(sample.startIndex..., in: sample)) != nil
+        #expect(accepted == matched, "\"\(sample)\": server \(accepted), pattern \(matched)")
+    }
+    #expect(samples.contains { (try? Validate.region($0, field: "x")) != nil })
+    #expect(samples.contains { (try? Validate.region($0, field: "x")) == nil })
+}

@@ -190,6 +190,27 @@ import Glibc
         #expect(number?.split(separator: ".").count == 3)
     }
 
+    @Test func theServedOpenAPIDocument_NamesTheConfiguredChannels_WhichTheServerAccepts() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hush-vocabulary-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let config = directory.appendingPathComponent("hush.json")
+        try Data(#"{"policy": {"channels": ["email", "sms", "push", "voice", "ivr", "direct_mail", "in_app", "ads", "carrier_pigeon"]}}"#.utf8).write(to: config)
+        let hush = try HushProcess(["--config", config.path], directory: directory)
+        let client = try APIClient(port: hush.port)
+        let document = try client.get("/openapi.json").object
+        let schemas = (document["components"] as? [String: Any])?["schemas"] as? [String: Any]
+        let request = (schemas?["DecisionRequest"] as? [String: Any])?["properties"] as? [String: Any]
+        let channel = request?["channel"] as? [String: Any]
+        #expect(channel?["enum"] as? [String] == ["email", "sms", "push", "voice", "ivr", "direct_mail", "in_app", "ads", "carrier_pigeon"])
+        #expect((request?["purpose"] as? [String: Any])?["enum"] as? [String] == ["marketing", "service", "transactional"])
+        // What the document lists is what the server takes, and what it leaves out is refused.
+        let listed = try client.post("/v1/decisions", #"{"customer_id": "c-1", "channel": "carrier_pigeon", "purpose": "service"}"#)
+        #expect(listed.status == 200 && listed.decision == "allow", "\(listed.object)")
+        let unlisted = try client.post("/v1/decisions", #"{"customer_id": "c-1", "channel": "fax"}"#)
+        #expect(unlisted.status == 400 && unlisted.errorField == "channel")
+        #expect(hush.stop() == 0)
+    }
+
     @Test func runningOutOfFileDescriptors_DoesNotKillOrSpinTheServer() throws {
         // The server runs with a descriptor limit of 64; 150 clients exceed it.
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hush-fd-\(UUID().uuidString)")

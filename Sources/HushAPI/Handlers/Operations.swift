@@ -55,7 +55,11 @@ extension API {
                         body: Array(text.utf8))
     }
 
-    static let openAPIResponse = Response(status: .ok, contentType: "application/json", body: Array(OpenAPIDocument.json.utf8))
+    /// The OpenAPI document, with this server's channels and purposes (`OpenAPIDocument.served`).
+    static func openAPIResponse(policy: Policy) -> Response {
+        let text = OpenAPIDocument.served(channels: policy.channels.map(\.rawValue), purposes: policy.purposes.map(\.rawValue))
+        return Response(status: .ok, contentType: "application/json", body: Array(text.utf8))
+    }
 
     /// A fixed JSON answer, indented on `?pretty` like every other.
     private func statusResponse(_ request: Request, _ status: HTTPStatus, _ body: String) -> Response {
