@@ -222,3 +222,20 @@ func jsonParser_RefusesInvalidDocuments_SayingWhy(text: String, reason: String) 
         #expect { try CSV.fields(bytes) } throws: { ($0 as? ValidationError)?.message.contains("not UTF-8") == true }
     }
 }
+
+/// A whole number may be written as JSON Schema's integer allows (3.0, 3e2, -0.0); a fraction,
+/// a number past a double's exact range, or another type is refused, naming the value.
+@Test func anIntegerField_TakesWholeNumbersInEveryJSONSpelling_AndRefusesFractions() throws {
+    func score(_ text: String) throws(ValidationError) -> Int64? {
+        var reader = try FieldReader(try! JSONParser.parse(Array(#"{"score": \#(text)}"#.utf8)))
+        return try reader.integer("score", in: -1000...1000)
+    }
+    #expect(try score("7") == 7)
+    #expect(try score("7.0") == 7)
+    #expect(try score("-2e2") == -200)
+    #expect(try score("-0.0") == 0)
+    #expect { try score("7.5") } throws: { ($0 as? ValidationError)?.message == "must be a whole number, not 7.5" }
+    #expect { try score("1e300") } throws: { ($0 as? ValidationError)?.message == "must be a whole number, not 1e+300" }
+    #expect { try score("2e3") } throws: { ($0 as? ValidationError)?.message == "must be between -1000 and 1000" }
+    #expect { try score("\"7\"") } throws: { ($0 as? ValidationError)?.message == "must be a whole number, not a string" }
+}

@@ -64,7 +64,16 @@ struct FieldReader {
 
     mutating func integer(_ name: String, in range: ClosedRange<Int64>) throws(ValidationError) -> Int64? {
         guard let value = raw(name) else { return nil }
-        guard case .integer(let number) = value else { throw fail(name, "must be a whole number, not \(value.typeName)") }
+        let number: Int64
+        switch value {
+        case .integer(let whole): number = whole
+        // JSON Schema's integer is a number with no fraction, written as it may be: 3.0 and
+        // 3e2 are whole numbers too (within a double's exact range).
+        case .number(let double) where double.rounded(.towardZero) == double && abs(double) <= 9_007_199_254_740_992:
+            number = Int64(double)
+        case .number(let double): throw fail(name, "must be a whole number, not \(double)")
+        default: throw fail(name, "must be a whole number, not \(value.typeName)")
+        }
         guard range.contains(number) else { throw fail(name, "must be between \(range.lowerBound) and \(range.upperBound)") }
         return number
     }
