@@ -8,10 +8,10 @@ enum OpenAPIDocument {
         .replacingOccurrences(of: "\"@HUSH_VERSION@\"", with: "\"\(Hush.version)\"")
 
     /// The document a server serves: each schema marked `"x-hush-vocabulary": "channel"` (or
-    /// `"purpose"`) also lists the names its policy configures as the schema's `enum`, so that a
-    /// client generated from it, or a tool checking requests against it, knows the values this
-    /// server accepts and not only their shape.
-    static func served(channels: [String], purposes: [String]) -> String {
+    /// `"purpose"`, or `"interaction_type"`: the types the policy scores) also lists the names its
+    /// policy configures as the schema's `enum`, so that a client generated from it, or a tool
+    /// checking requests against it, knows the values this server accepts and not only their shape.
+    static func served(channels: [String], purposes: [String], interactionTypes: [String]) -> String {
         func names(_ list: [String]) -> String {
             var w = JSONWriter(capacity: 256)
             w.arrayStart()
@@ -24,5 +24,10 @@ enum OpenAPIDocument {
                                   with: "\"x-hush-vocabulary\": \"channel\", \"enum\": \(names(channels))")
             .replacingOccurrences(of: "\"x-hush-vocabulary\": \"purpose\"",
                                   with: "\"x-hush-vocabulary\": \"purpose\", \"enum\": \(names(purposes))")
+            // No scored types: no type spares an interaction its score (an empty enum is not
+            // allowed, a schema that nothing matches is).
+            .replacingOccurrences(of: "\"x-hush-vocabulary\": \"interaction_type\"",
+                                  with: "\"x-hush-vocabulary\": \"interaction_type\", "
+                                      + (interactionTypes.isEmpty ? "\"not\": {}" : "\"enum\": \(names(interactionTypes))"))
     }
 }

@@ -66,8 +66,9 @@ import OpenAPIKit
 /// The schemas of every configured name (`x-hush-vocabulary`) in the document a server serves:
 /// each lists that server's channels or purposes as its `enum`, and the document is still valid.
 @Test func theServedDocument_ListsThePolicysChannelsAndPurposes_InEveryVocabularySchema() throws {
-    let text = OpenAPIDocument.served(channels: ["email", "carrier_pigeon"], purposes: ["marketing", "care"])
-    var channels = 0, purposes = 0
+    let text = OpenAPIDocument.served(channels: ["email", "carrier_pigeon"], purposes: ["marketing", "care"],
+                                      interactionTypes: ["complaint", "purchase"])
+    var channels = 0, purposes = 0, types = 0
     func walk(_ value: JSONValue) {
         switch value {
         case .object(let members):
@@ -80,6 +81,9 @@ import OpenAPIKit
                 case .string("purpose"):
                     purposes += 1
                     #expect(names == .array([.string("marketing"), .string("care")]))
+                case .string("interaction_type"):
+                    types += 1
+                    #expect(names == .array([.string("complaint"), .string("purchase")]))
                 default: Issue.record("unknown vocabulary \(vocabulary)")
                 }
             }
@@ -93,9 +97,14 @@ import OpenAPIKit
     // suppression's and a hold's lists, a contact's, and the query parameters.
     #expect(channels == 8)
     #expect(purposes == 9)
+    #expect(types == 1)
     #expect(!OpenAPIDocument.json.contains("\"enum\": [\"email\""))
     let document = try JSONDecoder().decode(OpenAPI.Document.self, from: Data(text.utf8))
     try document.validate()
+    // With no scored types the document is still valid, and says every interaction needs a score.
+    let unscored = OpenAPIDocument.served(channels: ["email"], purposes: ["marketing"], interactionTypes: [])
+    #expect(unscored.contains(#""x-hush-vocabulary": "interaction_type", "not": {}"#))
+    try JSONDecoder().decode(OpenAPI.Document.self, from: Data(unscored.utf8)).validate()
 }
 
 /// The pattern the document gives identifiers accepts what `Validate.identifier` accepts and

@@ -57,7 +57,8 @@ extension API {
 
     /// The OpenAPI document, with this server's channels and purposes (`OpenAPIDocument.served`).
     static func openAPIResponse(policy: Policy) -> Response {
-        let text = OpenAPIDocument.served(channels: policy.channels.map(\.rawValue), purposes: policy.purposes.map(\.rawValue))
+        let text = OpenAPIDocument.served(channels: policy.channels.map(\.rawValue), purposes: policy.purposes.map(\.rawValue),
+                                          interactionTypes: policy.interactionScores.keys.sorted())
         return Response(status: .ok, contentType: "application/json", body: Array(text.utf8))
     }
 
