@@ -142,14 +142,18 @@ private func expectPattern(of schema: String, _ property: String, samples: [Stri
     #expect(kinds == [true, false])
 }
 
-/// The `pattern` of property `property` of schema `schema` in the document's components.
+/// The `pattern` of property `property` of schema `schema` in the document's components,
+/// following a `$ref` to the schema that holds it.
 private func pattern(of schema: String, _ property: String) throws -> String? {
     func member(_ value: JSONValue?, _ key: String) -> JSONValue? {
         guard case .object(let members)? = value else { return nil }
         return members.first { $0.key == key }?.value
     }
-    let document = try JSONParser.parse(Array(OpenAPIDocument.json.utf8))
-    let properties = member(member(member(member(document, "components"), "schemas"), schema), "properties")
-    guard case .string(let pattern)? = member(member(properties, property), "pattern") else { return nil }
+    let schemas = member(member(try JSONParser.parse(Array(OpenAPIDocument.json.utf8)), "components"), "schemas")
+    var found = member(member(member(schemas, schema), "properties"), property)
+    if case .string(let ref)? = member(found, "$ref"), ref.hasPrefix("#/components/schemas/") {
+        found = member(schemas, String(ref.dropFirst("#/components/schemas/".count)))
+    }
+    guard case .string(let pattern)? = member(found, "pattern") else { return nil }
     return pattern
 }
